@@ -1,0 +1,34 @@
+//! JSON Schemas (draft 2020-12) of the wire documents, generated from the Rust types.
+//!
+//! `schemas/` holds the committed output; a test regenerates it and fails on any drift.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
+
+use crate::signed::SignatureBlock;
+use crate::wire::{ConsistencyProof, ContentHash, HashRecord, InclusionProof};
+
+/// Every wire document: (file stem, schema). Written as `schemas/<stem>.schema.json`.
+pub fn all() -> Vec<(&'static str, Schema)> {
+    vec![
+        ("consistency-proof", generate::<ConsistencyProof>("consistency-proof")),
+        ("content-hash", generate::<ContentHash>("content-hash")),
+        ("hash-record", generate::<HashRecord>("hash-record")),
+        ("inclusion-proof", generate::<InclusionProof>("inclusion-proof")),
+        ("signature", generate::<SignatureBlock>("signature")),
+    ]
+}
+
+/// The schema of `T` with a stable `$id`.
+pub fn generate<T: JsonSchema>(stem: &str) -> Schema {
+    let mut schema = SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>();
+    schema.insert("$id".to_owned(), format!("urn:tiezheng:schema:{stem}:v1").into());
+    schema
+}
+
+/// The exact text committed for a schema: pretty JSON with a trailing newline.
+pub fn render(schema: &Schema) -> String {
+    let mut s = serde_json::to_string_pretty(schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

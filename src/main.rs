@@ -1,0 +1,43 @@
+//! `tiezheng`: the command line of Tiezheng (铁证).
+//!
+//! One program for every role: `hash` and (as they land) `inspect`, `device`, `capture` and
+//! `sync` for the officer's side, `serve` for the notary, `verify` for appraisers and courts,
+//! and `demo` to watch the whole flow on a laptop.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Tiezheng (铁证): evidence that courts can trust from the moment of capture.
+#[derive(Debug, Parser)]
+#[command(name = "tiezheng", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print SM3 and SHA-256 of files as JSON Lines: {"path","bytes","sm3","sha256"}.
+    Hash(cmd::hash::Args),
+    /// Run the end-to-end demonstration on the shared corpus.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(args) => cmd::hash::run(&args),
+        Command::Demo(args) => cmd::demo::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "tiezheng: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
