@@ -33,6 +33,13 @@ const CURVE_GX: [u8; 32] = hex32("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660B
 const CURVE_GY: [u8; 32] = hex32("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0");
 const CURVE_N: [u8; 32] = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
 
+/// DER prefix of an SM2 SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { id-ecPublicKey
+/// (1.2.840.10045.2.1), sm2p256v1 (1.2.156.10197.1.301) }, BIT STRING { 0 unused bits, 04‖X‖Y } }.
+const SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03, 0x42, 0x00,
+];
+
 /// Decodes a 64-digit hex constant at compile time (a bad constant fails the build, not a run).
 #[allow(clippy::panic, clippy::indexing_slicing)]
 const fn hex32(s: &str) -> [u8; 32] {
@@ -176,6 +183,50 @@ impl Sm2PublicKey {
     /// Lowercase hex of `04‖X‖Y`, the wire form.
     pub fn to_hex(&self) -> String {
         hex::encode(self.sec1)
+    }
+
+    /// DER SubjectPublicKeyInfo (id-ecPublicKey with the SM2 curve OID), as OpenSSL and
+    /// X.509 tools expect it.
+    pub fn to_spki_der(&self) -> Vec<u8> {
+        let mut out = SPKI_PREFIX.to_vec();
+        out.extend_from_slice(&self.sec1);
+        out
+    }
+
+    /// PEM `PUBLIC KEY` of [`Self::to_spki_der`], for `openssl pkeyutl -pubin -inkey`.
+    pub fn to_pem(&self) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(self.to_spki_der());
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        pem
+    }
+
+    /// Parses a DER SubjectPublicKeyInfo holding an uncompressed SM2 point (the exact encoding
+    /// OpenSSL writes; anything else is refused).
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, Sm2Error> {
+        let point = der
+            .strip_prefix(&SPKI_PREFIX[..])
+            .ok_or(Sm2Error::Encoding { what: "public key", encoding: "SM2 SubjectPublicKeyInfo (id-ecPublicKey, curve 1.2.156.10197.1.301)" })?;
+        Self::from_sec1(point)
+    }
+
+    /// Parses a PEM `PUBLIC KEY` block (see [`Self::from_spki_der`]).
+    pub fn from_pem(pem: &str) -> Result<Self, Sm2Error> {
+        use base64::Engine as _;
+        let bad = Sm2Error::Encoding { what: "public key", encoding: "PEM \"PUBLIC KEY\"" };
+        let body = pem
+            .trim()
+            .strip_prefix("-----BEGIN PUBLIC KEY-----")
+            .and_then(|rest| rest.strip_suffix("-----END PUBLIC KEY-----"))
+            .ok_or(bad.clone())?;
+        let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad)?;
+        Self::from_spki_der(&der)
     }
 
     /// The key identifier used throughout Tiezheng: SM3 of the 65-byte encoding.
