@@ -48,7 +48,9 @@ impl FileError {
             }
             Self::Open { .. } => "check that the file exists and is readable",
             Self::NotAFile { .. } => "name a file, not a directory",
-            Self::Read { .. } => "the file may be on failing storage or changing; copy it and retry",
+            Self::Read { .. } => {
+                "the file may be on failing storage or changing; copy it and retry"
+            }
         }
     }
 }
@@ -59,10 +61,18 @@ pub fn hash_file(
     path: &Path,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ContentDigests, FileError> {
-    let file = File::open(path).map_err(|source| FileError::Open { path: path.to_owned(), source })?;
-    let meta = file.metadata().map_err(|source| FileError::Open { path: path.to_owned(), source })?;
+    let file = File::open(path).map_err(|source| FileError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let meta = file.metadata().map_err(|source| FileError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     if !meta.is_file() {
-        return Err(FileError::NotAFile { path: path.to_owned() });
+        return Err(FileError::NotAFile {
+            path: path.to_owned(),
+        });
     }
     let total = meta.len();
     let mut seen = 0;
@@ -70,7 +80,11 @@ pub fn hash_file(
         seen = n;
         progress(n, total);
     })
-    .map_err(|source| FileError::Read { path: path.to_owned(), read: seen, source })
+    .map_err(|source| FileError::Read {
+        path: path.to_owned(),
+        read: seen,
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -95,6 +109,9 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let d = hash_file(&p, |_, _| {}).unwrap();
         assert_eq!(d.bytes, 3);
-        assert_eq!(d.sm3.to_hex(), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+        assert_eq!(
+            d.sm3.to_hex(),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
     }
 }

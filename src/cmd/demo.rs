@@ -26,8 +26,16 @@ pub(crate) struct Args {
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let files = collect_media(&args.corpus)?;
     let mut out = io::stdout().lock();
-    writeln!(out, "Tiezheng demo: {} media files under {}", files.len(), args.corpus.display())?;
-    writeln!(out, "\n1. Hash each file as it would be captured (SM3 + SHA-256, one streaming pass)")?;
+    writeln!(
+        out,
+        "Tiezheng demo: {} media files under {}",
+        files.len(),
+        args.corpus.display()
+    )?;
+    writeln!(
+        out,
+        "\n1. Hash each file as it would be captured (SM3 + SHA-256, one streaming pass)"
+    )?;
     let mut tree = MerkleTree::<Sm3Hasher>::new();
     let mut total = 0u64;
     for path in &files {
@@ -35,15 +43,27 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         total += d.bytes;
         tree.push_leaf(d.sm3.as_bytes());
         let name = path.strip_prefix(&args.corpus).unwrap_or(path);
-        writeln!(out, "   {:<40} {:>10} B  sm3 {}", name.display(), d.bytes, d.sm3)?;
+        writeln!(
+            out,
+            "   {:<40} {:>10} B  sm3 {}",
+            name.display(),
+            d.bytes,
+            d.sm3
+        )?;
     }
     writeln!(out, "   {} bytes hashed", total)?;
 
-    writeln!(out, "\n2. Batch the digests into an RFC 6962 Merkle tree with SM3")?;
+    writeln!(
+        out,
+        "\n2. Batch the digests into an RFC 6962 Merkle tree with SM3"
+    )?;
     let root = tree.root();
     writeln!(out, "   {} leaves, root {root}", tree.len())?;
 
-    writeln!(out, "\n3. Sign the batch header with an SM2 key (ID 1234567812345678, RFC 8785 bytes)")?;
+    writeln!(
+        out,
+        "\n3. Sign the batch header with an SM2 key (ID 1234567812345678, RFC 8785 bytes)"
+    )?;
     let key = Sm2SigningKey::generate();
     let header = serde_json::json!({
         "type": "tiezheng.demo.batch.v1",
@@ -53,18 +73,32 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     });
     let signature = SignatureBlock::sign(&key, &header)?;
     writeln!(out, "   key id {}", key.public_key().key_id())?;
-    writeln!(out, "   {}", serde_json::to_string(&serde_json::json!({"header": header, "signature": signature}))?)?;
+    writeln!(
+        out,
+        "   {}",
+        serde_json::to_string(&serde_json::json!({"header": header, "signature": signature}))?
+    )?;
 
-    writeln!(out, "\n4. Verify as a court would, with nothing but the documents")?;
-    signature.verify_value_by(&header, key.public_key()).context("batch signature")?;
+    writeln!(
+        out,
+        "\n4. Verify as a court would, with nothing but the documents"
+    )?;
+    signature
+        .verify_value_by(&header, key.public_key())
+        .context("batch signature")?;
     writeln!(out, "   batch signature: valid")?;
     for index in 0..tree.len() {
         let proof = InclusionProof::from_tree(&tree, index, tree.len())?;
         let leaf = tree.leaf_hash(index).context("leaf exists")?;
-        proof.verify(&leaf, &root).with_context(|| format!("inclusion of leaf {index}"))?;
+        proof
+            .verify(&leaf, &root)
+            .with_context(|| format!("inclusion of leaf {index}"))?;
     }
     writeln!(out, "   {} inclusion proofs: valid", tree.len())?;
-    writeln!(out, "\nDone. (Device enrolment, the notary, anchoring and certificates join this demo as they land.)")?;
+    writeln!(
+        out,
+        "\nDone. (Device enrolment, the notary, anchoring and certificates join this demo as they land.)"
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -79,11 +113,18 @@ fn collect_media(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))? {
+        for entry in
+            std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))?
+        {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.is_file() && !matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "md")) {
+            } else if path.is_file()
+                && !matches!(
+                    path.extension().and_then(|e| e.to_str()),
+                    Some("json" | "md")
+                )
+            {
                 files.push(path);
             }
         }

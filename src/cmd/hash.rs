@@ -52,7 +52,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     if failed > 0 {
-        let _ = writeln!(io::stderr(), "tiezheng hash: {failed} of {} files could not be hashed", args.files.len());
+        let _ = writeln!(
+            io::stderr(),
+            "tiezheng hash: {failed} of {} files could not be hashed",
+            args.files.len()
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -67,7 +71,11 @@ struct ProgressSlot<'a> {
 
 impl<'a> ProgressSlot<'a> {
     fn new(enabled: bool, label: &'a str) -> Self {
-        Self { enabled, label, bar: std::cell::OnceCell::new() }
+        Self {
+            enabled,
+            label,
+            bar: std::cell::OnceCell::new(),
+        }
     }
 
     fn update(&self, done: u64, total: u64) {

@@ -7,7 +7,10 @@ use std::io::{self, Write};
 
 /// Writes one JSON line to stdout. `Ok(false)` means stdout is closed (for example piped into
 /// `head`): the caller stops quietly instead of failing.
-pub(crate) fn emit_json_line<T: serde::Serialize>(out: &mut impl Write, value: &T) -> anyhow::Result<bool> {
+pub(crate) fn emit_json_line<T: serde::Serialize>(
+    out: &mut impl Write,
+    value: &T,
+) -> anyhow::Result<bool> {
     let mut line = serde_json::to_vec(value)?;
     line.push(b'\n');
     match out.write_all(&line).and_then(|()| out.flush()) {

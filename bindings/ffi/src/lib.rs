@@ -55,15 +55,21 @@ pub fn hash_bytes(data: &[u8]) -> ContentDigests {
     let mut h = DualHasher::new();
     h.update(data);
     let d = h.finalize();
-    ContentDigests { bytes: d.bytes, sm3: d.sm3.to_hex(), sha256: d.sha256.to_hex() }
+    ContentDigests {
+        bytes: d.bytes,
+        sm3: d.sm3.to_hex(),
+        sha256: d.sha256.to_hex(),
+    }
 }
 
 /// Parses a 64-digit lowercase hex digest and returns it normalised, or a typed error.
 #[uniffi::export]
-pub fn parse_digest(hex: String) -> Result<String, TiezhengError> {
-    tiezheng_sdk::protocol::Hash32::from_hex(&hex)
+pub fn parse_digest(hex: &str) -> Result<String, TiezhengError> {
+    tiezheng_sdk::protocol::Hash32::from_hex(hex)
         .map(|h| h.to_hex())
-        .map_err(|e| TiezhengError::InvalidInput { reason: format!("digest {hex:?}: {e}") })
+        .map_err(|e| TiezhengError::InvalidInput {
+            reason: format!("digest {hex:?}: {e}"),
+        })
 }
 
 #[cfg(test)]
@@ -73,7 +79,10 @@ mod tests {
     #[test]
     fn hash_bytes_matches_the_standard() {
         let d = hash_bytes(b"abc");
-        assert_eq!(d.sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
-        assert!(parse_digest("xyz".into()).is_err());
+        assert_eq!(
+            d.sm3,
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+        assert!(parse_digest("xyz").is_err());
     }
 }

@@ -21,8 +21,9 @@ pub const OID_SM2_WITH_SM3: &str = "1.2.156.10197.1.501";
 pub const OID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
 
 /// The content hash algorithms Tiezheng computes: every item is hashed with both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[derive(JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[non_exhaustive]
 pub enum HashAlgorithm {
     /// SHA-256 (FIPS 180-4), for courts and labs that expect it.
@@ -134,7 +135,10 @@ mod tests {
         for alg in [HashAlgorithm::Sm3, HashAlgorithm::Sha256] {
             assert_eq!(alg.name().parse::<HashAlgorithm>().unwrap(), alg);
             assert_eq!(HashAlgorithm::from_oid(alg.oid()), Some(alg));
-            assert_eq!(serde_json::to_string(&alg).unwrap(), format!("\"{}\"", alg.name()));
+            assert_eq!(
+                serde_json::to_string(&alg).unwrap(),
+                format!("\"{}\"", alg.name())
+            );
         }
         assert_eq!(HashAlgorithm::from_oid("1.2.840.113549.2.5"), None);
         assert!("MD5".parse::<HashAlgorithm>().is_err());

@@ -17,8 +17,8 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 /// The largest integer magnitude allowed in a signed document: 2^53 − 1.
@@ -45,19 +45,25 @@ pub enum CanonicalError {
         key: String,
     },
     /// A floating-point number (including `1.0` or `1e3`).
-    #[error("{path}: floating-point numbers are not allowed in signed documents; write decimals as strings (for example \"30.123456\") or scaled integers")]
+    #[error(
+        "{path}: floating-point numbers are not allowed in signed documents; write decimals as strings (for example \"30.123456\") or scaled integers"
+    )]
     Float {
         /// JSON pointer of the value, where known.
         path: String,
     },
     /// An integer outside ±(2^53 − 1).
-    #[error("{path}: integer is outside ±9007199254740991 (2^53 - 1) and would not survive every JSON library")]
+    #[error(
+        "{path}: integer is outside ±9007199254740991 (2^53 - 1) and would not survive every JSON library"
+    )]
     IntegerOutOfRange {
         /// JSON pointer of the value, where known.
         path: String,
     },
     /// The input parses but its bytes are not the canonical form.
-    #[error("document is valid JSON but not in RFC 8785 canonical form (sorted members, no whitespace, minimal escapes)")]
+    #[error(
+        "document is valid JSON but not in RFC 8785 canonical form (sorted members, no whitespace, minimal escapes)"
+    )]
     NotCanonical,
     /// A Rust value could not be turned into JSON.
     #[error("value cannot be serialised as JSON: {0}")]
@@ -81,7 +87,11 @@ pub fn canonicalize(value: &Value) -> Result<Vec<u8>, CanonicalError> {
 /// Parses untrusted JSON strictly (see the module docs for what is refused).
 pub fn parse_strict(input: &[u8]) -> Result<Value, CanonicalError> {
     let mut de = serde_json::Deserializer::from_slice(input);
-    let value = StrictSeed { path: String::new() }.deserialize(&mut de).map_err(|e| map_json_error(&e))?;
+    let value = StrictSeed {
+        path: String::new(),
+    }
+    .deserialize(&mut de)
+    .map_err(|e| map_json_error(&e))?;
     de.end().map_err(|e| map_json_error(&e))?;
     Ok(value)
 }
@@ -103,14 +113,20 @@ fn map_json_error(e: &serde_json::Error) -> CanonicalError {
         return CanonicalError::DuplicateKey { key };
     }
     if let Some(rest) = msg.strip_prefix(FLOAT_MARK) {
-        return CanonicalError::Float { path: rest.split(DUP_END).next().unwrap_or_default().to_owned() };
+        return CanonicalError::Float {
+            path: rest.split(DUP_END).next().unwrap_or_default().to_owned(),
+        };
     }
     if let Some(rest) = msg.strip_prefix(RANGE_MARK) {
         return CanonicalError::IntegerOutOfRange {
             path: rest.split(DUP_END).next().unwrap_or_default().to_owned(),
         };
     }
-    CanonicalError::Syntax { line: e.line(), column: e.column(), message: msg }
+    CanonicalError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: msg,
+    }
 }
 
 const DUP_MARK: &str = "\u{1}duplicate:";
@@ -133,21 +149,31 @@ fn push_segment(path: &mut String, segment: &str) {
 fn check_integer(n: &Number, path: &str) -> Result<(), CanonicalError> {
     if let Some(u) = n.as_u64() {
         if u > MAX_SAFE_INTEGER {
-            return Err(CanonicalError::IntegerOutOfRange { path: display_path(path) });
+            return Err(CanonicalError::IntegerOutOfRange {
+                path: display_path(path),
+            });
         }
         return Ok(());
     }
     if let Some(i) = n.as_i64() {
         if i.unsigned_abs() > MAX_SAFE_INTEGER {
-            return Err(CanonicalError::IntegerOutOfRange { path: display_path(path) });
+            return Err(CanonicalError::IntegerOutOfRange {
+                path: display_path(path),
+            });
         }
         return Ok(());
     }
-    Err(CanonicalError::Float { path: display_path(path) })
+    Err(CanonicalError::Float {
+        path: display_path(path),
+    })
 }
 
 fn display_path(path: &str) -> String {
-    if path.is_empty() { "/".to_owned() } else { path.to_owned() }
+    if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path.to_owned()
+    }
 }
 
 fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<(), CanonicalError> {
@@ -207,10 +233,11 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
             '\u{c}' => out.extend_from_slice(b"\\f"),
             '\r' => out.extend_from_slice(b"\\r"),
             c if (c as u32) < 0x20 => {
-                let b = c as u32;
+                // c < 0x20, so both nibbles index a 16-entry table.
+                let b = c as usize;
                 out.extend_from_slice(b"\\u00");
-                out.push(HEX[((b >> 4) & 0xf) as usize]);
-                out.push(HEX[(b & 0xf) as usize]);
+                out.push(HEX.get(b >> 4).copied().unwrap_or(b'0'));
+                out.push(HEX.get(b & 0xf).copied().unwrap_or(b'0'));
             }
             c => {
                 let mut buf = [0u8; 4];
@@ -348,41 +375,90 @@ mod tests {
     #[test]
     fn rfc8785_string_escaping_example() {
         let input = r#"{"string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/"}"#;
-        assert_eq!(canon(input), "{\"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
+        assert_eq!(
+            canon(input),
+            "{\"string\":\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}"
+        );
     }
 
     #[test]
     fn literals_and_nesting() {
-        assert_eq!(canon(r#"[ true , false,null, -7, {"b":[],"a":{}} ]"#), r#"[true,false,null,-7,{"a":{},"b":[]}]"#);
+        assert_eq!(
+            canon(r#"[ true , false,null, -7, {"b":[],"a":{}} ]"#),
+            r#"[true,false,null,-7,{"a":{},"b":[]}]"#
+        );
         assert_eq!(canon("\"\u{7f}\u{2028}\""), "\"\u{7f}\u{2028}\"");
     }
 
     #[test]
     fn strict_parser_refusals() {
-        assert_eq!(parse_strict(br#"{"a":1,"a":2}"#), Err(CanonicalError::DuplicateKey { key: "a".into() }));
-        assert_eq!(parse_strict(br#"{"gps":{"lat":30.5}}"#), Err(CanonicalError::Float { path: "/gps/lat".into() }));
-        assert_eq!(parse_strict(b"[1.0]"), Err(CanonicalError::Float { path: "/0".into() }));
-        assert_eq!(parse_strict(b"1e3"), Err(CanonicalError::Float { path: "/".into() }));
-        assert_eq!(parse_strict(b"9007199254740992"), Err(CanonicalError::IntegerOutOfRange { path: "/".into() }));
-        assert_eq!(parse_strict(b"-9007199254740992"), Err(CanonicalError::IntegerOutOfRange { path: "/".into() }));
+        assert_eq!(
+            parse_strict(br#"{"a":1,"a":2}"#),
+            Err(CanonicalError::DuplicateKey { key: "a".into() })
+        );
+        assert_eq!(
+            parse_strict(br#"{"gps":{"lat":30.5}}"#),
+            Err(CanonicalError::Float {
+                path: "/gps/lat".into()
+            })
+        );
+        assert_eq!(
+            parse_strict(b"[1.0]"),
+            Err(CanonicalError::Float { path: "/0".into() })
+        );
+        assert_eq!(
+            parse_strict(b"1e3"),
+            Err(CanonicalError::Float { path: "/".into() })
+        );
+        assert_eq!(
+            parse_strict(b"9007199254740992"),
+            Err(CanonicalError::IntegerOutOfRange { path: "/".into() })
+        );
+        assert_eq!(
+            parse_strict(b"-9007199254740992"),
+            Err(CanonicalError::IntegerOutOfRange { path: "/".into() })
+        );
         assert!(parse_strict(b"9007199254740991").is_ok());
-        assert!(matches!(parse_strict(b"{\"a\":1} x"), Err(CanonicalError::Syntax { .. })));
-        assert!(matches!(parse_strict(b"\"\xff\""), Err(CanonicalError::Syntax { .. })));
+        assert!(matches!(
+            parse_strict(b"{\"a\":1} x"),
+            Err(CanonicalError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_strict(b"\"\xff\""),
+            Err(CanonicalError::Syntax { .. })
+        ));
         let deep = "[".repeat(200) + &"]".repeat(200);
-        assert!(matches!(parse_strict(deep.as_bytes()), Err(CanonicalError::Syntax { .. })));
+        assert!(matches!(
+            parse_strict(deep.as_bytes()),
+            Err(CanonicalError::Syntax { .. })
+        ));
     }
 
     #[test]
     fn canonical_check() {
         assert!(parse_canonical(br#"{"a":1,"b":"x"}"#).is_ok());
-        assert_eq!(parse_canonical(br#"{"b":"x","a":1}"#), Err(CanonicalError::NotCanonical));
-        assert_eq!(parse_canonical(br#"{"a": 1}"#), Err(CanonicalError::NotCanonical));
-        assert_eq!(parse_canonical(br#""\u0041""#), Err(CanonicalError::NotCanonical));
+        assert_eq!(
+            parse_canonical(br#"{"b":"x","a":1}"#),
+            Err(CanonicalError::NotCanonical)
+        );
+        assert_eq!(
+            parse_canonical(br#"{"a": 1}"#),
+            Err(CanonicalError::NotCanonical)
+        );
+        assert_eq!(
+            parse_canonical(br#""\u0041""#),
+            Err(CanonicalError::NotCanonical)
+        );
     }
 
     #[test]
     fn floats_in_values_are_refused_on_output_too() {
         let v = serde_json::json!({"acc": 3.5});
-        assert_eq!(canonicalize(&v), Err(CanonicalError::Float { path: "/acc".into() }));
+        assert_eq!(
+            canonicalize(&v),
+            Err(CanonicalError::Float {
+                path: "/acc".into()
+            })
+        );
     }
 }

@@ -36,9 +36,15 @@ impl Hash32 {
     /// Parses exactly 64 lowercase hex digits: the wire has one spelling of every digest.
     pub fn from_hex(s: &str) -> Result<Self, HexError> {
         if s.len() != 64 {
-            return Err(HexError::Length { expected: 64, found: s.len() });
+            return Err(HexError::Length {
+                expected: 64,
+                found: s.len(),
+            });
         }
-        if !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(HexError::Digit);
         }
         let mut out = [0u8; 32];
@@ -153,7 +159,9 @@ pub struct DualHasher {
 
 impl fmt::Debug for DualHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DualHasher").field("bytes", &self.bytes).finish_non_exhaustive()
+        f.debug_struct("DualHasher")
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,7 +197,11 @@ impl DualHasher {
     pub fn finalize(self) -> ContentDigests {
         let mut sha256 = [0u8; 32];
         sha256.copy_from_slice(self.sha256.finish().as_ref());
-        ContentDigests { bytes: self.bytes, sm3: Hash32(self.sm3.finalize().into()), sha256: Hash32(sha256) }
+        ContentDigests {
+            bytes: self.bytes,
+            sm3: Hash32(self.sm3.finalize().into()),
+            sha256: Hash32(sha256),
+        }
     }
 }
 
@@ -248,7 +260,10 @@ mod tests {
     fn empty_input() {
         let d = hash_reader(&b""[..], |_| {}).unwrap();
         assert_eq!(d.bytes, 0);
-        assert_eq!(d.sm3.to_hex(), "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b");
+        assert_eq!(
+            d.sm3.to_hex(),
+            "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
+        );
         assert_eq!(
             d.sha256.to_hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -257,7 +272,9 @@ mod tests {
 
     #[test]
     fn reader_spanning_many_buffers_matches_one_shot() {
-        let data: Vec<u8> = (0..(READ_BUFFER_BYTES * 3 + 17)).map(|i| (i * 31 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(READ_BUFFER_BYTES * 3 + 17))
+            .map(|i| u8::try_from(i * 31 % 251).unwrap())
+            .collect();
         let mut calls = 0;
         let d = hash_reader(&data[..], |_| calls += 1).unwrap();
         assert_eq!(d.bytes, data.len() as u64);
@@ -270,8 +287,14 @@ mod tests {
     fn hex_parsing_is_strict() {
         let h = Hash32::sm3(b"abc");
         assert_eq!(Hash32::from_hex(&h.to_hex()).unwrap(), h);
-        assert_eq!(Hash32::from_hex(&h.to_hex().to_uppercase()), Err(HexError::Digit));
-        assert!(matches!(Hash32::from_hex("00"), Err(HexError::Length { .. })));
+        assert_eq!(
+            Hash32::from_hex(&h.to_hex().to_uppercase()),
+            Err(HexError::Digit)
+        );
+        assert!(matches!(
+            Hash32::from_hex("00"),
+            Err(HexError::Length { .. })
+        ));
         assert_eq!(Hash32::from_hex(&"zz".repeat(32)), Err(HexError::Digit));
         assert!(serde_json::from_str::<Hash32>("\"abc\"").is_err());
     }

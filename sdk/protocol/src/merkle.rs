@@ -133,7 +133,10 @@ impl<H: MerkleHasher> Default for MerkleTree<H> {
 impl<H: MerkleHasher> MerkleTree<H> {
     /// The empty tree.
     pub fn new() -> Self {
-        Self { levels: vec![Vec::new()], hasher: PhantomData }
+        Self {
+            levels: vec![Vec::new()],
+            hasher: PhantomData,
+        }
     }
 
     /// A tree over already-computed leaf hashes.
@@ -165,13 +168,17 @@ impl<H: MerkleHasher> MerkleTree<H> {
             if self.levels.len() <= level {
                 self.levels.push(Vec::new());
             }
-            let Some(row) = self.levels.get_mut(level) else { break };
+            let Some(row) = self.levels.get_mut(level) else {
+                break;
+            };
             row.push(node);
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 break;
             }
             // The new node completes a pair: its parent is now a perfect subtree too.
-            let (Some(left), Some(right)) = (row.iter().nth_back(1), row.last()) else { break };
+            let (Some(left), Some(right)) = (row.iter().nth_back(1), row.last()) else {
+                break;
+            };
             node = H::node(left, right);
             i /= 2;
             level += 1;
@@ -191,7 +198,10 @@ impl<H: MerkleHasher> MerkleTree<H> {
 
     /// The leaf hash at `index`.
     pub fn leaf_hash(&self, index: u64) -> Option<Hash32> {
-        self.levels.first()?.get(usize::try_from(index).ok()?).copied()
+        self.levels
+            .first()?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     /// The root of the whole tree (MTH of all leaves).
@@ -232,7 +242,11 @@ impl<H: MerkleHasher> MerkleTree<H> {
     fn check_size(&self, old: u64, new: u64) -> Result<(), MerkleError> {
         let available = self.len();
         if old > new || new > available {
-            return Err(MerkleError::InvalidSizes { old, new, available });
+            return Err(MerkleError::InvalidSizes {
+                old,
+                new,
+                available,
+            });
         }
         Ok(())
     }
@@ -337,7 +351,10 @@ pub fn verify_inclusion<H: MerkleHasher>(
         return Err(MerkleError::WrongProofLength);
     }
     if r != *root {
-        return Err(MerkleError::RootMismatch { computed: r, expected: *root });
+        return Err(MerkleError::RootMismatch {
+            computed: r,
+            expected: *root,
+        });
     }
     Ok(())
 }
@@ -355,20 +372,31 @@ pub fn verify_consistency<H: MerkleHasher>(
         return Err(MerkleError::ProofTooLong(proof.len()));
     }
     if old_size > new_size {
-        return Err(MerkleError::InvalidSizes { old: old_size, new: new_size, available: new_size });
+        return Err(MerkleError::InvalidSizes {
+            old: old_size,
+            new: new_size,
+            available: new_size,
+        });
     }
     if old_size == new_size {
         if !proof.is_empty() {
             return Err(MerkleError::WrongProofLength);
         }
         if old_root != new_root {
-            return Err(MerkleError::RootMismatch { computed: *old_root, expected: *new_root });
+            return Err(MerkleError::RootMismatch {
+                computed: *old_root,
+                expected: *new_root,
+            });
         }
         return Ok(());
     }
     if old_size == 0 {
         // Every tree extends the empty tree; RFC 9162 proofs from size 0 are empty.
-        return if proof.is_empty() { Ok(()) } else { Err(MerkleError::WrongProofLength) };
+        return if proof.is_empty() {
+            Ok(())
+        } else {
+            Err(MerkleError::WrongProofLength)
+        };
     }
     let mut path: Vec<Hash32> = Vec::with_capacity(proof.len() + 1);
     if old_size.is_power_of_two() {
@@ -409,10 +437,16 @@ pub fn verify_consistency<H: MerkleHasher>(
         return Err(MerkleError::WrongProofLength);
     }
     if fr != *old_root {
-        return Err(MerkleError::RootMismatch { computed: fr, expected: *old_root });
+        return Err(MerkleError::RootMismatch {
+            computed: fr,
+            expected: *old_root,
+        });
     }
     if sr != *new_root {
-        return Err(MerkleError::RootMismatch { computed: sr, expected: *new_root });
+        return Err(MerkleError::RootMismatch {
+            computed: sr,
+            expected: *new_root,
+        });
     }
     Ok(())
 }

@@ -11,18 +11,29 @@ use crate::wire::{ConsistencyProof, ContentHash, HashRecord, InclusionProof};
 /// Every wire document: (file stem, schema). Written as `schemas/<stem>.schema.json`.
 pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
-        ("consistency-proof", generate::<ConsistencyProof>("consistency-proof")),
+        (
+            "consistency-proof",
+            generate::<ConsistencyProof>("consistency-proof"),
+        ),
         ("content-hash", generate::<ContentHash>("content-hash")),
         ("hash-record", generate::<HashRecord>("hash-record")),
-        ("inclusion-proof", generate::<InclusionProof>("inclusion-proof")),
+        (
+            "inclusion-proof",
+            generate::<InclusionProof>("inclusion-proof"),
+        ),
         ("signature", generate::<SignatureBlock>("signature")),
     ]
 }
 
 /// The schema of `T` with a stable `$id`.
 pub fn generate<T: JsonSchema>(stem: &str) -> Schema {
-    let mut schema = SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>();
-    schema.insert("$id".to_owned(), format!("urn:tiezheng:schema:{stem}:v1").into());
+    let mut schema = SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    schema.insert(
+        "$id".to_owned(),
+        format!("urn:tiezheng:schema:{stem}:v1").into(),
+    );
     schema
 }
 

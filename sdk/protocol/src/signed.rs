@@ -18,7 +18,10 @@ use crate::sm2::{DEFAULT_SM2_ID, Sm2Error, Sm2PublicKey, Sm2Signature, Sm2Signin
 /// The signature part of every signed Tiezheng document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "SignatureBlock", description = "SM2-with-SM3 signature over the RFC 8785 canonical bytes of the document it accompanies.")]
+#[schemars(
+    title = "SignatureBlock",
+    description = "SM2-with-SM3 signature over the RFC 8785 canonical bytes of the document it accompanies."
+)]
 pub struct SignatureBlock {
     /// Always `"SM2-with-SM3"`.
     pub algorithm: SignatureAlgorithm,
@@ -53,7 +56,9 @@ pub enum SignedError {
         expected: &'static str,
     },
     /// `signature.sm2_id` is not the profile's ID.
-    #[error("signature.sm2_id {0:?} is not allowed: Tiezheng documents are signed with \"1234567812345678\"")]
+    #[error(
+        "signature.sm2_id {0:?} is not allowed: Tiezheng documents are signed with \"1234567812345678\""
+    )]
     WrongSm2Id(String),
     /// The public key or signature value is malformed, or the signature is wrong.
     #[error("signature: {0}")]
@@ -70,7 +75,10 @@ pub enum SignedError {
 
 impl SignatureBlock {
     /// Signs the canonical form of `document`.
-    pub fn sign<T: Serialize + ?Sized>(key: &Sm2SigningKey, document: &T) -> Result<Self, SignedError> {
+    pub fn sign<T: Serialize + ?Sized>(
+        key: &Sm2SigningKey,
+        document: &T,
+    ) -> Result<Self, SignedError> {
         let bytes = canonical::to_canonical_bytes(document)?;
         let sig = key.sign(DEFAULT_SM2_ID, &bytes)?;
         Ok(Self {
@@ -86,12 +94,18 @@ impl SignatureBlock {
     pub fn parts(&self) -> Result<(Sm2PublicKey, Sm2Signature), SignedError> {
         let expected = self.algorithm.oid();
         if self.oid != expected {
-            return Err(SignedError::WrongOid { found: self.oid.clone(), expected });
+            return Err(SignedError::WrongOid {
+                found: self.oid.clone(),
+                expected,
+            });
         }
         if self.sm2_id != DEFAULT_SM2_ID {
             return Err(SignedError::WrongSm2Id(self.sm2_id.clone()));
         }
-        Ok((Sm2PublicKey::from_hex(&self.public_key)?, Sm2Signature::from_base64(&self.value)?))
+        Ok((
+            Sm2PublicKey::from_hex(&self.public_key)?,
+            Sm2Signature::from_base64(&self.value)?,
+        ))
     }
 
     /// Verifies the signature over the canonical form of `document` (a parsed JSON value, so
@@ -104,10 +118,17 @@ impl SignatureBlock {
     }
 
     /// As [`Self::verify_value`], and also requires the signer to be `expected`.
-    pub fn verify_value_by(&self, document: &Value, expected: &Sm2PublicKey) -> Result<(), SignedError> {
+    pub fn verify_value_by(
+        &self,
+        document: &Value,
+        expected: &Sm2PublicKey,
+    ) -> Result<(), SignedError> {
         let key = self.verify_value(document)?;
         if &key != expected {
-            return Err(SignedError::UnexpectedKey { found: key.key_id(), expected: expected.key_id() });
+            return Err(SignedError::UnexpectedKey {
+                found: key.key_id(),
+                expected: expected.key_id(),
+            });
         }
         Ok(())
     }
@@ -128,10 +149,16 @@ mod tests {
 
         let mut changed = doc.clone();
         changed["items"][0]["n"] = 2.into();
-        assert!(matches!(block.verify_value(&changed), Err(SignedError::Sm2(Sm2Error::BadSignature))));
+        assert!(matches!(
+            block.verify_value(&changed),
+            Err(SignedError::Sm2(Sm2Error::BadSignature))
+        ));
 
         let other = Sm2SigningKey::generate();
-        assert!(matches!(block.verify_value_by(&doc, other.public_key()), Err(SignedError::UnexpectedKey { .. })));
+        assert!(matches!(
+            block.verify_value_by(&doc, other.public_key()),
+            Err(SignedError::UnexpectedKey { .. })
+        ));
     }
 
     #[test]
@@ -142,16 +169,28 @@ mod tests {
 
         let mut b = good.clone();
         b.sm2_id = TLS13_SM2_ID.to_owned();
-        assert!(matches!(b.verify_value(&doc), Err(SignedError::WrongSm2Id(_))));
+        assert!(matches!(
+            b.verify_value(&doc),
+            Err(SignedError::WrongSm2Id(_))
+        ));
         let mut b = good.clone();
         b.oid = "1.2.156.10197.1.301.1".into();
-        assert!(matches!(b.verify_value(&doc), Err(SignedError::WrongOid { .. })));
+        assert!(matches!(
+            b.verify_value(&doc),
+            Err(SignedError::WrongOid { .. })
+        ));
         let mut b = good.clone();
         b.public_key = format!("02{}", &good.public_key[2..66]);
-        assert!(matches!(b.verify_value(&doc), Err(SignedError::Sm2(Sm2Error::PublicKeyLength(33)))));
+        assert!(matches!(
+            b.verify_value(&doc),
+            Err(SignedError::Sm2(Sm2Error::PublicKeyLength(33)))
+        ));
         let mut b = good;
         b.value = "not base64!".into();
-        assert!(matches!(b.verify_value(&doc), Err(SignedError::Sm2(Sm2Error::Encoding { .. }))));
+        assert!(matches!(
+            b.verify_value(&doc),
+            Err(SignedError::Sm2(Sm2Error::Encoding { .. }))
+        ));
 
         let json = r#"{"algorithm":"SM2-with-SM3","oid":"x","sm2_id":"x","public_key":"x","value":"x","extra":1}"#;
         assert!(serde_json::from_str::<SignatureBlock>(json).is_err());

@@ -29,8 +29,10 @@ pub const TLS13_SM2_ID: &str = "TLSv1.3+GM+Cipher+Suite";
 /// Curve parameters of sm2p256v1 (GB/T 32918.5), big-endian: a, b, xG, yG, n.
 const CURVE_A: [u8; 32] = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC");
 const CURVE_B: [u8; 32] = hex32("28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93");
-const CURVE_GX: [u8; 32] = hex32("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7");
-const CURVE_GY: [u8; 32] = hex32("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0");
+const CURVE_GX: [u8; 32] =
+    hex32("32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7");
+const CURVE_GY: [u8; 32] =
+    hex32("BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0");
 const CURVE_N: [u8; 32] = hex32("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123");
 
 /// DER prefix of an SM2 SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { id-ecPublicKey
@@ -161,17 +163,23 @@ impl fmt::Debug for Sm2PublicKey {
 impl Sm2PublicKey {
     /// Parses the 65-byte uncompressed encoding `04‖X‖Y`, checking the point is on the curve.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, Sm2Error> {
-        let sec1: [u8; 65] = bytes.try_into().map_err(|_| Sm2Error::PublicKeyLength(bytes.len()))?;
+        let sec1: [u8; 65] = bytes
+            .try_into()
+            .map_err(|_| Sm2Error::PublicKeyLength(bytes.len()))?;
         if sec1[0] != 0x04 {
             return Err(Sm2Error::PublicKeyNotUncompressed(sec1[0]));
         }
-        let key = sm2::PublicKey::from_sec1_bytes(&sec1).map_err(|_| Sm2Error::PublicKeyNotOnCurve)?;
+        let key =
+            sm2::PublicKey::from_sec1_bytes(&sec1).map_err(|_| Sm2Error::PublicKeyNotOnCurve)?;
         Ok(Self { sec1, key })
     }
 
     /// Parses 130 lowercase hex digits of `04‖X‖Y`.
     pub fn from_hex(s: &str) -> Result<Self, Sm2Error> {
-        let bytes = decode_lower_hex(s).ok_or(Sm2Error::Encoding { what: "public key", encoding: "lowercase hex" })?;
+        let bytes = decode_lower_hex(s).ok_or(Sm2Error::Encoding {
+            what: "public key",
+            encoding: "lowercase hex",
+        })?;
         Self::from_sec1(&bytes)
     }
 
@@ -211,21 +219,29 @@ impl Sm2PublicKey {
     pub fn from_spki_der(der: &[u8]) -> Result<Self, Sm2Error> {
         let point = der
             .strip_prefix(&SPKI_PREFIX[..])
-            .ok_or(Sm2Error::Encoding { what: "public key", encoding: "SM2 SubjectPublicKeyInfo (id-ecPublicKey, curve 1.2.156.10197.1.301)" })?;
+            .ok_or(Sm2Error::Encoding {
+                what: "public key",
+                encoding: "SM2 SubjectPublicKeyInfo (id-ecPublicKey, curve 1.2.156.10197.1.301)",
+            })?;
         Self::from_sec1(point)
     }
 
     /// Parses a PEM `PUBLIC KEY` block (see [`Self::from_spki_der`]).
     pub fn from_pem(pem: &str) -> Result<Self, Sm2Error> {
         use base64::Engine as _;
-        let bad = Sm2Error::Encoding { what: "public key", encoding: "PEM \"PUBLIC KEY\"" };
+        let bad = Sm2Error::Encoding {
+            what: "public key",
+            encoding: "PEM \"PUBLIC KEY\"",
+        };
         let body = pem
             .trim()
             .strip_prefix("-----BEGIN PUBLIC KEY-----")
             .and_then(|rest| rest.strip_suffix("-----END PUBLIC KEY-----"))
             .ok_or(bad.clone())?;
         let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad)?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| bad)?;
         Self::from_spki_der(&der)
     }
 
@@ -235,12 +251,20 @@ impl Sm2PublicKey {
     }
 
     /// Verifies `signature` over `message` with distinguishing ID `id`.
-    pub fn verify(&self, id: &str, message: &[u8], signature: &Sm2Signature) -> Result<(), Sm2Error> {
+    pub fn verify(
+        &self,
+        id: &str,
+        message: &[u8],
+        signature: &Sm2Signature,
+    ) -> Result<(), Sm2Error> {
         let e = message_digest(id, self, message)?;
-        let verifier = sm2::dsa::VerifyingKey::new(id, self.key).map_err(|_| Sm2Error::PublicKeyNotOnCurve)?;
+        let verifier =
+            sm2::dsa::VerifyingKey::new(id, self.key).map_err(|_| Sm2Error::PublicKeyNotOnCurve)?;
         let sig = sm2::dsa::Signature::from_scalars(signature.r, signature.s)
             .map_err(|_| Sm2Error::ScalarOutOfRange("r or s"))?;
-        verifier.verify_prehash(e.as_bytes(), &sig).map_err(|_| Sm2Error::BadSignature)
+        verifier
+            .verify_prehash(e.as_bytes(), &sig)
+            .map_err(|_| Sm2Error::BadSignature)
     }
 }
 
@@ -253,7 +277,12 @@ pub struct Sm2Signature {
 
 impl fmt::Debug for Sm2Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Sm2Signature(r={}, s={})", hex::encode(self.r), hex::encode(self.s))
+        write!(
+            f,
+            "Sm2Signature(r={}, s={})",
+            hex::encode(self.r),
+            hex::encode(self.s)
+        )
     }
 }
 
@@ -288,7 +317,10 @@ impl Sm2Signature {
         use base64::Engine as _;
         let der = base64::engine::general_purpose::STANDARD
             .decode(s)
-            .map_err(|_| Sm2Error::Encoding { what: "signature value", encoding: "base64 (standard alphabet, padded)" })?;
+            .map_err(|_| Sm2Error::Encoding {
+                what: "signature value",
+                encoding: "base64 (standard alphabet, padded)",
+            })?;
         Self::from_der(&der)
     }
 
@@ -331,7 +363,9 @@ pub struct Sm2SigningKey {
 
 impl fmt::Debug for Sm2SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sm2SigningKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("Sm2SigningKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -358,7 +392,8 @@ impl Sm2SigningKey {
     }
 
     fn from_secret(secret: &sm2::SecretKey) -> Result<Self, Sm2Error> {
-        let inner = sm2::dsa::SigningKey::new(DEFAULT_SM2_ID, secret).map_err(|_| Sm2Error::InvalidPrivateKey)?;
+        let inner = sm2::dsa::SigningKey::new(DEFAULT_SM2_ID, secret)
+            .map_err(|_| Sm2Error::InvalidPrivateKey)?;
         let sec1 = inner.verifying_key().to_sec1_bytes();
         let public = Sm2PublicKey::from_sec1(&sec1)?;
         Ok(Self { inner, public })
@@ -377,14 +412,21 @@ impl Sm2SigningKey {
     /// Signs `message` with distinguishing ID `id` (nonce derived per RFC 6979 with SM3).
     pub fn sign(&self, id: &str, message: &[u8]) -> Result<Sm2Signature, Sm2Error> {
         let e = message_digest(id, &self.public, message)?;
-        let sig: sm2::dsa::Signature = self.inner.sign_prehash(e.as_bytes()).map_err(|_| Sm2Error::SigningFailed)?;
+        let sig: sm2::dsa::Signature = self
+            .inner
+            .sign_prehash(e.as_bytes())
+            .map_err(|_| Sm2Error::SigningFailed)?;
         Sm2Signature::from_scalars(sig.r_bytes().into(), sig.s_bytes().into())
     }
 }
 
 /// `Z = SM3(ENTL‖ID‖a‖b‖xG‖yG‖xA‖yA)` (GB/T 32918.2 §5.5).
 pub fn identity_hash(id: &str, public_key: &Sm2PublicKey) -> Result<Hash32, Sm2Error> {
-    let entl = id.len().checked_mul(8).and_then(|bits| u16::try_from(bits).ok()).ok_or(Sm2Error::IdTooLong(id.len()))?;
+    let entl = id
+        .len()
+        .checked_mul(8)
+        .and_then(|bits| u16::try_from(bits).ok())
+        .ok_or(Sm2Error::IdTooLong(id.len()))?;
     let mut h = sm3::Sm3::new();
     h.update(entl.to_be_bytes());
     h.update(id.as_bytes());
@@ -397,7 +439,11 @@ pub fn identity_hash(id: &str, public_key: &Sm2PublicKey) -> Result<Hash32, Sm2E
 }
 
 /// `e = SM3(Z‖M)`, the value the signature equation works on.
-pub fn message_digest(id: &str, public_key: &Sm2PublicKey, message: &[u8]) -> Result<Hash32, Sm2Error> {
+pub fn message_digest(
+    id: &str,
+    public_key: &Sm2PublicKey,
+    message: &[u8],
+) -> Result<Hash32, Sm2Error> {
     let z = identity_hash(id, public_key)?;
     let mut h = sm3::Sm3::new();
     h.update(z.as_bytes());
@@ -450,7 +496,9 @@ fn take_integer(input: &[u8]) -> Result<([u8; 32], &[u8]), DerError> {
         return Err(DerError::IntegerTooLarge);
     }
     let mut out = [0u8; 32];
-    out.get_mut(32 - magnitude.len()..).ok_or(DerError::IntegerTooLarge)?.copy_from_slice(magnitude);
+    out.get_mut(32 - magnitude.len()..)
+        .ok_or(DerError::IntegerTooLarge)?
+        .copy_from_slice(magnitude);
     Ok((out, rest))
 }
 
@@ -470,7 +518,10 @@ fn der_integer(v: &[u8; 32]) -> Vec<u8> {
 }
 
 fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     hex::decode(s).ok()
@@ -498,9 +549,17 @@ mod tests {
     fn sign_verify_round_trip() {
         let key = Sm2SigningKey::generate();
         let sig = key.sign(DEFAULT_SM2_ID, b"evidence").unwrap();
-        key.public_key().verify(DEFAULT_SM2_ID, b"evidence", &sig).unwrap();
-        assert_eq!(key.public_key().verify(DEFAULT_SM2_ID, b"evidencE", &sig), Err(Sm2Error::BadSignature));
-        assert_eq!(key.public_key().verify(TLS13_SM2_ID, b"evidence", &sig), Err(Sm2Error::BadSignature));
+        key.public_key()
+            .verify(DEFAULT_SM2_ID, b"evidence", &sig)
+            .unwrap();
+        assert_eq!(
+            key.public_key().verify(DEFAULT_SM2_ID, b"evidencE", &sig),
+            Err(Sm2Error::BadSignature)
+        );
+        assert_eq!(
+            key.public_key().verify(TLS13_SM2_ID, b"evidence", &sig),
+            Err(Sm2Error::BadSignature)
+        );
         let again = Sm2SigningKey::from_bytes(&key.to_bytes()).unwrap();
         assert_eq!(again.public_key(), key.public_key());
     }

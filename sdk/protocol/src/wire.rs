@@ -11,7 +11,10 @@ use crate::merkle::{self, MerkleError, MerkleHasher, Sha256Hasher, Sm3Hasher};
 /// One line of `tiezheng hash` output (JSON Lines).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "HashRecord", description = "One line of `tiezheng hash` output: a file's size and its SM3 and SHA-256 digests.")]
+#[schemars(
+    title = "HashRecord",
+    description = "One line of `tiezheng hash` output: a file's size and its SM3 and SHA-256 digests."
+)]
 pub struct HashRecord {
     /// The path as given on the command line.
     pub path: String,
@@ -27,14 +30,22 @@ pub struct HashRecord {
 impl HashRecord {
     /// The record for `path` with the digests computed over it.
     pub fn new(path: impl Into<String>, digests: &ContentDigests) -> Self {
-        Self { path: path.into(), bytes: digests.bytes, sm3: digests.sm3, sha256: digests.sha256 }
+        Self {
+            path: path.into(),
+            bytes: digests.bytes,
+            sm3: digests.sm3,
+            sha256: digests.sha256,
+        }
     }
 }
 
 /// A content digest as it appears in manifests: algorithm name, OID and value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "ContentHash", description = "A digest of evidence content with its algorithm named and identified by OID.")]
+#[schemars(
+    title = "ContentHash",
+    description = "A digest of evidence content with its algorithm named and identified by OID."
+)]
 pub struct ContentHash {
     /// `"SM3"` or `"SHA-256"`.
     pub algorithm: HashAlgorithm,
@@ -48,12 +59,19 @@ pub struct ContentHash {
 impl ContentHash {
     /// The entry for `algorithm` with `value`.
     pub fn new(algorithm: HashAlgorithm, value: Hash32) -> Self {
-        Self { algorithm, oid: algorithm.oid().to_owned(), value }
+        Self {
+            algorithm,
+            oid: algorithm.oid().to_owned(),
+            value,
+        }
     }
 
     /// Both entries (SM3 first) for a pair of digests.
     pub fn pair(d: &ContentDigests) -> Vec<Self> {
-        vec![Self::new(HashAlgorithm::Sm3, d.sm3), Self::new(HashAlgorithm::Sha256, d.sha256)]
+        vec![
+            Self::new(HashAlgorithm::Sm3, d.sm3),
+            Self::new(HashAlgorithm::Sha256, d.sha256),
+        ]
     }
 
     /// Whether `oid` matches `algorithm`.
@@ -65,7 +83,10 @@ impl ContentHash {
 /// An RFC 6962 inclusion proof: leaf `leaf_index` is in the tree of `tree_size` leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "InclusionProof", description = "RFC 6962/9162 inclusion proof; leaf hash H(0x00||data), node hash H(0x01||left||right).")]
+#[schemars(
+    title = "InclusionProof",
+    description = "RFC 6962/9162 inclusion proof; leaf hash H(0x00||data), node hash H(0x01||left||right)."
+)]
 pub struct InclusionProof {
     /// The tree hash: `"SM3"` for Tiezheng trees.
     pub algorithm: HashAlgorithm,
@@ -84,8 +105,20 @@ impl InclusionProof {
     /// Checks the proof for `leaf_hash` against `root`.
     pub fn verify(&self, leaf_hash: &Hash32, root: &Hash32) -> Result<(), MerkleError> {
         match self.algorithm {
-            HashAlgorithm::Sm3 => merkle::verify_inclusion::<Sm3Hasher>(leaf_hash, self.leaf_index, self.tree_size, &self.path, root),
-            HashAlgorithm::Sha256 => merkle::verify_inclusion::<Sha256Hasher>(leaf_hash, self.leaf_index, self.tree_size, &self.path, root),
+            HashAlgorithm::Sm3 => merkle::verify_inclusion::<Sm3Hasher>(
+                leaf_hash,
+                self.leaf_index,
+                self.tree_size,
+                &self.path,
+                root,
+            ),
+            HashAlgorithm::Sha256 => merkle::verify_inclusion::<Sha256Hasher>(
+                leaf_hash,
+                self.leaf_index,
+                self.tree_size,
+                &self.path,
+                root,
+            ),
         }
     }
 
@@ -95,7 +128,12 @@ impl InclusionProof {
         leaf_index: u64,
         tree_size: u64,
     ) -> Result<Self, MerkleError> {
-        Ok(Self { algorithm: H::ALGORITHM, leaf_index, tree_size, path: tree.inclusion_proof(leaf_index, tree_size)? })
+        Ok(Self {
+            algorithm: H::ALGORITHM,
+            leaf_index,
+            tree_size,
+            path: tree.inclusion_proof(leaf_index, tree_size)?,
+        })
     }
 }
 
@@ -103,7 +141,10 @@ impl InclusionProof {
 /// `new_size` leaves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "ConsistencyProof", description = "RFC 6962/9162 consistency proof between two sizes of an append-only tree.")]
+#[schemars(
+    title = "ConsistencyProof",
+    description = "RFC 6962/9162 consistency proof between two sizes of an append-only tree."
+)]
 pub struct ConsistencyProof {
     /// The tree hash: `"SM3"` for Tiezheng trees.
     pub algorithm: HashAlgorithm,
@@ -122,13 +163,34 @@ impl ConsistencyProof {
     /// Checks the proof against the two roots.
     pub fn verify(&self, old_root: &Hash32, new_root: &Hash32) -> Result<(), MerkleError> {
         match self.algorithm {
-            HashAlgorithm::Sm3 => merkle::verify_consistency::<Sm3Hasher>(self.old_size, self.new_size, old_root, new_root, &self.path),
-            HashAlgorithm::Sha256 => merkle::verify_consistency::<Sha256Hasher>(self.old_size, self.new_size, old_root, new_root, &self.path),
+            HashAlgorithm::Sm3 => merkle::verify_consistency::<Sm3Hasher>(
+                self.old_size,
+                self.new_size,
+                old_root,
+                new_root,
+                &self.path,
+            ),
+            HashAlgorithm::Sha256 => merkle::verify_consistency::<Sha256Hasher>(
+                self.old_size,
+                self.new_size,
+                old_root,
+                new_root,
+                &self.path,
+            ),
         }
     }
 
     /// Builds the document from a tree.
-    pub fn from_tree<H: MerkleHasher>(tree: &merkle::MerkleTree<H>, old_size: u64, new_size: u64) -> Result<Self, MerkleError> {
-        Ok(Self { algorithm: H::ALGORITHM, old_size, new_size, path: tree.consistency_proof(old_size, new_size)? })
+    pub fn from_tree<H: MerkleHasher>(
+        tree: &merkle::MerkleTree<H>,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Self, MerkleError> {
+        Ok(Self {
+            algorithm: H::ALGORITHM,
+            old_size,
+            new_size,
+            path: tree.consistency_proof(old_size, new_size)?,
+        })
     }
 }

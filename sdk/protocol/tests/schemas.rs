@@ -1,0 +1,199 @@
+//! The committed JSON Schemas in `schemas/` match the Rust types, the committed examples match
+//! what the code produces, and every example validates against its schema with an independent
+//! JSON Schema (2020-12) validator.
+//!
+//! After changing a wire type, regenerate and commit:
+//! `TIEZHENG_BLESS=1 cargo test -p tiezheng-protocol --test schemas`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, missing_docs)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{repo_root, sm2_sm3_vectors, unhex};
+use serde_json::{Value, json};
+use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
+use tiezheng_protocol::{
+    ConsistencyProof, ContentDigests, ContentHash, DualHasher, HashAlgorithm, HashRecord,
+    InclusionProof, SignatureBlock, Sm2SigningKey, schema,
+};
+
+fn bless() -> bool {
+    std::env::var_os("TIEZHENG_BLESS").is_some_and(|v| v == "1")
+}
+
+fn check_file(path: &Path, want: &str) {
+    if bless() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date with the Rust types. Regenerate with \
+         `TIEZHENG_BLESS=1 cargo test -p tiezheng-protocol --test schemas`, review and commit it.",
+        path.display()
+    );
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap() + "\n"
+}
+
+fn abc() -> ContentDigests {
+    let mut h = DualHasher::new();
+    h.update(b"abc");
+    h.finalize()
+}
+
+/// The documented examples, produced by the code from fixed inputs.
+fn examples() -> Vec<(&'static str, Value)> {
+    let leaves: Vec<Vec<u8>> = [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
+    .iter()
+    .map(|h| unhex(h))
+    .collect();
+    let tree = MerkleTree::<Sm3Hasher>::from_leaves(leaves.iter().map(Vec::as_slice));
+
+    // The GB/T 32918.5 Annex A test key: public, so the example can be checked by anyone.
+    let vectors = sm2_sm3_vectors();
+    let key =
+        Sm2SigningKey::from_bytes(&unhex(vectors["sm2_sign"]["private_key"].as_str().unwrap()))
+            .unwrap();
+    let document = json!({
+        "type": "tiezheng.example.v1",
+        "description": "现场照片 scene photo",
+        "captured_at": "2026-11-21T09:30:00+08:00",
+        "latitude": "30.274084",
+        "item": {"bytes": 3, "hashes": ContentHash::pair(&abc())}
+    });
+    let block = SignatureBlock::sign(&key, &document).unwrap();
+
+    vec![
+        (
+            "consistency-proof",
+            serde_json::to_value(ConsistencyProof::from_tree(&tree, 6, 8).unwrap()).unwrap(),
+        ),
+        (
+            "content-hash",
+            serde_json::to_value(ContentHash::new(HashAlgorithm::Sm3, abc().sm3)).unwrap(),
+        ),
+        (
+            "hash-record",
+            serde_json::to_value(HashRecord::new("evidence/abc.txt", &abc())).unwrap(),
+        ),
+        (
+            "inclusion-proof",
+            serde_json::to_value(InclusionProof::from_tree(&tree, 5, 8).unwrap()).unwrap(),
+        ),
+        ("signature", serde_json::to_value(&block).unwrap()),
+        (
+            "signed-document",
+            json!({"document": document, "signature": block}),
+        ),
+    ]
+}
+
+#[test]
+fn committed_schemas_match_the_types() {
+    let dir = repo_root().join("schemas");
+    let all = schema::all();
+    for (stem, s) in &all {
+        check_file(&dir.join(format!("{stem}.schema.json")), &schema::render(s));
+    }
+    // No schema file for a type that no longer exists.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(stem) = name.strip_suffix(".schema.json") {
+            assert!(
+                all.iter().any(|(s, _)| *s == stem),
+                "schemas/{name} has no Rust type; delete it"
+            );
+        }
+    }
+}
+
+#[test]
+fn committed_examples_match_the_code() {
+    let dir = repo_root().join("schemas/examples");
+    for (stem, value) in examples() {
+        check_file(&dir.join(format!("{stem}.json")), &pretty(&value));
+    }
+}
+
+#[test]
+fn schemas_are_valid_2020_12_and_examples_validate() {
+    let dir = repo_root().join("schemas");
+    for (stem, s) in schema::all() {
+        let schema_value = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            schema_value["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        jsonschema::meta::validate(&schema_value)
+            .unwrap_or_else(|e| panic!("{stem}: not a valid schema: {e}"));
+        let validator = jsonschema::draft202012::new(&schema_value).unwrap();
+        let example_path = dir.join(format!("examples/{stem}.json"));
+        let example: Value =
+            serde_json::from_str(&std::fs::read_to_string(&example_path).unwrap()).unwrap();
+        if let Err(e) = validator.validate(&example) {
+            panic!("{} does not validate: {e}", example_path.display());
+        }
+    }
+}
+
+#[test]
+fn signed_example_verifies() {
+    let path = repo_root().join("schemas/examples/signed-document.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let block: SignatureBlock = serde_json::from_value(v["signature"].clone()).unwrap();
+    block.verify_value(&v["document"]).unwrap();
+}
+
+#[test]
+fn schemas_refuse_malformed_documents() {
+    let get = |stem: &str| {
+        let s = schema::all()
+            .into_iter()
+            .find(|(n, _)| *n == stem)
+            .unwrap()
+            .1;
+        jsonschema::draft202012::new(&serde_json::to_value(&s).unwrap()).unwrap()
+    };
+    let record = get("hash-record");
+    let good = serde_json::to_value(HashRecord::new("a", &abc())).unwrap();
+    assert!(record.is_valid(&good));
+    let mut upper = good.clone();
+    upper["sm3"] = json!(abc().sm3.to_hex().to_uppercase());
+    assert!(!record.is_valid(&upper), "uppercase hex must be refused");
+    let mut extra = good.clone();
+    extra["note"] = json!("x");
+    assert!(!record.is_valid(&extra), "unknown members must be refused");
+    let mut float = good;
+    float["bytes"] = json!(3.5);
+    assert!(!record.is_valid(&float), "floats must be refused");
+
+    let sig = get("signature");
+    let mut bad_id =
+        serde_json::to_value(SignatureBlock::sign(&Sm2SigningKey::generate(), &json!({})).unwrap())
+            .unwrap();
+    assert!(sig.is_valid(&bad_id));
+    bad_id["sm2_id"] = json!("TLSv1.3+GM+Cipher+Suite");
+    assert!(!sig.is_valid(&bad_id));
+}
