@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Print SM3 and SHA-256 of files as JSON Lines: {"path","bytes","sm3","sha256"}.
     Hash(cmd::hash::Args),
+    /// Print hashes, type, metadata (GPS, capture time, camera) and findings as JSON Lines.
+    Inspect(cmd::inspect::Args),
     /// Run the end-to-end demonstration on the shared corpus.
     Demo(cmd::demo::Args),
 }
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(&args),
+        Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

@@ -14,3 +14,7 @@ This crate is plain Rust with no FFI attributes; `tiezheng-ffi` wraps it for Kot
 pub use tiezheng_protocol as protocol;
 
 pub mod files;
+pub mod fingerprint;
+pub mod inspect;
+pub mod media;
+pub mod metadata;

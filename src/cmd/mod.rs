@@ -2,6 +2,7 @@
 
 pub(crate) mod demo;
 pub(crate) mod hash;
+pub(crate) mod inspect;
 
 use std::io::{self, Write};
 

@@ -12,6 +12,8 @@ verifier.
 * [`signed`]: the [`SignatureBlock`] that accompanies every signed document.
 * [`merkle`]: RFC 6962/9162 Merkle trees with SM3, inclusion and consistency proofs.
 * [`wire`] and [`schema`]: wire documents and their generated JSON Schemas (`schemas/`).
+* [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
+* [`time`]: RFC 3339 timestamps with explicit offsets.
 * [`algorithm`]: algorithm names and OIDs.
 
 ```
@@ -31,15 +33,19 @@ assert!(signed_bytes.starts_with(br#"{"bytes":11,"sm3":"#));
 pub mod algorithm;
 pub mod canonical;
 pub mod hash;
+pub mod manifest;
 pub mod merkle;
 pub mod schema;
 pub mod signed;
 pub mod sm2;
+pub mod time;
 pub mod wire;
 
 pub use algorithm::{HashAlgorithm, SignatureAlgorithm};
 pub use hash::{ContentDigests, DualHasher, Hash32, hash_reader};
+pub use manifest::{Manifest, Proof, VerifiedProof};
 pub use merkle::{MerkleTree, Sm3Hasher};
 pub use signed::{SignatureBlock, SignedError};
 pub use sm2::{DEFAULT_SM2_ID, Sm2PublicKey, Sm2Signature, Sm2SigningKey};
+pub use time::Timestamp;
 pub use wire::{ConsistencyProof, ContentHash, HashRecord, InclusionProof};

@@ -5,6 +5,7 @@
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
+use crate::manifest::{Manifest, Proof};
 use crate::signed::SignatureBlock;
 use crate::wire::{ConsistencyProof, ContentHash, HashRecord, InclusionProof};
 
@@ -21,6 +22,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "inclusion-proof",
             generate::<InclusionProof>("inclusion-proof"),
         ),
+        ("manifest", generate::<Manifest>("manifest")),
+        ("proof", generate::<Proof>("proof")),
         ("signature", generate::<SignatureBlock>("signature")),
     ]
 }
