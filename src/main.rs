@@ -25,6 +25,18 @@ enum Command {
     Hash(cmd::hash::Args),
     /// Print hashes, type, metadata (GPS, capture time, camera) and findings as JSON Lines.
     Inspect(cmd::inspect::Args),
+    /// Set up or show the officer's device (SM2 key sealed under the PIN).
+    #[command(subcommand)]
+    Device(cmd::device::Command),
+    /// Capture a photo, video or audio file: hash, read metadata, sign, queue; prints the proof.
+    Capture(cmd::capture::CaptureArgs),
+    /// List the device's queue of proofs (pending and acknowledged).
+    Queue(cmd::device::DirArg),
+    /// Enforcement sessions.
+    #[command(subcommand)]
+    Session(cmd::capture::SessionCommand),
+    /// Turn recordings interrupted by a crash into proofs of what was recorded.
+    Recover(cmd::device::DirArg),
     /// Run the end-to-end demonstration on the shared corpus.
     Demo(cmd::demo::Args),
 }
@@ -34,6 +46,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => cmd::hash::run(&args),
         Command::Inspect(args) => cmd::inspect::run(&args),
+        Command::Device(c) => cmd::device::run(&c),
+        Command::Capture(args) => cmd::capture::capture(&args),
+        Command::Queue(args) => cmd::capture::queue(&args),
+        Command::Session(c) => cmd::capture::session(&c),
+        Command::Recover(args) => cmd::capture::recover_cmd(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

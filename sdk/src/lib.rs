@@ -13,8 +13,14 @@ This crate is plain Rust with no FFI attributes; `tiezheng-ffi` wraps it for Kot
 
 pub use tiezheng_protocol as protocol;
 
+pub mod capture;
+pub mod device;
 pub mod files;
+pub mod findings;
 pub mod fingerprint;
 pub mod inspect;
 pub mod media;
 pub mod metadata;
+pub mod queue;
+pub mod store;
+pub mod vault;

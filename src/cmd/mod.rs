@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub(crate) mod capture;
 pub(crate) mod demo;
+pub(crate) mod device;
 pub(crate) mod hash;
 pub(crate) mod inspect;
 

@@ -151,6 +151,7 @@ impl ContentDigests {
 }
 
 /// SM3 and SHA-256 over the same bytes, fed incrementally.
+#[derive(Clone)]
 pub struct DualHasher {
     sm3: sm3::Sm3,
     sha256: ring::digest::Context,

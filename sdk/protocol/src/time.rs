@@ -247,7 +247,7 @@ mod tests {
             Timestamp::parse("2026-11-21T09:30:00+08:00")
                 .unwrap()
                 .unix_ms(),
-            1_763_688_600_000
+            1_795_224_600_000
         );
         assert_eq!(
             Timestamp::parse("1970-01-01T08:00:00.000+08:00")

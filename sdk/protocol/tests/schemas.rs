@@ -19,10 +19,15 @@ use std::path::Path;
 
 use common::{repo_root, sm2_sm3_vectors, unhex};
 use serde_json::{Value, json};
+use tiezheng_protocol::manifest::{
+    CaptureTimes, CaseRecord, Decimal, DeviceInfo, EvidenceItem, Finding, Fingerprint, GpsPoint,
+    ItemKind, Location, LocationFix, LocationProvider, MediaMetadata, Origin, PartyRecord,
+    TimeSync,
+};
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{
-    ConsistencyProof, ContentDigests, ContentHash, DualHasher, HashAlgorithm, HashRecord,
-    InclusionProof, SignatureBlock, Sm2SigningKey, schema,
+    ConsistencyProof, ContentDigests, ContentHash, DualHasher, Hash32, HashAlgorithm, HashRecord,
+    InclusionProof, Manifest, Proof, SignatureBlock, Sm2SigningKey, Timestamp, schema,
 };
 
 fn bless() -> bool {
@@ -84,6 +89,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         "item": {"bytes": 3, "hashes": ContentHash::pair(&abc())}
     });
     let block = SignatureBlock::sign(&key, &document).unwrap();
+    let proof = Proof::sign(example_manifest(&key), &key).unwrap();
 
     vec![
         (
@@ -102,12 +108,113 @@ fn examples() -> Vec<(&'static str, Value)> {
             "inclusion-proof",
             serde_json::to_value(InclusionProof::from_tree(&tree, 5, 8).unwrap()).unwrap(),
         ),
+        ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
+        ("proof", serde_json::to_value(&proof).unwrap()),
         ("signature", serde_json::to_value(&block).unwrap()),
         (
             "signed-document",
             json!({"document": document, "signature": block}),
         ),
     ]
+}
+
+/// A photo captured on scene, as the SDK would describe it (fixed values).
+fn example_manifest(key: &Sm2SigningKey) -> Manifest {
+    let t = |s: &str| Timestamp::parse(s).unwrap();
+    let d = |s: &str| Decimal::parse(s).unwrap();
+    let digests = abc();
+    Manifest {
+        kind: "tiezheng.manifest.v1".into(),
+        manifest_id: "00112233445566778899aabbccddeeff".into(),
+        device_seq: 2,
+        previous_manifest_sm3: Some(Hash32::sm3(b"previous manifest")),
+        created_at: t("2026-11-21T09:30:00.250+08:00"),
+        case: CaseRecord {
+            reference: "沪公(浦)行罚决字〔2026〕1234号".into(),
+            cause: Some("占道经营".into()),
+            object: Some("stall on the pavement".into()),
+            description: Some("overview photo of the stall".into()),
+            method: "on-site capture with the Tiezheng SDK".into(),
+            collectors: vec!["310101".into(), "310102".into()],
+            holder: Some(PartyRecord {
+                name: Some("张三".into()),
+                note: Some("refused to sign".into()),
+            }),
+            witness: Some(PartyRecord {
+                name: None,
+                note: Some("no bystander willing to act as witness".into()),
+            }),
+        },
+        items: vec![EvidenceItem {
+            kind: ItemKind::Photo,
+            origin: Origin::Captured,
+            file_name: "IMG_20261121_093000.jpg".into(),
+            mime: "image/jpeg".into(),
+            bytes: digests.bytes,
+            hashes: ContentHash::pair(&digests),
+            times: CaptureTimes {
+                device_time: t("2026-11-21T09:30:00.123+08:00"),
+                monotonic_ms: Some(86_400_123),
+                gnss_time: Some(t("2026-11-21T01:29:59.000Z")),
+                last_time_sync: Some(TimeSync {
+                    at: t("2026-11-21T08:00:00.000+08:00"),
+                    source: "ntp:ntp.ntsc.ac.cn".into(),
+                    offset_ms: -120,
+                }),
+            },
+            location: Some(Location {
+                coordinate_system: "WGS-84".into(),
+                os_fix: Some(LocationFix {
+                    latitude: d("31.230390"),
+                    longitude: d("121.473700"),
+                    altitude: Some(d("12.5")),
+                    horizontal_accuracy: Some(d("4.8")),
+                    vertical_accuracy: Some(d("6")),
+                    provider: LocationProvider::Fused,
+                    fix_time: Some(t("2026-11-21T09:29:59.500+08:00")),
+                    satellites: Some(17),
+                    mock: false,
+                }),
+            }),
+            metadata: MediaMetadata {
+                gps: Some(GpsPoint {
+                    latitude: d("31.2303911"),
+                    longitude: d("121.4737012"),
+                    altitude: Some(d("12.4")),
+                }),
+                captured_at: Some("2026-11-21T09:30:00+08:00".into()),
+                make: Some("Xiaomi".into()),
+                model: Some("23127PN0CC".into()),
+                orientation: Some(1),
+                sources: vec!["exif".into()],
+            },
+            fingerprint: Some(Fingerprint {
+                algorithm: "dHash-64".into(),
+                value: "d658d8989957c373".into(),
+            }),
+            recording: None,
+            findings: vec![Finding {
+                code: "gps_distance".into(),
+                detail: "file GPS is 0 m from the OS fix (accuracy 5 m)".into(),
+            }],
+        }],
+        session_summary: None,
+        device: DeviceInfo {
+            enrolment_id: Some("enr-0001".into()),
+            device_id: "9f86d081884c7d659a2feaa0c55ad015".into(),
+            model: "Xiaomi 23127PN0CC".into(),
+            os: "Android 15".into(),
+            sdk_version: "0.1.0".into(),
+            key_id: key.public_key().key_id(),
+        },
+    }
+}
+
+#[test]
+fn proof_example_verifies_through_the_wire_shape() {
+    let bytes = std::fs::read(repo_root().join("schemas/examples/proof.json")).unwrap();
+    let verified = Proof::verify_bytes(&bytes).unwrap();
+    assert_eq!(verified.proof.manifest.device_seq, 2);
 }
 
 #[test]

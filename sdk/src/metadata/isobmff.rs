@@ -149,9 +149,7 @@ impl<R: Read + Seek> Walker<'_, R> {
             b"\xa9xyz" if parent == Some(*b"udta") => {
                 let b = self.small(body, end)?;
                 // QuickTime user-data text: u16 length, u16 language, text.
-                let len = b
-                    .get(..2)
-                    .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+                let len = be_u16(&b, 0).map_or(0, usize::from);
                 if let Some(text) = b.get(4..4 + len).and_then(|t| std::str::from_utf8(t).ok())
                     && let Some(p) = iso6709::parse(text)
                 {
@@ -222,6 +220,14 @@ impl<R: Read + Seek> Walker<'_, R> {
     }
 }
 
+fn be_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn be_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
 fn split_header(hdr: &[u8; 8]) -> (u32, [u8; 4]) {
     let [a, b, c, d, e, f, g, h] = *hdr;
     (u32::from_be_bytes([a, b, c, d]), [e, f, g, h])
@@ -244,17 +250,10 @@ fn data_text(item: &[u8]) -> Option<String> {
 /// `keys` (FullBox): entry count, then (size, namespace, name) entries.
 fn parse_keys(b: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
-    let count = b
-        .get(4..8)
-        .map_or(0, |c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+    let count = be_u32(b, 4).unwrap_or(0);
     let mut pos = 8usize;
     for _ in 0..count.min(1024) {
-        let Some(size) = b
-            .get(pos..pos + 4)
-            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-        else {
-            break;
-        };
+        let Some(size) = be_u32(b, pos) else { break };
         let size = usize::try_from(size).unwrap_or(0);
         if size < 8 {
             break;
