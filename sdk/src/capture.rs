@@ -193,22 +193,28 @@ impl UnlockedDevice {
         clock: Box<dyn Clock>,
     ) -> Result<Recorder<'_>, CaptureError> {
         check_file_name(file_name)?;
+        // Policy values are written into the signed manifest: keep them JSON-safe integers.
+        let cap = tiezheng_protocol::canonical::MAX_SAFE_INTEGER;
+        let policy = SegmentPolicy {
+            max_bytes: policy.max_bytes.clamp(1, cap),
+            max_ms: policy.max_ms.min(cap),
+        };
         let dir = self.device.dir().join("recordings");
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let id = hex::encode(random_bytes::<8>());
+        let id = hex::encode(random_bytes::<16>());
         let part_path = dir.join(format!("{id}.part"));
         let journal_path = dir.join(format!("{id}.journal"));
-        let part = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&part_path)
-            .map_err(io_err(&part_path))?;
+        // The journal comes first and stays locked while this recorder lives: recovery skips
+        // journals whose lock is held (a recording in progress) and never meets a part file
+        // without its journal.
         let mut journal = OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(&journal_path)
             .map_err(io_err(&journal_path))?;
+        journal.lock().map_err(io_err(&journal_path))?;
         let header = JournalHeader {
+            recording_id: id.clone(),
             file_name: file_name.to_owned(),
             policy,
             context: ctx.clone(),
@@ -219,10 +225,16 @@ impl UnlockedDevice {
             .write_all(&line)
             .and_then(|()| journal.sync_all())
             .map_err(io_err(&journal_path))?;
+        let part = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part_path)
+            .map_err(io_err(&part_path))?;
         sync_dir(&dir).map_err(io_err(&dir))?;
         let started = clock.now_ms();
         Ok(Recorder {
             device: self,
+            recording_id: id,
             file_name: file_name.to_owned(),
             ctx: ctx.clone(),
             policy,
@@ -266,7 +278,11 @@ impl UnlockedDevice {
     fn recover_one(&self, journal_path: &Path) -> Result<Option<CaptureOutcome>, CaptureError> {
         let part_path = journal_path.with_extension("part");
         let file = File::open(journal_path).map_err(io_err(journal_path))?;
-        let mut lines = BufReader::new(file).lines();
+        if file.try_lock().is_err() {
+            // Its recorder is alive (this or another process): not interrupted.
+            return Ok(None);
+        }
+        let mut lines = BufReader::new(&file).lines();
         let header: Option<JournalHeader> = lines
             .next()
             .and_then(Result::ok)
@@ -277,6 +293,20 @@ impl UnlockedDevice {
             let _ = fs::remove_file(&part_path);
             return Ok(None);
         };
+        // Killed after the proof was queued but before cleaning up: finish the cleanup only.
+        if let Some(sm3) = self.queued_recording(&header.recording_id)? {
+            let media_path = self.media_dir()?.join(sm3.to_hex());
+            if part_path.exists() && !media_path.exists() {
+                fs::rename(&part_path, &media_path).map_err(io_err(&part_path))?;
+            }
+            let _ = fs::remove_file(&part_path);
+            let _ = fs::remove_file(journal_path);
+            return Ok(None);
+        }
+        if !part_path.exists() {
+            let _ = fs::remove_file(journal_path);
+            return Ok(None);
+        }
         // A torn last line (killed mid-append) simply ends the list.
         let journalled: Vec<Segment> = lines
             .map_while(Result::ok)
@@ -329,12 +359,14 @@ impl UnlockedDevice {
             sync_dir(&media_dir).map_err(io_err(&media_dir))?;
         }
         let inspection = inspect_file(&media_path)?;
+        let truncated = proven < recorded_len;
         let recording = Recording {
+            recording_id: header.recording_id.clone(),
             segment_max_bytes: header.policy.max_bytes,
             segment_max_ms: header.policy.max_ms,
             segments: good,
             interrupted: true,
-            truncated: true,
+            truncated,
         };
         let mut item = self.item(
             &header.file_name,
@@ -344,7 +376,7 @@ impl UnlockedDevice {
             Some(recording),
         );
         item.findings.push(tiezheng_protocol::manifest::Finding {
-            code: "recording_truncated".into(),
+            code: if truncated { "recording_truncated" } else { "recording_interrupted" }.into(),
             detail: format!(
                 "recording was interrupted; {proven} bytes up to the last closed segment are proven, {} later bytes are not",
                 recorded_len.saturating_sub(proven)
@@ -354,6 +386,24 @@ impl UnlockedDevice {
         let _ = fs::remove_file(&part_path);
         let _ = fs::remove_file(journal_path);
         Ok(Some(outcome))
+    }
+
+    /// The SM3 of the file of an already-queued proof of recording `recording_id`, if any.
+    fn queued_recording(&self, recording_id: &str) -> Result<Option<Hash32>, CaptureError> {
+        let queue = Queue::open(self.device.dir())?;
+        for entry in queue.entries()?.iter().rev() {
+            let proof = queue.read(entry)?;
+            for item in &proof.manifest.items {
+                if item
+                    .recording
+                    .as_ref()
+                    .is_some_and(|r| r.recording_id == recording_id)
+                {
+                    return Ok(item.hashes.first().map(|h| h.value));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Closes an enforcement session: a summary manifest listing every manifest queued for
@@ -474,6 +524,7 @@ impl UnlockedDevice {
 
 #[derive(Serialize, Deserialize)]
 struct JournalHeader {
+    recording_id: String,
     file_name: String,
     policy: SegmentPolicy,
     context: CaptureContext,
@@ -494,6 +545,7 @@ pub fn chain_link(previous: &Hash32, index: u64, offset: u64, bytes: u64, sm3: &
 /// leaves it for [`UnlockedDevice::recover_recordings`], exactly as a killed process would.
 pub struct Recorder<'d> {
     device: &'d UnlockedDevice,
+    recording_id: String,
     file_name: String,
     ctx: CaptureContext,
     policy: SegmentPolicy,
@@ -601,11 +653,10 @@ impl Recorder<'_> {
         let digests: ContentDigests = std::mem::take(&mut self.whole).finalize();
         let media_dir = self.device.media_dir()?;
         let media_path = media_dir.join(digests.sm3.to_hex());
-        fs::rename(&self.part_path, &media_path).map_err(io_err(&self.part_path))?;
-        sync_dir(&media_dir).map_err(io_err(&media_dir))?;
-        let mut inspection = inspect_file(&media_path)?;
+        let mut inspection = inspect_file(&self.part_path)?;
         inspection.digests = digests;
         let recording = Recording {
+            recording_id: self.recording_id.clone(),
             segment_max_bytes: self.policy.max_bytes,
             segment_max_ms: self.policy.max_ms,
             segments: std::mem::take(&mut self.segments),
@@ -619,9 +670,17 @@ impl Recorder<'_> {
             &self.ctx,
             Some(recording),
         );
+        // Queue first, then move the file and drop the journal: a kill in between is finished
+        // by recovery, which finds the queued proof by its recording ID.
         let outcome = self
             .device
-            .seal(vec![item], None, &self.ctx, Some(media_path))?;
+            .seal(vec![item], None, &self.ctx, Some(media_path.clone()))?;
+        if media_path.exists() {
+            fs::remove_file(&self.part_path).map_err(io_err(&self.part_path))?;
+        } else {
+            fs::rename(&self.part_path, &media_path).map_err(io_err(&self.part_path))?;
+        }
+        sync_dir(&media_dir).map_err(io_err(&media_dir))?;
         let _ = fs::remove_file(&self.journal_path);
         Ok(outcome)
     }

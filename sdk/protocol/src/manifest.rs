@@ -383,6 +383,10 @@ pub struct Fingerprint {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recording {
+    /// Random identifier of the recording (32 lowercase hex digits), also kept in the device's
+    /// recording journal so that recovery never proves the same recording twice.
+    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    pub recording_id: String,
     /// Segment policy: a segment closes after this many bytes...
     pub segment_max_bytes: u64,
     /// ...or after this many milliseconds, whichever first.
