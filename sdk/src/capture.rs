@@ -28,7 +28,7 @@ use tiezheng_protocol::{ContentDigests, ContentHash, DualHasher, Hash32, Proof, 
 
 use crate::device::{DeviceError, UnlockedDevice, io_err};
 use crate::findings::cross_check;
-use crate::inspect::{Inspection, inspect_bytes, inspect_file};
+use crate::inspect::{Inspection, inspect_bytes, inspect_file_with_digests};
 use crate::queue::Queue;
 use crate::store::{random_bytes, random_suffix, sync_dir, write_atomic};
 
@@ -179,7 +179,7 @@ impl UnlockedDevice {
         let media_path = media_dir.join(digests.sm3.to_hex());
         fs::rename(&tmp, &media_path).map_err(io_err(&tmp))?;
         sync_dir(&media_dir).map_err(io_err(&media_dir))?;
-        let inspection = inspect_file(&media_path)?;
+        let inspection = inspect_file_with_digests(&media_path, digests)?;
         let item = self.item(&file_name, Origin::Imported, &inspection, ctx, None);
         self.seal(vec![item], None, ctx, Some(media_path))
     }
@@ -243,7 +243,7 @@ impl UnlockedDevice {
             journal_path,
             part,
             journal,
-            whole: DualHasher::new(),
+            whole: WholeHasher::spawn(),
             segment: sm3::Sm3::new(),
             segment_offset: 0,
             segment_bytes: 0,
@@ -358,7 +358,7 @@ impl UnlockedDevice {
             fs::rename(&tmp, &media_path).map_err(io_err(&tmp))?;
             sync_dir(&media_dir).map_err(io_err(&media_dir))?;
         }
-        let inspection = inspect_file(&media_path)?;
+        let inspection = inspect_file_with_digests(&media_path, digests)?;
         let truncated = proven < recorded_len;
         let recording = Recording {
             recording_id: header.recording_id.clone(),
@@ -554,7 +554,7 @@ pub struct Recorder<'d> {
     journal_path: PathBuf,
     part: File,
     journal: File,
-    whole: DualHasher,
+    whole: WholeHasher,
     segment: sm3::Sm3,
     segment_offset: u64,
     segment_bytes: u64,
@@ -577,6 +577,8 @@ impl Recorder<'_> {
     /// Appends encoder output. Segments close exactly at `max_bytes` boundaries, or at the end
     /// of a chunk once `max_ms` has passed.
     pub fn write(&mut self, mut chunk: &[u8]) -> Result<(), CaptureError> {
+        // The whole-file digests run on their own thread, beside the segment hash and the write.
+        self.whole.update(chunk);
         while !chunk.is_empty() {
             let room = self
                 .policy
@@ -586,7 +588,6 @@ impl Recorder<'_> {
             let n = usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len());
             let (now, rest) = chunk.split_at(n);
             self.part.write_all(now).map_err(io_err(&self.part_path))?;
-            self.whole.update(now);
             self.segment.update(now);
             self.segment_bytes += n as u64;
             chunk = rest;
@@ -650,11 +651,13 @@ impl Recorder<'_> {
             self.close_segment()?;
         }
         self.part.sync_all().map_err(io_err(&self.part_path))?;
-        let digests: ContentDigests = std::mem::take(&mut self.whole).finalize();
+        let digests: ContentDigests = self
+            .whole
+            .finish()
+            .map_err(|e| CaptureError::Sign(e.to_owned()))?;
         let media_dir = self.device.media_dir()?;
         let media_path = media_dir.join(digests.sm3.to_hex());
-        let mut inspection = inspect_file(&self.part_path)?;
-        inspection.digests = digests;
+        let inspection = inspect_file_with_digests(&self.part_path, digests)?;
         let recording = Recording {
             recording_id: self.recording_id.clone(),
             segment_max_bytes: self.policy.max_bytes,
@@ -690,6 +693,63 @@ impl Recorder<'_> {
         fs::remove_file(&self.part_path).map_err(io_err(&self.part_path))?;
         fs::remove_file(&self.journal_path).map_err(io_err(&self.journal_path))?;
         Ok(())
+    }
+}
+
+/// The whole-recording SM3 + SHA-256, computed on a worker thread fed through a bounded
+/// channel (at most four chunks in flight), so a recording uses two cores and constant memory.
+struct WholeHasher {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    worker: Option<std::thread::JoinHandle<DualHasher>>,
+    bytes: u64,
+}
+
+impl WholeHasher {
+    fn spawn() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let worker = std::thread::Builder::new()
+            .name("tiezheng-hash".into())
+            .spawn(move || {
+                let mut h = DualHasher::new();
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h
+            })
+            .ok();
+        Self {
+            tx: worker.as_ref().map(|_| tx),
+            worker,
+            bytes: 0,
+        }
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.bytes += chunk.len() as u64;
+        if let Some(tx) = &self.tx
+            && tx.send(chunk.to_vec()).is_err()
+        {
+            // The worker is gone; finish() reports it.
+            self.tx = None;
+        }
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn finish(&mut self) -> Result<ContentDigests, &'static str> {
+        drop(self.tx.take());
+        let h = self
+            .worker
+            .take()
+            .ok_or("hashing thread could not start")?
+            .join()
+            .map_err(|_| "hashing thread failed")?;
+        if h.bytes() != self.bytes {
+            return Err("hashing thread lost data");
+        }
+        Ok(h.finalize())
     }
 }
 

@@ -51,6 +51,32 @@ pub fn inspect_file(path: &Path) -> Result<Inspection, FileError> {
     Ok(describe(media, digests, &mut file))
 }
 
+/// Inspects a file whose digests are already known (computed while it was received), so the
+/// file is not hashed a second time.
+pub fn inspect_file_with_digests(
+    path: &Path,
+    digests: ContentDigests,
+) -> Result<Inspection, FileError> {
+    let open = || {
+        File::open(path).map_err(|source| FileError::Open {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let mut head = Vec::with_capacity(16);
+    open()?
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(|source| FileError::Read {
+            path: path.to_owned(),
+            read: 0,
+            source,
+        })?;
+    let media = MediaType::sniff(&head);
+    let mut file = BufReader::new(open()?);
+    Ok(describe(media, digests, &mut file))
+}
+
 /// Inspects bytes already in memory (a photo as the camera delivered it).
 pub fn inspect_bytes(bytes: &[u8], digests: ContentDigests) -> Inspection {
     let media = MediaType::sniff(bytes);
