@@ -29,7 +29,7 @@ enum Command {
     #[command(subcommand)]
     Device(cmd::device::Command),
     /// Capture a photo, video or audio file: hash, read metadata, sign, queue; prints the proof.
-    Capture(cmd::capture::CaptureArgs),
+    Capture(Box<cmd::capture::CaptureArgs>),
     /// List the device's queue of proofs (pending and acknowledged).
     Queue(cmd::device::DirArg),
     /// Enforcement sessions.

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::json;
 use tiezheng_protocol::manifest::{
-    CaseRecord, Decimal, LocationFix, LocationProvider, PartyRecord,
+    CaseRecord, Decimal, ItemKind, LocationFix, LocationProvider, PartyRecord, TimeSync,
 };
 use tiezheng_protocol::{Timestamp, canonical};
 use tiezheng_sdk::capture::{CaptureContext, CaptureOutcome, MonotonicClock, SegmentPolicy};
@@ -21,6 +21,10 @@ use tiezheng_sdk::queue::Queue;
 
 use super::device::{DirArg, unlock};
 use super::emit_json_line;
+
+/// Photos up to this size are read whole, as a camera hands them over; anything else streams
+/// through the recorder in 1 MiB chunks.
+const MAX_PHOTO_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Case and collection record options.
 #[derive(Debug, Clone, clap::Args)]
@@ -84,9 +88,24 @@ pub(crate) struct FixArgs {
     /// Satellites used.
     #[arg(long)]
     satellites: Option<u32>,
+    /// Vertical accuracy in metres.
+    #[arg(long)]
+    vertical_accuracy: Option<String>,
     /// The OS flagged the fix as mock.
     #[arg(long)]
     mock: bool,
+    /// GNSS time of the fix (RFC 3339).
+    #[arg(long)]
+    gnss_time: Option<String>,
+    /// Source of the last trusted time sync, e.g. ntp:ntp.ntsc.ac.cn.
+    #[arg(long, requires_all = ["time_sync_at", "time_sync_offset_ms"])]
+    time_sync_source: Option<String>,
+    /// When the last time sync happened (RFC 3339).
+    #[arg(long, requires = "time_sync_source")]
+    time_sync_at: Option<String>,
+    /// Device clock minus trusted time at the last sync, in milliseconds.
+    #[arg(long, allow_hyphen_values = true, requires = "time_sync_source")]
+    time_sync_offset_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -135,7 +154,7 @@ pub(crate) struct SessionCloseArgs {
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum SessionCommand {
     /// Close an enforcement session with a signed summary of every capture in it.
-    Close(SessionCloseArgs),
+    Close(Box<SessionCloseArgs>),
 }
 
 fn decimal(name: &str, v: &Option<String>) -> anyhow::Result<Option<Decimal>> {
@@ -176,7 +195,7 @@ fn context(
                 longitude: lon,
                 altitude: decimal("alt", &f.alt)?,
                 horizontal_accuracy: decimal("accuracy", &f.accuracy)?,
-                vertical_accuracy: None,
+                vertical_accuracy: decimal("vertical-accuracy", &f.vertical_accuracy)?,
                 provider: match f.provider {
                     Provider::Gps => LocationProvider::Gps,
                     Provider::Network => LocationProvider::Network,
@@ -208,8 +227,24 @@ fn context(
         },
         device_time,
         monotonic_ms: uptime_ms(),
-        gnss_time: None,
-        last_time_sync: None,
+        gnss_time: fix
+            .and_then(|f| f.gnss_time.as_deref())
+            .map(Timestamp::parse)
+            .transpose()
+            .context("--gnss-time")?,
+        last_time_sync: match fix {
+            Some(FixArgs {
+                time_sync_source: Some(source),
+                time_sync_at: Some(at),
+                time_sync_offset_ms: Some(offset),
+                ..
+            }) => Some(TimeSync {
+                at: Timestamp::parse(at).context("--time-sync-at")?,
+                source: source.clone(),
+                offset_ms: *offset,
+            }),
+            _ => None,
+        },
         os_fix,
     })
 }
@@ -268,11 +303,9 @@ pub(crate) fn capture(a: &CaptureArgs) -> anyhow::Result<ExitCode> {
         let mut head = [0u8; 16];
         let n = open()?.read(&mut head)?;
         let media = MediaType::sniff(head.get(..n).unwrap_or_default());
-        if matches!(
-            media.kind(),
-            tiezheng_protocol::manifest::ItemKind::Video
-                | tiezheng_protocol::manifest::ItemKind::Audio
-        ) {
+        let size = std::fs::metadata(&a.file).map_or(u64::MAX, |m| m.len());
+        let photo = media.kind() == ItemKind::Photo && size <= MAX_PHOTO_BYTES;
+        if !photo {
             let policy = SegmentPolicy {
                 max_bytes: a.segment_bytes.max(1),
                 max_ms: a.segment_ms,
