@@ -13,6 +13,7 @@ verifier.
 * [`merkle`]: RFC 6962/9162 Merkle trees with SM3, inclusion and consistency proofs.
 * [`wire`] and [`schema`]: wire documents and their generated JSON Schemas (`schemas/`).
 * [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
+* [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
 * [`algorithm`]: algorithm names and OIDs.
 
@@ -35,6 +36,7 @@ pub mod canonical;
 pub mod hash;
 pub mod manifest;
 pub mod merkle;
+pub mod notary;
 pub mod schema;
 pub mod signed;
 pub mod sm2;

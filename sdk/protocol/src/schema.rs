@@ -6,6 +6,10 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
 use crate::manifest::{Manifest, Proof};
+use crate::notary::{
+    ApiError, EnrolmentRequest, EnrolmentResponse, SignedDeviceCertificate, SignedReceipt,
+    SubmitResponse,
+};
 use crate::signed::SignatureBlock;
 use crate::wire::{ConsistencyProof, ContentHash, HashRecord, InclusionProof};
 
@@ -22,9 +26,27 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "inclusion-proof",
             generate::<InclusionProof>("inclusion-proof"),
         ),
+        ("api-error", generate::<ApiError>("api-error")),
+        (
+            "device-certificate",
+            generate::<SignedDeviceCertificate>("device-certificate"),
+        ),
+        (
+            "enrolment-request",
+            generate::<EnrolmentRequest>("enrolment-request"),
+        ),
+        (
+            "enrolment-response",
+            generate::<EnrolmentResponse>("enrolment-response"),
+        ),
         ("manifest", generate::<Manifest>("manifest")),
         ("proof", generate::<Proof>("proof")),
+        ("receipt", generate::<SignedReceipt>("receipt")),
         ("signature", generate::<SignatureBlock>("signature")),
+        (
+            "submit-response",
+            generate::<SubmitResponse>("submit-response"),
+        ),
     ]
 }
 

@@ -25,6 +25,10 @@ use tiezheng_protocol::manifest::{
     TimeSync,
 };
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
+use tiezheng_protocol::notary::{
+    ApiError, DeviceCertificate, EnrolmentRequest, EnrolmentRequestBody, EnrolmentResponse,
+    Receipt, SignedDeviceCertificate, SignedReceipt, SubmitResponse, SubmitResult,
+};
 use tiezheng_protocol::{
     ConsistencyProof, ContentDigests, ContentHash, DualHasher, Hash32, HashAlgorithm, HashRecord,
     InclusionProof, Manifest, Proof, SignatureBlock, Sm2SigningKey, Timestamp, schema,
@@ -90,6 +94,47 @@ fn examples() -> Vec<(&'static str, Value)> {
     });
     let block = SignatureBlock::sign(&key, &document).unwrap();
     let proof = Proof::sign(example_manifest(&key), &key).unwrap();
+    let t = |s: &str| Timestamp::parse(s).unwrap();
+    let receipt = SignedReceipt::sign(
+        Receipt {
+            kind: "tiezheng.receipt.v1".into(),
+            proof_sm3: proof.sm3().unwrap(),
+            manifest_sm3: proof.manifest.sm3().unwrap(),
+            device_key_id: key.public_key().key_id(),
+            device_seq: proof.manifest.device_seq,
+            received_at: t("2026-11-21T09:31:02.417+08:00"),
+            notary_key_id: key.public_key().key_id(),
+            chain_gap: false,
+        },
+        &key,
+    )
+    .unwrap();
+    let enrolment_body = EnrolmentRequestBody {
+        kind: "tiezheng.enrolment-request.v1".into(),
+        code: "K7Q2-M9XW-4TPR".into(),
+        device_id: "9f86d081884c7d659a2feaa0c55ad015".into(),
+        model: "Xiaomi 23127PN0CC".into(),
+        os: "Android 15".into(),
+        requested_at: t("2026-11-20T16:00:00.000+08:00"),
+    };
+    let enrolment = EnrolmentRequest {
+        signature: SignatureBlock::sign(&key, &enrolment_body).unwrap(),
+        request: enrolment_body,
+    };
+    let certificate = SignedDeviceCertificate::sign(
+        DeviceCertificate {
+            kind: "tiezheng.device-certificate.v1".into(),
+            enrolment_id: "enr-0001".into(),
+            officer_id: "310101".into(),
+            device_id: "9f86d081884c7d659a2feaa0c55ad015".into(),
+            public_key: key.public_key().to_hex(),
+            device_key_id: key.public_key().key_id(),
+            issued_at: t("2026-11-20T16:00:01.000+08:00"),
+            notary_key_id: key.public_key().key_id(),
+        },
+        &key,
+    )
+    .unwrap();
 
     vec![
         (
@@ -108,9 +153,47 @@ fn examples() -> Vec<(&'static str, Value)> {
             "inclusion-proof",
             serde_json::to_value(InclusionProof::from_tree(&tree, 5, 8).unwrap()).unwrap(),
         ),
+        (
+            "api-error",
+            serde_json::to_value(ApiError {
+                code: "replayed_sequence".into(),
+                message: "device_seq 7 of this device was already used by another proof".into(),
+                field: Some("/manifest/device_seq".into()),
+            })
+            .unwrap(),
+        ),
+        (
+            "device-certificate",
+            serde_json::to_value(&certificate).unwrap(),
+        ),
+        (
+            "enrolment-request",
+            serde_json::to_value(&enrolment).unwrap(),
+        ),
+        (
+            "enrolment-response",
+            serde_json::to_value(EnrolmentResponse {
+                certificate: certificate.clone(),
+                notary_public_key: key.public_key().to_hex(),
+                api_token: "tzd_4f1c2e9a7b3d8e6f0a1b2c3d4e5f6a7b".into(),
+            })
+            .unwrap(),
+        ),
         ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
         ("proof", serde_json::to_value(&proof).unwrap()),
+        ("receipt", serde_json::to_value(&receipt).unwrap()),
         ("signature", serde_json::to_value(&block).unwrap()),
+        (
+            "submit-response",
+            serde_json::to_value(SubmitResponse {
+                results: vec![SubmitResult {
+                    index: 0,
+                    receipt: Some(receipt.clone()),
+                    error: None,
+                }],
+            })
+            .unwrap(),
+        ),
         (
             "signed-document",
             json!({"document": document, "signature": block}),
