@@ -37,6 +37,15 @@ enum Command {
     Session(cmd::capture::SessionCommand),
     /// Turn recordings interrupted by a crash into proofs of what was recorded.
     Recover(cmd::device::DirArg),
+    /// Run the notary service (SQLite and a local media store by default).
+    Serve(cmd::notary::ServeArgs),
+    /// Operator actions against a running notary.
+    #[command(subcommand)]
+    Admin(cmd::notary::AdminCommand),
+    /// Enrol the device with a notary using a one-time code.
+    Enrol(cmd::notary::EnrolArgs),
+    /// Submit queued proofs and their media to the notary; store the signed receipts.
+    Sync(cmd::notary::SyncArgs),
     /// Run the end-to-end demonstration on the shared corpus.
     Demo(cmd::demo::Args),
 }
@@ -51,6 +60,10 @@ fn main() -> ExitCode {
         Command::Queue(args) => cmd::capture::queue(&args),
         Command::Session(c) => cmd::capture::session(&c),
         Command::Recover(args) => cmd::capture::recover_cmd(&args),
+        Command::Serve(args) => cmd::notary::serve(&args),
+        Command::Admin(c) => cmd::notary::admin(&c),
+        Command::Enrol(args) => cmd::notary::enrol(&args),
+        Command::Sync(args) => cmd::notary::sync(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

@@ -1,14 +1,235 @@
 /*!
 The Tiezheng notary: the service officers' phones talk to.
 
-It enrols devices, verifies incoming proofs against [`tiezheng_protocol`] (canonical form,
-SM2 signature, device chain), stores proofs and media durably before answering, returns an
-SM2-signed receipt for each proof, batches proofs into SM3 Merkle trees, anchors the batch
-roots on the consortium ledger (`tiezheng-chain`) and issues notarised certificates.
+It enrols devices (one-time code plus proof of possession of the device's SM2 key, answered
+with an SM2-signed device certificate), verifies each incoming proof with
+[`tiezheng_protocol`] (canonical form, SM2 signature, enrolled and unrevoked device, sequence
+and previous-manifest link), stores it durably and only then answers with an SM2-signed
+[receipt](tiezheng_protocol::notary::Receipt). Media arrive by resumable upload into a
+write-once, content-addressed store and are kept only if both digests match the proof. Every
+event on an item is appended to a hash-chained custody log; reading evidence is itself an
+event. Batching and anchoring on the consortium ledger (`tiezheng-chain`) build on this.
 
-The service itself arrives with the notary work item; this crate currently pins the protocol
-core it will be built on, so that no wire format or crypto operation is defined twice.
+Run it with [`run`] (or `tiezheng serve`): SQLite and a local media store under
+`./tiezheng-data` by default, PostgreSQL with `TIEZHENG_NOTARY_DATABASE_URL=postgres://...`.
 */
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod media;
+pub mod metrics;
+pub mod openapi;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+
+pub use config::NotaryConfig;
 pub use tiezheng_protocol as protocol;
+
+use crate::api::{AppState, Role};
+
+/// Why the notary could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The data directory or media store failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being prepared.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The key file failed.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// The database failed.
+    #[error("{0} ({1})")]
+    Store(store::StoreError, String),
+}
+
+/// A notary bound to its port and ready to run.
+pub struct Notary {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// Where the generated admin token was written, if one was generated.
+    pub admin_token_file: Option<std::path::PathBuf>,
+    server: Server,
+}
+
+impl std::fmt::Debug for Notary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notary")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Notary {
+    /// Opens storage, loads or creates the notary key, bootstraps the admin token and binds.
+    pub async fn build(config: NotaryConfig) -> Result<Self, StartError> {
+        let io = |what: String| move |source| StartError::Io { what, source };
+        std::fs::create_dir_all(&config.data_dir).map_err(io(format!(
+            "creating data directory {}",
+            config.data_dir.display()
+        )))?;
+        let key = keys::load_or_create(&config.key_file())?;
+        let url = config.database_url();
+        let store = store::Store::connect(&url)
+            .await
+            .map_err(|e| StartError::Store(e, config::redact_url(&url)))?;
+        let media = media::MediaStore::open(&config.media_dir()).map_err(io(format!(
+            "opening media store {}",
+            config.media_dir().display()
+        )))?;
+
+        let mut admin_token_file = None;
+        let admin = match &config.admin_token {
+            Some(t) => t.clone(),
+            None => {
+                let path = config.data_dir.join("admin-token");
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => t.trim().to_owned(),
+                    Err(_) => {
+                        let (token, _) = api::new_token(Role::Admin, "admin", 0);
+                        keys::write_private(&path, format!("{token}\n").as_bytes())
+                            .map_err(io(format!("writing {}", path.display())))?;
+                        admin_token_file = Some(path);
+                        token
+                    }
+                }
+            }
+        };
+        let (_, mut row) = api::new_token(Role::Admin, "admin", i64::MAX);
+        row.token_sm3 = tiezheng_protocol::Hash32::sm3(admin.as_bytes()).to_hex();
+        row.token_id = format!("admin-{}", &row.token_sm3[..8]);
+        row.expires_at = i64::MAX;
+        store
+            .ensure_token(&row, api::now_ms())
+            .await
+            .map_err(|e| StartError::Store(e, "bootstrapping the admin token".into()))?;
+
+        let state = Arc::new(AppState {
+            store,
+            key,
+            metrics: metrics::Metrics::default(),
+            media,
+            intake: tokio::sync::Mutex::new(()),
+            config: config.clone(),
+        });
+        let data = web::Data::new(state.clone());
+        let workers = if config.workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            config.workers
+        };
+        let server = HttpServer::new(move || {
+            let metrics_state = data.clone();
+            App::new()
+                .app_data(data.clone())
+                .wrap_fn(move |req, srv| {
+                    use actix_web::dev::Service as _;
+                    let request_id = hex::encode(
+                        tiezheng_protocol::Hash32::sm3(
+                            format!("{:?}{}", std::time::SystemTime::now(), req.path()).as_bytes(),
+                        )
+                        .as_bytes()
+                        .get(..8)
+                        .unwrap_or_default(),
+                    );
+                    let method = req.method().to_string();
+                    let path = req.path().to_owned();
+                    let started = std::time::Instant::now();
+                    let state = metrics_state.clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        let status = res.status().as_u16();
+                        state.metrics.response(status);
+                        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+                            res.headers_mut().insert(
+                                actix_web::http::header::HeaderName::from_static("x-request-id"),
+                                v,
+                            );
+                        }
+                        tracing::info!(
+                            request_id,
+                            method,
+                            path,
+                            status,
+                            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                            "request"
+                        );
+                        Ok(res)
+                    }
+                })
+                .route("/healthz", web::get().to(api::healthz))
+                .route("/readyz", web::get().to(api::readyz))
+                .route("/metrics", web::get().to(api::metrics))
+                .route("/openapi.json", web::get().to(api::openapi))
+                .route("/v1/notary", web::get().to(api::notary_key))
+                .route(
+                    "/v1/enrolment-codes",
+                    web::post().to(api::create_enrolment_code),
+                )
+                .route("/v1/enrol", web::post().to(api::enrol))
+                .route(
+                    "/v1/devices/{key_id}/revoke",
+                    web::post().to(api::revoke_device),
+                )
+                .route("/v1/tokens", web::post().to(api::create_token))
+                .route("/v1/tokens/{token_id}", web::delete().to(api::revoke_token))
+                .route("/v1/proofs", web::post().to(api::submit_proofs))
+                .route("/v1/proofs/{proof_sm3}", web::get().to(api::get_proof))
+                .route(
+                    "/v1/proofs/{proof_sm3}/media/{item}",
+                    web::get().to(api::get_media),
+                )
+                .route("/v1/media/{sm3}", web::put().to(api::upload_media))
+                .route("/v1/media/{sm3}/status", web::get().to(api::media_status))
+                .default_service(web::to(api::not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(5)
+        .bind(&config.listen)
+        .map_err(io(format!("binding {}", config.listen)))?;
+        let addr = server
+            .addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| StartError::Io {
+                what: "binding".into(),
+                source: std::io::Error::other("no address"),
+            })?;
+        Ok(Self {
+            addr,
+            admin_token_file,
+            server: server.run(),
+        })
+    }
+
+    /// Runs until the process is stopped (SIGINT/SIGTERM end it gracefully).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Runs a notary with `config` on a new actix system until stopped; `on_ready` is called with
+/// the bound address first (the CLI prints it).
+pub fn run(config: NotaryConfig, on_ready: impl FnOnce(&Notary)) -> Result<(), StartError> {
+    actix_web::rt::System::new().block_on(async move {
+        let notary = Notary::build(config).await?;
+        on_ready(&notary);
+        notary.run().await.map_err(|source| StartError::Io {
+            what: "serving".into(),
+            source,
+        })
+    })
+}

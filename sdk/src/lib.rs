@@ -14,6 +14,7 @@ This crate is plain Rust with no FFI attributes; `tiezheng-ffi` wraps it for Kot
 pub use tiezheng_protocol as protocol;
 
 pub mod capture;
+pub mod client;
 pub mod device;
 pub mod files;
 pub mod findings;

@@ -1,0 +1,240 @@
+//! The notary's configuration: one typed struct, from an optional TOML file and then
+//! `TIEZHENG_NOTARY_<FIELD>` environment variables, with defaults that work on a laptop
+//! (SQLite and a media store under `./tiezheng-data`, listening on 127.0.0.1).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Notary settings.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotaryConfig {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    pub listen: String,
+    /// Directory for the SQLite database, the media store and the notary key.
+    pub data_dir: PathBuf,
+    /// Database URL; default `sqlite://<data_dir>/notary.db`. `postgres://...` for production.
+    pub database_url: Option<String>,
+    /// Where media files are stored; default `<data_dir>/media`.
+    pub media_dir: Option<PathBuf>,
+    /// The notary's SM2 key file; default `<data_dir>/notary-key.json` (created if missing).
+    pub key_file: Option<PathBuf>,
+    /// Administrator bearer token. If unset, one is generated at first start and written to
+    /// `<data_dir>/admin-token` (mode 0600). Never logged.
+    pub admin_token: Option<String>,
+    /// Largest JSON request body in bytes.
+    pub max_body_bytes: usize,
+    /// Most proofs in one submission.
+    pub max_batch: usize,
+    /// Largest media chunk in one upload request, in bytes.
+    pub max_media_chunk_bytes: usize,
+    /// Lifetime of enrolment codes, in seconds.
+    pub enrolment_code_ttl_seconds: i64,
+    /// Lifetime of device API tokens, in seconds.
+    pub device_token_ttl_seconds: i64,
+    /// Worker threads for HTTP (0: one per core).
+    pub workers: usize,
+}
+
+impl Default for NotaryConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8700".into(),
+            data_dir: PathBuf::from("tiezheng-data"),
+            database_url: None,
+            media_dir: None,
+            key_file: None,
+            admin_token: None,
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 500,
+            max_media_chunk_bytes: 8 * 1024 * 1024,
+            enrolment_code_ttl_seconds: 7 * 24 * 3600,
+            device_token_ttl_seconds: 365 * 24 * 3600,
+            workers: 0,
+        }
+    }
+}
+
+impl fmt::Debug for NotaryConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotaryConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("media_dir", &self.media_dir)
+            .field("key_file", &self.key_file)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_batch", &self.max_batch)
+            .field("max_media_chunk_bytes", &self.max_media_chunk_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with any password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = url.get(scheme + 3..at).unwrap_or("");
+            let user = creds.split(':').next().unwrap_or("");
+            format!(
+                "{}{user}:***{}",
+                url.get(..scheme + 3).unwrap_or(""),
+                url.get(at..).unwrap_or("")
+            )
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this struct.
+    #[error("configuration file {}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the field.
+        message: String,
+    },
+    /// An environment variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl NotaryConfig {
+    /// Loads `file` (if given), then applies `TIEZHENG_NOTARY_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Self::default(),
+        };
+        for (name, value) in env {
+            let Some(field) = name.strip_prefix("TIEZHENG_NOTARY_") else {
+                continue;
+            };
+            let bad = |message: &str| ConfigError::Env {
+                name: name.clone(),
+                message: message.to_owned(),
+            };
+            let number = |v: &str| {
+                v.parse::<usize>()
+                    .map_err(|_| bad("expected a whole number"))
+            };
+            match field {
+                "LISTEN" => cfg.listen = value,
+                "DATA_DIR" => cfg.data_dir = PathBuf::from(value),
+                "DATABASE_URL" => cfg.database_url = Some(value),
+                "MEDIA_DIR" => cfg.media_dir = Some(PathBuf::from(value)),
+                "KEY_FILE" => cfg.key_file = Some(PathBuf::from(value)),
+                "ADMIN_TOKEN" => cfg.admin_token = Some(value),
+                "MAX_BODY_BYTES" => cfg.max_body_bytes = number(&value)?,
+                "MAX_BATCH" => cfg.max_batch = number(&value)?,
+                "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,
+                "WORKERS" => cfg.workers = number(&value)?,
+                _ => return Err(bad("unknown setting; see NotaryConfig for the names")),
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("notary.db").display()
+            )
+        })
+    }
+
+    /// The media directory in effect.
+    pub fn media_dir(&self) -> PathBuf {
+        self.media_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+
+    /// The key file in effect.
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("notary-key.json"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_and_secrets_stay_secret() {
+        let env = vec![
+            (
+                "TIEZHENG_NOTARY_LISTEN".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ),
+            (
+                "TIEZHENG_NOTARY_ADMIN_TOKEN".to_owned(),
+                "s3cret-admin".to_owned(),
+            ),
+            (
+                "TIEZHENG_NOTARY_DATABASE_URL".to_owned(),
+                "postgres://tz:pw@localhost/tz".to_owned(),
+            ),
+            ("PATH".to_owned(), "/bin".to_owned()),
+        ];
+        let cfg = NotaryConfig::load(None, env).unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:0");
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("s3cret-admin") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        let bad = NotaryConfig::load(
+            None,
+            vec![("TIEZHENG_NOTARY_MAX_BATCH".to_owned(), "many".to_owned())],
+        );
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+        let unknown = NotaryConfig::load(
+            None,
+            vec![("TIEZHENG_NOTARY_COLOUR".to_owned(), "red".to_owned())],
+        );
+        assert!(unknown.is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! Prometheus metrics in the text exposition format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters the notary keeps.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    accepted: AtomicU64,
+    duplicates: AtomicU64,
+    rejected: Mutex<BTreeMap<String, u64>>,
+    media_bytes: AtomicU64,
+    requests: Mutex<BTreeMap<u16, u64>>,
+}
+
+impl Metrics {
+    /// A proof stored and receipted.
+    pub fn accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A resubmitted proof answered with its existing receipt.
+    pub fn duplicate(&self) {
+        self.duplicates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A proof refused, by error code.
+    pub fn rejected(&self, code: &str) {
+        if let Ok(mut m) = self.rejected.lock() {
+            *m.entry(code.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Media bytes received.
+    pub fn media_bytes(&self, n: u64) {
+        self.media_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// An HTTP response, by status.
+    pub fn response(&self, status: u16) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry(status).or_default() += 1;
+        }
+    }
+
+    /// The exposition text; `stored_proofs` is the number of proofs awaiting anchoring.
+    pub fn render(&self, stored_proofs: i64) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_proofs_accepted_total Proofs stored and receipted."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_proofs_accepted_total counter");
+        let _ = writeln!(
+            s,
+            "tiezheng_proofs_accepted_total {}",
+            self.accepted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_proofs_duplicate_total Resubmitted proofs answered with their existing receipt."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_proofs_duplicate_total counter");
+        let _ = writeln!(
+            s,
+            "tiezheng_proofs_duplicate_total {}",
+            self.duplicates.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_proofs_rejected_total Proofs refused, by reason."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_proofs_rejected_total counter");
+        if let Ok(m) = self.rejected.lock() {
+            for (code, n) in m.iter() {
+                let _ = writeln!(s, "tiezheng_proofs_rejected_total{{reason=\"{code}\"}} {n}");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_unanchored_proofs Proofs stored and waiting for anchoring (the anchoring queue)."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_unanchored_proofs gauge");
+        let _ = writeln!(s, "tiezheng_unanchored_proofs {stored_proofs}");
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_media_bytes_received_total Media bytes received."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_media_bytes_received_total counter");
+        let _ = writeln!(
+            s,
+            "tiezheng_media_bytes_received_total {}",
+            self.media_bytes.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_http_responses_total HTTP responses, by status."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_http_responses_total counter");
+        if let Ok(m) = self.requests.lock() {
+            for (status, n) in m.iter() {
+                let _ = writeln!(
+                    s,
+                    "tiezheng_http_responses_total{{status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        s
+    }
+}

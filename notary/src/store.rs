@@ -1,0 +1,703 @@
+//! Durable state through sqlx's `Any` driver: the same queries run on SQLite (embedded
+//! default, WAL with `synchronous=FULL`) and PostgreSQL (production). Every intake write is one
+//! transaction that commits before the notary answers.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use tiezheng_protocol::{Hash32, canonical};
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+#[error("database: {0}")]
+pub struct StoreError(#[from] pub sqlx::Error);
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self(sqlx::Error::Migrate(Box::new(e)))
+    }
+}
+
+/// Result alias for the store.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The notary's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A stored proof row.
+#[derive(Debug, Clone)]
+pub struct ProofRow {
+    /// SM3 of the proof.
+    pub proof_sm3: String,
+    /// SM3 of the manifest.
+    pub manifest_sm3: String,
+    /// The link the manifest claims.
+    pub previous_manifest_sm3: Option<String>,
+    /// The case.
+    pub case_reference: String,
+    /// The proof as received (RFC 8785 bytes).
+    pub proof_json: String,
+    /// The signed receipt returned.
+    pub receipt_json: String,
+}
+
+/// A device row.
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    /// SM3 of the device key.
+    pub key_id: String,
+    /// Public key hex.
+    pub public_key: String,
+    /// Enrolment ID.
+    pub enrolment_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// Set when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A token row.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// Public identifier of the token.
+    pub token_id: String,
+    /// Role name.
+    pub role: String,
+    /// Subject: device key ID for devices, a name otherwise.
+    pub subject: String,
+    /// Expiry (Unix ms).
+    pub expires_at: i64,
+    /// Set when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A media row.
+#[derive(Debug, Clone)]
+pub struct MediaRow {
+    /// SM3 (the store address).
+    pub sm3: String,
+    /// SHA-256 it must also match.
+    pub sha256: String,
+    /// Declared size.
+    pub bytes: i64,
+    /// Bytes received so far.
+    pub received: i64,
+    /// Whether stored and verified.
+    pub complete: bool,
+}
+
+/// A custody event.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct CustodyEvent {
+    /// Global sequence number.
+    pub seq: i64,
+    /// The proof concerned.
+    pub proof_sm3: String,
+    /// received, media_stored, viewed, exported, ...
+    pub event: String,
+    /// Who: token ID or device key ID.
+    pub actor: String,
+    /// When (Unix ms).
+    pub at: i64,
+    /// Details.
+    pub detail: String,
+    /// Hash of the previous event (64 zeros for the first).
+    pub prev_hash: String,
+    /// SM3 of this event's canonical form without `hash`.
+    pub hash: String,
+}
+
+impl CustodyEvent {
+    /// The hash this event must carry.
+    pub fn compute_hash(&self) -> String {
+        let v = serde_json::json!({
+            "seq": self.seq, "proof_sm3": self.proof_sm3, "event": self.event, "actor": self.actor,
+            "at": self.at, "detail": self.detail, "prev_hash": self.prev_hash,
+        });
+        canonical::canonicalize(&v)
+            .map(|b| Hash32::sm3(&b).to_hex())
+            .unwrap_or_default()
+    }
+}
+
+fn opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+impl Store {
+    /// Connects and migrates.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Durability first: a receipt promises the proof survives a crash.
+                        sqlx::query("PRAGMA journal_mode=WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous=FULL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout=10000")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    // --- enrolment codes -------------------------------------------------------------------
+
+    /// Stores an enrolment code (by its SM3).
+    pub async fn insert_enrolment_code(
+        &self,
+        code_sm3: &str,
+        officer_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO enrolment_codes (code_sm3, officer_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(code_sm3)
+            .bind(officer_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Consumes a code and registers the device and its token in one transaction. Returns the
+    /// officer, or `None` when the code is unknown, used or expired.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enrol(
+        &self,
+        code_sm3: &str,
+        now: i64,
+        device: &DeviceRow,
+        device_id: &str,
+        model: &str,
+        os: &str,
+        certificate_json: &str,
+        token: &NewToken,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let used = sqlx::query("UPDATE enrolment_codes SET used_at = $1 WHERE code_sm3 = $2 AND used_at IS NULL AND expires_at > $3")
+            .bind(now)
+            .bind(code_sm3)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if used.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO devices (key_id, public_key, enrolment_id, officer_id, device_id, model, os, certificate, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&device.key_id)
+            .bind(&device.public_key)
+            .bind(&device.enrolment_id)
+            .bind(&device.officer_id)
+            .bind(device_id)
+            .bind(model)
+            .bind(os)
+            .bind(certificate_json)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_token(&mut tx, token, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The officer an unused, unexpired code was issued for.
+    pub async fn enrolment_code_officer(&self, code_sm3: &str, now: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT officer_id FROM enrolment_codes WHERE code_sm3 = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(code_sm3)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("officer_id")).transpose()?)
+    }
+
+    // --- devices ---------------------------------------------------------------------------
+
+    /// A device by key ID.
+    pub async fn device(&self, key_id: &str) -> Result<Option<DeviceRow>> {
+        let row = sqlx::query("SELECT key_id, public_key, enrolment_id, officer_id, revoked_at FROM devices WHERE key_id = $1")
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(DeviceRow {
+                key_id: r.try_get("key_id")?,
+                public_key: r.try_get("public_key")?,
+                enrolment_id: r.try_get("enrolment_id")?,
+                officer_id: r.try_get("officer_id")?,
+                revoked_at: opt_i64(&r, "revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Revokes a device and every token issued to it. Returns whether it existed.
+    pub async fn revoke_device(&self, key_id: &str, now: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE devices SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE role = 'device' AND subject = $2 AND revoked_at IS NULL").bind(now).bind(key_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(n.rows_affected() == 1)
+    }
+
+    // --- tokens ----------------------------------------------------------------------------
+
+    /// Stores a token (by its SM3) with optional case grants.
+    pub async fn insert_token(&self, token: &NewToken, cases: &[String], now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_token(&mut tx, token, now).await?;
+        for c in cases {
+            sqlx::query("INSERT INTO grants (token_id, case_reference) VALUES ($1, $2)")
+                .bind(&token.token_id)
+                .bind(c)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ensures the bootstrap admin token exists.
+    pub async fn ensure_token(&self, token: &NewToken, now: i64) -> Result<()> {
+        let exists = sqlx::query("SELECT token_id FROM tokens WHERE token_sm3 = $1")
+            .bind(&token.token_sm3)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            self.insert_token(token, &[], now).await?;
+        }
+        Ok(())
+    }
+
+    /// A token by its SM3.
+    pub async fn token(&self, token_sm3: &str) -> Result<Option<TokenRow>> {
+        let row = sqlx::query("SELECT token_id, role, subject, expires_at, revoked_at FROM tokens WHERE token_sm3 = $1").bind(token_sm3).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            Ok(TokenRow {
+                token_id: r.try_get("token_id")?,
+                role: r.try_get("role")?,
+                subject: r.try_get("subject")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked_at: opt_i64(&r, "revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Revokes a token by its public ID.
+    pub async fn revoke_token(&self, token_id: &str, now: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(n.rows_affected() == 1)
+    }
+
+    /// Whether `token_id` is granted `case_reference`.
+    pub async fn granted(&self, token_id: &str, case_reference: &str) -> Result<bool> {
+        let row =
+            sqlx::query("SELECT token_id FROM grants WHERE token_id = $1 AND case_reference = $2")
+                .bind(token_id)
+                .bind(case_reference)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
+    // --- proofs ----------------------------------------------------------------------------
+
+    /// The proof stored for a device's sequence number.
+    pub async fn proof_at(&self, device_key_id: &str, device_seq: i64) -> Result<Option<ProofRow>> {
+        let row = sqlx::query("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE device_key_id = $1 AND device_seq = $2")
+            .bind(device_key_id)
+            .bind(device_seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| proof_row(&r)).transpose()
+    }
+
+    /// A proof by its SM3.
+    pub async fn proof(&self, proof_sm3: &str) -> Result<Option<ProofRow>> {
+        let row = sqlx::query("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE proof_sm3 = $1")
+            .bind(proof_sm3)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| proof_row(&r)).transpose()
+    }
+
+    /// Number of proofs stored.
+    pub async fn proof_count(&self) -> Result<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM proofs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get("n")?)
+    }
+
+    /// Stores an accepted proof, its media expectations and its `received` custody event in
+    /// one transaction.
+    pub async fn insert_proof(&self, p: &NewProof<'_>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO proofs (proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json, received_at, chain_gap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(p.proof_sm3)
+            .bind(p.device_key_id)
+            .bind(p.device_seq)
+            .bind(p.manifest_sm3)
+            .bind(p.previous_manifest_sm3)
+            .bind(p.case_reference)
+            .bind(p.proof_json)
+            .bind(p.receipt_json)
+            .bind(p.received_at)
+            .bind(i64::from(p.chain_gap))
+            .execute(&mut *tx)
+            .await?;
+        for (i, m) in p.media.iter().enumerate() {
+            sqlx::query("INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name) VALUES ($1, $2, $3, $4)")
+                .bind(p.proof_sm3)
+                .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                .bind(&m.sm3)
+                .bind(&m.file_name)
+                .execute(&mut *tx)
+                .await?;
+            let exists = sqlx::query("SELECT sm3 FROM media WHERE sm3 = $1")
+                .bind(&m.sm3)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                sqlx::query("INSERT INTO media (sm3, sha256, bytes, received, complete) VALUES ($1, $2, $3, 0, 0)")
+                    .bind(&m.sm3)
+                    .bind(&m.sha256)
+                    .bind(m.bytes)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        append_custody(
+            &mut tx,
+            p.proof_sm3,
+            "received",
+            p.device_key_id,
+            p.received_at,
+            &format!("device_seq {}", p.device_seq),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // --- media -----------------------------------------------------------------------------
+
+    /// A media row.
+    pub async fn media(&self, sm3: &str) -> Result<Option<MediaRow>> {
+        let row =
+            sqlx::query("SELECT sm3, sha256, bytes, received, complete FROM media WHERE sm3 = $1")
+                .bind(sm3)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(MediaRow {
+                sm3: r.try_get("sm3")?,
+                sha256: r.try_get("sha256")?,
+                bytes: r.try_get("bytes")?,
+                received: r.try_get("received")?,
+                complete: r.try_get::<i64, _>("complete")? == 1,
+            })
+        })
+        .transpose()
+    }
+
+    /// Whether a device submitted a proof naming this media.
+    pub async fn device_declared_media(&self, device_key_id: &str, sm3: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT p.proof_sm3 FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2")
+            .bind(sm3)
+            .bind(device_key_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Records upload progress.
+    pub async fn set_media_received(&self, sm3: &str, received: i64) -> Result<()> {
+        sqlx::query("UPDATE media SET received = $1 WHERE sm3 = $2 AND complete = 0")
+            .bind(received)
+            .bind(sm3)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks media stored and verified, with a custody event for every proof naming it.
+    pub async fn complete_media(&self, sm3: &str, actor: &str, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE media SET complete = 1, received = bytes, stored_at = $1 WHERE sm3 = $2",
+        )
+        .bind(now)
+        .bind(sm3)
+        .execute(&mut *tx)
+        .await?;
+        let proofs = sqlx::query(
+            "SELECT DISTINCT proof_sm3 FROM proof_media WHERE media_sm3 = $1 ORDER BY proof_sm3",
+        )
+        .bind(sm3)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in proofs {
+            let p: String = r.try_get("proof_sm3")?;
+            append_custody(
+                &mut tx,
+                &p,
+                "media_stored",
+                actor,
+                now,
+                &format!("media {sm3} verified (SM3 and SHA-256) and stored write-once"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Media of a proof: (sm3, file name).
+    pub async fn proof_media(&self, proof_sm3: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT media_sm3, file_name FROM proof_media WHERE proof_sm3 = $1 ORDER BY item",
+        )
+        .bind(proof_sm3)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("media_sm3")?, r.try_get("file_name")?)))
+            .collect()
+    }
+
+    // --- custody ---------------------------------------------------------------------------
+
+    /// Appends a custody event.
+    pub async fn custody(
+        &self,
+        proof_sm3: &str,
+        event: &str,
+        actor: &str,
+        now: i64,
+        detail: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        append_custody(&mut tx, proof_sm3, event, actor, now, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Custody events of a proof, in order.
+    pub async fn custody_of(&self, proof_sm3: &str) -> Result<Vec<CustodyEvent>> {
+        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events WHERE proof_sm3 = $1 ORDER BY seq").bind(proof_sm3).fetch_all(&self.pool).await?;
+        rows.iter().map(custody_row).collect()
+    }
+
+    /// The whole custody log, in order (for audits and tests).
+    pub async fn custody_log(&self) -> Result<Vec<CustodyEvent>> {
+        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events ORDER BY seq").fetch_all(&self.pool).await?;
+        rows.iter().map(custody_row).collect()
+    }
+}
+
+/// A token to store.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// SM3 of the secret token.
+    pub token_sm3: String,
+    /// Public identifier.
+    pub token_id: String,
+    /// Role.
+    pub role: String,
+    /// Subject.
+    pub subject: String,
+    /// Expiry (Unix ms).
+    pub expires_at: i64,
+}
+
+/// Media a proof names.
+#[derive(Debug, Clone)]
+pub struct NewMedia {
+    /// SM3.
+    pub sm3: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// Size.
+    pub bytes: i64,
+    /// File name in the manifest.
+    pub file_name: String,
+}
+
+/// A proof to store.
+#[derive(Debug)]
+pub struct NewProof<'a> {
+    /// SM3 of the proof.
+    pub proof_sm3: &'a str,
+    /// Device key ID.
+    pub device_key_id: &'a str,
+    /// Sequence number.
+    pub device_seq: i64,
+    /// SM3 of the manifest.
+    pub manifest_sm3: &'a str,
+    /// Claimed link.
+    pub previous_manifest_sm3: Option<&'a str>,
+    /// Case.
+    pub case_reference: &'a str,
+    /// Proof bytes.
+    pub proof_json: &'a str,
+    /// Receipt bytes.
+    pub receipt_json: &'a str,
+    /// Receipt time.
+    pub received_at: i64,
+    /// Gap flag.
+    pub chain_gap: bool,
+    /// Media named.
+    pub media: Vec<NewMedia>,
+}
+
+async fn insert_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    t: &NewToken,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO tokens (token_sm3, token_id, role, subject, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&t.token_sm3)
+        .bind(&t.token_id)
+        .bind(&t.role)
+        .bind(&t.subject)
+        .bind(now)
+        .bind(t.expires_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn append_custody(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    proof_sm3: &str,
+    event: &str,
+    actor: &str,
+    at: i64,
+    detail: &str,
+) -> Result<()> {
+    let last = sqlx::query("SELECT seq, hash FROM custody_events ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (seq, prev_hash) = match last {
+        Some(r) => (
+            r.try_get::<i64, _>("seq")? + 1,
+            r.try_get::<String, _>("hash")?,
+        ),
+        None => (1, "0".repeat(64)),
+    };
+    let mut e = CustodyEvent {
+        seq,
+        proof_sm3: proof_sm3.to_owned(),
+        event: event.to_owned(),
+        actor: actor.to_owned(),
+        at,
+        detail: detail.to_owned(),
+        prev_hash,
+        hash: String::new(),
+    };
+    e.hash = e.compute_hash();
+    sqlx::query("INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(e.seq)
+        .bind(&e.proof_sm3)
+        .bind(&e.event)
+        .bind(&e.actor)
+        .bind(e.at)
+        .bind(&e.detail)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn proof_row(r: &AnyRow) -> Result<ProofRow> {
+    Ok(ProofRow {
+        proof_sm3: r.try_get("proof_sm3")?,
+        manifest_sm3: r.try_get("manifest_sm3")?,
+        previous_manifest_sm3: r.try_get("previous_manifest_sm3")?,
+        case_reference: r.try_get("case_reference")?,
+        proof_json: r.try_get("proof_json")?,
+        receipt_json: r.try_get("receipt_json")?,
+    })
+}
+
+fn custody_row(r: &AnyRow) -> Result<CustodyEvent> {
+    Ok(CustodyEvent {
+        seq: r.try_get("seq")?,
+        proof_sm3: r.try_get("proof_sm3")?,
+        event: r.try_get("event")?,
+        actor: r.try_get("actor")?,
+        at: r.try_get("at")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// Checks a custody log's hash chain; returns the first broken sequence number.
+pub fn verify_custody_chain(events: &[CustodyEvent]) -> std::result::Result<(), i64> {
+    let mut prev = "0".repeat(64);
+    for e in events {
+        if e.prev_hash != prev || e.hash != e.compute_hash() {
+            return Err(e.seq);
+        }
+        prev = e.hash.clone();
+    }
+    Ok(())
+}
