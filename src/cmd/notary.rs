@@ -130,8 +130,8 @@ fn admin_call(conn: &AdminConn, path: &str, body: &Value) -> anyhow::Result<Valu
         if !status.is_success() {
             bail!(
                 "notary refused ({status}): {} [{}]",
-                v["message"].as_str().unwrap_or("?"),
-                v["code"].as_str().unwrap_or("?")
+                v.get("message").and_then(Value::as_str).unwrap_or("?"),
+                v.get("code").and_then(Value::as_str).unwrap_or("?")
             );
         }
         Ok(v)
