@@ -342,7 +342,9 @@ impl NotaryClient {
             if s.get("complete").and_then(serde_json::Value::as_bool) == Some(true) {
                 return Ok(sent);
             }
-            let offset = s.get("received").and_then(serde_json::Value::as_u64)
+            let offset = s
+                .get("received")
+                .and_then(serde_json::Value::as_u64)
                 .ok_or_else(|| ClientError::BadAnswer("media status without `received`".into()))?;
             progress(SyncEvent::Uploading {
                 sm3: *sm3,

@@ -310,6 +310,23 @@ impl UnlockedDevice {
     pub fn public_key(&self) -> &Sm2PublicKey {
         self.key.public_key()
     }
+
+    /// Signs any document with the device key (RFC 8785 bytes, SM2-with-SM3, default ID).
+    pub fn sign_document<T: Serialize + ?Sized>(
+        &self,
+        document: &T,
+    ) -> Result<tiezheng_protocol::SignatureBlock, tiezheng_protocol::SignedError> {
+        tiezheng_protocol::SignatureBlock::sign(&self.key, document)
+    }
+
+    /// Signs a manifest with the device key as it is, without the checks capture applies
+    /// (sequence, chain, file names). For tools and tests that must produce exact documents.
+    pub fn sign(
+        &self,
+        manifest: tiezheng_protocol::Manifest,
+    ) -> Result<tiezheng_protocol::Proof, tiezheng_protocol::SignedError> {
+        tiezheng_protocol::Proof::sign(manifest, &self.key)
+    }
 }
 
 fn key_aad(key_id: &Hash32) -> Vec<u8> {

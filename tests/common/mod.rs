@@ -50,3 +50,185 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
         .collect()
 }
+
+/// A minimal HTTP/1.1 client over a TCP socket (no dependencies): `(status, body)`.
+pub fn http(method: &str, url: &str, token: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP response");
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut body = resp[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 2 + size + 2..];
+    }
+    out
+}
+
+/// JSON body of an HTTP answer.
+pub fn json_body(b: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(b)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(b)))
+}
+
+/// A running `tiezheng serve`, killed on drop.
+pub struct Notary {
+    pub child: std::process::Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub admin: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Notary {
+    /// Starts a notary on a free port with `data_dir` and extra environment.
+    pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead as _;
+        let mut c = tiezheng();
+        c.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir);
+        c.env(
+            "TIEZHENG_NOTARY_ADMIN_TOKEN",
+            "tza_test-admin-token-0123456789abcdef",
+        );
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let mut child = c
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("notary did not start: {line:?}"))
+            .to_owned();
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+            admin: "tza_test-admin-token-0123456789abcdef".into(),
+            env,
+        }
+    }
+
+    /// Starts another notary on the same data directory and database.
+    pub fn restart(&self) -> Self {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Self::start(&self.data_dir, &env)
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// `(status, json)` of a call.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
+        let (s, b) = http(method, &format!("{}{path}", self.url), token, body);
+        let v = if b.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null)
+        };
+        (s, v)
+    }
+
+    /// A one-time enrolment code for `officer`.
+    pub fn code(&self, officer: &str) -> String {
+        let (s, v) = self.call(
+            "POST",
+            "/v1/enrolment-codes",
+            Some(&self.admin),
+            serde_json::json!({"officer_id": officer})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(s, 201, "{v}");
+        v["code"].as_str().unwrap().to_owned()
+    }
+
+    /// A token of `role` (appraisers granted `cases`).
+    pub fn token(&self, role: &str, cases: &[&str]) -> (String, String) {
+        let (s, v) = self.call(
+            "POST",
+            "/v1/tokens",
+            Some(&self.admin),
+            serde_json::json!({"role": role, "subject": "test", "cases": cases})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(s, 201, "{v}");
+        (
+            v["token"].as_str().unwrap().to_owned(),
+            v["token_id"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+impl Drop for Notary {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
