@@ -1,105 +1,364 @@
-//! `tiezheng demo`: the whole flow on a laptop, on embedded defaults.
+//! `tiezheng demo`: the whole flow on a laptop, on embedded defaults, in a temporary directory.
 //!
-//! At this stage of the project the demo exercises the protocol core end to end on the shared
-//! corpus: it hashes every file (SM3 + SHA-256, streaming), builds the SM3 Merkle tree a batch
-//! would use, signs the batch root with a fresh SM2 key, and verifies the signature and one
-//! inclusion proof per file, printing each step. Enrolment, the notary, the ledger and
-//! certificates join it as they are built.
+//! It starts a notary (SQLite, local media store), has an administrator issue an enrolment
+//! code, sets up and enrols an officer's device, captures the corpus photos, video and audio
+//! as the officer would (streaming the recordings), closes the enforcement session, syncs, and
+//! shows the signed receipts and the custody log a court would read. Anchoring on the ledger
+//! and certificates join as those parts land.
 
-use std::io::{self, Write as _};
+use std::io::{self, BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Child, ExitCode, Stdio};
 
 use anyhow::{Context as _, bail};
-use tiezheng_protocol::merkle::{MerkleHasher as _, MerkleTree, Sm3Hasher};
-use tiezheng_protocol::{InclusionProof, SignatureBlock, Sm2SigningKey};
-use tiezheng_sdk::files::hash_file;
+use serde_json::json;
+use tiezheng_protocol::manifest::{
+    CaseRecord, Decimal, ItemKind, LocationFix, LocationProvider, PartyRecord,
+};
+use tiezheng_protocol::notary::SignedReceipt;
+use tiezheng_protocol::{Sm2PublicKey, Timestamp};
+use tiezheng_sdk::capture::{CaptureContext, MonotonicClock, SegmentPolicy};
+use tiezheng_sdk::client::{NotaryClient, SyncEvent};
+use tiezheng_sdk::device::{Device, DeviceSetup};
+use tiezheng_sdk::media::MediaType;
+use tiezheng_sdk::queue::Queue;
+use tiezheng_sdk::vault::PassphraseVault;
+
+use super::notary::{AdminConn, admin_call, runtime};
 
 /// Arguments of `tiezheng demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The media corpus to run on.
+    /// The media corpus to capture.
     #[arg(long, default_value = "../shared/corpus", value_name = "DIR")]
     corpus: PathBuf,
+    /// Keep the notary's and the device's files here instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+}
+
+/// The notary process, stopped when dropped.
+struct NotaryProcess(Child);
+
+impl Drop for NotaryProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let files = collect_media(&args.corpus)?;
+    let temp;
+    let work: &Path = match &args.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d
+        }
+        None => {
+            temp = TempDir::new()?;
+            &temp.0
+        }
+    };
     let mut out = io::stdout().lock();
     writeln!(
         out,
-        "Tiezheng demo: {} media files under {}",
-        files.len(),
-        args.corpus.display()
+        "Tiezheng demo — everything below runs on this machine, in {}",
+        work.display()
+    )?;
+
+    // 1. The notary.
+    let admin_token = format!("tza_demo_{}", hex_random());
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(work.join("notary"))
+        .env("TIEZHENG_NOTARY_ADMIN_TOKEN", &admin_token)
+        .env("TIEZHENG_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the notary")?;
+    let mut line = String::new();
+    io::BufReader::new(child.stdout.take().context("notary stdout")?).read_line(&mut line)?;
+    let _notary = NotaryProcess(child);
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .context("the notary did not start")?
+        .to_owned();
+    writeln!(
+        out,
+        "\n1. Notary running at {url} (SQLite, write-once media store, SM2 key generated)"
+    )?;
+
+    // 2. The administrator issues an enrolment code; the officer's device enrols.
+    let conn = AdminConn {
+        notary: url.clone(),
+        token: admin_token.clone(),
+    };
+    let code = admin_call(
+        &conn,
+        "/v1/enrolment-codes",
+        &json!({"officer_id": "310101"}),
+    )?;
+    let code = code
+        .get("code")
+        .and_then(|c| c.as_str())
+        .context("no code in the answer")?
+        .to_owned();
+    let device_dir = work.join("device");
+    let vault = PassphraseVault::new("demo-pin-246810");
+    Device::init(
+        &device_dir,
+        DeviceSetup {
+            officers: vec!["310101".into(), "310102".into()],
+            model: "demo phone".into(),
+            os: std::env::consts::OS.into(),
+        },
+        &vault,
+    )?;
+    let mut device = Device::open(&device_dir)?.unlock(&vault)?;
+    let client = NotaryClient::new(&url)?;
+    let rt = runtime()?;
+    let enrolment = rt.block_on(client.enrol(&mut device, &code))?;
+    let notary_key = Sm2PublicKey::from_hex(&enrolment.notary_public_key)?;
+    writeln!(
+        out,
+        "\n2. Device enrolled with one-time code {code}: enrolment {} for officer 310101",
+        enrolment.certificate.certificate.enrolment_id
     )?;
     writeln!(
         out,
-        "\n1. Hash each file as it would be captured (SM3 + SHA-256, one streaming pass)"
+        "   device key {} (SM2, sealed under the officer's PIN)",
+        device.public_key().key_id()
     )?;
-    let mut tree = MerkleTree::<Sm3Hasher>::new();
-    let mut total = 0u64;
+
+    // 3. Captures, as the officer takes them.
+    writeln!(
+        out,
+        "\n3. Capture: hash at the moment of recording, read metadata, sign, queue"
+    )?;
+    let opened = Timestamp::now_utc();
+    let ctx = || CaptureContext {
+        case: CaseRecord {
+            reference: "沪浦-2026-DEMO".into(),
+            cause: Some("占道经营 (street obstruction)".into()),
+            object: Some("unlicensed stall".into()),
+            description: Some("scene photos, body-camera video and an interview recording".into()),
+            method: "on-site capture with the Tiezheng SDK".into(),
+            collectors: vec!["310101".into(), "310102".into()],
+            holder: Some(PartyRecord {
+                name: Some("张三".into()),
+                note: Some("refused to sign".into()),
+            }),
+            witness: Some(PartyRecord {
+                name: None,
+                note: Some("no bystander willing to witness".into()),
+            }),
+        },
+        device_time: Timestamp::from_unix_ms(Timestamp::now_utc().unix_ms(), 8 * 60),
+        monotonic_ms: None,
+        gnss_time: None,
+        last_time_sync: None,
+        os_fix: demo_fix(),
+    };
     for path in &files {
-        let d = hash_file(path, |_, _| {})?;
-        total += d.bytes;
-        tree.push_leaf(d.sm3.as_bytes());
-        let name = path.strip_prefix(&args.corpus).unwrap_or(path);
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file")
+            .to_owned();
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(path)?.read(&mut head)?;
+        let media = MediaType::sniff(head.get(..n).unwrap_or_default());
+        let outcome = if media.kind() == ItemKind::Photo {
+            device.capture_photo(&name, &std::fs::read(path)?, &ctx())?
+        } else {
+            let mut rec = device.start_recording(
+                &name,
+                SegmentPolicy {
+                    max_bytes: 512 * 1024,
+                    max_ms: 2000,
+                },
+                &ctx(),
+                Box::new(MonotonicClock::default()),
+            )?;
+            let mut f = std::fs::File::open(path)?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                rec.write(buf.get(..n).unwrap_or_default())?;
+            }
+            rec.finish()?
+        };
+        let item = outcome.proof.manifest.items.first().context("item")?;
+        let codes: Vec<&str> = item
+            .findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .filter(|c| *c != "gps_distance")
+            .collect();
+        let segments = item
+            .recording
+            .as_ref()
+            .map(|r| format!(", {} segments", r.segments.len()))
+            .unwrap_or_default();
         writeln!(
             out,
-            "   {:<40} {:>10} B  sm3 {}",
-            name.display(),
-            d.bytes,
-            d.sm3
+            "   #{:<2} {:<28} {:>9} B{segments}  findings: {}",
+            outcome.proof.manifest.device_seq,
+            name,
+            item.bytes,
+            if codes.is_empty() {
+                "none".into()
+            } else {
+                codes.join(", ")
+            }
         )?;
     }
-    writeln!(out, "   {} bytes hashed", total)?;
-
+    let summary = device.close_session(opened, &ctx())?;
     writeln!(
         out,
-        "\n2. Batch the digests into an RFC 6962 Merkle tree with SM3"
-    )?;
-    let root = tree.root();
-    writeln!(out, "   {} leaves, root {root}", tree.len())?;
-
-    writeln!(
-        out,
-        "\n3. Sign the batch header with an SM2 key (ID 1234567812345678, RFC 8785 bytes)"
-    )?;
-    let key = Sm2SigningKey::generate();
-    let header = serde_json::json!({
-        "type": "tiezheng.demo.batch.v1",
-        "leaf_count": tree.len(),
-        "root": root,
-        "tree_hash": Sm3Hasher::ALGORITHM,
-    });
-    let signature = SignatureBlock::sign(&key, &header)?;
-    writeln!(out, "   key id {}", key.public_key().key_id())?;
-    writeln!(
-        out,
-        "   {}",
-        serde_json::to_string(&serde_json::json!({"header": header, "signature": signature}))?
+        "   #{:<2} session summary listing {} captures",
+        summary.proof.manifest.device_seq,
+        summary
+            .proof
+            .manifest
+            .session_summary
+            .as_ref()
+            .map_or(0, |s| s.manifests.len())
     )?;
 
+    // 4. Sync: proofs and media to the notary, signed receipts back.
     writeln!(
         out,
-        "\n4. Verify as a court would, with nothing but the documents"
+        "\n4. Sync with the notary (each proof stored before its receipt; media verified on arrival)"
     )?;
-    signature
-        .verify_value_by(&header, key.public_key())
-        .context("batch signature")?;
-    writeln!(out, "   batch signature: valid")?;
-    for index in 0..tree.len() {
-        let proof = InclusionProof::from_tree(&tree, index, tree.len())?;
-        let leaf = tree.leaf_hash(index).context("leaf exists")?;
-        proof
-            .verify(&leaf, &root)
-            .with_context(|| format!("inclusion of leaf {index}"))?;
+    let report = rt.block_on(client.sync(&device_dir, |e| {
+        if let SyncEvent::Retrying { attempt, reason } = e {
+            let _ = writeln!(io::stderr(), "   retry {attempt}: {reason}");
+        }
+    }))?;
+    writeln!(
+        out,
+        "   {} proofs receipted, {} media bytes uploaded, {} pending",
+        report.acknowledged, report.media_bytes, report.pending
+    )?;
+    let queue = Queue::open(&device_dir)?;
+    let mut verified = 0;
+    for entry in queue.entries()? {
+        let receipt_path = entry
+            .path
+            .to_string_lossy()
+            .replace(".proof.json", ".receipt.json");
+        let receipt: SignedReceipt = serde_json::from_slice(&std::fs::read(&receipt_path)?)?;
+        receipt.verify(&notary_key)?;
+        verified += 1;
+        if entry.device_seq == 1 {
+            writeln!(
+                out,
+                "   receipt for #1: proof {} received {} signed by notary {}",
+                receipt.receipt.proof_sm3,
+                receipt.receipt.received_at,
+                receipt.receipt.notary_key_id
+            )?;
+        }
     }
-    writeln!(out, "   {} inclusion proofs: valid", tree.len())?;
     writeln!(
         out,
-        "\nDone. (Device enrolment, the notary, anchoring and certificates join this demo as they land.)"
+        "   {verified} receipts verified with the notary's SM2 key"
+    )?;
+    if report.pending > 0 || verified != report.acknowledged {
+        bail!("not every proof was receipted");
+    }
+
+    // 5. A court reads the evidence.
+    let court = admin_call(
+        &conn,
+        "/v1/tokens",
+        &json!({"role": "court", "subject": "demo court", "ttl_seconds": 3600}),
+    )?;
+    let court_token = court
+        .get("token")
+        .and_then(|t| t.as_str())
+        .context("court token")?
+        .to_owned();
+    let first = queue.entries()?.into_iter().next().context("no proof")?;
+    let proof_sm3 = tiezheng_protocol::Hash32::sm3(&std::fs::read(&first.path)?);
+    let view: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{url}/v1/proofs/{proof_sm3}"))
+            .bearer_auth(&court_token)
+            .send()
+            .await?
+            .json()
+            .await
+    })?;
+    writeln!(
+        out,
+        "\n5. A court reads proof #1; the custody log (hash-chained) shows:"
+    )?;
+    for e in view
+        .get("custody")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        writeln!(
+            out,
+            "   {:>3}  {:<13} by {}",
+            e.get("seq").and_then(|v| v.as_i64()).unwrap_or(0),
+            e.get("event").and_then(|v| v.as_str()).unwrap_or("?"),
+            e.get("actor").and_then(|v| v.as_str()).unwrap_or("?")
+        )?;
+    }
+    writeln!(
+        out,
+        "\nDone. Anchoring on the consortium ledger and notarised certificates join this demo as they land."
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The OS location fix the demo's phone reports (Shanghai, fused provider).
+fn demo_fix() -> Option<LocationFix> {
+    Some(LocationFix {
+        latitude: Decimal::parse("31.230390").ok()?,
+        longitude: Decimal::parse("121.473700").ok()?,
+        altitude: None,
+        horizontal_accuracy: Decimal::parse("6").ok(),
+        vertical_accuracy: None,
+        provider: LocationProvider::Fused,
+        fix_time: None,
+        satellites: Some(14),
+        mock: false,
+    })
+}
+
+fn hex_random() -> String {
+    tiezheng_protocol::Hash32::sm3(
+        format!("{:?}{}", std::time::SystemTime::now(), std::process::id()).as_bytes(),
+    )
+    .to_hex()
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> io::Result<Self> {
+        let p = std::env::temp_dir().join(format!("tiezheng-demo-{}", &hex_random()[..12]));
+        std::fs::create_dir_all(&p)?;
+        Ok(Self(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Every regular file under `dir`, sorted, skipping the corpus' own metadata.

@@ -101,20 +101,20 @@ pub(crate) enum AdminCommand {
 pub(crate) struct AdminConn {
     /// The notary's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8700")]
-    notary: String,
+    pub(crate) notary: String,
     /// Administrator token (default: TIEZHENG_ADMIN_TOKEN).
     #[arg(long, env = "TIEZHENG_ADMIN_TOKEN", hide_env_values = true)]
-    token: String,
+    pub(crate) token: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-fn admin_call(conn: &AdminConn, path: &str, body: &Value) -> anyhow::Result<Value> {
+pub(crate) fn admin_call(conn: &AdminConn, path: &str, body: &Value) -> anyhow::Result<Value> {
     let _ = rustls_provider();
     runtime()?.block_on(async {
         let url = format!("{}{path}", conn.notary.trim_end_matches('/'));

@@ -1,0 +1,33 @@
+//! The README's main command, `tiezheng demo`, runs end to end on embedded defaults.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+#[test]
+fn demo_runs_end_to_end() {
+    let out = common::tiezheng()
+        .arg("demo")
+        .current_dir(common::repo_root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let captures = common::expected().len();
+    assert!(
+        stdout.contains(&format!("{} proofs receipted", captures + 1)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{} receipts verified with the notary's SM2 key",
+            captures + 1
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("viewed"), "{stdout}");
+}
