@@ -904,6 +904,53 @@ async fn declared_media(
     {
         return Err(unknown());
     }
+    reconcile_media(state, row, &caller.subject).await
+}
+
+/// Finishes what a crash interrupted between storing a file and recording it: a stored file
+/// that verifies is recorded complete; a full-length partial file is verified and stored now;
+/// a full length recorded with neither file present starts again from zero.
+async fn reconcile_media(
+    state: &AppState,
+    mut row: crate::store::MediaRow,
+    actor: &str,
+) -> Result<crate::store::MediaRow, HttpError> {
+    if row.complete {
+        return Ok(row);
+    }
+    let _writer = state.media.lock(&row.sm3).await;
+    if state
+        .media
+        .verify_stored(&row.sm3, &row.sha256)
+        .await
+        .map_err(HttpError::internal)?
+    {
+        state
+            .store
+            .complete_media(&row.sm3, actor, now_ms())
+            .await?;
+        row.complete = true;
+        row.received = row.bytes;
+    } else if row.received == row.bytes && state.media.has_part(&row.sm3) {
+        if state
+            .media
+            .finish(&row.sm3, &row.sha256)
+            .await
+            .map_err(HttpError::internal)?
+        {
+            state
+                .store
+                .complete_media(&row.sm3, actor, now_ms())
+                .await?;
+            row.complete = true;
+        } else {
+            state.store.set_media_received(&row.sm3, 0).await?;
+            row.received = 0;
+        }
+    } else if row.received == row.bytes {
+        state.store.set_media_received(&row.sm3, 0).await?;
+        row.received = 0;
+    }
     Ok(row)
 }
 

@@ -70,6 +70,27 @@ impl MediaStore {
         f.sync_all().await
     }
 
+    /// Whether a stored file exists and still matches both digests (used to finish an upload
+    /// whose completion a crash kept out of the database).
+    pub async fn verify_stored(&self, sm3: &str, sha256: &str) -> std::io::Result<bool> {
+        let path = self.path(sm3);
+        if !path.exists() {
+            return Ok(false);
+        }
+        let (want_sm3, want_sha) = (sm3.to_owned(), sha256.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let d = hash_reader(std::fs::File::open(&path)?, |_| {})?;
+            Ok(d.sm3.to_hex() == want_sm3 && d.sha256.to_hex() == want_sha)
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+
+    /// Whether a partial upload file exists.
+    pub fn has_part(&self, sm3: &str) -> bool {
+        self.part(sm3).exists()
+    }
+
     /// Hashes the complete partial file; stores it (read-only) when SM3 and SHA-256 both match,
     /// deletes it otherwise. Returns whether it was stored.
     pub async fn finish(&self, sm3: &str, sha256: &str) -> std::io::Result<bool> {

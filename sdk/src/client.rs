@@ -355,8 +355,9 @@ impl NotaryClient {
                 .await
                 .map_err(io_err(&path))?;
             if chunk.is_empty() {
+                let local = std::fs::metadata(&path).map_or(0, |m| m.len());
                 return Err(ClientError::BadAnswer(format!(
-                    "local media {} is shorter than the proof says",
+                    "the notary asks for media {} from offset {offset} of {total}, but the local file holds {local} bytes",
                     path.display()
                 )));
             }

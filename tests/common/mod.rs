@@ -1,5 +1,11 @@
 //! Helpers for the end-to-end tests: run the real `tiezheng` binary, find `../shared`.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 #![allow(clippy::indexing_slicing)]
 
 use std::path::PathBuf;
