@@ -192,65 +192,25 @@ impl UnlockedDevice {
         ctx: &CaptureContext,
         clock: Box<dyn Clock>,
     ) -> Result<Recorder<'_>, CaptureError> {
-        check_file_name(file_name)?;
-        // Policy values are written into the signed manifest: keep them JSON-safe integers.
-        let cap = tiezheng_protocol::canonical::MAX_SAFE_INTEGER;
-        let policy = SegmentPolicy {
-            max_bytes: policy.max_bytes.clamp(1, cap),
-            max_ms: policy.max_ms.min(cap),
-        };
-        let dir = self.device.dir().join("recordings");
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let id = hex::encode(random_bytes::<16>());
-        let part_path = dir.join(format!("{id}.part"));
-        let journal_path = dir.join(format!("{id}.journal"));
-        // The journal comes first and stays locked while this recorder lives: recovery skips
-        // journals whose lock is held (a recording in progress) and never meets a part file
-        // without its journal.
-        let mut journal = OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&journal_path)
-            .map_err(io_err(&journal_path))?;
-        journal.lock().map_err(io_err(&journal_path))?;
-        let header = JournalHeader {
-            recording_id: id.clone(),
-            file_name: file_name.to_owned(),
+        start(DeviceRef::Borrowed(self), file_name, policy, ctx, clock)
+    }
+
+    /// Starts a streamed recording that owns a handle on the device (for recorders that outlive
+    /// any borrow, as in the foreign-language bindings).
+    pub fn start_recording_shared(
+        self: &std::sync::Arc<Self>,
+        file_name: &str,
+        policy: SegmentPolicy,
+        ctx: &CaptureContext,
+        clock: Box<dyn Clock>,
+    ) -> Result<Recorder<'static>, CaptureError> {
+        start(
+            DeviceRef::Shared(self.clone()),
+            file_name,
             policy,
-            context: ctx.clone(),
-        };
-        let mut line = serde_json::to_vec(&header).unwrap_or_default();
-        line.push(b'\n');
-        journal
-            .write_all(&line)
-            .and_then(|()| journal.sync_all())
-            .map_err(io_err(&journal_path))?;
-        let part = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&part_path)
-            .map_err(io_err(&part_path))?;
-        sync_dir(&dir).map_err(io_err(&dir))?;
-        let started = clock.now_ms();
-        Ok(Recorder {
-            device: self,
-            recording_id: id,
-            file_name: file_name.to_owned(),
-            ctx: ctx.clone(),
-            policy,
+            ctx,
             clock,
-            part_path,
-            journal_path,
-            part,
-            journal,
-            whole: WholeHasher::spawn(),
-            segment: sm3::Sm3::new(),
-            segment_offset: 0,
-            segment_bytes: 0,
-            segment_started: started,
-            segments: Vec::new(),
-            chain: Hash32([0; 32]),
-        })
+        )
     }
 
     /// Finalises every recording left unfinished by a killed process: each becomes a proof of
@@ -506,7 +466,7 @@ impl UnlockedDevice {
             case: ctx.case.clone(),
             items,
             session_summary: summary,
-            device: self.device.info(),
+            device: self.info(),
         };
         let proof =
             Proof::sign(manifest, &self.key).map_err(|e| CaptureError::Sign(e.to_string()))?;
@@ -520,6 +480,74 @@ impl UnlockedDevice {
             queue_path,
         })
     }
+}
+
+fn start<'d>(
+    device: DeviceRef<'d>,
+    file_name: &str,
+    policy: SegmentPolicy,
+    ctx: &CaptureContext,
+    clock: Box<dyn Clock>,
+) -> Result<Recorder<'d>, CaptureError> {
+    check_file_name(file_name)?;
+    // Policy values are written into the signed manifest: keep them JSON-safe integers.
+    let cap = tiezheng_protocol::canonical::MAX_SAFE_INTEGER;
+    let policy = SegmentPolicy {
+        max_bytes: policy.max_bytes.clamp(1, cap),
+        max_ms: policy.max_ms.min(cap),
+    };
+    let dir = device.device.dir().join("recordings");
+    fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let id = hex::encode(random_bytes::<16>());
+    let part_path = dir.join(format!("{id}.part"));
+    let journal_path = dir.join(format!("{id}.journal"));
+    // The journal comes first and stays locked while this recorder lives: recovery skips
+    // journals whose lock is held (a recording in progress) and never meets a part file
+    // without its journal.
+    let mut journal = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .open(&journal_path)
+        .map_err(io_err(&journal_path))?;
+    journal.lock().map_err(io_err(&journal_path))?;
+    let header = JournalHeader {
+        recording_id: id.clone(),
+        file_name: file_name.to_owned(),
+        policy,
+        context: ctx.clone(),
+    };
+    let mut line = serde_json::to_vec(&header).unwrap_or_default();
+    line.push(b'\n');
+    journal
+        .write_all(&line)
+        .and_then(|()| journal.sync_all())
+        .map_err(io_err(&journal_path))?;
+    let part = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&part_path)
+        .map_err(io_err(&part_path))?;
+    sync_dir(&dir).map_err(io_err(&dir))?;
+    let started = clock.now_ms();
+    Ok(Recorder {
+        device,
+        recording_id: id,
+        file_name: file_name.to_owned(),
+        ctx: ctx.clone(),
+        policy,
+        clock,
+        part_path,
+        journal_path,
+        part,
+        journal,
+        whole: WholeHasher::spawn(),
+        segment: sm3::Sm3::new(),
+        segment_offset: 0,
+        segment_bytes: 0,
+        segment_started: started,
+        segments: Vec::new(),
+        chain: Hash32([0; 32]),
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -544,7 +572,7 @@ pub fn chain_link(previous: &Hash32, index: u64, offset: u64, bytes: u64, sm3: &
 /// A recording in progress. Dropping it without [`Recorder::finish`] or [`Recorder::abort`]
 /// leaves it for [`UnlockedDevice::recover_recordings`], exactly as a killed process would.
 pub struct Recorder<'d> {
-    device: &'d UnlockedDevice,
+    device: DeviceRef<'d>,
     recording_id: String,
     file_name: String,
     ctx: CaptureContext,
@@ -693,6 +721,24 @@ impl Recorder<'_> {
         fs::remove_file(&self.part_path).map_err(io_err(&self.part_path))?;
         fs::remove_file(&self.journal_path).map_err(io_err(&self.journal_path))?;
         Ok(())
+    }
+}
+
+/// The device a recorder writes for: borrowed, or shared (for recorders that must own their
+/// device, as the foreign-language bindings do).
+enum DeviceRef<'d> {
+    Borrowed(&'d UnlockedDevice),
+    Shared(std::sync::Arc<UnlockedDevice>),
+}
+
+impl std::ops::Deref for DeviceRef<'_> {
+    type Target = UnlockedDevice;
+
+    fn deref(&self) -> &UnlockedDevice {
+        match self {
+            Self::Borrowed(d) => d,
+            Self::Shared(d) => d,
+        }
     }
 }
 

@@ -174,7 +174,7 @@ impl NotaryClient {
     /// Enrols `device` with a one-time `code`; stores the binding and the enrolment ID.
     pub async fn enrol(
         &self,
-        device: &mut UnlockedDevice,
+        device: &UnlockedDevice,
         code: &str,
     ) -> Result<EnrolmentResponse, ClientError> {
         let state = device.device().state().clone();
@@ -230,9 +230,7 @@ impl NotaryClient {
             use std::os::unix::fs::PermissionsExt as _;
             let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
         }
-        device
-            .device
-            .set_enrolment(resp.certificate.certificate.enrolment_id.clone())?;
+        device.set_enrolment(resp.certificate.certificate.enrolment_id.clone())?;
         Ok(resp)
     }
 

@@ -134,6 +134,8 @@ pub struct Device {
 pub struct UnlockedDevice {
     pub(crate) device: Device,
     pub(crate) key: Sm2SigningKey,
+    /// The enrolment ID, which enrolment sets while the device is in use.
+    enrolment: std::sync::Mutex<Option<String>>,
 }
 
 impl Device {
@@ -276,7 +278,12 @@ impl Device {
                     self.state.failed_unlocks = 0;
                     self.save()?;
                 }
-                Ok(UnlockedDevice { device: self, key })
+                let enrolment = std::sync::Mutex::new(self.state.enrolment_id.clone());
+                Ok(UnlockedDevice {
+                    device: self,
+                    key,
+                    enrolment,
+                })
             }
             Err(VaultError::WrongUnlock) => {
                 self.state.failed_unlocks += 1;
@@ -304,6 +311,24 @@ impl UnlockedDevice {
     /// The device.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The manifest's device block, with the current enrolment ID.
+    pub fn info(&self) -> DeviceInfo {
+        let mut info = self.device.info();
+        if let Ok(e) = self.enrolment.lock() {
+            info.enrolment_id.clone_from(&e);
+        }
+        info
+    }
+
+    /// Records the notary's enrolment ID (on disk and for the manifests that follow).
+    pub fn set_enrolment(&self, enrolment_id: String) -> Result<(), DeviceError> {
+        Device::open(self.device.dir())?.set_enrolment(enrolment_id.clone())?;
+        if let Ok(mut e) = self.enrolment.lock() {
+            *e = Some(enrolment_id);
+        }
+        Ok(())
     }
 
     /// The public key of the unlocked signing key.
