@@ -69,7 +69,7 @@ impl Default for SegmentPolicy {
 }
 
 /// A platform clock for segment timing (monotonic milliseconds).
-pub trait Clock {
+pub trait Clock: Send {
     /// Milliseconds on a monotonic clock.
     fn now_ms(&self) -> u64;
 }

@@ -10,9 +10,9 @@
 )]
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, missing_docs)]
 
-use std::cell::Cell;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tiezheng_protocol::manifest::{CaseRecord, Origin, PartyRecord};
 use tiezheng_protocol::{Hash32, Proof, Timestamp, canonical};
@@ -65,10 +65,10 @@ fn ctx() -> CaptureContext {
 }
 
 /// A clock the test moves by hand.
-struct ManualClock(Rc<Cell<u64>>);
+struct ManualClock(Arc<AtomicU64>);
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
-        self.0.get()
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -91,7 +91,7 @@ fn segments_close_by_size_and_by_time() {
     let dir = tempfile::tempdir().unwrap();
     let dev = device(dir.path());
     let video = corpus("video/street_8s_720p.mp4");
-    let now = Rc::new(Cell::new(0));
+    let now = Arc::new(AtomicU64::new(0));
     let policy = SegmentPolicy {
         max_bytes: 1_000_000,
         max_ms: 250,
@@ -105,7 +105,7 @@ fn segments_close_by_size_and_by_time() {
         )
         .unwrap();
     for (i, chunk) in video.chunks(100_000).enumerate() {
-        now.set(i as u64 * 100); // 100 ms of encoder output per chunk
+        now.store(i as u64 * 100, Ordering::SeqCst); // 100 ms of encoder output per chunk
         rec.write(chunk).unwrap();
     }
     let outcome = rec.finish().unwrap();
@@ -150,7 +150,7 @@ fn interrupted_recording_is_provable_up_to_its_last_segment() {
             "street.mp4",
             policy,
             &ctx(),
-            Box::new(ManualClock(Rc::new(Cell::new(0)))),
+            Box::new(ManualClock(Arc::new(AtomicU64::new(0)))),
         )
         .unwrap();
     for chunk in cut.chunks(65_536) {
@@ -195,7 +195,7 @@ fn a_damaged_journal_tail_or_part_file_limits_what_is_proven() {
             "bodycam.mov",
             policy,
             &ctx(),
-            Box::new(ManualClock(Rc::new(Cell::new(0)))),
+            Box::new(ManualClock(Arc::new(AtomicU64::new(0)))),
         )
         .unwrap();
     rec.write(&video).unwrap();
@@ -231,7 +231,7 @@ fn abort_leaves_nothing() {
             "x.m4a",
             SegmentPolicy::default(),
             &ctx(),
-            Box::new(ManualClock(Rc::new(Cell::new(0)))),
+            Box::new(ManualClock(Arc::new(AtomicU64::new(0)))),
         )
         .unwrap();
     rec.write(b"some audio").unwrap();
@@ -264,7 +264,7 @@ fn a_live_recording_is_not_recovered() {
                 max_ms: 3_600_000,
             },
             &ctx(),
-            Box::new(ManualClock(Rc::new(Cell::new(0)))),
+            Box::new(ManualClock(Arc::new(AtomicU64::new(0)))),
         )
         .unwrap();
     rec.write(b"0123456789").unwrap();

@@ -117,10 +117,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         },
         &vault,
     )?;
-    let mut device = Device::open(&device_dir)?.unlock(&vault)?;
+    let device = Device::open(&device_dir)?.unlock(&vault)?;
     let client = NotaryClient::new(&url)?;
     let rt = runtime()?;
-    let enrolment = rt.block_on(client.enrol(&mut device, &code))?;
+    let enrolment = rt.block_on(client.enrol(&device, &code))?;
     let notary_key = Sm2PublicKey::from_hex(&enrolment.notary_public_key)?;
     writeln!(
         out,

@@ -180,9 +180,9 @@ pub(crate) struct EnrolArgs {
 }
 
 pub(crate) fn enrol(a: &EnrolArgs) -> anyhow::Result<ExitCode> {
-    let mut device = unlock(&a.dir.dir)?;
+    let device = unlock(&a.dir.dir)?;
     let client = NotaryClient::new(&a.notary)?;
-    let resp = runtime()?.block_on(client.enrol(&mut device, &a.code))?;
+    let resp = runtime()?.block_on(client.enrol(&device, &a.code))?;
     let c = &resp.certificate.certificate;
     emit_json_line(
         &mut io::stdout().lock(),

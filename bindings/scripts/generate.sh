@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the tiezheng-ffi library for this host and generates its Kotlin and Python bindings:
+#   bindings/scripts/generate.sh [debug|release] OUT_DIR
+# OUT_DIR/kotlin/...  generated Kotlin sources (package cn.tiezheng.sdk)
+# OUT_DIR/python/     tiezheng_ffi.py plus the host library beside it (the module loads it from there)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+profile=${1:-debug}
+out=${2:-target/bindings}
+flag=(); [ "$profile" = release ] && flag=(--release)
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+cargo build -q -p tiezheng-ffi "${flag[@]}"
+case "$(uname -s)" in
+    Darwin) lib="$target_dir/$profile/libtiezheng_ffi.dylib" ;;
+    *) lib="$target_dir/$profile/libtiezheng_ffi.so" ;;
+esac
+mkdir -p "$out/kotlin" "$out/python"
+cargo run -q -p uniffi-bindgen -- generate --library "$lib" --language kotlin --no-format --out-dir "$out/kotlin"
+cargo run -q -p uniffi-bindgen -- generate --library "$lib" --language python --no-format --out-dir "$out/python"
+cp "$lib" "$out/python/"
+echo "$lib"

@@ -1,0 +1,129 @@
+package cn.tiezheng.test
+
+import cn.tiezheng.sample.CaseForm
+import cn.tiezheng.sample.EvidenceCapture
+import cn.tiezheng.sample.SyncCoordinator
+import cn.tiezheng.sample.SyncOutcome
+import cn.tiezheng.sdk.Device
+import cn.tiezheng.sdk.TiezhengException
+import cn.tiezheng.sdk.hashBytes
+import cn.tiezheng.sdk.verifyProof
+import cn.tiezheng.sdk.verifyReceipt
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.AfterAll
+import org.junit.jupiter.api.BeforeAll
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.TestInstance
+import java.nio.ByteBuffer
+import java.nio.file.Files
+import java.nio.file.Path
+import java.security.MessageDigest
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertTrue
+
+/** The Kotlin bindings on the host JVM: a capture → sync flow against a real notary. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SdkTest {
+    private val tmp: Path = Files.createTempDirectory("tiezheng-kotlin-test")
+    private lateinit var notary: Notary
+    private val corpus: Path = Path.of(System.getProperty("tiezheng.corpus"))
+
+    private val form = CaseForm(
+        reference = "KT-2026-0001",
+        cause = "占道经营",
+        description = "host JVM test",
+        collectors = listOf("310101", "310102"),
+        witnessNote = "no bystander willing to witness",
+    )
+
+    @BeforeAll
+    fun start() {
+        notary = Notary(tmp.resolve("notary"))
+    }
+
+    @AfterAll
+    fun stop() {
+        notary.close()
+        tmp.toFile().deleteRecursively()
+    }
+
+    private fun setup(name: String, pin: String = "2468"): Pair<String, Device> {
+        val dir = tmp.resolve(name).toString()
+        return dir to Device.setup(dir, listOf("310101", "310102"), "JVM", "linux", JceVault(pin), SystemClock(), ShanghaiFix(), null)
+    }
+
+    @Test
+    fun knownAnswerThroughADirectBuffer() {
+        val buf = ByteBuffer.allocateDirect(3).put("abc".toByteArray()).flip()
+        assertEquals("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0", hashBytes(buf).sm3)
+    }
+
+    @Test
+    fun captureStreamSyncAndVerifyReceipts() = runBlocking {
+        val (dir, device) = setup("flow")
+        device.use {
+            val capture = EvidenceCapture(device, form)
+            val photo = Files.readAllBytes(corpus.resolve("photos/DSCN0010.jpg"))
+            val shot = capture.photo("DSCN0010.jpg", photo)
+            assertEquals(1UL, shot.deviceSeq)
+            assertEquals(MessageDigest.getInstance("SHA-256").digest(photo).joinToString("") { "%02x".format(it) }, shot.sha256)
+            assertEquals(shot.proofSm3, verifyProof(shot.proofJson).proofSm3)
+
+            val video = Files.readAllBytes(corpus.resolve("video/street_8s_720p.mp4"))
+            val clip = capture.startVideo("street.mp4").use { session ->
+                var at = 0
+                while (at < video.size) {
+                    val n = minOf(65536, video.size - at)
+                    session.onEncodedChunk(video, at, n)
+                    at += n
+                }
+                session.stop()
+            }
+            assertEquals(video.size.toULong(), clip.bytes)
+
+            // Not enrolled yet: the coordinator says so; a bad code is refused with its code.
+            assertEquals(SyncOutcome.NeedsEnrolment, SyncCoordinator(device).runOnce())
+            val refused = assertFailsWith<TiezhengException.Rejected> { device.enrol(notary.url, "NOT-A-CODE") }
+            assertEquals("invalid_code", refused.code)
+            val summary = device.enrol(notary.url, notary.enrolmentCode("310101"))
+            assertTrue(summary.enrolmentId!!.startsWith("enr-"))
+
+            val coordinator = SyncCoordinator(device)
+            val outcome = coordinator.runOnce()
+            assertTrue(outcome is SyncOutcome.Done, "$outcome")
+            assertEquals(listOf(1L, 2L), coordinator.receipted)
+            assertTrue(device.queue().all { it.acknowledged })
+            val receipt = Files.readString(Path.of(dir, "queue/acked/00000000000000000001.receipt.json"))
+            assertTrue(verifyReceipt(receipt, notary.publicKey(), shot.proofJson))
+        }
+    }
+
+    @Test
+    fun typedErrorsAndTheForeignVault() {
+        val (dir, device) = setup("pins", pin = "1111")
+        device.close()
+        val wrong = assertFailsWith<TiezhengException.WrongUnlock> { Device.unlock(dir, JceVault("9999"), SystemClock(), null, null) }
+        assertEquals(4u, wrong.attemptsLeft)
+        Device.unlock(dir, JceVault("1111"), SystemClock(), null, null).use { d ->
+            assertFailsWith<TiezhengException.InvalidInput> { d.capturePhoto("../escape.jpg", ByteBuffer.allocateDirect(4), form.toCaseInfo()) }
+            val r = d.startRecording("x.m4a", form.toCaseInfo(), 1024UL, 1000UL)
+            r.abort()
+            assertFailsWith<TiezhengException.InvalidInput> { r.finish() }
+        }
+        assertFailsWith<TiezhengException.Platform> {
+            Device.setup(tmp.resolve("broken").toString(), listOf("1"), "m", "os", BrokenVault(), SystemClock(), null, null)
+        }
+        Device.unlock(dir, JceVault("1111"), SystemClock(), null, Offline()).use { d ->
+            val e = assertFailsWith<TiezhengException.Network> { runBlocking { d.sync(null) } }
+            assertTrue(e.reason.contains("offline"))
+        }
+    }
+
+    @Test
+    fun caseFormAsksForWhatTheRulesRequire() {
+        val incomplete = CaseForm(reference = " ", collectors = listOf("310101"))
+        assertEquals(3, incomplete.problems().size)
+        assertTrue(form.problems().isEmpty())
+    }
+}

@@ -1,0 +1,191 @@
+"""Host test of the generated Python bindings (standard library only).
+
+Runs the officer's flow against a real notary started here: set up a device whose key is
+sealed by a vault implemented in Python, capture a photo from its bytes and a video through the
+streaming recording object, enrol, sync (asyncio drives the Rust future), verify the receipts,
+and check the typed errors apps act on.
+
+Environment: TIEZHENG_BIN (the `tiezheng` binary), TIEZHENG_CORPUS (../shared/corpus), and the
+generated module `tiezheng_ffi` on PYTHONPATH (bindings/scripts/generate.sh).
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import tiezheng_ffi as tz
+
+BIN = os.environ["TIEZHENG_BIN"]
+CORPUS = os.environ["TIEZHENG_CORPUS"]
+ADMIN = "tza_python-test-admin-token-0123456789"
+
+
+class PinVault(tz.KeyVault):
+    """A software vault: the KEK is sealed under a key derived from the PIN, with a MAC so that
+    a wrong PIN is detected. (Phones use the Android Keystore / Secure Enclave instead.)"""
+
+    def __init__(self, pin):
+        self.pin = pin.encode()
+
+    def _keys(self, salt):
+        k = hashlib.pbkdf2_hmac("sha256", self.pin, salt, 1000, 64)
+        return k[:32], k[32:]
+
+    def seal_kek(self, kek):
+        salt = secrets.token_bytes(16)
+        enc, mac = self._keys(salt)
+        body = bytes(a ^ b for a, b in zip(kek, enc))
+        return salt + hmac.new(mac, body, "sha256").digest() + body
+
+    def open_kek(self, blob):
+        salt, tag, body = blob[:16], blob[16:48], blob[48:]
+        enc, mac = self._keys(salt)
+        if not hmac.compare_digest(tag, hmac.new(mac, body, "sha256").digest()):
+            raise tz.TiezhengError.WrongUnlock(0)
+        return bytes(a ^ b for a, b in zip(body, enc))
+
+
+class BrokenVault(tz.KeyVault):
+    def seal_kek(self, kek):
+        raise RuntimeError("keystore unavailable")
+
+    def open_kek(self, blob):
+        raise RuntimeError("keystore unavailable")
+
+
+class SystemClock(tz.Clock):
+    def now_unix_ms(self):
+        return int(time.time() * 1000)
+
+    def utc_offset_minutes(self):
+        return 480
+
+    def monotonic_ms(self):
+        return int(time.monotonic() * 1000)
+
+
+class FixedLocation(tz.LocationProvider):
+    def current_fix(self):
+        return tz.LocationFix(latitude=31.23039, longitude=121.47369, altitude=4.0,
+                              horizontal_accuracy=5.0, vertical_accuracy=None,
+                              source=tz.LocationSource.FUSED, fix_time_unix_ms=None,
+                              satellites=12, mock=False)
+
+
+class Events(tz.SyncListener):
+    def __init__(self):
+        self.events = []
+
+    def on_event(self, event):
+        self.events.append(event)
+
+
+def read(path, mode="rb"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def case(ref="PY-2026-0001"):
+    return tz.CaseInfo(reference=ref, cause=None, object=None, description="python host test",
+                       method=None, collectors=[], holder_name=None, holder_note=None,
+                       witness_name=None, witness_note="none present")
+
+
+class Notary:
+    def __init__(self, data_dir):
+        env = dict(os.environ, TIEZHENG_NOTARY_ADMIN_TOKEN=ADMIN, TIEZHENG_LOG="warn")
+        self.proc = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+        line = self.proc.stdout.readline()
+        self.url = next(w for w in line.split() if w.startswith("http://"))
+
+    def call(self, method, path, body=None, token=ADMIN):
+        req = urllib.request.Request(self.url + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+class SdkTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.notary = Notary(os.path.join(cls.tmp.name, "notary"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.notary.stop()
+        cls.tmp.cleanup()
+
+    def new_device(self, name, pin="2468"):
+        d = os.path.join(self.tmp.name, name)
+        dev = tz.Device.setup(d, ["310101", "310102"], "python host", "linux", PinVault(pin), SystemClock(), FixedLocation(), None)
+        return d, dev
+
+    def test_known_answer(self):
+        self.assertEqual(tz.hash_bytes(b"abc").sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
+
+    def test_capture_sync_and_receipts(self):
+        d, dev = self.new_device("dev-flow")
+        photo = read(os.path.join(CORPUS, "photos/DSCN0010.jpg"))
+        r1 = dev.capture_photo("DSCN0010.jpg", photo, case())
+        self.assertEqual(r1.sm3, hashlib.new("sm3", photo).hexdigest())
+        self.assertEqual(r1.device_seq, 1)
+        self.assertIn("gps_distance", [f.code for f in r1.findings])
+        self.assertEqual(tz.verify_proof(r1.proof_json).proof_sm3, r1.proof_sm3)
+
+        video = read(os.path.join(CORPUS, "video/street_8s_720p.mp4"))
+        rec = dev.start_recording("street.mp4", case(), 1_000_000, 60_000)
+        for i in range(0, len(video), 65536):
+            rec.write(video[i:i + 65536])
+        self.assertEqual(rec.segments(), 2)
+        r2 = rec.finish()
+        self.assertEqual(r2.sha256, hashlib.sha256(video).hexdigest())
+        with self.assertRaises(tz.TiezhengError.InvalidInput):
+            rec.finish()
+
+        with self.assertRaises(tz.TiezhengError.NotEnrolled):
+            asyncio.run(dev.sync(None))
+        with self.assertRaises(tz.TiezhengError.Rejected) as bad:
+            asyncio.run(dev.enrol(self.notary.url, "NOT-A-REAL-CODE"))
+        self.assertEqual(bad.exception.code, "invalid_code")
+        code = self.notary.call("POST", "/v1/enrolment-codes", {"officer_id": "310101"})["code"]
+        summary = asyncio.run(dev.enrol(self.notary.url, code))
+        self.assertTrue(summary.enrolment_id.startswith("enr-"))
+
+        events = Events()
+        report = asyncio.run(dev.sync(events))
+        self.assertEqual((report.acknowledged, report.pending), (2, 0))
+        self.assertEqual([e.device_seq for e in events.events if e.is_RECEIPTED()], [1, 2])
+        self.assertTrue(all(q.acknowledged for q in dev.queue()))
+        notary_key = self.notary.call("GET", "/v1/notary")["public_key"]
+        receipt = read(os.path.join(d, "queue/acked/00000000000000000001.receipt.json"), "r")
+        self.assertTrue(tz.verify_receipt(receipt, notary_key, r1.proof_json))
+
+    def test_wrong_pin_and_broken_vault(self):
+        d, dev = self.new_device("dev-pin", pin="1111")
+        del dev
+        with self.assertRaises(tz.TiezhengError.WrongUnlock) as e:
+            tz.Device.unlock(d, PinVault("9999"), SystemClock(), None, None)
+        self.assertEqual(e.exception.attempts_left, 4)
+        tz.Device.unlock(d, PinVault("1111"), SystemClock(), None, None)
+        with self.assertRaises(tz.TiezhengError.Platform):
+            tz.Device.setup(os.path.join(self.tmp.name, "dev-broken"), ["1"], "m", "os", BrokenVault(), SystemClock(), None, None)
+
+
+if __name__ == "__main__":
+    unittest.main()
