@@ -49,6 +49,27 @@ fn generated() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// Swift cannot be compiled on this Linux host; its generated sources must exist and expose the
+/// API (they are compiled by bindings/scripts/build-xcframework.sh on macOS).
+#[test]
+fn swift_bindings_are_generated() {
+    let (out, _) = generated();
+    let swift = std::fs::read_to_string(out.join("swift/TiezhengFFI.swift")).unwrap();
+    let squashed = swift.split_whitespace().collect::<Vec<_>>().join(" ");
+    for api in [
+        "open class Device",
+        "func capturePhoto(",
+        "func sync(",
+        "public protocol KeyVault",
+        "public enum TiezhengError",
+    ] {
+        assert!(squashed.contains(api), "generated Swift lacks `{api}`");
+    }
+    assert!(
+        out.join("swift/TiezhengFFIC.h").exists() && out.join("swift/module.modulemap").exists()
+    );
+}
+
 #[test]
 fn python_bindings_capture_and_sync() {
     let (out, _) = generated();

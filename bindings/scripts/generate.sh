@@ -3,6 +3,8 @@
 #   bindings/scripts/generate.sh [debug|release] OUT_DIR
 # OUT_DIR/kotlin/...  generated Kotlin sources (package cn.tiezheng.sdk)
 # OUT_DIR/python/     tiezheng_ffi.py plus the host library beside it (the module loads it from there)
+# OUT_DIR/swift/      TiezhengFFI.swift, TiezhengFFIC.h and module.modulemap (compiled on macOS only:
+#                     bindings/scripts/build-xcframework.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 profile=${1:-debug}
@@ -14,8 +16,10 @@ case "$(uname -s)" in
     Darwin) lib="$target_dir/$profile/libtiezheng_ffi.dylib" ;;
     *) lib="$target_dir/$profile/libtiezheng_ffi.so" ;;
 esac
-mkdir -p "$out/kotlin" "$out/python"
-cargo run -q -p uniffi-bindgen -- generate --library "$lib" --language kotlin --no-format --out-dir "$out/kotlin"
-cargo run -q -p uniffi-bindgen -- generate --library "$lib" --language python --no-format --out-dir "$out/python"
+mkdir -p "$out/kotlin" "$out/python" "$out/swift"
+cargo run -q -p uniffi-bindgen --bin uniffi-bindgen -- generate --library "$lib" --language kotlin --no-format --out-dir "$out/kotlin"
+cargo run -q -p uniffi-bindgen --bin uniffi-bindgen -- generate --library "$lib" --language python --no-format --out-dir "$out/python"
 cp "$lib" "$out/python/"
+cargo run -q -p uniffi-bindgen --bin uniffi-bindgen-swift -- --swift-sources --headers --modulemap \
+    --module-name TiezhengFFIC --modulemap-filename module.modulemap "$lib" "$out/swift"
 echo "$lib"

@@ -38,8 +38,10 @@ uniffi::setup_scaffolding!();
 // --- errors ----------------------------------------------------------------------------------
 
 /// What went wrong, in terms an app can act on.
+///
+/// Exhaustive on purpose: apps switch over it in Kotlin and Swift, and any new variant changes
+/// the generated bindings anyway.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
-#[non_exhaustive]
 pub enum TiezhengError {
     /// Too many wrong unlocks: the device key is locked; the device must be set up and enrolled
     /// again.
