@@ -16,9 +16,9 @@
     missing_docs
 )]
 
-use std::io::{Read as _, Write as _};
-use std::path::Path;
-use std::process::Command;
+mod common;
+
+use std::io::Read as _;
 use std::time::Instant;
 
 use tiezheng_protocol::Timestamp;
@@ -28,14 +28,11 @@ use tiezheng_sdk::device::{Device, DeviceSetup};
 use tiezheng_sdk::vault::PassphraseVault;
 
 fn main() {
-    let mb: u64 = std::env::var("TIEZHENG_BENCH_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512);
+    let mb = common::bench_mb();
     let bytes = mb * 1024 * 1024;
     let work = tempfile::tempdir().unwrap();
     let source = work.path().join("recording.mp4");
-    write_pseudo_random(&source, bytes);
+    common::write_pseudo_random(&source, bytes);
 
     let vault = PassphraseVault::new("bench").danger_with_iterations(1);
     let setup = DeviceSetup {
@@ -98,7 +95,7 @@ fn main() {
     println!(
         "  tiezheng recorder (SM3 + SHA-256 whole, SM3 per 4 MiB segment, fsync'd journal, write, sign): {ours:8.1} MB/s"
     );
-    match openssl_secs(&source) {
+    match common::openssl_dgst_secs(&source, "-sm3", 2) {
         Some(s) => {
             println!(
                 "  openssl dgst -sm3 on the same file (hash only)                                             : {:8.1} MB/s",
@@ -113,54 +110,7 @@ fn main() {
     }
     println!(
         "  peak resident memory (VmHWM): {} kB for a {} kB recording",
-        peak_rss_kb().unwrap_or(0),
+        common::peak_rss_kb().unwrap_or(0),
         bytes / 1024
     );
-}
-
-fn write_pseudo_random(path: &Path, len: u64) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut block = vec![0u8; 1 << 20];
-    let mut left = len;
-    while left > 0 {
-        for chunk in block.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-        let n = left.min(block.len() as u64) as usize;
-        f.write_all(&block[..n]).unwrap();
-        left -= n as u64;
-    }
-    f.flush().unwrap();
-}
-
-fn openssl_secs(path: &Path) -> Option<f64> {
-    let mut best = f64::MAX;
-    for _ in 0..2 {
-        let t = Instant::now();
-        let out = Command::new("openssl")
-            .args(["dgst", "-sm3"])
-            .arg(path)
-            .output()
-            .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    Some(best)
-}
-
-fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }

@@ -31,24 +31,7 @@ pub struct Inspection {
 /// Inspects a file on disk (streaming: constant memory apart from image decoding).
 pub fn inspect_file(path: &Path) -> Result<Inspection, FileError> {
     let digests = hash_file(path, |_, _| {})?;
-    let open = || {
-        File::open(path).map_err(|source| FileError::Open {
-            path: path.to_owned(),
-            source,
-        })
-    };
-    let mut head = Vec::with_capacity(16);
-    open()?
-        .take(16)
-        .read_to_end(&mut head)
-        .map_err(|source| FileError::Read {
-            path: path.to_owned(),
-            read: 0,
-            source,
-        })?;
-    let media = MediaType::sniff(&head);
-    let mut file = BufReader::new(open()?);
-    Ok(describe(media, digests, &mut file))
+    inspect_file_with_digests(path, digests)
 }
 
 /// Inspects a file whose digests are already known (computed while it was received), so the
