@@ -1,13 +1,23 @@
 /*!
 The Tiezheng consortium ledger, run together by court, police, procuratorate and notary office.
 
-Its state is an append-only SM3 Merkle log of anchor records ([`tiezheng_protocol::merkle`])
-plus the member registry; production runs it as the ABCI application of CometBFT v0.38, and a
-single machine runs the same state machine embedded, in-process.
+[`ledger::Ledger`] is the deterministic state machine: a registry of member organisations (SM2
+keys, voting power) and registered notaries, and an append-only SM3 Merkle log of
+[anchor records](tiezheng_protocol::ledger::AnchorRecord), one per batch of receipted proofs a
+notary anchors with an SM2-signed
+[batch header](tiezheng_protocol::ledger::SignedBatchHeader). Its app hash commits to the log
+and the registry; its [checkpoint](tiezheng_protocol::ledger::Checkpoint) is what members cosign
+with SM2, so that a court can check the ledger with SM2 alone; inclusion and consistency
+proofs exist against any height.
 
-The ledger arrives with the chain work item; this crate currently pins the protocol core it
-will be built on, so that Merkle trees and signatures are defined once.
+Drivers: [`embedded::EmbeddedChain`] runs the ledger in-process as a single validator with a
+quorum of one, storing its blocks durably and replaying them on start. The CometBFT v0.38 ABCI
+driver (the SM2 quorum carried in vote extensions) and the notary's batching and anchoring are
+the next steps of the ledger work; they drive this same state machine.
 */
 #![forbid(unsafe_code)]
+
+pub mod embedded;
+pub mod ledger;
 
 pub use tiezheng_protocol as protocol;

@@ -13,6 +13,7 @@ verifier.
 * [`merkle`]: RFC 6962/9162 Merkle trees with SM3, inclusion and consistency proofs.
 * [`wire`] and [`schema`]: wire documents and their generated JSON Schemas (`schemas/`).
 * [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
+* [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
 * [`algorithm`]: algorithm names and OIDs.
@@ -34,6 +35,7 @@ assert!(signed_bytes.starts_with(br#"{"bytes":11,"sm3":"#));
 pub mod algorithm;
 pub mod canonical;
 pub mod hash;
+pub mod ledger;
 pub mod manifest;
 pub mod merkle;
 pub mod notary;

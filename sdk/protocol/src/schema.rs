@@ -5,6 +5,7 @@
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
+use crate::ledger::{AnchorRecord, CosignedCheckpoint, SignedBatchHeader};
 use crate::manifest::{Manifest, Proof};
 use crate::notary::{
     ApiError, EnrolmentRequest, EnrolmentResponse, SignedDeviceCertificate, SignedReceipt,
@@ -26,7 +27,13 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "inclusion-proof",
             generate::<InclusionProof>("inclusion-proof"),
         ),
+        ("anchor-record", generate::<AnchorRecord>("anchor-record")),
         ("api-error", generate::<ApiError>("api-error")),
+        (
+            "batch-header",
+            generate::<SignedBatchHeader>("batch-header"),
+        ),
+        ("checkpoint", generate::<CosignedCheckpoint>("checkpoint")),
         (
             "device-certificate",
             generate::<SignedDeviceCertificate>("device-certificate"),

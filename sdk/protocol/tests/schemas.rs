@@ -24,7 +24,7 @@ use tiezheng_protocol::manifest::{
     ItemKind, Location, LocationFix, LocationProvider, MediaMetadata, Origin, PartyRecord,
     TimeSync,
 };
-use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
+use tiezheng_protocol::merkle::{MerkleHasher as _, MerkleTree, Sm3Hasher};
 use tiezheng_protocol::notary::{
     ApiError, DeviceCertificate, EnrolmentRequest, EnrolmentRequestBody, EnrolmentResponse,
     Receipt, SignedDeviceCertificate, SignedReceipt, SubmitResponse, SubmitResult,
@@ -109,6 +109,42 @@ fn examples() -> Vec<(&'static str, Value)> {
         &key,
     )
     .unwrap();
+    let batch = tiezheng_protocol::ledger::SignedBatchHeader::sign(
+        tiezheng_protocol::ledger::BatchHeader {
+            kind: "tiezheng.batch-header.v1".into(),
+            notary_key_id: key.public_key().key_id(),
+            batch_seq: 7,
+            previous_header_sm3: Some(Hash32::sm3(b"batch 6")),
+            leaf_count: 8,
+            root: tree.root(),
+            window_start: t("2026-11-21T09:31:00.000+08:00"),
+            window_end: t("2026-11-21T09:31:01.000+08:00"),
+        },
+        &key,
+    )
+    .unwrap();
+    let anchor = tiezheng_protocol::ledger::AnchorRecord {
+        batch_header_sm3: batch.header.sm3().unwrap(),
+        notary_key_id: key.public_key().key_id(),
+        batch_seq: 7,
+        root: tree.root(),
+        leaf_count: 8,
+        height: 1042,
+        time: t("2026-11-21T01:31:02.000Z"),
+    };
+    let checkpoint = tiezheng_protocol::ledger::Checkpoint {
+        kind: "tiezheng.checkpoint.v1".into(),
+        chain_id: "tiezheng-consortium-1".into(),
+        height: 1042,
+        anchor_log_size: 1,
+        anchor_log_root: Sm3Hasher::leaf(&anchor.leaf_bytes().unwrap()),
+        registry_root: Hash32::sm3(b"registry"),
+        time: t("2026-11-21T01:31:02.000Z"),
+    };
+    let cosigned = tiezheng_protocol::ledger::CosignedCheckpoint {
+        cosignatures: vec![checkpoint.cosign("court", &key).unwrap()],
+        checkpoint,
+    };
     let enrolment_body = EnrolmentRequestBody {
         kind: "tiezheng.enrolment-request.v1".into(),
         code: "K7Q2-M9XW-4TPR".into(),
@@ -153,6 +189,9 @@ fn examples() -> Vec<(&'static str, Value)> {
             "inclusion-proof",
             serde_json::to_value(InclusionProof::from_tree(&tree, 5, 8).unwrap()).unwrap(),
         ),
+        ("anchor-record", serde_json::to_value(&anchor).unwrap()),
+        ("batch-header", serde_json::to_value(&batch).unwrap()),
+        ("checkpoint", serde_json::to_value(&cosigned).unwrap()),
         (
             "api-error",
             serde_json::to_value(ApiError {

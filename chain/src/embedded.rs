@@ -1,0 +1,178 @@
+//! The embedded driver: the ledger as a single validator in the notary's own process.
+//!
+//! Each [`EmbeddedChain::commit_block`] executes a block, cosigns the resulting checkpoint with
+//! the one member's SM2 key (a quorum of one), and appends the block (height, time, transactions)
+//! to `blocks.jsonl`, flushed to disk before returning. Reopening replays the file through the
+//! same state machine, so the state after a crash is exactly the committed blocks'. The data
+//! shapes are those of the consortium mode; only the quorum differs.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tiezheng_protocol::ledger::CosignedCheckpoint;
+use tiezheng_protocol::{Sm2SigningKey, Timestamp};
+
+use crate::ledger::{Genesis, Ledger, LedgerError, TxResult};
+
+/// Why the embedded chain failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbeddedError {
+    /// Reading or writing the block file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored block does not replay (the file was altered).
+    #[error("{}: block {height} does not replay: {reason}", path.display())]
+    Replay {
+        /// The file.
+        path: PathBuf,
+        /// The block.
+        height: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The ledger refused a block.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Signing the checkpoint failed.
+    #[error("cosigning the checkpoint failed: {0}")]
+    Cosign(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredBlock {
+    height: u64,
+    time: Timestamp,
+    txs: Vec<String>,
+    /// The app hash the block produced: replay must reproduce it exactly.
+    app_hash: tiezheng_protocol::Hash32,
+}
+
+/// A single-validator chain stored in one directory.
+#[derive(Debug)]
+pub struct EmbeddedChain {
+    ledger: Ledger,
+    member: String,
+    key: Sm2SigningKey,
+    path: PathBuf,
+    checkpoints: Vec<CosignedCheckpoint>,
+}
+
+impl EmbeddedChain {
+    /// Opens (or starts) the chain in `dir`, replaying its blocks. `member` with `key` is the
+    /// single cosigning organisation; it must be the only member of `genesis`.
+    pub fn open(
+        dir: &Path,
+        genesis: &Genesis,
+        member: &str,
+        key: Sm2SigningKey,
+    ) -> Result<Self, EmbeddedError> {
+        let path = dir.join("blocks.jsonl");
+        let io = |source| EmbeddedError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut chain = Self {
+            ledger: Ledger::new(genesis)?,
+            member: member.to_owned(),
+            key,
+            path: path.clone(),
+            checkpoints: Vec::new(),
+        };
+        if let Ok(f) = File::open(&path) {
+            for line in BufReader::new(f).lines() {
+                let line = line.map_err(io)?;
+                // A torn last line (killed mid-append) was never acknowledged: stop there.
+                let Ok(b) = serde_json::from_str::<StoredBlock>(&line) else {
+                    break;
+                };
+                let txs: Vec<Vec<u8>> = b.txs.into_iter().map(String::into_bytes).collect();
+                chain
+                    .apply(b.height, b.time, &txs)
+                    .map_err(|e| EmbeddedError::Replay {
+                        path: path.clone(),
+                        height: b.height,
+                        reason: e.to_string(),
+                    })?;
+                if chain.ledger.app_hash() != b.app_hash {
+                    return Err(EmbeddedError::Replay { path: path.clone(), height: b.height, reason: "the replayed state differs from the stored app hash: the block file was altered".into() });
+                }
+            }
+        }
+        Ok(chain)
+    }
+
+    fn apply(
+        &mut self,
+        height: u64,
+        time: Timestamp,
+        txs: &[Vec<u8>],
+    ) -> Result<Vec<TxResult>, EmbeddedError> {
+        let results = self.ledger.finalize_block(height, time, txs)?;
+        let checkpoint = self.ledger.checkpoint();
+        let cosignature = checkpoint
+            .cosign(&self.member, &self.key)
+            .map_err(|e| EmbeddedError::Cosign(e.to_string()))?;
+        self.checkpoints.push(CosignedCheckpoint {
+            checkpoint,
+            cosignatures: vec![cosignature],
+        });
+        Ok(results)
+    }
+
+    /// Executes and durably stores the next block with `txs`.
+    pub fn commit_block(
+        &mut self,
+        time: Timestamp,
+        txs: &[Vec<u8>],
+    ) -> Result<Vec<TxResult>, EmbeddedError> {
+        let height = self.ledger.height() + 1;
+        // Validate before writing: a block that the state machine refuses is never stored.
+        let mut probe = self.ledger.clone();
+        probe.finalize_block(height, time, txs)?;
+        let stored = StoredBlock {
+            height,
+            time,
+            txs: txs
+                .iter()
+                .map(|t| String::from_utf8_lossy(t).into_owned())
+                .collect(),
+            app_hash: probe.app_hash(),
+        };
+        let mut line =
+            serde_json::to_vec(&stored).map_err(|e| EmbeddedError::Cosign(e.to_string()))?;
+        line.push(b'\n');
+        let io = |source| EmbeddedError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(io)?;
+        f.write_all(&line)
+            .and_then(|()| f.sync_data())
+            .map_err(io)?;
+        self.apply(height, time, txs)
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The cosigned checkpoint after `height` (1-based).
+    pub fn checkpoint_at(&self, height: u64) -> Option<&CosignedCheckpoint> {
+        self.checkpoints
+            .get(usize::try_from(height.checked_sub(1)?).ok()?)
+    }
+}
