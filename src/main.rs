@@ -46,6 +46,8 @@ enum Command {
     Enrol(cmd::notary::EnrolArgs),
     /// Submit queued proofs and their media to the notary; store the signed receipts.
     Sync(cmd::notary::SyncArgs),
+    /// Verify an offline proof bundle (and the evidence file), layer by layer, offline.
+    Verify(cmd::verify::Args),
     /// Run the end-to-end demonstration on the shared corpus.
     Demo(cmd::demo::Args),
 }
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Admin(c) => cmd::notary::admin(&c),
         Command::Enrol(args) => cmd::notary::enrol(&args),
         Command::Sync(args) => cmd::notary::sync(&args),
+        Command::Verify(args) => cmd::verify::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

@@ -64,6 +64,8 @@ impl Role {
 
 /// Shared state of the service.
 pub struct AppState {
+    /// Batching and the ledger.
+    pub anchoring: crate::anchoring::Anchoring,
     /// The database.
     pub store: Store,
     /// The notary's SM2 key.
@@ -805,6 +807,11 @@ async fn intake_inner(
             received_at: now,
             chain_gap: gap,
             media,
+            salt: {
+                let mut b = [0u8; 16];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).ok();
+                hex::encode(b)
+            },
         })
         .await?;
     state.metrics.accepted();
@@ -1208,6 +1215,38 @@ pub async fn get_media(
         .content_type("application/octet-stream")
         .insert_header(("content-disposition", disposition))
         .streaming(stream))
+}
+
+/// `GET /v1/proofs/{proof_sm3}/bundle` (appraiser granted the case, court, admin): the offline
+/// proof bundle, once the proof's batch is anchored. Export is a custody event.
+pub async fn get_bundle(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let (caller, row) = readable_proof(&req, &state, &path).await?;
+    let bundle = state
+        .anchoring
+        .bundle(&state.store, &row.proof_sm3, &row.proof_json, &row.receipt_json)
+        .await
+        .map_err(HttpError::internal)?
+        .ok_or_else(|| HttpError::new(StatusCode::CONFLICT, "not_yet_anchored", "the proof is receipted and waits for its batch to be anchored; retry in a few seconds", None))?;
+    state
+        .store
+        .custody(
+            &row.proof_sm3,
+            "exported",
+            &format!("{}:{}", caller.role.name(), caller.token_id),
+            now_ms(),
+            "offline proof bundle exported",
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(bundle))
+}
+
+/// `GET /v1/ledger/policy`: the keys this notary's ledger uses (courts pin their own copy).
+pub async fn ledger_policy(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    HttpResponse::Ok().json(state.anchoring.policy())
 }
 
 /// JSON error for unknown routes.

@@ -36,6 +36,10 @@ pub struct NotaryConfig {
     pub device_token_ttl_seconds: i64,
     /// Worker threads for HTTP (0: one per core).
     pub workers: usize,
+    /// A batch closes when it holds this many proofs...
+    pub batch_max_leaves: usize,
+    /// ...or when its oldest proof has waited this many milliseconds.
+    pub batch_max_ms: i64,
 }
 
 impl Default for NotaryConfig {
@@ -53,6 +57,8 @@ impl Default for NotaryConfig {
             enrolment_code_ttl_seconds: 7 * 24 * 3600,
             device_token_ttl_seconds: 365 * 24 * 3600,
             workers: 0,
+            batch_max_leaves: 1024,
+            batch_max_ms: 1000,
         }
     }
 }
@@ -167,6 +173,10 @@ impl NotaryConfig {
                 "MAX_BATCH" => cfg.max_batch = number(&value)?,
                 "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,
                 "WORKERS" => cfg.workers = number(&value)?,
+                "BATCH_MAX_LEAVES" => cfg.batch_max_leaves = number(&value)?.max(1),
+                "BATCH_MAX_MS" => {
+                    cfg.batch_max_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)
+                }
                 _ => return Err(bad("unknown setting; see NotaryConfig for the names")),
             }
         }

@@ -15,6 +15,7 @@ Run it with [`run`] (or `tiezheng serve`): SQLite and a local media store under
 */
 #![forbid(unsafe_code)]
 
+pub mod anchoring;
 pub mod api;
 pub mod config;
 pub mod error;
@@ -116,7 +117,16 @@ impl Notary {
             .await
             .map_err(|e| StartError::Store(e, "bootstrapping the admin token".into()))?;
 
+        let member_key = keys::load_or_create(&config.data_dir.join("member-key.json"))?;
+        let anchoring =
+            anchoring::Anchoring::open(&config.data_dir.join("chain"), &key, member_key).map_err(
+                |e| StartError::Io {
+                    what: "opening the embedded ledger".into(),
+                    source: std::io::Error::other(e),
+                },
+            )?;
         let state = Arc::new(AppState {
+            anchoring,
             store,
             key,
             metrics: metrics::Metrics::default(),
@@ -125,6 +135,26 @@ impl Notary {
             config: config.clone(),
         });
         let data = web::Data::new(state.clone());
+        let background = state.clone();
+        actix_web::rt::spawn(async move {
+            let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(100));
+            loop {
+                every.tick().await;
+                let s = &background;
+                if let Err(e) = s
+                    .anchoring
+                    .tick(
+                        &s.store,
+                        &s.key,
+                        s.config.batch_max_leaves,
+                        s.config.batch_max_ms,
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %e, "batching or anchoring failed; will retry");
+                }
+            }
+        });
         let workers = if config.workers == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -192,6 +222,11 @@ impl Notary {
                     "/v1/proofs/{proof_sm3}/media/{item}",
                     web::get().to(api::get_media),
                 )
+                .route(
+                    "/v1/proofs/{proof_sm3}/bundle",
+                    web::get().to(api::get_bundle),
+                )
+                .route("/v1/ledger/policy", web::get().to(api::ledger_policy))
                 .route("/v1/media/{sm3}", web::put().to(api::upload_media))
                 .route("/v1/media/{sm3}/status", web::get().to(api::media_status))
                 .default_service(web::to(api::not_found))

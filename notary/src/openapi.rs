@@ -79,6 +79,8 @@ pub fn document() -> Value {
             "/v1/proofs": {"post": op("Submit one proof, or {\"proofs\": [...]}; each is stored before its signed receipt is returned", "device", Some("proof"), ("200", Some("submit-response")), &with(&["400", "409", "413", "422"]))},
             "/v1/proofs/{proof_sm3}": {"get": op("Read a proof with its receipt, media and custody log (logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", None), &with(&["400", "404"]))},
             "/v1/proofs/{proof_sm3}/media/{item}": {"get": op("Download an original file (logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", None), &with(&["404"]))},
+            "/v1/proofs/{proof_sm3}/bundle": {"get": op("The offline proof bundle once the proof's batch is anchored (409 until then; logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", Some("bundle")), &with(&["404", "409"]))},
+            "/v1/ledger/policy": {"get": op("The keys of this notary's ledger (courts pin their own copy)", "anyone", None, ("200", Some("policy")), &[])},
             "/v1/media/{sm3}": {"put": op("Append a chunk of a media file at ?offset=N (resumable); verified against the proof's SM3 and SHA-256 when complete", "device", None, ("201", None), &with(&["400", "404", "409", "413", "422"]))},
             "/v1/media/{sm3}/status": {"get": op("Upload progress of a media file", "device, admin", None, ("200", None), &with(&["404"]))},
         }

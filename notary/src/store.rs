@@ -422,6 +422,12 @@ impl Store {
                     .await?;
             }
         }
+        sqlx::query("INSERT INTO batch_leaves (proof_sm3, salt, added_at) VALUES ($1, $2, $3)")
+            .bind(p.proof_sm3)
+            .bind(&p.salt)
+            .bind(p.received_at)
+            .execute(&mut *tx)
+            .await?;
         append_custody(
             &mut tx,
             p.proof_sm3,
@@ -433,6 +439,144 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    // --- batches ---------------------------------------------------------------------------
+
+    /// Leaves waiting for a batch, oldest first: (proof SM3, salt, added at).
+    pub async fn pending_leaves(&self, limit: i64) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query("SELECT proof_sm3, salt, added_at FROM batch_leaves WHERE batch_seq IS NULL ORDER BY added_at, proof_sm3 LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("proof_sm3")?,
+                    r.try_get("salt")?,
+                    r.try_get("added_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The last closed batch: (seq, header SM3).
+    pub async fn last_batch(&self) -> Result<Option<(i64, String)>> {
+        let r = sqlx::query(
+            "SELECT batch_seq, header_sm3 FROM batches ORDER BY batch_seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| Ok((r.try_get("batch_seq")?, r.try_get("header_sm3")?)))
+            .transpose()
+    }
+
+    /// Stores a closed batch and assigns its leaves, in one transaction.
+    pub async fn insert_batch(
+        &self,
+        seq: i64,
+        header_json: &str,
+        header_sm3: &str,
+        root: &str,
+        leaves: &[String],
+        closed_at: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO batches (batch_seq, header_json, header_sm3, root, leaf_count, closed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(seq)
+            .bind(header_json)
+            .bind(header_sm3)
+            .bind(root)
+            .bind(i64::try_from(leaves.len()).unwrap_or(i64::MAX))
+            .bind(closed_at)
+            .execute(&mut *tx)
+            .await?;
+        for (i, p) in leaves.iter().enumerate() {
+            sqlx::query(
+                "UPDATE batch_leaves SET batch_seq = $1, leaf_index = $2 WHERE proof_sm3 = $3",
+            )
+            .bind(seq)
+            .bind(i64::try_from(i).unwrap_or(i64::MAX))
+            .bind(p)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closed batches not yet anchored, in order: (seq, header JSON).
+    pub async fn unanchored_batches(&self) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query("SELECT batch_seq, header_json FROM batches WHERE anchored_height IS NULL ORDER BY batch_seq").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("batch_seq")?, r.try_get("header_json")?)))
+            .collect()
+    }
+
+    /// Records a batch as anchored at `height`, with an `anchored` custody event per proof.
+    pub async fn set_anchored(&self, seq: i64, height: i64, now: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
+        let proofs = sqlx::query(
+            "SELECT proof_sm3 FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
+        )
+        .bind(seq)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in proofs {
+            let p: String = r.try_get("proof_sm3")?;
+            append_custody(
+                &mut tx,
+                &p,
+                "anchored",
+                "ledger",
+                now,
+                &format!("batch {seq} anchored at height {height}"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where a proof was batched: (batch seq, leaf index, salt), once its batch closed.
+    pub async fn leaf_of(&self, proof_sm3: &str) -> Result<Option<(i64, i64, String)>> {
+        let r = sqlx::query("SELECT batch_seq, leaf_index, salt FROM batch_leaves WHERE proof_sm3 = $1 AND batch_seq IS NOT NULL").bind(proof_sm3).fetch_optional(&self.pool).await?;
+        r.map(|r| {
+            Ok((
+                r.try_get("batch_seq")?,
+                r.try_get("leaf_index")?,
+                r.try_get("salt")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// A batch: (header JSON, anchored height) and its leaves (proof SM3, salt) in order.
+    pub async fn batch(
+        &self,
+        seq: i64,
+    ) -> Result<Option<(String, Option<i64>, Vec<(String, String)>)>> {
+        let Some(b) =
+            sqlx::query("SELECT header_json, anchored_height FROM batches WHERE batch_seq = $1")
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let leaves = sqlx::query(
+            "SELECT proof_sm3, salt FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
+        )
+        .bind(seq)
+        .fetch_all(&self.pool)
+        .await?;
+        let leaves = leaves
+            .iter()
+            .map(|r| Ok((r.try_get("proof_sm3")?, r.try_get("salt")?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some((
+            b.try_get("header_json")?,
+            opt_i64(&b, "anchored_height")?,
+            leaves,
+        )))
     }
 
     // --- media -----------------------------------------------------------------------------
@@ -604,6 +748,8 @@ pub struct NewProof<'a> {
     pub chain_gap: bool,
     /// Media named.
     pub media: Vec<NewMedia>,
+    /// Random salt of the proof's batch leaf (32 hex digits).
+    pub salt: String,
 }
 
 async fn insert_token(

@@ -6,6 +6,7 @@ pub(crate) mod device;
 pub(crate) mod hash;
 pub(crate) mod inspect;
 pub(crate) mod notary;
+pub(crate) mod verify;
 
 use std::io::{self, Write};
 

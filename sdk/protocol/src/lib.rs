@@ -13,6 +13,7 @@ verifier.
 * [`merkle`]: RFC 6962/9162 Merkle trees with SM3, inclusion and consistency proofs.
 * [`wire`] and [`schema`]: wire documents and their generated JSON Schemas (`schemas/`).
 * [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
+* [`bundle`]: the offline proof bundle and its layer-by-layer verifier.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
@@ -33,6 +34,7 @@ assert!(signed_bytes.starts_with(br#"{"bytes":11,"sm3":"#));
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
+pub mod bundle;
 pub mod canonical;
 pub mod hash;
 pub mod ledger;

@@ -5,6 +5,7 @@
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
+use crate::bundle::{Bundle, Policy};
 use crate::ledger::{AnchorRecord, CosignedCheckpoint, SignedBatchHeader};
 use crate::manifest::{Manifest, Proof};
 use crate::notary::{
@@ -33,6 +34,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "batch-header",
             generate::<SignedBatchHeader>("batch-header"),
         ),
+        ("bundle", generate::<Bundle>("bundle")),
         ("checkpoint", generate::<CosignedCheckpoint>("checkpoint")),
         (
             "device-certificate",
@@ -47,6 +49,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             generate::<EnrolmentResponse>("enrolment-response"),
         ),
         ("manifest", generate::<Manifest>("manifest")),
+        ("policy", generate::<Policy>("policy")),
         ("proof", generate::<Proof>("proof")),
         ("receipt", generate::<SignedReceipt>("receipt")),
         ("signature", generate::<SignatureBlock>("signature")),

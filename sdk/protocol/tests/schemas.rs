@@ -145,6 +145,66 @@ fn examples() -> Vec<(&'static str, Value)> {
         cosignatures: vec![checkpoint.cosign("court", &key).unwrap()],
         checkpoint,
     };
+    // A complete bundle for the example proof: a one-leaf batch, a one-record anchor log.
+    let leaf = tiezheng_protocol::bundle::BatchLeaf {
+        proof_sm3: proof.sm3().unwrap(),
+        salt: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+    };
+    let batch_tree = MerkleTree::<Sm3Hasher>::from_leaves([leaf.data().as_slice()]);
+    let one_batch = tiezheng_protocol::ledger::SignedBatchHeader::sign(
+        tiezheng_protocol::ledger::BatchHeader {
+            leaf_count: 1,
+            root: batch_tree.root(),
+            batch_seq: 1,
+            previous_header_sm3: None,
+            ..batch.header.clone()
+        },
+        &key,
+    )
+    .unwrap();
+    let one_record = tiezheng_protocol::ledger::AnchorRecord {
+        batch_header_sm3: one_batch.header.sm3().unwrap(),
+        batch_seq: 1,
+        root: batch_tree.root(),
+        leaf_count: 1,
+        ..anchor.clone()
+    };
+    let log = MerkleTree::<Sm3Hasher>::from_leaves([one_record.leaf_bytes().unwrap().as_slice()]);
+    let one_checkpoint = tiezheng_protocol::ledger::Checkpoint {
+        anchor_log_size: 1,
+        anchor_log_root: log.root(),
+        ..cosigned.checkpoint.clone()
+    };
+    let policy = tiezheng_protocol::bundle::Policy {
+        chain_id: one_checkpoint.chain_id.clone(),
+        notary_keys: vec![key.public_key().to_hex()],
+        members: vec![tiezheng_protocol::bundle::PolicyMember {
+            id: "court".into(),
+            public_key: key.public_key().to_hex(),
+            power: 1,
+        }],
+    };
+    let example_bundle = tiezheng_protocol::bundle::Bundle {
+        kind: "tiezheng.bundle.v1".into(),
+        mode: "embedded".into(),
+        proof: proof.clone(),
+        receipt: receipt.clone(),
+        batch: tiezheng_protocol::bundle::BundleBatch {
+            inclusion: InclusionProof::from_tree(&batch_tree, 0, 1).unwrap(),
+            leaf,
+            header: one_batch,
+        },
+        anchor: tiezheng_protocol::bundle::BundleAnchor {
+            inclusion: InclusionProof::from_tree(&log, 0, 1).unwrap(),
+            record: one_record,
+        },
+        checkpoint: tiezheng_protocol::ledger::CosignedCheckpoint {
+            cosignatures: vec![one_checkpoint.cosign("court", &key).unwrap()],
+            checkpoint: one_checkpoint,
+        },
+        policy: policy.clone(),
+    };
+    tiezheng_protocol::bundle::verify_bundle(&example_bundle, None, &policy).unwrap();
     let enrolment_body = EnrolmentRequestBody {
         kind: "tiezheng.enrolment-request.v1".into(),
         code: "K7Q2-M9XW-4TPR".into(),
@@ -191,6 +251,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         ),
         ("anchor-record", serde_json::to_value(&anchor).unwrap()),
         ("batch-header", serde_json::to_value(&batch).unwrap()),
+        ("bundle", serde_json::to_value(&example_bundle).unwrap()),
         ("checkpoint", serde_json::to_value(&cosigned).unwrap()),
         (
             "api-error",
@@ -219,6 +280,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             .unwrap(),
         ),
         ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
+        ("policy", serde_json::to_value(&policy).unwrap()),
         ("proof", serde_json::to_value(&proof).unwrap()),
         ("receipt", serde_json::to_value(&receipt).unwrap()),
         ("signature", serde_json::to_value(&block).unwrap()),

@@ -1,0 +1,263 @@
+//! Batching and anchoring, behind the receipts.
+//!
+//! Every accepted proof gets a salted leaf (stored in the same transaction as the proof). A
+//! background task closes a batch when it holds `batch_max_leaves` proofs or its oldest proof
+//! has waited `batch_max_ms`: it builds the batch's RFC 6962 SM3 tree, signs the batch header
+//! (sequence, previous header's SM3, size, root, time window) and stores it; then it anchors
+//! closed batches in order on the ledger (embedded here). A ledger outage never blocks intake:
+//! batches wait and are anchored in order later; a batch the ledger already holds (the notary
+//! died between anchoring and recording it) is recorded, never anchored twice.
+
+use std::sync::Mutex;
+
+use tiezheng_chain::embedded::EmbeddedChain;
+use tiezheng_chain::ledger::{Genesis, Member, TxResult};
+use tiezheng_protocol::bundle::{
+    BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
+};
+use tiezheng_protocol::ledger::{BATCH_HEADER_TYPE, BatchHeader, SignedBatchHeader};
+use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
+use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
+
+use crate::store::Store;
+
+/// The embedded ledger and the policy a court needs to check its bundles.
+#[derive(Debug)]
+pub struct Anchoring {
+    chain: Mutex<EmbeddedChain>,
+    policy: Policy,
+}
+
+/// The member organisation that cosigns the embedded ledger.
+pub const EMBEDDED_MEMBER: &str = "notary-office";
+
+impl Anchoring {
+    /// Opens the embedded ledger in `dir` with the notary's key registered and `member_key` as
+    /// the single cosigning member.
+    pub fn open(
+        dir: &std::path::Path,
+        notary: &Sm2SigningKey,
+        member_key: Sm2SigningKey,
+    ) -> Result<Self, String> {
+        let chain_id = format!(
+            "tiezheng-embedded-{}",
+            notary
+                .public_key()
+                .key_id()
+                .to_hex()
+                .get(..12)
+                .unwrap_or("0")
+        );
+        let genesis = Genesis {
+            chain_id: chain_id.clone(),
+            members: vec![Member {
+                id: EMBEDDED_MEMBER.into(),
+                public_key: member_key.public_key().to_hex(),
+                power: 1,
+            }],
+            notaries: vec![notary.public_key().to_hex()],
+        };
+        let policy = Policy {
+            chain_id,
+            notary_keys: vec![notary.public_key().to_hex()],
+            members: vec![PolicyMember {
+                id: EMBEDDED_MEMBER.into(),
+                public_key: member_key.public_key().to_hex(),
+                power: 1,
+            }],
+        };
+        let chain = EmbeddedChain::open(dir, &genesis, EMBEDDED_MEMBER, member_key)
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            chain: Mutex::new(chain),
+            policy,
+        })
+    }
+
+    /// The verification policy of this ledger.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Closes a batch if one is due, then anchors every closed batch not yet anchored.
+    pub async fn tick(
+        &self,
+        store: &Store,
+        key: &Sm2SigningKey,
+        max_leaves: usize,
+        max_ms: i64,
+    ) -> Result<(), String> {
+        let now = Timestamp::now_utc().unix_ms();
+        let limit = i64::try_from(max_leaves).unwrap_or(i64::MAX);
+        let pending = store
+            .pending_leaves(limit)
+            .await
+            .map_err(|e| e.to_string())?;
+        let due = pending
+            .first()
+            .is_some_and(|(_, _, oldest)| pending.len() >= max_leaves || now - oldest >= max_ms);
+        if due {
+            self.close_batch(store, key, &pending, now).await?;
+        }
+        for (seq, header_json) in store
+            .unanchored_batches()
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            let signed: SignedBatchHeader =
+                serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
+            let height = {
+                let mut chain = self
+                    .chain
+                    .lock()
+                    .map_err(|_| "ledger lock poisoned".to_owned())?;
+                match chain.ledger().anchor_of(&signed.header.root) {
+                    Some((_, record, _)) if record.batch_seq == signed.header.batch_seq => {
+                        record.height
+                    }
+                    _ => match chain
+                        .commit_block(Timestamp::now_utc(), &[header_json.into_bytes()])
+                        .map_err(|e| e.to_string())?
+                        .first()
+                    {
+                        Some(TxResult::Anchored(_)) => chain.ledger().height(),
+                        Some(TxResult::Refused(e)) => {
+                            return Err(format!("ledger refused batch {seq}: {e}"));
+                        }
+                        None => return Err("empty block result".into()),
+                    },
+                }
+            };
+            store
+                .set_anchored(seq, i64::try_from(height).unwrap_or(i64::MAX), now)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(batch_seq = seq, height, "batch anchored");
+        }
+        Ok(())
+    }
+
+    async fn close_batch(
+        &self,
+        store: &Store,
+        key: &Sm2SigningKey,
+        pending: &[(String, String, i64)],
+        now: i64,
+    ) -> Result<(), String> {
+        let leaves: Vec<BatchLeaf> = pending
+            .iter()
+            .map(|(p, salt, _)| {
+                Ok(BatchLeaf {
+                    proof_sm3: Hash32::from_hex(p).map_err(|e| e.to_string())?,
+                    salt: salt.clone(),
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        let data: Vec<Vec<u8>> = leaves.iter().map(BatchLeaf::data).collect();
+        let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
+        let last = store.last_batch().await.map_err(|e| e.to_string())?;
+        let seq = last.as_ref().map_or(1, |(s, _)| s + 1);
+        let previous = last
+            .map(|(_, h)| Hash32::from_hex(&h))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let header = BatchHeader {
+            kind: BATCH_HEADER_TYPE.to_owned(),
+            notary_key_id: key.public_key().key_id(),
+            batch_seq: u64::try_from(seq).unwrap_or(0),
+            previous_header_sm3: previous,
+            leaf_count: tree.len(),
+            root: tree.root(),
+            window_start: Timestamp::from_unix_ms(pending.first().map_or(now, |p| p.2), 0),
+            window_end: Timestamp::from_unix_ms(now, 0),
+        };
+        let header_sm3 = header.sm3().map_err(|e| e.to_string())?;
+        let signed = SignedBatchHeader::sign(header, key).map_err(|e| e.to_string())?;
+        let json =
+            String::from_utf8(canonical::to_canonical_bytes(&signed).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        let proofs: Vec<String> = pending.iter().map(|(p, _, _)| p.clone()).collect();
+        store
+            .insert_batch(
+                seq,
+                &json,
+                &header_sm3.to_hex(),
+                &tree.root().to_hex(),
+                &proofs,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(batch_seq = seq, leaves = proofs.len(), "batch closed");
+        Ok(())
+    }
+
+    /// The offline bundle of an anchored proof; `Ok(None)` while it waits for its batch or anchor.
+    pub async fn bundle(
+        &self,
+        store: &Store,
+        proof_sm3: &str,
+        proof_json: &str,
+        receipt_json: &str,
+    ) -> Result<Option<Bundle>, String> {
+        let Some((seq, index, salt)) = store.leaf_of(proof_sm3).await.map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        let Some((header_json, Some(_), leaves)) =
+            store.batch(seq).await.map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        let data: Vec<Vec<u8>> = leaves
+            .iter()
+            .map(|(p, s)| {
+                Ok(BatchLeaf {
+                    proof_sm3: Hash32::from_hex(p).map_err(|e| e.to_string())?,
+                    salt: s.clone(),
+                }
+                .data())
+            })
+            .collect::<Result<_, String>>()?;
+        let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
+        let index = u64::try_from(index).map_err(|e| e.to_string())?;
+        let inclusion =
+            InclusionProof::from_tree(&tree, index, tree.len()).map_err(|e| e.to_string())?;
+        let header: SignedBatchHeader =
+            serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
+        let (record, anchor_inclusion, checkpoint) = {
+            let chain = self
+                .chain
+                .lock()
+                .map_err(|_| "ledger lock poisoned".to_owned())?;
+            let Some((_, record, incl)) = chain.ledger().anchor_of(&header.header.root) else {
+                return Ok(None);
+            };
+            let cp = chain
+                .checkpoint_at(chain.ledger().height())
+                .cloned()
+                .ok_or("no checkpoint")?;
+            (record, incl, cp)
+        };
+        Ok(Some(Bundle {
+            kind: BUNDLE_TYPE.to_owned(),
+            mode: "embedded".into(),
+            proof: serde_json::from_str(proof_json).map_err(|e| e.to_string())?,
+            receipt: serde_json::from_str(receipt_json).map_err(|e| e.to_string())?,
+            batch: BundleBatch {
+                leaf: BatchLeaf {
+                    proof_sm3: Hash32::from_hex(proof_sm3).map_err(|e| e.to_string())?,
+                    salt,
+                },
+                inclusion,
+                header,
+            },
+            anchor: BundleAnchor {
+                record,
+                inclusion: anchor_inclusion,
+            },
+            checkpoint,
+            policy: self.policy.clone(),
+        }))
+    }
+}
