@@ -526,6 +526,75 @@ pub fn verify_receipt(
     Ok(r.receipt.proof_sm3 == tiezheng_protocol::Hash32::sm3(proof_json.as_bytes()))
 }
 
+/// What an offline bundle verification established.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BundleCheck {
+    /// Whether every layer holds.
+    pub valid: bool,
+    /// The first layer that failed (`media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`,
+    /// `checkpoint`), if any.
+    pub failed_layer: Option<String>,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// SM3 of the proof (when valid).
+    pub proof_sm3: Option<String>,
+    /// Ledger height of the anchor (when valid).
+    pub anchor_height: Option<u64>,
+    /// Members whose cosignatures counted (when valid).
+    pub cosigners: Vec<String>,
+    /// Whether a file was checked against the proof.
+    pub media_checked: bool,
+}
+
+/// Verifies an offline proof bundle with no network: every layer from the file's hashes to the
+/// cosigned ledger checkpoint. `media_path` is the evidence file to check (optional);
+/// `policy_json` the keys the verifier trusts (without it, the keys in the bundle are used,
+/// which shows consistency, not who signed).
+#[uniffi::export]
+pub fn verify_bundle(
+    bundle_json: String,
+    media_path: Option<String>,
+    policy_json: Option<String>,
+) -> Result<BundleCheck, TiezhengError> {
+    use tiezheng_protocol::bundle;
+    let failed = |e: bundle::BundleError| BundleCheck {
+        valid: false,
+        failed_layer: Some(e.layer.to_owned()),
+        reason: Some(e.reason),
+        proof_sm3: None,
+        anchor_height: None,
+        cosigners: Vec::new(),
+        media_checked: false,
+    };
+    let b = match bundle::parse_bundle(bundle_json.as_bytes()) {
+        Ok(b) => b,
+        Err(e) => return Ok(failed(e)),
+    };
+    let policy = match policy_json {
+        Some(p) => serde_json::from_str::<bundle::Policy>(&p)
+            .map_err(|e| invalid(format!("policy: {e}")))?,
+        None => b.policy.clone(),
+    };
+    let digests = media_path
+        .map(|p| {
+            tiezheng_sdk::files::hash_file(Path::new(&p), |_, _| {})
+                .map_err(|e| invalid(format!("{e} ({})", e.hint())))
+        })
+        .transpose()?;
+    Ok(match bundle::verify_bundle(&b, digests.as_ref(), &policy) {
+        Ok(r) => BundleCheck {
+            valid: true,
+            failed_layer: None,
+            reason: None,
+            proof_sm3: Some(r.proof_sm3.to_hex()),
+            anchor_height: Some(r.anchor_height),
+            cosigners: r.cosigners,
+            media_checked: r.media_item.is_some(),
+        },
+        Err(e) => failed(e),
+    })
+}
+
 fn findings(f: &[m::Finding]) -> Vec<Finding> {
     f.iter()
         .map(|f| Finding {

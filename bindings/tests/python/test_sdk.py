@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import tiezheng_ffi as tz
@@ -101,7 +102,7 @@ def case(ref="PY-2026-0001"):
 
 class Notary:
     def __init__(self, data_dir):
-        env = dict(os.environ, TIEZHENG_NOTARY_ADMIN_TOKEN=ADMIN, TIEZHENG_LOG="warn")
+        env = dict(os.environ, TIEZHENG_NOTARY_ADMIN_TOKEN=ADMIN, TIEZHENG_LOG="warn", TIEZHENG_NOTARY_BATCH_MAX_MS="100")
         self.proc = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         line = self.proc.stdout.readline()
@@ -175,6 +176,27 @@ class SdkTest(unittest.TestCase):
         notary_key = self.notary.call("GET", "/v1/notary")["public_key"]
         receipt = read(os.path.join(d, "queue/acked/00000000000000000001.receipt.json"), "r")
         self.assertTrue(tz.verify_receipt(receipt, notary_key, r1.proof_json))
+
+        # Once anchored, the court's offline bundle verifies against the file, and a tampered
+        # bundle names the broken layer.
+        court = self.notary.call("POST", "/v1/tokens", {"role": "court", "subject": "py"})["token"]
+        bundle = None
+        for _ in range(100):
+            try:
+                bundle = self.notary.call("GET", "/v1/proofs/%s/bundle" % r1.proof_sm3, token=court)
+                break
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 409)
+                time.sleep(0.1)
+        self.assertIsNotNone(bundle, "proof was not anchored in time")
+        policy = json.dumps(self.notary.call("GET", "/v1/ledger/policy"))
+        photo_path = os.path.join(CORPUS, "photos/DSCN0010.jpg")
+        check = tz.verify_bundle(json.dumps(bundle), photo_path, policy)
+        self.assertTrue(check.valid, check.reason)
+        self.assertTrue(check.media_checked)
+        bundle["anchor"]["record"]["height"] = 0
+        bad = tz.verify_bundle(json.dumps(bundle), None, policy)
+        self.assertEqual((bad.valid, bad.failed_layer), (False, "anchor"))
 
     def test_wrong_pin_and_broken_vault(self):
         d, dev = self.new_device("dev-pin", pin="1111")

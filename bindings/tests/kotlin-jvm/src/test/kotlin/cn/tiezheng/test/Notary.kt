@@ -10,19 +10,37 @@ import java.nio.file.Path
 class Notary(dataDir: Path) : AutoCloseable {
     val admin = "tza_kotlin-test-admin-token-0123456789"
     private val process: Process = ProcessBuilder(System.getProperty("tiezheng.bin"), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir.toString())
-        .also { it.environment()["TIEZHENG_NOTARY_ADMIN_TOKEN"] = admin; it.environment()["TIEZHENG_LOG"] = "warn" }
+        .also {
+            it.environment()["TIEZHENG_NOTARY_ADMIN_TOKEN"] = admin
+            it.environment()["TIEZHENG_LOG"] = "warn"
+            it.environment()["TIEZHENG_NOTARY_BATCH_MAX_MS"] = "100"
+        }
         .redirectError(ProcessBuilder.Redirect.DISCARD)
         .start()
     val url: String = process.inputStream.bufferedReader().readLine()!!.split(" ").first { it.startsWith("http://") }
     private val http = HttpClient.newHttpClient()
 
-    fun call(method: String, path: String, body: String? = null): String {
+    fun call(method: String, path: String, body: String? = null, token: String = admin): String =
+        send(method, path, body, token).body()
+
+    fun send(method: String, path: String, body: String? = null, token: String = admin): HttpResponse<String> {
         val req = HttpRequest.newBuilder(URI.create(url + path))
-            .header("Authorization", "Bearer $admin")
+            .header("Authorization", "Bearer $token")
             .header("Content-Type", "application/json")
             .method(method, if (body == null) HttpRequest.BodyPublishers.noBody() else HttpRequest.BodyPublishers.ofString(body))
             .build()
-        return http.send(req, HttpResponse.BodyHandlers.ofString()).body()
+        return http.send(req, HttpResponse.BodyHandlers.ofString())
+    }
+
+    /** The offline bundle of a proof, once its batch is anchored. */
+    fun bundle(proofSm3: String): String {
+        val court = Regex("\"token\":\"([^\"]+)\"").find(call("POST", "/v1/tokens", "{\"role\":\"court\",\"subject\":\"kt\"}"))!!.groupValues[1]
+        repeat(100) {
+            val r = send("GET", "/v1/proofs/$proofSm3/bundle", token = court)
+            if (r.statusCode() == 200) return r.body()
+            Thread.sleep(100)
+        }
+        error("proof $proofSm3 was not anchored in time")
     }
 
     fun enrolmentCode(officer: String): String =
