@@ -86,6 +86,7 @@ impl Anchoring {
         key: &Sm2SigningKey,
         max_leaves: usize,
         max_ms: i64,
+        metrics: &crate::metrics::Metrics,
     ) -> Result<(), String> {
         let now = Timestamp::now_utc().unix_ms();
         let limit = i64::try_from(max_leaves).unwrap_or(i64::MAX);
@@ -132,6 +133,9 @@ impl Anchoring {
                 .set_anchored(seq, i64::try_from(height).unwrap_or(i64::MAX), now)
                 .await
                 .map_err(|e| e.to_string())?;
+            metrics.batch_anchored(
+                u64::try_from(now - signed.header.window_start.unix_ms()).unwrap_or(0),
+            );
             tracing::info!(batch_seq = seq, height, "batch anchored");
         }
         Ok(())

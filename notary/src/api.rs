@@ -277,7 +277,7 @@ pub async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
-    let stored = state.store.proof_count().await.unwrap_or(-1);
+    let stored = state.store.unanchored_count().await.unwrap_or(-1);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render(stored))

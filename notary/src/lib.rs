@@ -148,6 +148,7 @@ impl Notary {
                         &s.key,
                         s.config.batch_max_leaves,
                         s.config.batch_max_ms,
+                        &s.metrics,
                     )
                     .await
                 {

@@ -13,6 +13,9 @@ pub struct Metrics {
     rejected: Mutex<BTreeMap<String, u64>>,
     media_bytes: AtomicU64,
     requests: Mutex<BTreeMap<u16, u64>>,
+    batches: AtomicU64,
+    batch_latency_ms_sum: AtomicU64,
+    batch_latency_ms_last: AtomicU64,
 }
 
 impl Metrics {
@@ -36,6 +39,15 @@ impl Metrics {
     /// Media bytes received.
     pub fn media_bytes(&self, n: u64) {
         self.media_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A batch anchored `latency_ms` after its oldest proof was receipted.
+    pub fn batch_anchored(&self, latency_ms: u64) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.batch_latency_ms_sum
+            .fetch_add(latency_ms, Ordering::Relaxed);
+        self.batch_latency_ms_last
+            .store(latency_ms, Ordering::Relaxed);
     }
 
     /// An HTTP response, by status.

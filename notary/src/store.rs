@@ -443,6 +443,12 @@ impl Store {
 
     // --- batches ---------------------------------------------------------------------------
 
+    /// Proofs not yet anchored (waiting for a batch or for their batch's anchor).
+    pub async fn unanchored_count(&self) -> Result<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM batch_leaves l LEFT JOIN batches b ON b.batch_seq = l.batch_seq WHERE b.anchored_height IS NULL").fetch_one(&self.pool).await?;
+        Ok(r.try_get("n")?)
+    }
+
     /// Leaves waiting for a batch, oldest first: (proof SM3, salt, added at).
     pub async fn pending_leaves(&self, limit: i64) -> Result<Vec<(String, String, i64)>> {
         let rows = sqlx::query("SELECT proof_sm3, salt, added_at FROM batch_leaves WHERE batch_seq IS NULL ORDER BY added_at, proof_sm3 LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
