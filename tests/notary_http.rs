@@ -694,10 +694,12 @@ fn receipted_proofs_survive_sigkill() {
         devices.push((token(&dir), proofs));
     }
     let url = n.url.clone();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let handles: Vec<_> = devices
         .into_iter()
         .map(|(tok, proofs)| {
             let url = url.clone();
+            let count = count.clone();
             std::thread::spawn(move || {
                 let mut receipted = Vec::new();
                 for p in proofs {
@@ -705,8 +707,13 @@ fn receipted_proofs_survive_sigkill() {
                         common::http("POST", &format!("{url}/v1/proofs"), Some(&tok), &p)
                     });
                     match result {
-                        Ok((200, body)) => receipted
-                            .push((p, common::json_body(&body)["results"][0]["receipt"].clone())),
+                        Ok((200, body)) => {
+                            receipted.push((
+                                p,
+                                common::json_body(&body)["results"][0]["receipt"].clone(),
+                            ));
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
                         _ => break,
                     }
                 }
@@ -714,7 +721,14 @@ fn receipted_proofs_survive_sigkill() {
             })
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    // Kill in the middle of the load: once some receipts are out (bounded wait, whatever the
+    // machine's speed), while the other submissions are still in flight.
+    let started = std::time::Instant::now();
+    while count.load(std::sync::atomic::Ordering::SeqCst) < 8
+        && started.elapsed() < std::time::Duration::from_secs(20)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     n.kill();
     let receipted: Vec<(Vec<u8>, Value)> = handles
         .into_iter()
@@ -958,4 +972,27 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
         events.contains(&"anchored") && events.contains(&"exported"),
         "{events:?}"
     );
+
+    // Operators see the batches: latency recorded, nothing left unanchored.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics =
+            String::from_utf8(common::http("GET", &format!("{}/metrics", n.url), None, b"").1)
+                .unwrap();
+        if metrics.contains("tiezheng_unanchored_proofs 0\n") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        metrics.contains("tiezheng_unanchored_proofs 0\n"),
+        "{metrics}"
+    );
+    let batches: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tiezheng_batch_latency_ms_count "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(batches >= 1, "{metrics}");
 }

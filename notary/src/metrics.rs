@@ -98,6 +98,31 @@ impl Metrics {
         let _ = writeln!(s, "tiezheng_unanchored_proofs {stored_proofs}");
         let _ = writeln!(
             s,
+            "# HELP tiezheng_batch_latency_ms Time from a batch's oldest receipt to its anchoring."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_batch_latency_ms summary");
+        let _ = writeln!(
+            s,
+            "tiezheng_batch_latency_ms_sum {}",
+            self.batch_latency_ms_sum.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "tiezheng_batch_latency_ms_count {}",
+            self.batches.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_batch_latency_ms_last Latency of the last anchored batch."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_batch_latency_ms_last gauge");
+        let _ = writeln!(
+            s,
+            "tiezheng_batch_latency_ms_last {}",
+            self.batch_latency_ms_last.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
             "# HELP tiezheng_media_bytes_received_total Media bytes received."
         );
         let _ = writeln!(s, "# TYPE tiezheng_media_bytes_received_total counter");
