@@ -1,0 +1,165 @@
+//! Anchoring: how fast receipted proofs become verifiable offline bundles on the embedded
+//! ledger. A real `tiezheng serve` (SQLite, 100 ms batch window) receives N proofs in batches of
+//! 100; the figures are intake (proofs receipted per second), receipt → verifiable bundle
+//! latency for the last proof, and anchored proofs per second end to end.
+//!
+//! `cargo bench --bench anchoring` (N with `TIEZHENG_BENCH_PROOFS`, default 1000). The CometBFT
+//! consortium mode is not measured yet (it is not built yet).
+
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    missing_docs
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tiezheng_protocol::bundle::{Bundle, Policy, verify_bundle};
+use tiezheng_protocol::manifest::CaseRecord;
+use tiezheng_protocol::{Timestamp, canonical};
+use tiezheng_sdk::capture::CaptureContext;
+use tiezheng_sdk::client::{NotaryBinding, NotaryClient};
+use tiezheng_sdk::device::{Device, DeviceSetup};
+use tiezheng_sdk::vault::PassphraseVault;
+
+fn main() {
+    let n: usize = std::env::var("TIEZHENG_BENCH_PROOFS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let work = tempfile::tempdir().unwrap();
+    let notary = common::Notary::start(
+        &work.path().join("notary"),
+        &[
+            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "100"),
+            ("TIEZHENG_LOG", "warn"),
+        ],
+    );
+
+    // An enrolled device with N proofs queued (captured from a small photo).
+    let vault = PassphraseVault::new("bench").danger_with_iterations(1);
+    let dir = work.path().join("device");
+    let setup = DeviceSetup {
+        officers: vec!["1".into(), "2".into()],
+        model: "bench".into(),
+        os: "linux".into(),
+    };
+    Device::init(&dir, setup, &vault).unwrap();
+    let device = Device::open(&dir).unwrap().unlock(&vault).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(
+        NotaryClient::new(&notary.url)
+            .unwrap()
+            .enrol(&device, &notary.code("1")),
+    )
+    .unwrap();
+    let token = NotaryBinding::load(&dir).unwrap().api_token;
+    let photo = std::fs::read(common::corpus_dir().join("photos/Canon_40D.jpg")).unwrap();
+    let ctx = CaptureContext {
+        case: CaseRecord {
+            reference: "BENCH".into(),
+            cause: None,
+            object: None,
+            description: None,
+            method: "bench".into(),
+            collectors: vec!["1".into(), "2".into()],
+            holder: None,
+            witness: None,
+        },
+        device_time: Timestamp::now_utc(),
+        monotonic_ms: None,
+        gnss_time: None,
+        last_time_sync: None,
+        os_fix: None,
+    };
+    let t = Instant::now();
+    let proofs: Vec<Value> = (0..n)
+        .map(|i| {
+            serde_json::to_value(
+                device
+                    .capture_photo(&format!("p{i}.jpg"), &photo, &ctx)
+                    .unwrap()
+                    .proof,
+            )
+            .unwrap()
+        })
+        .collect();
+    let capture_rate = n as f64 / t.elapsed().as_secs_f64();
+
+    // Intake: batches of 100 proofs per request.
+    let started = Instant::now();
+    let mut last_receipt_at = started;
+    for chunk in proofs.chunks(100) {
+        let body = canonical::canonicalize(&json!({ "proofs": chunk })).unwrap();
+        let (status, resp) = common::http(
+            "POST",
+            &format!("{}/v1/proofs", notary.url),
+            Some(&token),
+            &body,
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+        last_receipt_at = Instant::now();
+    }
+    let intake = n as f64 / (last_receipt_at - started).as_secs_f64();
+
+    // Latency: the last proof's bundle becomes available and verifies.
+    let last_sm3 =
+        tiezheng_protocol::Hash32::sm3(&canonical::canonicalize(proofs.last().unwrap()).unwrap())
+            .to_hex();
+    let (court, _) = notary.token("court", &[]);
+    let bundle: Bundle = loop {
+        let (s, v) = notary.call(
+            "GET",
+            &format!("/v1/proofs/{last_sm3}/bundle"),
+            Some(&court),
+            b"",
+        );
+        if s == 200 {
+            break serde_json::from_value(v).unwrap();
+        }
+        assert!(
+            last_receipt_at.elapsed().as_secs() < 60,
+            "not anchored within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let latency = last_receipt_at.elapsed();
+    let total = started.elapsed();
+    let (_, policy) = notary.call("GET", "/v1/ledger/policy", None, b"");
+    let policy: Policy = serde_json::from_value(policy).unwrap();
+    verify_bundle(&bundle, None, &policy).unwrap();
+
+    println!(
+        "anchoring, embedded ledger (one validator, SM2 quorum of one), {n} proofs, batch window 100 ms:"
+    );
+    println!("  device capture + SM2 signing          : {capture_rate:8.1} proofs/s");
+    println!(
+        "  notary intake (verify, store, receipt): {intake:8.1} proofs/s (requests of 100 proofs)"
+    );
+    println!(
+        "  receipt -> verifiable bundle (last)   : {:8.0} ms",
+        latency.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  anchored end to end                   : {:8.1} proofs/s",
+        n as f64 / total.as_secs_f64()
+    );
+    println!(
+        "  bundle size                           : {:8} bytes",
+        serde_json::to_vec(&bundle).unwrap().len()
+    );
+    println!("  CometBFT consortium mode              : not measured (not built yet)");
+}
