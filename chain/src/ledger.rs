@@ -2,21 +2,30 @@
 //!
 //! State: the member registry (organisations with their SM2 keys and voting power), the
 //! registered notaries with their batch-sequence continuity, and the append-only anchor log (an
-//! RFC 6962 SM3 Merkle tree of [`AnchorRecord`]s). A block's transactions are anchor
-//! transactions ([`SignedBatchHeader`]s); each is checked (registered notary, valid SM2
-//! signature, `batch_seq` = last + 1, `previous_header_sm3` = last header's SM3, size limits)
-//! and appended in order. After each block the [`Ledger::app_hash`] commits to the anchor log
-//! and the registry, and [`Ledger::checkpoint`] is what members cosign with SM2.
+//! RFC 6962 SM3 Merkle tree of [`AnchorRecord`]s). A block's transactions are
+//! - anchor transactions ([`SignedBatchHeader`]s), each checked (registered notary, valid SM2
+//!   signature, `batch_seq` = last + 1, `previous_header_sm3` = last header's SM3, size limits)
+//!   and appended in order;
+//! - governance transactions ([`GovernanceTx`]s), each a registry change (member added,
+//!   re-keyed, re-weighted or removed; notary admitted or removed) bound to the chain ID and
+//!   the next governance sequence number, applied only with SM2 approvals of more than two
+//!   thirds of the members' voting power as it stands before the change.
+//!
+//! After each block the [`Ledger::app_hash`] commits to the anchor log and the registry, and
+//! [`Ledger::checkpoint`] is what members cosign with SM2.
 
 use std::collections::BTreeMap;
 
-use tiezheng_protocol::ledger::{AnchorRecord, CHECKPOINT_TYPE, Checkpoint, SignedBatchHeader};
+use tiezheng_protocol::ledger::{
+    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, GOVERNANCE_TYPE, GovernanceAction, GovernanceTx,
+    SignedBatchHeader, is_quorum,
+};
 use tiezheng_protocol::merkle::{MerkleError, MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{
     ConsistencyProof, Hash32, InclusionProof, Sm2PublicKey, Timestamp, canonical,
 };
 
-/// Largest anchor transaction accepted, in bytes.
+/// Largest transaction accepted, in bytes.
 pub const MAX_TX_BYTES: usize = 8 * 1024;
 
 /// Why a transaction or block is refused.
@@ -26,9 +35,41 @@ pub enum LedgerError {
     /// The transaction is larger than [`MAX_TX_BYTES`].
     #[error("transaction of {0} bytes exceeds the {MAX_TX_BYTES}-byte limit")]
     TooLarge(usize),
-    /// Not a canonical signed batch header.
-    #[error("not an anchor transaction: {0}")]
+    /// Not a canonical signed batch header or governance transaction.
+    #[error("not an anchor or governance transaction: {0}")]
     Malformed(String),
+    /// The notary key was removed from the consortium by governance.
+    #[error("notary {0} was removed from the consortium and may no longer anchor")]
+    NotaryRemoved(Hash32),
+    /// A governance proposal for another chain.
+    #[error("governance proposal is for chain {found:?}, this ledger is {expected:?}")]
+    WrongChain {
+        /// The proposal's chain ID.
+        found: String,
+        /// This ledger's.
+        expected: String,
+    },
+    /// `governance_seq` is not the next one (a replayed or out-of-order proposal).
+    #[error("governance_seq {found} is not the next one ({expected})")]
+    GovernanceSequence {
+        /// What the proposal says.
+        found: u64,
+        /// What the ledger expects.
+        expected: u64,
+    },
+    /// The approvals that verify do not reach more than two thirds of the voting power.
+    #[error(
+        "governance proposal approved by voting power {approved} of {total}; more than two thirds is required"
+    )]
+    NoQuorum {
+        /// Power of distinct members whose approvals verify.
+        approved: u64,
+        /// Total power of the members.
+        total: u64,
+    },
+    /// The change itself is not valid against the registry.
+    #[error("governance change refused: {0}")]
+    InvalidChange(String),
     /// The notary key is not registered.
     #[error("notary {0} is not registered with the consortium")]
     UnknownNotary(Hash32),
@@ -83,6 +124,7 @@ pub struct Genesis {
 #[derive(Debug, Clone)]
 struct NotaryState {
     key: Sm2PublicKey,
+    active: bool,
     last_seq: u64,
     last_header_sm3: Option<Hash32>,
 }
@@ -95,10 +137,20 @@ pub struct Ledger {
     time: Timestamp,
     members: Vec<(String, Sm2PublicKey, u64)>,
     notaries: BTreeMap<Hash32, NotaryState>,
+    governance_seq: u64,
     log: MerkleTree<Sm3Hasher>,
     records: Vec<AnchorRecord>,
     /// Anchor-log size after each height (index = height).
     sizes: Vec<u64>,
+}
+
+/// A transaction that passed its checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckedTx {
+    /// An anchor transaction.
+    Anchor(SignedBatchHeader),
+    /// A governance transaction.
+    Governance(GovernanceTx),
 }
 
 /// The result of one transaction in a block.
@@ -106,6 +158,8 @@ pub struct Ledger {
 pub enum TxResult {
     /// Appended at this anchor-log index.
     Anchored(u64),
+    /// A governance change applied, with this governance sequence number.
+    Governed(u64),
     /// Refused; the block goes on without it.
     Refused(LedgerError),
 }
@@ -128,6 +182,7 @@ impl Ledger {
                 k.key_id(),
                 NotaryState {
                     key: k,
+                    active: true,
                     last_seq: 0,
                     last_header_sm3: None,
                 },
@@ -139,6 +194,7 @@ impl Ledger {
             time: Timestamp::from_unix_ms(0, 0),
             members,
             notaries,
+            governance_seq: 0,
             log: MerkleTree::new(),
             records: Vec::new(),
             sizes: vec![0],
@@ -155,27 +211,44 @@ impl Ledger {
         &self.members
     }
 
-    /// Checks a transaction against the committed state (CheckTx / ProcessProposal).
-    pub fn check_tx(&self, tx: &[u8]) -> Result<SignedBatchHeader, LedgerError> {
-        self.check_against(tx, &self.notaries)
+    /// The governance sequence number of the last applied change (0 at genesis).
+    pub fn governance_seq(&self) -> u64 {
+        self.governance_seq
     }
 
-    fn check_against(
-        &self,
-        tx: &[u8],
-        notaries: &BTreeMap<Hash32, NotaryState>,
-    ) -> Result<SignedBatchHeader, LedgerError> {
+    /// The key and whether it may anchor, of every notary ever registered.
+    pub fn notaries(&self) -> impl Iterator<Item = (&Sm2PublicKey, bool)> {
+        self.notaries.values().map(|n| (&n.key, n.active))
+    }
+
+    /// Checks a transaction against the committed state (CheckTx / ProcessProposal).
+    pub fn check_tx(&self, tx: &[u8]) -> Result<CheckedTx, LedgerError> {
         if tx.len() > MAX_TX_BYTES {
             return Err(LedgerError::TooLarge(tx.len()));
         }
         let value =
             canonical::parse_canonical(tx).map_err(|e| LedgerError::Malformed(e.to_string()))?;
-        let signed: SignedBatchHeader =
-            serde_json::from_value(value).map_err(|e| LedgerError::Malformed(e.to_string()))?;
+        let malformed = |e: serde_json::Error| LedgerError::Malformed(e.to_string());
+        if value.get("proposal").is_some() {
+            let gov: GovernanceTx = serde_json::from_value(value).map_err(malformed)?;
+            self.check_governance(&gov)?;
+            Ok(CheckedTx::Governance(gov))
+        } else {
+            let signed: SignedBatchHeader = serde_json::from_value(value).map_err(malformed)?;
+            self.check_anchor(&signed)?;
+            Ok(CheckedTx::Anchor(signed))
+        }
+    }
+
+    fn check_anchor(&self, signed: &SignedBatchHeader) -> Result<(), LedgerError> {
         let h = &signed.header;
-        let notary = notaries
+        let notary = self
+            .notaries
             .get(&h.notary_key_id)
             .ok_or(LedgerError::UnknownNotary(h.notary_key_id))?;
+        if !notary.active {
+            return Err(LedgerError::NotaryRemoved(h.notary_key_id));
+        }
         signed
             .verify(&notary.key)
             .map_err(|e| LedgerError::BadSignature(e.to_string()))?;
@@ -189,7 +262,129 @@ impl Ledger {
         if h.previous_header_sm3 != notary.last_header_sm3 {
             return Err(LedgerError::Chain(h.notary_key_id));
         }
-        Ok(signed)
+        Ok(())
+    }
+
+    fn check_governance(&self, gov: &GovernanceTx) -> Result<(), LedgerError> {
+        let p = &gov.proposal;
+        if p.kind != GOVERNANCE_TYPE {
+            return Err(LedgerError::Malformed(format!(
+                "proposal type {:?} is not {GOVERNANCE_TYPE:?}",
+                p.kind
+            )));
+        }
+        if p.chain_id != self.chain_id {
+            return Err(LedgerError::WrongChain {
+                found: p.chain_id.clone(),
+                expected: self.chain_id.clone(),
+            });
+        }
+        let expected = self.governance_seq.saturating_add(1);
+        if p.governance_seq != expected {
+            return Err(LedgerError::GovernanceSequence {
+                found: p.governance_seq,
+                expected,
+            });
+        }
+        let total: u64 = self.members.iter().map(|(_, _, w)| *w).sum();
+        let approved = gov.approved_power(&self.members);
+        if !is_quorum(approved, total) {
+            return Err(LedgerError::NoQuorum { approved, total });
+        }
+        let invalid = |m: String| Err(LedgerError::InvalidChange(m));
+        match &p.change {
+            GovernanceAction::SetMember {
+                member,
+                public_key,
+                power,
+            } => {
+                let valid_id = !member.is_empty()
+                    && member.len() <= 64
+                    && member
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if !valid_id {
+                    return invalid(format!(
+                        "member {member:?}: use 1 to 64 characters of a-z, 0-9 and -"
+                    ));
+                }
+                if !(1..=1_000_000).contains(power) {
+                    return invalid(format!(
+                        "power {power} of member {member:?}: use 1 to 1000000 (remove_member removes)"
+                    ));
+                }
+                let k = change_key(public_key)?;
+                if let Some((other, _, _)) = self
+                    .members
+                    .iter()
+                    .find(|(m, mk, _)| m != member && *mk == k)
+                {
+                    return invalid(format!(
+                        "public_key of {member:?} is already the key of member {other:?}"
+                    ));
+                }
+            }
+            GovernanceAction::RemoveMember { member } => {
+                if !self.members.iter().any(|(m, _, _)| m == member) {
+                    return invalid(format!("member {member:?} is not a member"));
+                }
+                if self.members.len() == 1 {
+                    return invalid(format!("member {member:?} is the last member"));
+                }
+            }
+            GovernanceAction::AddNotary { public_key } => {
+                let k = change_key(public_key)?;
+                if self.notaries.get(&k.key_id()).is_some_and(|n| n.active) {
+                    return invalid(format!("notary {} is already registered", k.key_id()));
+                }
+            }
+            GovernanceAction::RemoveNotary { notary_key_id } => {
+                if !self.notaries.get(notary_key_id).is_some_and(|n| n.active) {
+                    return invalid(format!("notary {notary_key_id} is not registered"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a checked governance change.
+    fn apply_governance(&mut self, gov: &GovernanceTx) -> Result<u64, LedgerError> {
+        let p = &gov.proposal;
+        match &p.change {
+            GovernanceAction::SetMember {
+                member,
+                public_key,
+                power,
+            } => {
+                let k = change_key(public_key)?;
+                match self.members.iter_mut().find(|(m, _, _)| m == member) {
+                    Some(entry) => *entry = (member.clone(), k, *power),
+                    None => self.members.push((member.clone(), k, *power)),
+                }
+            }
+            GovernanceAction::RemoveMember { member } => {
+                self.members.retain(|(m, _, _)| m != member);
+            }
+            GovernanceAction::AddNotary { public_key } => {
+                let k = change_key(public_key)?;
+                self.notaries
+                    .entry(k.key_id())
+                    .and_modify(|n| n.active = true)
+                    .or_insert(NotaryState {
+                        key: k,
+                        active: true,
+                        last_seq: 0,
+                        last_header_sm3: None,
+                    });
+            }
+            GovernanceAction::RemoveNotary { notary_key_id } => {
+                if let Some(n) = self.notaries.get_mut(notary_key_id) {
+                    n.active = false;
+                }
+            }
+        }
+        self.governance_seq = p.governance_seq;
+        Ok(p.governance_seq)
     }
 
     /// Executes a block (FinalizeBlock): every transaction in order, refusing those that do
@@ -208,32 +403,12 @@ impl Ledger {
         }
         let mut results = Vec::with_capacity(txs.len());
         for tx in txs {
-            match self.check_against(tx, &self.notaries) {
-                Ok(signed) => {
-                    let h = &signed.header;
-                    let header_sm3 = h.sm3().map_err(|e| LedgerError::Malformed(e.to_string()))?;
-                    let record = AnchorRecord {
-                        batch_header_sm3: header_sm3,
-                        notary_key_id: h.notary_key_id,
-                        batch_seq: h.batch_seq,
-                        root: h.root,
-                        leaf_count: h.leaf_count,
-                        height,
-                        time,
-                    };
-                    let leaf = record
-                        .leaf_bytes()
-                        .map_err(|e| LedgerError::Malformed(e.to_string()))?;
-                    let index = self.log.push_leaf(&leaf);
-                    self.records.push(record);
-                    if let Some(n) = self.notaries.get_mut(&h.notary_key_id) {
-                        n.last_seq = h.batch_seq;
-                        n.last_header_sm3 = Some(header_sm3);
-                    }
-                    results.push(TxResult::Anchored(index));
-                }
-                Err(e) => results.push(TxResult::Refused(e)),
-            }
+            let result = match self.check_tx(tx) {
+                Ok(CheckedTx::Anchor(signed)) => self.append_anchor(&signed, height, time)?,
+                Ok(CheckedTx::Governance(gov)) => TxResult::Governed(self.apply_governance(&gov)?),
+                Err(e) => TxResult::Refused(e),
+            };
+            results.push(result);
         }
         self.height = height;
         self.time = time;
@@ -241,14 +416,49 @@ impl Ledger {
         Ok(results)
     }
 
-    /// SM3 commitment to the member registry and registered notaries.
+    fn append_anchor(
+        &mut self,
+        signed: &SignedBatchHeader,
+        height: u64,
+        time: Timestamp,
+    ) -> Result<TxResult, LedgerError> {
+        let h = &signed.header;
+        let header_sm3 = h.sm3().map_err(|e| LedgerError::Malformed(e.to_string()))?;
+        let record = AnchorRecord {
+            batch_header_sm3: header_sm3,
+            notary_key_id: h.notary_key_id,
+            batch_seq: h.batch_seq,
+            root: h.root,
+            leaf_count: h.leaf_count,
+            height,
+            time,
+        };
+        let leaf = record
+            .leaf_bytes()
+            .map_err(|e| LedgerError::Malformed(e.to_string()))?;
+        let index = self.log.push_leaf(&leaf);
+        self.records.push(record);
+        if let Some(n) = self.notaries.get_mut(&h.notary_key_id) {
+            n.last_seq = h.batch_seq;
+            n.last_header_sm3 = Some(header_sm3);
+        }
+        Ok(TxResult::Anchored(index))
+    }
+
+    /// SM3 commitment to the member registry, the notaries that may anchor and (once there
+    /// has been a change) the governance sequence number.
     pub fn registry_root(&self) -> Hash32 {
         let mut text = String::new();
         for (id, key, power) in &self.members {
             text.push_str(&format!("member {id} {} {power}\n", key.to_hex()));
         }
-        for id in self.notaries.keys() {
-            text.push_str(&format!("notary {id}\n"));
+        for (id, n) in &self.notaries {
+            if n.active {
+                text.push_str(&format!("notary {id}\n"));
+            }
+        }
+        if self.governance_seq > 0 {
+            text.push_str(&format!("governance {}\n", self.governance_seq));
         }
         Hash32::sm3(text.as_bytes())
     }
@@ -313,4 +523,9 @@ impl Ledger {
     pub fn root_at(&self, height: u64) -> Option<Hash32> {
         self.log.root_at(self.size_at(height)?).ok()
     }
+}
+
+/// The SM2 key a governance change names.
+fn change_key(hex: &str) -> Result<Sm2PublicKey, LedgerError> {
+    Sm2PublicKey::from_hex(hex).map_err(|e| LedgerError::InvalidChange(format!("public_key: {e}")))
 }

@@ -8,7 +8,9 @@ notary anchors with an SM2-signed
 [batch header](tiezheng_protocol::ledger::SignedBatchHeader). Its app hash commits to the log
 and the registry; its [checkpoint](tiezheng_protocol::ledger::Checkpoint) is what members cosign
 with SM2, so that a court can check the ledger with SM2 alone; inclusion and consistency
-proofs exist against any height.
+proofs exist against any height. The registry itself changes only through
+[governance transactions](tiezheng_protocol::ledger::GovernanceTx) approved with SM2 by more
+than two thirds of the members' voting power.
 
 Drivers: [`embedded::EmbeddedChain`] runs the ledger in-process as a single validator with a
 quorum of one, storing its blocks durably and replaying them on start. The CometBFT v0.38 ABCI

@@ -125,7 +125,11 @@ impl Anchoring {
                         Some(TxResult::Refused(e)) => {
                             return Err(format!("ledger refused batch {seq}: {e}"));
                         }
-                        None => return Err("empty block result".into()),
+                        Some(TxResult::Governed(_)) | None => {
+                            return Err(format!(
+                                "the ledger did not take batch {seq} as an anchor"
+                            ));
+                        }
                     },
                 }
             };

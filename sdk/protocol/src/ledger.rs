@@ -1,6 +1,8 @@
 //! Documents of the consortium ledger: the notary's signed batch header (the anchor
 //! transaction), the anchor record the ledger appends, and the SM2-cosigned checkpoint of the
-//! anchor log that lets a court check the ledger with SM2 alone.
+//! anchor log that lets a court check the ledger with SM2 alone; and the governance
+//! transaction by which the members, with an SM2 quorum, change who is a member and which
+//! notaries may anchor.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,8 @@ use crate::time::Timestamp;
 pub const BATCH_HEADER_TYPE: &str = "tiezheng.batch-header.v1";
 /// `type` of a checkpoint.
 pub const CHECKPOINT_TYPE: &str = "tiezheng.checkpoint.v1";
+/// `type` of a governance proposal.
+pub const GOVERNANCE_TYPE: &str = "tiezheng.governance.v1";
 
 /// A closed batch of receipted proofs, as the notary commits to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -131,13 +135,13 @@ pub struct Checkpoint {
     pub time: Timestamp,
 }
 
-/// One member's SM2 signature over a checkpoint.
+/// One member's SM2 signature over a checkpoint or a governance proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cosignature {
     /// The member organisation's identifier.
     pub member: String,
-    /// Its signature over the checkpoint's RFC 8785 bytes.
+    /// Its signature over the RFC 8785 bytes of the checkpoint (or governance proposal).
     pub signature: SignatureBlock,
 }
 
@@ -169,25 +173,127 @@ impl CosignedCheckpoint {
     /// The voting power of distinct members whose signatures verify with the key `members`
     /// assigns them; members unknown to `members` and bad signatures count for nothing.
     pub fn signed_power(&self, members: &[(String, Sm2PublicKey, u64)]) -> u64 {
-        let Ok(value) = serde_json::to_value(&self.checkpoint) else {
-            return 0;
-        };
-        let mut seen = std::collections::BTreeSet::new();
-        let mut power = 0u64;
-        for c in &self.cosignatures {
-            if let Some((_, key, p)) = members.iter().find(|(m, _, _)| *m == c.member)
-                && seen.insert(c.member.clone())
-                && c.signature.verify_value_by(&value, key).is_ok()
-            {
-                power = power.saturating_add(*p);
-            }
+        match serde_json::to_value(&self.checkpoint) {
+            Ok(value) => signed_power(&value, &self.cosignatures, members),
+            Err(_) => 0,
         }
-        power
     }
 
     /// Whether more than two thirds of the total power of `members` signed.
     pub fn has_quorum(&self, members: &[(String, Sm2PublicKey, u64)]) -> bool {
         let total: u64 = members.iter().map(|(_, _, p)| *p).sum();
-        total > 0 && u128::from(self.signed_power(members)) * 3 > u128::from(total) * 2
+        is_quorum(self.signed_power(members), total)
     }
+}
+
+/// A change to the consortium's registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GovernanceAction {
+    /// Adds a member organisation, or replaces the key or voting power of an existing one.
+    SetMember {
+        /// Organisation identifier: 1 to 64 characters of `a-z`, `0-9` and `-`.
+        member: String,
+        /// Its SM2 public key (hex `04‖X‖Y`).
+        public_key: String,
+        /// Its voting power, at least 1 (remove a member with `remove_member`).
+        #[schemars(range(min = 1, max = 1_000_000))]
+        power: u64,
+    },
+    /// Removes a member organisation; at least one member must remain.
+    RemoveMember {
+        /// Organisation identifier.
+        member: String,
+    },
+    /// Allows a notary key to anchor batches (again: a re-admitted notary keeps its batch
+    /// sequence and header chain).
+    AddNotary {
+        /// The notary's SM2 public key (hex `04‖X‖Y`).
+        public_key: String,
+    },
+    /// Stops a notary key from anchoring; its anchored batches stay in the log.
+    RemoveNotary {
+        /// SM3 of the notary's public key.
+        notary_key_id: Hash32,
+    },
+}
+
+/// What the members approve: one registry change, bound to the chain and to the next
+/// governance sequence number so that it can be applied once only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceProposal {
+    /// Always `"tiezheng.governance.v1"`.
+    #[serde(rename = "type")]
+    #[schemars(extend("const" = "tiezheng.governance.v1"))]
+    pub kind: String,
+    /// The ledger's chain ID.
+    pub chain_id: String,
+    /// The ledger's governance sequence number after this change: the last one + 1, from 1.
+    #[schemars(range(min = 1, max = 9_007_199_254_740_991u64))]
+    pub governance_seq: u64,
+    /// The change.
+    pub change: GovernanceAction,
+    /// Why, for the record (e.g. the consortium resolution's reference).
+    pub reason: String,
+}
+
+/// A governance transaction: a proposal with the SM2 approvals of more than two thirds of the
+/// members' voting power as it stands before the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "GovernanceTx",
+    description = "A change to the consortium ledger's member and notary registry, approved with SM2 signatures by more than two thirds of the members' voting power."
+)]
+pub struct GovernanceTx {
+    /// The change.
+    pub proposal: GovernanceProposal,
+    /// Members' signatures over the proposal's RFC 8785 bytes.
+    pub approvals: Vec<Cosignature>,
+}
+
+impl GovernanceProposal {
+    /// A member's approval.
+    pub fn approve(&self, member: &str, key: &Sm2SigningKey) -> Result<Cosignature, SignedError> {
+        Ok(Cosignature {
+            member: member.to_owned(),
+            signature: SignatureBlock::sign(key, self)?,
+        })
+    }
+}
+
+impl GovernanceTx {
+    /// The voting power of distinct members (per `members`) whose approvals verify.
+    pub fn approved_power(&self, members: &[(String, Sm2PublicKey, u64)]) -> u64 {
+        match serde_json::to_value(&self.proposal) {
+            Ok(value) => signed_power(&value, &self.approvals, members),
+            Err(_) => 0,
+        }
+    }
+}
+
+/// Sums the power of distinct `members` whose signature in `signatures` verifies over
+/// `document` with the key `members` assigns them.
+fn signed_power(
+    document: &serde_json::Value,
+    signatures: &[Cosignature],
+    members: &[(String, Sm2PublicKey, u64)],
+) -> u64 {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut power = 0u64;
+    for c in signatures {
+        if let Some((_, key, p)) = members.iter().find(|(m, _, _)| *m == c.member)
+            && seen.insert(c.member.clone())
+            && c.signature.verify_value_by(document, key).is_ok()
+        {
+            power = power.saturating_add(*p);
+        }
+    }
+    power
+}
+
+/// Whether `signed` is more than two thirds of `total` (and `total` is not zero).
+pub fn is_quorum(signed: u64, total: u64) -> bool {
+    total > 0 && u128::from(signed) * 3 > u128::from(total) * 2
 }

@@ -6,7 +6,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
 use crate::bundle::{Bundle, Policy};
-use crate::ledger::{AnchorRecord, CosignedCheckpoint, SignedBatchHeader};
+use crate::ledger::{AnchorRecord, CosignedCheckpoint, GovernanceTx, SignedBatchHeader};
 use crate::manifest::{Manifest, Proof};
 use crate::notary::{
     ApiError, EnrolmentRequest, EnrolmentResponse, SignedDeviceCertificate, SignedReceipt,
@@ -48,6 +48,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "enrolment-response",
             generate::<EnrolmentResponse>("enrolment-response"),
         ),
+        ("governance", generate::<GovernanceTx>("governance")),
         ("manifest", generate::<Manifest>("manifest")),
         ("policy", generate::<Policy>("policy")),
         ("proof", generate::<Proof>("proof")),

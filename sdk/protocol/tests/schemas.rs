@@ -232,6 +232,25 @@ fn examples() -> Vec<(&'static str, Value)> {
     )
     .unwrap();
 
+    let proposal = tiezheng_protocol::ledger::GovernanceProposal {
+        kind: "tiezheng.governance.v1".into(),
+        chain_id: "tiezheng-consortium-1".into(),
+        governance_seq: 3,
+        change: tiezheng_protocol::ledger::GovernanceAction::SetMember {
+            member: "appraisal-centre".into(),
+            public_key: key.public_key().to_hex(),
+            power: 1,
+        },
+        reason: "consortium resolution 2026-07: the judicial appraisal centre joins".into(),
+    };
+    let governance = tiezheng_protocol::ledger::GovernanceTx {
+        approvals: vec![
+            proposal.approve("court", &key).unwrap(),
+            proposal.approve("police", &key).unwrap(),
+            proposal.approve("procuratorate", &key).unwrap(),
+        ],
+        proposal,
+    };
     vec![
         (
             "consistency-proof",
@@ -279,6 +298,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             })
             .unwrap(),
         ),
+        ("governance", serde_json::to_value(&governance).unwrap()),
         ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
         ("policy", serde_json::to_value(&policy).unwrap()),
         ("proof", serde_json::to_value(&proof).unwrap()),
