@@ -403,12 +403,18 @@ impl Ledger {
         }
         let mut results = Vec::with_capacity(txs.len());
         for tx in txs {
-            let result = match self.check_tx(tx) {
-                Ok(CheckedTx::Anchor(signed)) => self.append_anchor(&signed, height, time)?,
-                Ok(CheckedTx::Governance(gov)) => TxResult::Governed(self.apply_governance(&gov)?),
-                Err(e) => TxResult::Refused(e),
+            // Both appliers fail (if ever) before they change anything, so a failure refuses
+            // the one transaction and never leaves the block half-applied.
+            let applied = match self.check_tx(tx) {
+                Ok(CheckedTx::Anchor(signed)) => self
+                    .append_anchor(&signed, height, time)
+                    .map(TxResult::Anchored),
+                Ok(CheckedTx::Governance(gov)) => {
+                    self.apply_governance(&gov).map(TxResult::Governed)
+                }
+                Err(e) => Err(e),
             };
-            results.push(result);
+            results.push(applied.unwrap_or_else(TxResult::Refused));
         }
         self.height = height;
         self.time = time;
@@ -421,7 +427,7 @@ impl Ledger {
         signed: &SignedBatchHeader,
         height: u64,
         time: Timestamp,
-    ) -> Result<TxResult, LedgerError> {
+    ) -> Result<u64, LedgerError> {
         let h = &signed.header;
         let header_sm3 = h.sm3().map_err(|e| LedgerError::Malformed(e.to_string()))?;
         let record = AnchorRecord {
@@ -442,7 +448,7 @@ impl Ledger {
             n.last_seq = h.batch_seq;
             n.last_header_sm3 = Some(header_sm3);
         }
-        Ok(TxResult::Anchored(index))
+        Ok(index)
     }
 
     /// SM3 commitment to the member registry, the notaries that may anchor and (once there
