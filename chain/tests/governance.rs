@@ -8,12 +8,15 @@
     missing_docs
 )]
 
+mod common;
+
+use common::{batch, t, tx};
 use tiezheng_chain::embedded::EmbeddedChain;
 use tiezheng_chain::ledger::{Genesis, Ledger, LedgerError, Member, TxResult};
 use tiezheng_protocol::ledger::{
-    BatchHeader, Cosignature, GovernanceAction, GovernanceProposal, GovernanceTx, SignedBatchHeader,
+    Cosignature, GovernanceAction, GovernanceProposal, GovernanceTx, SignedBatchHeader,
 };
-use tiezheng_protocol::{Hash32, Sm2SigningKey, Timestamp, canonical};
+use tiezheng_protocol::{Hash32, Sm2SigningKey, canonical};
 
 const ORGS: [&str; 4] = ["court", "police", "procuratorate", "notary-office"];
 
@@ -81,33 +84,17 @@ fn gov_tx(proposal: GovernanceProposal, approvals: Vec<Cosignature>) -> Vec<u8> 
     .unwrap()
 }
 
-fn t(ms: i64) -> Timestamp {
-    Timestamp::from_unix_ms(1_795_224_600_000 + ms, 0)
-}
-
 fn anchor(
     key: &Sm2SigningKey,
     seq: u64,
     previous: Option<&SignedBatchHeader>,
 ) -> SignedBatchHeader {
-    SignedBatchHeader::sign(
-        BatchHeader {
-            kind: "tiezheng.batch-header.v1".into(),
-            notary_key_id: key.public_key().key_id(),
-            batch_seq: seq,
-            previous_header_sm3: previous.map(|p| p.header.sm3().unwrap()),
-            leaf_count: 1,
-            root: Hash32::sm3(&seq.to_be_bytes()),
-            window_start: t(0),
-            window_end: t(1000),
-        },
+    batch(
         key,
+        seq,
+        previous.map(|p| p.header.sm3().unwrap()),
+        Hash32::sm3(&seq.to_be_bytes()),
     )
-    .unwrap()
-}
-
-fn tx(b: &SignedBatchHeader) -> Vec<u8> {
-    canonical::to_canonical_bytes(b).unwrap()
 }
 
 fn new_member(key: &Sm2SigningKey) -> GovernanceAction {

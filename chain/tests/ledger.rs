@@ -8,11 +8,14 @@
     missing_docs
 )]
 
+mod common;
+
+use common::{batch, t, tx};
 use tiezheng_chain::embedded::{EmbeddedChain, EmbeddedError};
 use tiezheng_chain::ledger::{Genesis, Ledger, LedgerError, Member, TxResult};
-use tiezheng_protocol::ledger::{BatchHeader, CosignedCheckpoint, SignedBatchHeader};
+use tiezheng_protocol::ledger::{CosignedCheckpoint, SignedBatchHeader};
 use tiezheng_protocol::merkle::{MerkleHasher as _, Sm3Hasher};
-use tiezheng_protocol::{Hash32, Sm2SigningKey, Timestamp, canonical};
+use tiezheng_protocol::{Hash32, Sm2SigningKey};
 
 struct World {
     notary: Sm2SigningKey,
@@ -37,36 +40,6 @@ fn world() -> World {
         court,
         genesis,
     }
-}
-
-fn t(ms: i64) -> Timestamp {
-    Timestamp::from_unix_ms(1_795_224_600_000 + ms, 0)
-}
-
-fn batch(
-    key: &Sm2SigningKey,
-    seq: u64,
-    previous: Option<Hash32>,
-    root: Hash32,
-) -> SignedBatchHeader {
-    SignedBatchHeader::sign(
-        BatchHeader {
-            kind: "tiezheng.batch-header.v1".into(),
-            notary_key_id: key.public_key().key_id(),
-            batch_seq: seq,
-            previous_header_sm3: previous,
-            leaf_count: 4,
-            root,
-            window_start: t(0),
-            window_end: t(1000),
-        },
-        key,
-    )
-    .unwrap()
-}
-
-fn tx(b: &SignedBatchHeader) -> Vec<u8> {
-    canonical::to_canonical_bytes(b).unwrap()
 }
 
 /// Three batches in sequence, linked by header hashes.
