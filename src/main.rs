@@ -46,6 +46,9 @@ enum Command {
     Enrol(cmd::notary::EnrolArgs),
     /// Submit queued proofs and their media to the notary; store the signed receipts.
     Sync(cmd::notary::SyncArgs),
+    /// A consortium member's ledger: keys, CometBFT genesis, the ABCI application.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::Command),
     /// Verify an offline proof bundle (and the evidence file), layer by layer, offline.
     Verify(cmd::verify::Args),
     /// Run the end-to-end demonstration on the shared corpus.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Admin(c) => cmd::notary::admin(&c),
         Command::Enrol(args) => cmd::notary::enrol(&args),
         Command::Sync(args) => cmd::notary::sync(&args),
+        Command::Ledger(c) => cmd::ledger::run(&c),
         Command::Verify(args) => cmd::verify::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use tiezheng_protocol::ledger::{
-    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, GOVERNANCE_TYPE, GovernanceAction, GovernanceTx,
+    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, CosignedCheckpoint, GOVERNANCE_TYPE, GovernanceAction, GovernanceTx,
     SignedBatchHeader, is_quorum,
 };
 use tiezheng_protocol::merkle::{MerkleError, MerkleTree, Sm3Hasher};
@@ -89,6 +89,9 @@ pub enum LedgerError {
     /// `previous_header_sm3` does not link to the notary's last anchored header.
     #[error("previous_header_sm3 of notary {0} does not match its last anchored header")]
     Chain(Hash32),
+    /// A cosigned checkpoint that is not this ledger's or lacks a quorum.
+    #[error("cosigned checkpoint refused: {0}")]
+    Cosign(String),
     /// A block whose height is not the next one.
     #[error("block height {found} is not the next height {expected}")]
     Height {
@@ -471,11 +474,11 @@ impl Ledger {
 
     /// `SM3("TIEZHENG-APPHASH-V1" ‖ be64(anchor_log_size) ‖ anchor_log_root ‖ registry_root)`.
     pub fn app_hash(&self) -> Hash32 {
-        let mut pre = b"TIEZHENG-APPHASH-V1".to_vec();
-        pre.extend_from_slice(&self.log.len().to_be_bytes());
-        pre.extend_from_slice(self.log.root().as_bytes());
-        pre.extend_from_slice(self.registry_root().as_bytes());
-        Hash32::sm3(&pre)
+        tiezheng_protocol::ledger::app_hash(
+            self.log.len(),
+            &self.log.root(),
+            &self.registry_root(),
+        )
     }
 
     /// The checkpoint of the current state, for members to cosign.
@@ -502,6 +505,45 @@ impl Ledger {
             self.records.get(usize::try_from(index).ok()?)?.clone(),
             proof,
         ))
+    }
+
+    /// Like [`Ledger::anchor_of`], with the inclusion proof against the log when it held
+    /// `log_size` records (a cosigned checkpoint's size); `None` if the batch was anchored
+    /// later or not at all.
+    pub fn anchor_within(
+        &self,
+        batch_root: &Hash32,
+        log_size: u64,
+    ) -> Option<(u64, AnchorRecord, InclusionProof)> {
+        let (index, record, _) = self.anchor_of(batch_root)?;
+        if index >= log_size {
+            return None;
+        }
+        let proof = InclusionProof::from_tree(&self.log, index, log_size).ok()?;
+        Some((index, record, proof))
+    }
+
+    /// Checks that `cosigned` is `expected` (a checkpoint this ledger produced) cosigned with
+    /// SM2 by members holding more than two thirds of the current voting power.
+    pub fn check_cosigned(
+        &self,
+        cosigned: &CosignedCheckpoint,
+        expected: &Checkpoint,
+    ) -> Result<(), LedgerError> {
+        if cosigned.checkpoint != *expected {
+            return Err(LedgerError::Cosign(format!(
+                "the checkpoint is not this ledger's checkpoint at height {}",
+                expected.height
+            )));
+        }
+        let total: u64 = self.members.iter().map(|(_, _, w)| *w).sum();
+        let signed = cosigned.signed_power(&self.members);
+        if !is_quorum(signed, total) {
+            return Err(LedgerError::Cosign(format!(
+                "cosigned by voting power {signed} of {total}; more than two thirds is required"
+            )));
+        }
+        Ok(())
     }
 
     /// Anchor-log size after `height`.

@@ -19,6 +19,7 @@ the next steps of the ledger work; they drive this same state machine.
 */
 #![forbid(unsafe_code)]
 
+pub mod abci;
 pub mod embedded;
 pub mod ledger;
 

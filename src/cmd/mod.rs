@@ -5,6 +5,7 @@ pub(crate) mod demo;
 pub(crate) mod device;
 pub(crate) mod hash;
 pub(crate) mod inspect;
+pub(crate) mod ledger;
 pub(crate) mod notary;
 pub(crate) mod verify;
 

@@ -159,7 +159,27 @@ pub struct CosignedCheckpoint {
     pub cosignatures: Vec<Cosignature>,
 }
 
+/// The ledger's app hash (what CometBFT puts in the next block header):
+/// `SM3("TIEZHENG-APPHASH-V1" ‖ be64(anchor_log_size) ‖ anchor_log_root ‖ registry_root)`.
+pub fn app_hash(anchor_log_size: u64, anchor_log_root: &Hash32, registry_root: &Hash32) -> Hash32 {
+    let mut pre = b"TIEZHENG-APPHASH-V1".to_vec();
+    pre.extend_from_slice(&anchor_log_size.to_be_bytes());
+    pre.extend_from_slice(anchor_log_root.as_bytes());
+    pre.extend_from_slice(registry_root.as_bytes());
+    Hash32::sm3(&pre)
+}
+
 impl Checkpoint {
+    /// The app hash of the state this checkpoint describes (see [`app_hash`]): a verifier
+    /// recomputes it from the checkpoint and finds it in the CometBFT header of the next height.
+    pub fn app_hash(&self) -> Hash32 {
+        app_hash(
+            self.anchor_log_size,
+            &self.anchor_log_root,
+            &self.registry_root,
+        )
+    }
+
     /// A member's cosignature.
     pub fn cosign(&self, member: &str, key: &Sm2SigningKey) -> Result<Cosignature, SignedError> {
         Ok(Cosignature {

@@ -1,0 +1,669 @@
+//! The CometBFT v0.38 (ABCI 2.0) driver: the same [`Ledger`] as the ABCI application of one
+//! consortium member's validator, with the members' SM2 quorum carried in vote extensions.
+//!
+//! # The SM2 quorum
+//!
+//! - `ExtendVote(H)`: the member cosigns with SM2 the [`Checkpoint`] of the state committed
+//!   after block `H-1`; the extension is that [`Cosignature`] (canonical JSON, about 300 bytes).
+//! - `VerifyVoteExtension(H)`: parse, and check the signature against the committed checkpoint
+//!   and the member's registered key; REJECT only malformed or badly signed extensions. Since
+//!   the cosigned state is already committed, the check is complete and deterministic (it
+//!   needs no transactions, which this call does not receive).
+//! - `PrepareProposal(H+1)`: the proposer gathers the extensions of the precommits for `H`,
+//!   keeps the valid ones and, once they reach more than two thirds of the members' SM2 voting
+//!   power, puts them first in the block as one [`CosignedCheckpoint`] transaction.
+//! - `ProcessProposal(B)`: every validator rejects a block from `vote_extensions_enable_height
+//!   + 1` on whose first transaction is not the checkpoint of `B-2` cosigned by a quorum, and
+//!   any block with a cosigned checkpoint elsewhere. `CheckTx` refuses them from the mempool.
+//! - `FinalizeBlock`: the cosigned checkpoint is kept (it is served by `/checkpoint` and
+//!   `/anchor` queries); the other transactions run through [`Ledger::finalize_block`].
+//!
+//! Cosigning committed state costs one block of latency over cosigning the block being voted
+//! on, and buys a vote-extension check that covers the root, not only the signature.
+//!
+//! # State and recovery
+//!
+//! The application keeps its state in memory. After a restart it answers `Info` with height 0,
+//! and CometBFT replays its stored blocks through `InitChain` and `FinalizeBlock`, which
+//! rebuilds exactly the same state (the app hash in every header checks it).
+//!
+//! # Queries (`abci_query`)
+//!
+//! - `/policy`: chain ID, members (id, SM2 key, power) and the notary keys that may anchor.
+//! - `/checkpoint`: the latest cosigned checkpoint.
+//! - `/anchor` with `data` = a batch root (32 bytes, or its 64 hex characters): the anchor
+//!   record, its index, and, once a cosigned checkpoint covers it, the checkpoint with the
+//!   record's inclusion proof against it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tendermint::abci::types::ExecTxResult;
+use tendermint::abci::{Code, Event, EventAttributeIndexExt as _, response};
+use tendermint::block::BlockIdFlag;
+use tendermint::v0_38::abci::{Request, Response, request};
+use tiezheng_protocol::ledger::{AnchorRecord, Checkpoint, Cosignature, CosignedCheckpoint};
+use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
+use tower::Service;
+
+use crate::ledger::{Genesis, Ledger, LedgerError, MAX_TX_BYTES, TxResult};
+
+/// Why the ABCI server could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AbciError {
+    /// Building or running the server failed.
+    #[error("ABCI server on {addr}: {reason}")]
+    Server {
+        /// The listening address.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `CheckTx`/`ExecTxResult` codes the application returns.
+pub mod codes {
+    /// Anchor or governance transaction refused by the ledger.
+    pub const REFUSED: u32 = 1;
+    /// A cosigned checkpoint sent through the mempool (only proposers put them in blocks).
+    pub const COSIGN_FROM_MEMPOOL: u32 = 2;
+    /// Query: nothing found.
+    pub const NOT_FOUND: u32 = 3;
+    /// Query: unknown path or bad data.
+    pub const BAD_QUERY: u32 = 4;
+    /// The chain has not been initialised yet.
+    pub const NOT_READY: u32 = 5;
+}
+
+/// The answer to an `/anchor` query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorAnswer {
+    /// The record's index in the anchor log.
+    pub index: u64,
+    /// The anchor record.
+    pub record: AnchorRecord,
+    /// The latest cosigned checkpoint and the record's inclusion proof against it, once a
+    /// cosigned checkpoint covers the record.
+    pub cosigned: Option<CosignedInclusion>,
+}
+
+/// An anchor record's inclusion in a cosigned checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignedInclusion {
+    /// The checkpoint with the members' SM2 cosignatures.
+    pub checkpoint: CosignedCheckpoint,
+    /// Inclusion of the record in the checkpoint's anchor log.
+    pub inclusion: InclusionProof,
+}
+
+/// The answer to a `/policy` query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyAnswer {
+    /// Chain ID.
+    pub chain_id: String,
+    /// Members: id, SM2 key (hex), power.
+    pub members: Vec<crate::ledger::Member>,
+    /// SM2 keys (hex) of the notaries that may anchor.
+    pub notary_keys: Vec<String>,
+    /// The current height.
+    pub height: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ledger: Option<Ledger>,
+    /// First height whose precommits carry extensions (0: vote extensions off).
+    enable_height: u64,
+    /// Checkpoints of the last few committed heights.
+    checkpoints: BTreeMap<u64, Checkpoint>,
+    /// The latest checkpoint cosigned by a quorum.
+    cosigned: Option<CosignedCheckpoint>,
+}
+
+/// The ledger as an ABCI 2.0 application. Cloning shares the state.
+#[derive(Clone)]
+pub struct LedgerApp {
+    state: Arc<Mutex<State>>,
+    member: Option<Arc<(String, Sm2SigningKey)>>,
+}
+
+impl std::fmt::Debug for LedgerApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerApp")
+            .field("member", &self.member.as_ref().map(|m| m.0.clone()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn block_time(t: tendermint::Time) -> Timestamp {
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    Timestamp::from_unix_ms(i64::try_from(ms).unwrap_or(i64::MAX), 0)
+}
+
+fn height_u64(h: tendermint::block::Height) -> u64 {
+    h.value()
+}
+
+/// A transaction that claims to be a cosigned checkpoint (it has a `checkpoint` member).
+fn as_cosigned(tx: &[u8]) -> Option<Result<CosignedCheckpoint, LedgerError>> {
+    if tx.len() > MAX_TX_BYTES {
+        return None;
+    }
+    let value = canonical::parse_canonical(tx).ok()?;
+    value.get("checkpoint")?;
+    Some(serde_json::from_value(value).map_err(|e| LedgerError::Malformed(e.to_string())))
+}
+
+fn exec(code: u32, log: String, events: Vec<Event>) -> ExecTxResult {
+    ExecTxResult {
+        code: Code::from(code),
+        log,
+        events,
+        ..Default::default()
+    }
+}
+
+impl LedgerApp {
+    /// An application for a validator; `member` is its organisation's id and SM2 key (a
+    /// validator without one votes with empty extensions, which count for nothing).
+    pub fn new(member: Option<(String, Sm2SigningKey)>) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State::default())),
+            member: member.map(Arc::new),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied block: blocks are applied
+        // by `Ledger::finalize_block`, which never fails midway. Carry on with the state.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Handles one ABCI request.
+    pub fn handle(&self, req: Request) -> Result<Response, String> {
+        Ok(match req {
+            Request::Echo(e) => Response::Echo(response::Echo { message: e.message }),
+            Request::Flush => Response::Flush,
+            Request::Info(_) => Response::Info(self.info()),
+            Request::InitChain(r) => Response::InitChain(self.init_chain(r)?),
+            Request::Query(q) => Response::Query(self.query(&q)),
+            Request::CheckTx(r) => Response::CheckTx(self.check_tx(&r.tx)),
+            Request::Commit => Response::Commit(response::Commit {
+                data: Bytes::new(),
+                retain_height: 0u32.into(),
+            }),
+            Request::PrepareProposal(r) => Response::PrepareProposal(self.prepare_proposal(r)),
+            Request::ProcessProposal(r) => Response::ProcessProposal(self.process_proposal(&r)),
+            Request::ExtendVote(r) => Response::ExtendVote(self.extend_vote(&r)),
+            Request::VerifyVoteExtension(r) => {
+                Response::VerifyVoteExtension(self.verify_vote_extension(&r))
+            }
+            Request::FinalizeBlock(r) => Response::FinalizeBlock(self.finalize_block(r)?),
+            Request::ListSnapshots => Response::ListSnapshots(Default::default()),
+            Request::OfferSnapshot(_) => Response::OfferSnapshot(Default::default()),
+            Request::LoadSnapshotChunk(_) => Response::LoadSnapshotChunk(Default::default()),
+            Request::ApplySnapshotChunk(_) => Response::ApplySnapshotChunk(Default::default()),
+        })
+    }
+
+    fn info(&self) -> response::Info {
+        let st = self.state();
+        let (height, app_hash) = match &st.ledger {
+            Some(l) if l.height() > 0 => (l.height(), l.app_hash().as_bytes().to_vec()),
+            _ => (0, Vec::new()),
+        };
+        response::Info {
+            data: "tiezheng-ledger".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            app_version: 1,
+            last_block_height: u32::try_from(height)
+                .map(Into::into)
+                .unwrap_or_else(|_| tendermint::block::Height::from(u32::MAX)),
+            last_block_app_hash: app_hash.try_into().unwrap_or_default(),
+        }
+    }
+
+    fn init_chain(&self, r: request::InitChain) -> Result<response::InitChain, String> {
+        let genesis: Genesis = serde_json::from_slice(&r.app_state_bytes).map_err(|e| {
+            format!("genesis.json app_state is not a Tiezheng ledger genesis (chain_id, members, notaries): {e}")
+        })?;
+        if genesis.chain_id != r.chain_id {
+            return Err(format!(
+                "genesis.json app_state.chain_id {:?} differs from chain_id {:?}",
+                genesis.chain_id, r.chain_id
+            ));
+        }
+        let ledger = Ledger::new(&genesis).map_err(|e| format!("genesis.json app_state: {e}"))?;
+        let app_hash = ledger.app_hash();
+        let mut st = self.state();
+        st.enable_height = r
+            .consensus_params
+            .abci
+            .vote_extensions_enable_height
+            .map_or(0, height_u64);
+        st.checkpoints.clear();
+        st.checkpoints.insert(0, ledger.checkpoint());
+        st.cosigned = None;
+        st.ledger = Some(ledger);
+        tracing::info!(chain_id = %r.chain_id, enable_height = st.enable_height, "ledger initialised");
+        Ok(response::InitChain {
+            consensus_params: None,
+            validators: Vec::new(),
+            app_hash: app_hash.as_bytes().to_vec().try_into().unwrap_or_default(),
+        })
+    }
+
+    fn check_tx(&self, tx: &[u8]) -> response::CheckTx {
+        let refuse = |code: u32, log: String| response::CheckTx {
+            code: Code::from(code),
+            log,
+            ..Default::default()
+        };
+        if as_cosigned(tx).is_some() {
+            return refuse(
+                codes::COSIGN_FROM_MEMPOOL,
+                "cosigned checkpoints are put in blocks by proposers only".into(),
+            );
+        }
+        let st = self.state();
+        let Some(ledger) = &st.ledger else {
+            return refuse(codes::NOT_READY, "the ledger is not initialised".into());
+        };
+        match ledger.check_tx(tx) {
+            Ok(_) => response::CheckTx::default(),
+            Err(e) => refuse(codes::REFUSED, e.to_string()),
+        }
+    }
+
+    /// Whether block `height` must start with a cosigned checkpoint (of `height - 2`).
+    fn needs_cosign(enable_height: u64, height: u64) -> bool {
+        enable_height > 0 && height > enable_height
+    }
+
+    fn prepare_proposal(&self, r: request::PrepareProposal) -> response::PrepareProposal {
+        let height = height_u64(r.height);
+        let limit = usize::try_from(r.max_tx_bytes).unwrap_or(usize::MAX);
+        let mut txs: Vec<Bytes> = Vec::new();
+        let mut used = 0usize;
+        let st = self.state();
+        if let Some(ledger) = &st.ledger
+            && Self::needs_cosign(st.enable_height, height)
+        {
+            let target = height.saturating_sub(2);
+            match (st.checkpoints.get(&target), r.local_last_commit.as_ref()) {
+                (Some(cp), Some(commit)) => {
+                    let mut cosignatures: Vec<Cosignature> = Vec::new();
+                    for vote in &commit.votes {
+                        if vote.sig_info != tendermint::abci::types::BlockSignatureInfo::Flag(BlockIdFlag::Commit) {
+                            continue;
+                        }
+                        let Ok(c) = canonical::parse_canonical(&vote.vote_extension)
+                            .map_err(|e| e.to_string())
+                            .and_then(|v| {
+                                serde_json::from_value::<Cosignature>(v).map_err(|e| e.to_string())
+                            })
+                        else {
+                            continue;
+                        };
+                        if cosignatures.iter().any(|k| k.member == c.member) {
+                            continue;
+                        }
+                        let one = CosignedCheckpoint {
+                            checkpoint: cp.clone(),
+                            cosignatures: vec![c.clone()],
+                        };
+                        if one.signed_power(ledger.members()) > 0 {
+                            cosignatures.push(c);
+                        }
+                    }
+                    let cosigned = CosignedCheckpoint {
+                        checkpoint: cp.clone(),
+                        cosignatures,
+                    };
+                    match ledger.check_cosigned(&cosigned, cp) {
+                        Ok(()) => match canonical::to_canonical_bytes(&cosigned) {
+                            Ok(b) => {
+                                used += b.len();
+                                txs.push(Bytes::from(b));
+                            }
+                            Err(e) => tracing::error!(%e, "cannot encode cosigned checkpoint"),
+                        },
+                        Err(e) => tracing::warn!(height, %e, "no SM2 quorum to propose with"),
+                    }
+                }
+                _ => tracing::warn!(height, "no checkpoint or extensions to propose with"),
+            }
+        }
+        drop(st);
+        for tx in r.txs {
+            if as_cosigned(&tx).is_some() || tx.len() > MAX_TX_BYTES {
+                continue;
+            }
+            if used + tx.len() > limit {
+                break;
+            }
+            used += tx.len();
+            txs.push(tx);
+        }
+        response::PrepareProposal { txs }
+    }
+
+    fn process_proposal(&self, r: &request::ProcessProposal) -> response::ProcessProposal {
+        use response::ProcessProposal::{Accept, Reject};
+        let height = height_u64(r.height);
+        let st = self.state();
+        let Some(ledger) = &st.ledger else {
+            return Reject;
+        };
+        if r.txs.iter().any(|t| t.len() > MAX_TX_BYTES) {
+            tracing::warn!(height, "rejecting proposal: oversized transaction");
+            return Reject;
+        }
+        let rest = if Self::needs_cosign(st.enable_height, height) {
+            let target = height.saturating_sub(2);
+            let first = r.txs.first().and_then(|t| as_cosigned(t));
+            let verdict = match (first, st.checkpoints.get(&target)) {
+                (Some(Ok(c)), Some(cp)) => ledger.check_cosigned(&c, cp),
+                (Some(Err(e)), _) => Err(e),
+                (None, _) => Err(LedgerError::Cosign(
+                    "the block does not start with a cosigned checkpoint".into(),
+                )),
+                (_, None) => Err(LedgerError::Cosign(format!(
+                    "no checkpoint of height {target} here"
+                ))),
+            };
+            if let Err(e) = verdict {
+                tracing::warn!(height, %e, "rejecting proposal");
+                return Reject;
+            }
+            r.txs.get(1..).unwrap_or_default()
+        } else {
+            &r.txs[..]
+        };
+        if rest.iter().any(|t| as_cosigned(t).is_some()) {
+            tracing::warn!(height, "rejecting proposal: misplaced cosigned checkpoint");
+            return Reject;
+        }
+        Accept
+    }
+
+    fn extend_vote(&self, r: &request::ExtendVote) -> response::ExtendVote {
+        let empty = response::ExtendVote {
+            vote_extension: Bytes::new(),
+        };
+        let Some(member) = &self.member else {
+            return empty;
+        };
+        let st = self.state();
+        let target = height_u64(r.height).saturating_sub(1);
+        let Some(cp) = st.checkpoints.get(&target) else {
+            tracing::warn!(height = %r.height, "no committed checkpoint to cosign");
+            return empty;
+        };
+        match cp
+            .cosign(&member.0, &member.1)
+            .map_err(|e| e.to_string())
+            .and_then(|c| canonical::to_canonical_bytes(&c).map_err(|e| e.to_string()))
+        {
+            Ok(b) => response::ExtendVote {
+                vote_extension: Bytes::from(b),
+            },
+            Err(e) => {
+                tracing::error!(%e, "cannot cosign the checkpoint");
+                empty
+            }
+        }
+    }
+
+    fn verify_vote_extension(
+        &self,
+        r: &request::VerifyVoteExtension,
+    ) -> response::VerifyVoteExtension {
+        use response::VerifyVoteExtension::{Accept, Reject};
+        if r.vote_extension.is_empty() {
+            // A validator that is not a member: its vote counts for CometBFT, not for SM2.
+            return Accept;
+        }
+        let Ok(c) = canonical::parse_canonical(&r.vote_extension)
+            .map_err(|e| e.to_string())
+            .and_then(|v| serde_json::from_value::<Cosignature>(v).map_err(|e| e.to_string()))
+        else {
+            tracing::warn!(validator = %r.validator_address, "malformed vote extension");
+            return Reject;
+        };
+        let st = self.state();
+        let target = height_u64(r.height).saturating_sub(1);
+        let (Some(ledger), Some(cp)) = (&st.ledger, st.checkpoints.get(&target)) else {
+            return Accept;
+        };
+        let one = CosignedCheckpoint {
+            checkpoint: cp.clone(),
+            cosignatures: vec![c],
+        };
+        if one.signed_power(ledger.members()) > 0 {
+            Accept
+        } else {
+            tracing::warn!(validator = %r.validator_address, "vote extension not signed by a member over the committed checkpoint");
+            Reject
+        }
+    }
+
+    fn finalize_block(&self, r: request::FinalizeBlock) -> Result<response::FinalizeBlock, String> {
+        let height = height_u64(r.height);
+        let time = block_time(r.time);
+        let mut st = self.state();
+        let enable_height = st.enable_height;
+        let mut tx_results = Vec::with_capacity(r.txs.len());
+        let mut ledger_txs: Vec<Vec<u8>> = Vec::with_capacity(r.txs.len());
+        let mut positions: Vec<usize> = Vec::with_capacity(r.txs.len());
+        let mut cosigned_now = None;
+        for (i, tx) in r.txs.iter().enumerate() {
+            match as_cosigned(tx) {
+                Some(parsed) => {
+                    let target = height.saturating_sub(2);
+                    let verdict = if i == 0 && Self::needs_cosign(enable_height, height) {
+                        match (parsed, st.checkpoints.get(&target), &st.ledger) {
+                            (Ok(c), Some(cp), Some(l)) => l.check_cosigned(&c, cp).map(|()| c),
+                            (Err(e), _, _) => Err(e),
+                            _ => Err(LedgerError::Cosign(format!("no checkpoint of height {target}"))),
+                        }
+                    } else {
+                        Err(LedgerError::Cosign("misplaced cosigned checkpoint".into()))
+                    };
+                    tx_results.push(match verdict {
+                        Ok(c) => {
+                            let e = Event::new(
+                                "cosign",
+                                [("height", c.checkpoint.height.to_string()).index()],
+                            );
+                            cosigned_now = Some(c);
+                            exec(0, String::new(), vec![e])
+                        }
+                        Err(e) => exec(codes::REFUSED, e.to_string(), Vec::new()),
+                    });
+                }
+                None => {
+                    positions.push(i);
+                    ledger_txs.push(tx.to_vec());
+                    tx_results.push(ExecTxResult::default());
+                }
+            }
+        }
+        let ledger = st
+            .ledger
+            .as_mut()
+            .ok_or("FinalizeBlock before InitChain")?;
+        let results = ledger
+            .finalize_block(height, time, &ledger_txs)
+            .map_err(|e| format!("block {height}: {e}"))?;
+        for ((pos, result), tx) in positions.iter().zip(results).zip(&ledger_txs) {
+            let out = match result {
+                TxResult::Anchored(index) => {
+                    let mut attrs = vec![("index", index.to_string()).index()];
+                    if let Ok(Some(h)) = canonical::parse_canonical(tx).map(|v| {
+                        v.get("header").map(|h| {
+                            (
+                                h.get("root").and_then(|x| x.as_str()).unwrap_or("").to_owned(),
+                                h.get("batch_seq").map(ToString::to_string).unwrap_or_default(),
+                                h.get("notary_key_id").and_then(|x| x.as_str()).unwrap_or("").to_owned(),
+                            )
+                        })
+                    }) {
+                        attrs.push(("batch_root", h.0).index());
+                        attrs.push(("seq", h.1).index());
+                        attrs.push(("notary", h.2).index());
+                    }
+                    exec(0, String::new(), vec![Event::new("anchor", attrs)])
+                }
+                TxResult::Governed(seq) => exec(
+                    0,
+                    String::new(),
+                    vec![Event::new("governance", [("seq", seq.to_string()).index()])],
+                ),
+                TxResult::Refused(e) => exec(codes::REFUSED, e.to_string(), Vec::new()),
+            };
+            if let Some(slot) = tx_results.get_mut(*pos) {
+                *slot = out;
+            }
+        }
+        let app_hash = ledger.app_hash();
+        let checkpoint = ledger.checkpoint();
+        st.checkpoints.insert(height, checkpoint);
+        st.checkpoints = st.checkpoints.split_off(&height.saturating_sub(3));
+        if let Some(c) = cosigned_now {
+            st.cosigned = Some(c);
+        }
+        Ok(response::FinalizeBlock {
+            events: Vec::new(),
+            tx_results,
+            validator_updates: Vec::new(),
+            consensus_param_updates: None,
+            app_hash: app_hash.as_bytes().to_vec().try_into().unwrap_or_default(),
+        })
+    }
+
+    fn query(&self, q: &request::Query) -> response::Query {
+        let answer = |code: u32, log: String, value: Vec<u8>, height: u64| response::Query {
+            code: Code::from(code),
+            log,
+            value: Bytes::from(value),
+            height: u32::try_from(height).map(Into::into).unwrap_or_default(),
+            ..Default::default()
+        };
+        let st = self.state();
+        let Some(ledger) = &st.ledger else {
+            return answer(codes::NOT_READY, "the ledger is not initialised".into(), Vec::new(), 0);
+        };
+        let height = ledger.height();
+        match q.path.as_str() {
+            "/policy" => {
+                let p = PolicyAnswer {
+                    chain_id: ledger.checkpoint().chain_id,
+                    members: ledger
+                        .members()
+                        .iter()
+                        .map(|(id, k, p)| crate::ledger::Member {
+                            id: id.clone(),
+                            public_key: k.to_hex(),
+                            power: *p,
+                        })
+                        .collect(),
+                    notary_keys: ledger
+                        .notaries()
+                        .filter(|(_, active)| *active)
+                        .map(|(k, _)| k.to_hex())
+                        .collect(),
+                    height,
+                };
+                answer(0, String::new(), to_json(&p), height)
+            }
+            "/checkpoint" => match &st.cosigned {
+                Some(c) => answer(0, String::new(), to_json(c), height),
+                None => answer(codes::NOT_FOUND, "no cosigned checkpoint yet".into(), Vec::new(), height),
+            },
+            "/anchor" => {
+                let root = match q.data.len() {
+                    32 => <[u8; 32]>::try_from(&q.data[..]).ok().map(Hash32),
+                    64 => std::str::from_utf8(&q.data)
+                        .ok()
+                        .and_then(|s| Hash32::from_hex(s).ok()),
+                    _ => None,
+                };
+                let Some(root) = root else {
+                    return answer(codes::BAD_QUERY, "data must be a batch root: 32 bytes or 64 hex characters".into(), Vec::new(), height);
+                };
+                let Some((index, record, _)) = ledger.anchor_of(&root) else {
+                    return answer(codes::NOT_FOUND, format!("batch root {root} is not anchored"), Vec::new(), height);
+                };
+                let cosigned = st.cosigned.as_ref().and_then(|c| {
+                    let (_, _, inclusion) =
+                        ledger.anchor_within(&root, c.checkpoint.anchor_log_size)?;
+                    Some(CosignedInclusion {
+                        checkpoint: c.clone(),
+                        inclusion,
+                    })
+                });
+                let a = AnchorAnswer {
+                    index,
+                    record,
+                    cosigned,
+                };
+                answer(0, String::new(), to_json(&a), height)
+            }
+            other => answer(codes::BAD_QUERY, format!("unknown query path {other:?}: use /policy, /checkpoint or /anchor"), Vec::new(), height),
+        }
+    }
+}
+
+/// Canonical JSON bytes of a query answer.
+fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+    canonical::to_canonical_bytes(v).unwrap_or_default()
+}
+
+impl Service<Request> for LedgerApp {
+    type Response = Response;
+    type Error = tower_abci::BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Self::Error>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let result = self.handle(req).map_err(|e| {
+            tracing::error!(error = %e, "ABCI request failed; CometBFT will stop");
+            tower_abci::BoxError::from(e)
+        });
+        Box::pin(async move { result })
+    }
+}
+
+/// Serves `app` to CometBFT on `addr` (CometBFT's `proxy_app = "tcp://<addr>"`) until the
+/// process ends.
+pub async fn serve(app: LedgerApp, addr: SocketAddr) -> Result<(), AbciError> {
+    let fail = |reason: String| AbciError::Server { addr, reason };
+    let (consensus, mempool, snapshot, info) = tower_abci::v038::split::service(app, 1);
+    let server = tower_abci::v038::Server::builder()
+        .consensus(consensus)
+        .snapshot(snapshot)
+        .mempool(tower::ServiceBuilder::new().buffer(100).service(mempool))
+        .info(tower::ServiceBuilder::new().buffer(100).service(info))
+        .finish()
+        .ok_or_else(|| fail("incomplete server".into()))?;
+    server
+        .listen_tcp(addr)
+        .await
+        .map_err(|e| fail(e.to_string()))
+}
