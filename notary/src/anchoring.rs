@@ -4,28 +4,42 @@
 //! background task closes a batch when it holds `batch_max_leaves` proofs or its oldest proof
 //! has waited `batch_max_ms`: it builds the batch's RFC 6962 SM3 tree, signs the batch header
 //! (sequence, previous header's SM3, size, root, time window) and stores it; then it anchors
-//! closed batches in order on the ledger (embedded here). A ledger outage never blocks intake:
-//! batches wait and are anchored in order later; a batch the ledger already holds (the notary
-//! died between anchoring and recording it) is recorded, never anchored twice.
+//! closed batches in order on the ledger. A ledger outage never blocks intake: batches wait
+//! and are anchored in order later; a batch the ledger already holds (the notary died between
+//! anchoring and recording it) is recorded, never anchored twice.
+//!
+//! Two ledgers, the same data shapes: the embedded single-validator chain (a quorum of one, in
+//! this process), or the consortium's CometBFT chain, reached through this organisation's node
+//! RPC (`broadcast_tx_sync` for anchors, `abci_query` for anchor records and cosigned
+//! checkpoints, `/commit` and `/validators` for the BFT layer of the bundles).
 
 use std::sync::Mutex;
 
+use serde_json::{Value, json};
+use tiezheng_chain::abci::{AnchorAnswer, PolicyAnswer, codes};
 use tiezheng_chain::embedded::EmbeddedChain;
 use tiezheng_chain::ledger::{Genesis, Member, TxResult};
 use tiezheng_protocol::bundle::{
     BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
 };
+use tiezheng_protocol::cometbft::{BundleCometBft, policy_validator_from_rpc};
 use tiezheng_protocol::ledger::{BATCH_HEADER_TYPE, BatchHeader, SignedBatchHeader};
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
 
 use crate::store::Store;
 
-/// The embedded ledger and the policy a court needs to check its bundles.
+/// The ledger the notary anchors on, and the policy a court needs to check its bundles.
 #[derive(Debug)]
 pub struct Anchoring {
-    chain: Mutex<EmbeddedChain>,
-    policy: Policy,
+    backend: Backend,
+    policy: Mutex<Policy>,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Embedded(Mutex<EmbeddedChain>),
+    CometBft(CometRpc),
 }
 
 /// The member organisation that cosigns the embedded ledger.
@@ -65,18 +79,52 @@ impl Anchoring {
                 public_key: member_key.public_key().to_hex(),
                 power: 1,
             }],
+            validators: Vec::new(),
         };
         let chain = EmbeddedChain::open(dir, &genesis, EMBEDDED_MEMBER, member_key)
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            chain: Mutex::new(chain),
-            policy,
+            backend: Backend::Embedded(Mutex::new(chain)),
+            policy: Mutex::new(policy),
         })
     }
 
-    /// The verification policy of this ledger.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// Anchors on the consortium's CometBFT ledger through the node RPC at `rpc` (for example
+    /// `http://127.0.0.1:26657`). The node need not be up yet: anchoring waits for it.
+    pub fn cometbft(rpc: &str) -> Result<Self, String> {
+        Ok(Self {
+            backend: Backend::CometBft(CometRpc::new(rpc)?),
+            policy: Mutex::new(Policy {
+                chain_id: String::new(),
+                notary_keys: Vec::new(),
+                members: Vec::new(),
+                validators: Vec::new(),
+            }),
+        })
+    }
+
+    /// The verification policy of this ledger (in consortium mode, as the chain reported it
+    /// last: empty until the node has answered once).
+    pub fn policy(&self) -> Policy {
+        self.policy
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn set_policy(&self, p: Policy) {
+        match self.policy.lock() {
+            Ok(mut g) => *g = p,
+            Err(e) => *e.into_inner() = p,
+        }
+    }
+
+    /// `"embedded"` or `"consortium"`.
+    pub fn mode(&self) -> &'static str {
+        match self.backend {
+            Backend::Embedded(_) => "embedded",
+            Backend::CometBft(_) => "consortium",
+        }
     }
 
     /// Closes a batch if one is due, then anchors every closed batch not yet anchored.
@@ -100,38 +148,54 @@ impl Anchoring {
         if due {
             self.close_batch(store, key, &pending, now).await?;
         }
-        for (seq, header_json) in store
+        let batches = store
             .unanchored_batches()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if let Backend::CometBft(rpc) = &self.backend
+            && (!batches.is_empty() || self.policy().validators.is_empty())
         {
+            self.set_policy(rpc.policy().await?);
+        }
+        for (seq, header_json) in batches {
             let signed: SignedBatchHeader =
                 serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            let height = {
-                let mut chain = self
-                    .chain
-                    .lock()
-                    .map_err(|_| "ledger lock poisoned".to_owned())?;
-                match chain.ledger().anchor_of(&signed.header.root) {
-                    Some((_, record, _)) if record.batch_seq == signed.header.batch_seq => {
-                        record.height
+            let height = match &self.backend {
+                Backend::Embedded(chain) => {
+                    let mut chain = chain
+                        .lock()
+                        .map_err(|_| "ledger lock poisoned".to_owned())?;
+                    match chain.ledger().anchor_of(&signed.header.root) {
+                        Some((_, record, _)) if record.batch_seq == signed.header.batch_seq => {
+                            record.height
+                        }
+                        _ => match chain
+                            .commit_block(Timestamp::now_utc(), &[header_json.into_bytes()])
+                            .map_err(|e| e.to_string())?
+                            .first()
+                        {
+                            Some(TxResult::Anchored(_)) => chain.ledger().height(),
+                            Some(TxResult::Refused(e)) => {
+                                return Err(format!("ledger refused batch {seq}: {e}"));
+                            }
+                            Some(TxResult::Governed(_)) | None => {
+                                return Err(format!(
+                                    "the ledger did not take batch {seq} as an anchor"
+                                ));
+                            }
+                        },
                     }
-                    _ => match chain
-                        .commit_block(Timestamp::now_utc(), &[header_json.into_bytes()])
-                        .map_err(|e| e.to_string())?
-                        .first()
-                    {
-                        Some(TxResult::Anchored(_)) => chain.ledger().height(),
-                        Some(TxResult::Refused(e)) => {
-                            return Err(format!("ledger refused batch {seq}: {e}"));
-                        }
-                        Some(TxResult::Governed(_)) | None => {
-                            return Err(format!(
-                                "the ledger did not take batch {seq} as an anchor"
-                            ));
-                        }
-                    },
                 }
+                Backend::CometBft(rpc) => match rpc.anchor(&signed.header.root).await? {
+                    Some(a) if a.record.batch_seq == signed.header.batch_seq => a.record.height,
+                    _ => {
+                        // Not on the chain yet: (re)submit it and look again at the next tick.
+                        // One batch at a time, in order: the ledger takes a notary's batches
+                        // only in sequence.
+                        rpc.submit(seq, header_json.as_bytes()).await?;
+                        break;
+                    }
+                },
             };
             store
                 .set_anchored(seq, i64::try_from(height).unwrap_or(i64::MAX), now)
@@ -233,23 +297,43 @@ impl Anchoring {
             InclusionProof::from_tree(&tree, index, tree.len()).map_err(|e| e.to_string())?;
         let header: SignedBatchHeader =
             serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-        let (record, anchor_inclusion, checkpoint) = {
-            let chain = self
-                .chain
-                .lock()
-                .map_err(|_| "ledger lock poisoned".to_owned())?;
-            let Some((_, record, incl)) = chain.ledger().anchor_of(&header.header.root) else {
-                return Ok(None);
-            };
-            let cp = chain
-                .checkpoint_at(chain.ledger().height())
-                .cloned()
-                .ok_or("no checkpoint")?;
-            (record, incl, cp)
+        let (record, anchor_inclusion, checkpoint, cometbft) = match &self.backend {
+            Backend::Embedded(chain) => {
+                let chain = chain
+                    .lock()
+                    .map_err(|_| "ledger lock poisoned".to_owned())?;
+                let Some((_, record, incl)) = chain.ledger().anchor_of(&header.header.root) else {
+                    return Ok(None);
+                };
+                let cp = chain
+                    .checkpoint_at(chain.ledger().height())
+                    .cloned()
+                    .ok_or("no checkpoint")?;
+                (record, incl, cp, None)
+            }
+            Backend::CometBft(rpc) => {
+                let Some(a) = rpc.anchor(&header.header.root).await? else {
+                    return Ok(None);
+                };
+                let Some(c) = a.cosigned else {
+                    return Ok(None);
+                };
+                // The header of the next height carries the checkpoint's app hash.
+                let next = c.checkpoint.checkpoint.height + 1;
+                let Some(layer) = rpc.chain_layer(next).await? else {
+                    return Ok(None);
+                };
+                (a.record, c.inclusion, c.checkpoint, Some(layer))
+            }
         };
+        if self.policy().chain_id.is_empty()
+            && let Backend::CometBft(rpc) = &self.backend
+        {
+            self.set_policy(rpc.policy().await?);
+        }
         Ok(Some(Bundle {
             kind: BUNDLE_TYPE.to_owned(),
-            mode: "embedded".into(),
+            mode: self.mode().into(),
             proof: serde_json::from_str(proof_json).map_err(|e| e.to_string())?,
             receipt: serde_json::from_str(receipt_json).map_err(|e| e.to_string())?,
             batch: BundleBatch {
@@ -265,7 +349,194 @@ impl Anchoring {
                 inclusion: anchor_inclusion,
             },
             checkpoint,
-            policy: self.policy.clone(),
+            policy: self.policy(),
+            cometbft,
         }))
+    }
+}
+
+/// A CometBFT node's JSON-RPC, as the notary uses it.
+#[derive(Debug)]
+struct CometRpc {
+    url: String,
+    http: reqwest::Client,
+    /// The batch last submitted and when, so that a pending anchor is re-sent only now and
+    /// then (the node's mempool refuses exact duplicates anyway).
+    last_submit: Mutex<Option<(i64, std::time::Instant)>>,
+}
+
+impl CometRpc {
+    fn new(url: &str) -> Result<Self, String> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("cometbft_rpc {url}: {e}"))?;
+        Ok(Self {
+            url: url.trim_end_matches('/').to_owned(),
+            http,
+            last_submit: Mutex::new(None),
+        })
+    }
+
+    /// One JSON-RPC call; `Ok(Err(message))` is an error the node answered with.
+    async fn call(&self, method: &str, params: Value) -> Result<Result<Value, String>, String> {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+        let reply: Value = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("CometBFT node {} unreachable ({method}): {e}", self.url))?
+            .json()
+            .await
+            .map_err(|e| format!("CometBFT node {}: {method}: {e}", self.url))?;
+        Ok(match (reply.get("result"), reply.get("error")) {
+            (Some(r), _) => Ok(r.clone()),
+            (None, Some(e)) => Err(format!(
+                "{} {}",
+                e.get("message").and_then(Value::as_str).unwrap_or(""),
+                e.get("data").and_then(Value::as_str).unwrap_or("")
+            )),
+            (None, None) => Err("an empty JSON-RPC answer".into()),
+        })
+    }
+
+    async fn query(&self, path: &str, data: &[u8]) -> Result<(u32, Vec<u8>, String), String> {
+        use base64::Engine as _;
+        let r = self
+            .call(
+                "abci_query",
+                json!({ "path": path, "data": hex::encode(data) }),
+            )
+            .await?
+            .map_err(|e| format!("abci_query {path}: {e}"))?;
+        let resp = r.get("response").ok_or("abci_query without response")?;
+        let code = resp.get("code").and_then(Value::as_u64).unwrap_or(0);
+        let value = match resp.get("value").and_then(Value::as_str) {
+            Some(v) => base64::engine::general_purpose::STANDARD
+                .decode(v)
+                .map_err(|e| format!("abci_query {path}: value: {e}"))?,
+            None => Vec::new(),
+        };
+        let log = resp
+            .get("log")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        Ok((u32::try_from(code).unwrap_or(u32::MAX), value, log))
+    }
+
+    async fn anchor(&self, root: &Hash32) -> Result<Option<AnchorAnswer>, String> {
+        let (code, value, log) = self.query("/anchor", root.as_bytes()).await?;
+        match code {
+            0 => serde_json::from_slice(&value)
+                .map(Some)
+                .map_err(|e| format!("abci_query /anchor: {e}")),
+            codes::NOT_FOUND => Ok(None),
+            _ => Err(format!("abci_query /anchor: code {code}: {log}")),
+        }
+    }
+
+    async fn policy(&self) -> Result<Policy, String> {
+        let (code, value, log) = self.query("/policy", b"").await?;
+        if code != 0 {
+            return Err(format!("abci_query /policy: code {code}: {log}"));
+        }
+        let p: PolicyAnswer =
+            serde_json::from_slice(&value).map_err(|e| format!("abci_query /policy: {e}"))?;
+        let validators = self
+            .validators(None)
+            .await?
+            .iter()
+            .map(policy_validator_from_rpc)
+            .collect::<Result<_, _>>()?;
+        Ok(Policy {
+            chain_id: p.chain_id,
+            notary_keys: p.notary_keys,
+            members: p
+                .members
+                .into_iter()
+                .map(|m| PolicyMember {
+                    id: m.id,
+                    public_key: m.public_key,
+                    power: m.power,
+                })
+                .collect(),
+            validators,
+        })
+    }
+
+    async fn validators(&self, height: Option<u64>) -> Result<Vec<Value>, String> {
+        let mut params = json!({ "per_page": "100" });
+        if let Some(h) = height {
+            params["height"] = json!(h.to_string());
+        }
+        let r = self
+            .call("validators", params)
+            .await?
+            .map_err(|e| format!("validators: {e}"))?;
+        r.get("validators")
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| "validators: no validator list".into())
+    }
+
+    /// The signed header and validator set of `height`; `None` if it is not committed yet.
+    async fn chain_layer(&self, height: u64) -> Result<Option<BundleCometBft>, String> {
+        let commit = match self
+            .call("commit", json!({ "height": height.to_string() }))
+            .await?
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(height, error = %e, "header not available yet");
+                return Ok(None);
+            }
+        };
+        let signed_header = commit
+            .get("signed_header")
+            .cloned()
+            .ok_or("commit: no signed_header")?;
+        let validators = self.validators(Some(height)).await?;
+        Ok(Some(BundleCometBft {
+            signed_header,
+            validators,
+        }))
+    }
+
+    /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch.
+    async fn submit(&self, seq: i64, tx: &[u8]) -> Result<(), String> {
+        use base64::Engine as _;
+        let recent = self
+            .last_submit
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|(s, at)| s == seq && at.elapsed() < std::time::Duration::from_secs(3));
+        if recent {
+            return Ok(());
+        }
+        let tx64 = base64::engine::general_purpose::STANDARD.encode(tx);
+        let answer = self
+            .call("broadcast_tx_sync", json!({ "tx": tx64 }))
+            .await?;
+        if let Ok(mut g) = self.last_submit.lock() {
+            *g = Some((seq, std::time::Instant::now()));
+        }
+        match answer {
+            Ok(r) if r.get("code").and_then(Value::as_u64).unwrap_or(0) == 0 => {
+                tracing::info!(batch_seq = seq, "anchor transaction submitted");
+                Ok(())
+            }
+            Ok(r) => Err(format!(
+                "the ledger refused batch {seq}: {}",
+                r.get("log").and_then(Value::as_str).unwrap_or("")
+            )),
+            // Already in the mempool (a re-send): wait for the block.
+            Err(e) if e.contains("already exists in cache") => Ok(()),
+            Err(e) => Err(format!("broadcast_tx_sync of batch {seq}: {e}")),
+        }
     }
 }

@@ -40,6 +40,10 @@ pub struct NotaryConfig {
     pub batch_max_leaves: usize,
     /// ...or when its oldest proof has waited this many milliseconds.
     pub batch_max_ms: i64,
+    /// RPC address of this organisation's CometBFT node (e.g. `http://127.0.0.1:26657`): when
+    /// set, batches are anchored on the consortium ledger there; when unset, on the embedded
+    /// single-validator ledger under `<data_dir>/chain`.
+    pub cometbft_rpc: Option<String>,
 }
 
 impl Default for NotaryConfig {
@@ -59,6 +63,7 @@ impl Default for NotaryConfig {
             workers: 0,
             batch_max_leaves: 1024,
             batch_max_ms: 1000,
+            cometbft_rpc: None,
         }
     }
 }
@@ -81,6 +86,7 @@ impl fmt::Debug for NotaryConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_batch", &self.max_batch)
             .field("max_media_chunk_bytes", &self.max_media_chunk_bytes)
+            .field("cometbft_rpc", &self.cometbft_rpc)
             .finish_non_exhaustive()
     }
 }
@@ -169,6 +175,7 @@ impl NotaryConfig {
                 "MEDIA_DIR" => cfg.media_dir = Some(PathBuf::from(value)),
                 "KEY_FILE" => cfg.key_file = Some(PathBuf::from(value)),
                 "ADMIN_TOKEN" => cfg.admin_token = Some(value),
+                "COMETBFT_RPC" => cfg.cometbft_rpc = Some(value).filter(|v| !v.is_empty()),
                 "MAX_BODY_BYTES" => cfg.max_body_bytes = number(&value)?,
                 "MAX_BATCH" => cfg.max_batch = number(&value)?,
                 "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,

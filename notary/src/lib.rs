@@ -117,14 +117,20 @@ impl Notary {
             .await
             .map_err(|e| StartError::Store(e, "bootstrapping the admin token".into()))?;
 
-        let member_key = keys::load_or_create(&config.data_dir.join("member-key.json"))?;
-        let anchoring =
-            anchoring::Anchoring::open(&config.data_dir.join("chain"), &key, member_key).map_err(
-                |e| StartError::Io {
-                    what: "opening the embedded ledger".into(),
-                    source: std::io::Error::other(e),
-                },
-            )?;
+        let anchoring = match &config.cometbft_rpc {
+            Some(rpc) => anchoring::Anchoring::cometbft(rpc).map_err(|e| StartError::Io {
+                what: "setting up the CometBFT ledger client".into(),
+                source: std::io::Error::other(e),
+            })?,
+            None => {
+                let member_key = keys::load_or_create(&config.data_dir.join("member-key.json"))?;
+                anchoring::Anchoring::open(&config.data_dir.join("chain"), &key, member_key)
+                    .map_err(|e| StartError::Io {
+                        what: "opening the embedded ledger".into(),
+                        source: std::io::Error::other(e),
+                    })?
+            }
+        };
         let state = Arc::new(AppState {
             anchoring,
             store,

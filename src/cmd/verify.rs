@@ -70,6 +70,12 @@ pub(crate) fn run(a: &Args) -> anyhow::Result<ExitCode> {
                     "checkpoint_height": r.checkpoint_height,
                     "cosigners": r.cosigners,
                     "mode": bundle.mode,
+                    "chain": r.chain.as_ref().map(|c| json!({
+                        "header_height": c.height,
+                        "block_hash": c.block_hash,
+                        "signers": c.signers,
+                        "validators": c.validators,
+                    })),
                 }),
             )?;
             Ok(ExitCode::SUCCESS)

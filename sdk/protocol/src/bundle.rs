@@ -13,12 +13,16 @@
 //!    the checkpoint's anchor-log root;
 //! 7. `checkpoint`: members holding more than two thirds of the policy's voting power cosigned
 //!    the checkpoint with SM2.
+//! 8. `chain` (consortium bundles): the CometBFT header of the next height carries the
+//!    checkpoint's app hash and is committed by more than two thirds of the validator set the
+//!    policy pins (see [`crate::cometbft`]).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::canonical;
+use crate::cometbft::{BundleCometBft, ChainReport, PolicyValidator, verify_chain_layer};
 use crate::hash::{ContentDigests, Hash32};
 use crate::ledger::{AnchorRecord, CosignedCheckpoint, SignedBatchHeader};
 use crate::manifest::Proof;
@@ -76,6 +80,9 @@ pub struct Policy {
     pub notary_keys: Vec<String>,
     /// Consortium members.
     pub members: Vec<PolicyMember>,
+    /// The CometBFT validator set (consortium mode); empty for the embedded ledger.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validators: Vec<PolicyValidator>,
 }
 
 /// Batch layer of a bundle.
@@ -126,13 +133,16 @@ pub struct Bundle {
     pub checkpoint: CosignedCheckpoint,
     /// The keys the notary says it used (compare with your own policy).
     pub policy: Policy,
+    /// Consortium mode: the CometBFT header and commit over the checkpoint's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cometbft: Option<BundleCometBft>,
 }
 
 /// A failed check, naming the layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{layer}: {reason}")]
 pub struct BundleError {
-    /// `bundle`, `media`, `proof`, `receipt`, `leaf`, `batch`, `anchor` or `checkpoint`.
+    /// `bundle`, `media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`, `checkpoint` or `chain`.
     pub layer: &'static str,
     /// What does not hold.
     pub reason: String,
@@ -160,6 +170,8 @@ pub struct BundleReport {
     pub checkpoint_height: u64,
     /// Members whose signatures counted.
     pub cosigners: Vec<String>,
+    /// The CometBFT layer, if the bundle has one.
+    pub chain: Option<ChainReport>,
 }
 
 /// Verifies every layer of `bundle` against `policy`; `media` are the digests of the file the
@@ -321,7 +333,21 @@ pub fn verify_bundle(
         })
         .map(|c| c.member.clone())
         .collect();
+    // 8. chain
+    let chain = match (&bundle.cometbft, bundle.mode.as_str()) {
+        (Some(layer), _) => Some(
+            verify_chain_layer(layer, cp, &policy.validators).map_err(|e| fail("chain", e))?,
+        ),
+        (None, "consortium") => {
+            return Err(fail(
+                "chain",
+                "a consortium bundle without its CometBFT header and commit",
+            ));
+        }
+        (None, _) => None,
+    };
     Ok(BundleReport {
+        chain,
         proof_sm3: verified.proof_sm3,
         media_item,
         batch_seq: header.header.batch_seq,

@@ -36,6 +36,7 @@ assert!(signed_bytes.starts_with(br#"{"bytes":11,"sm3":"#));
 pub mod algorithm;
 pub mod bundle;
 pub mod canonical;
+pub mod cometbft;
 pub mod hash;
 pub mod ledger;
 pub mod manifest;

@@ -183,6 +183,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             public_key: key.public_key().to_hex(),
             power: 1,
         }],
+        validators: Vec::new(),
     };
     let example_bundle = tiezheng_protocol::bundle::Bundle {
         kind: "tiezheng.bundle.v1".into(),
@@ -203,6 +204,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             checkpoint: one_checkpoint,
         },
         policy: policy.clone(),
+        cometbft: None,
     };
     tiezheng_protocol::bundle::verify_bundle(&example_bundle, None, &policy).unwrap();
     let enrolment_body = EnrolmentRequestBody {

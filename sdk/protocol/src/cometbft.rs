@@ -1,0 +1,175 @@
+//! The CometBFT layer of a consortium bundle: the header of the height after a checkpoint,
+//! whose `app_hash` is the checkpoint's state, committed by more than two thirds of the
+//! validator set a court pins in its policy. Checked offline with the light-client
+//! verifier's `verify_validator_sets` and `verify_commit` (ed25519, SHA-256): no network, no
+//! clock, no trust in any single node.
+
+use base64::Engine as _;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tendermint::block::signed_header::SignedHeader;
+use tendermint::validator::{Info, Set};
+use tendermint_light_client_verifier::types::UntrustedBlockState;
+use tendermint_light_client_verifier::{ProdVerifier, Verdict};
+
+use crate::ledger::Checkpoint;
+
+/// A CometBFT validator as a policy pins it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyValidator {
+    /// Validator address (40 hex digits, as CometBFT prints it).
+    #[schemars(regex(pattern = r"^[0-9A-Fa-f]{40}$"))]
+    pub address: String,
+    /// Its ed25519 consensus key, base64 (`pub_key.value` in CometBFT's genesis and RPC).
+    pub pub_key: String,
+    /// Voting power.
+    pub power: u64,
+}
+
+/// The CometBFT layer of a bundle (consortium mode).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleCometBft {
+    /// `signed_header` of CometBFT's `/commit?height=H+1`, where H is the checkpoint's height:
+    /// the header carries the app hash of the state after H, and the commit its signatures.
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub signed_header: Value,
+    /// `validators` of `/validators?height=H+1`: the set that signed.
+    #[schemars(with = "Vec<serde_json::Map<String, Value>>")]
+    pub validators: Vec<Value>,
+}
+
+/// What the CometBFT layer established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Height of the verified header.
+    pub height: u64,
+    /// Its block hash (hex).
+    pub block_hash: String,
+    /// Validators whose signatures are in the commit, of how many.
+    pub signers: usize,
+    /// Size of the validator set.
+    pub validators: usize,
+}
+
+/// The validator info of a pinned validator.
+pub fn policy_validator_info(v: &PolicyValidator) -> Result<Info, String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&v.pub_key)
+        .map_err(|e| format!("validator {}: pub_key is not base64: {e}", v.address))?;
+    let pk = tendermint::PublicKey::from_raw_ed25519(&raw)
+        .ok_or_else(|| format!("validator {}: pub_key is not an ed25519 key", v.address))?;
+    let power = tendermint::vote::Power::try_from(v.power)
+        .map_err(|e| format!("validator {}: power: {e}", v.address))?;
+    let info = Info::new(pk, power);
+    if !info.address.to_string().eq_ignore_ascii_case(&v.address) {
+        return Err(format!(
+            "validator {}: the address is not that of its pub_key ({})",
+            v.address, info.address
+        ));
+    }
+    Ok(info)
+}
+
+/// A pinned validator from a CometBFT RPC `validators` entry or genesis `validators` entry.
+pub fn policy_validator_from_rpc(v: &Value) -> Result<PolicyValidator, String> {
+    let pub_key = v
+        .pointer("/pub_key/value")
+        .and_then(Value::as_str)
+        .ok_or("validator without pub_key.value")?;
+    let power = v
+        .get("voting_power")
+        .or_else(|| v.get("power"))
+        .and_then(|p| p.as_str().and_then(|s| s.parse().ok()).or(p.as_u64()))
+        .ok_or("validator without voting_power")?;
+    let address = v
+        .get("address")
+        .and_then(Value::as_str)
+        .ok_or("validator without address")?;
+    Ok(PolicyValidator {
+        address: address.to_owned(),
+        pub_key: pub_key.to_owned(),
+        power,
+    })
+}
+
+/// Verifies `layer` against the checkpoint it must commit to and the validators `pinned` by
+/// the court's policy.
+pub fn verify_chain_layer(
+    layer: &BundleCometBft,
+    checkpoint: &Checkpoint,
+    pinned: &[PolicyValidator],
+) -> Result<ChainReport, String> {
+    if pinned.is_empty() {
+        return Err(
+            "the policy pins no CometBFT validators; add the consortium's validator set (address, pub_key, power) to it"
+                .into(),
+        );
+    }
+    let sh: SignedHeader = serde_json::from_value(layer.signed_header.clone())
+        .map_err(|e| format!("signed_header is not a CometBFT signed header: {e}"))?;
+    let header = &sh.header;
+    if header.chain_id.as_str() != checkpoint.chain_id {
+        return Err(format!(
+            "header chain_id {:?} is not the checkpoint's {:?}",
+            header.chain_id.as_str(),
+            checkpoint.chain_id
+        ));
+    }
+    if header.height.value() != checkpoint.height.saturating_add(1) {
+        return Err(format!(
+            "header height {} is not the checkpoint's height + 1 ({})",
+            header.height,
+            checkpoint.height.saturating_add(1)
+        ));
+    }
+    if header.app_hash.as_bytes() != checkpoint.app_hash().as_bytes() {
+        return Err(
+            "the header's app_hash is not the app hash of the checkpoint's state".into(),
+        );
+    }
+    let mut bundled: Vec<PolicyValidator> = layer
+        .validators
+        .iter()
+        .map(policy_validator_from_rpc)
+        .collect::<Result<_, _>>()?;
+    let mut pinned_sorted = pinned.to_vec();
+    let key = |v: &PolicyValidator| (v.address.to_ascii_uppercase(), v.pub_key.clone(), v.power);
+    bundled.sort_by_key(key);
+    pinned_sorted.sort_by_key(key);
+    if bundled.iter().map(key).ne(pinned_sorted.iter().map(key)) {
+        return Err("the bundle's validator set is not the one the policy pins".into());
+    }
+    let infos: Vec<Info> = pinned
+        .iter()
+        .map(policy_validator_info)
+        .collect::<Result<_, _>>()?;
+    let set = Set::without_proposer(infos);
+    let untrusted = UntrustedBlockState {
+        signed_header: &sh,
+        validators: &set,
+        next_validators: None,
+    };
+    let verifier = ProdVerifier::default();
+    let verdict = |v: Verdict, what: &str| match v {
+        Verdict::Success => Ok(()),
+        Verdict::NotEnoughTrust(t) => Err(format!("{what}: not enough voting power signed: {t}")),
+        Verdict::Invalid(e) => Err(format!("{what}: {e}")),
+    };
+    verdict(verifier.verify_validator_sets(&untrusted), "validator set")?;
+    verdict(verifier.verify_commit(&untrusted), "commit")?;
+    let signers = sh
+        .commit
+        .signatures
+        .iter()
+        .filter(|s| s.is_commit())
+        .count();
+    Ok(ChainReport {
+        height: header.height.value(),
+        block_hash: sh.commit.block_id.hash.to_string(),
+        signers,
+        validators: pinned.len(),
+    })
+}
