@@ -12,10 +12,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Notary, corpus_dir, tiezheng};
+use common::{Notary, PIN, capture, cli, corpus_dir, device, tiezheng, wait_for_bundle};
 use serde_json::{Value, json};
 use tiezheng_notary::store::{CustodyEvent, verify_custody_chain};
 use tiezheng_protocol::notary::SignedReceipt;
@@ -23,8 +23,6 @@ use tiezheng_protocol::{Hash32, Proof, Sm2PublicKey, canonical};
 use tiezheng_sdk::client::NotaryBinding;
 use tiezheng_sdk::device::{Device, UnlockedDevice};
 use tiezheng_sdk::vault::PassphraseVault;
-
-const PIN: &str = "97531";
 
 /// PostgreSQL when `TIEZHENG_TEST_DATABASE_URL` names a server: each notary gets a fresh
 /// database on it (created with `psql`), so tests running in parallel never share state.
@@ -82,55 +80,6 @@ fn notary(dir: &Path, extra: &[(&str, &str)]) -> Notary {
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
     Notary::start(&dir.join("notary"), &all)
-}
-
-fn cli(dir: &Path, args: &[&str]) -> std::process::Output {
-    let mut c: Command = tiezheng();
-    c.args(args).arg("--dir").arg(dir).env("TIEZHENG_PIN", PIN);
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "tiezheng {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// A device directory enrolled with `n`.
-fn device(root: &Path, name: &str, n: &Notary) -> PathBuf {
-    let dir = root.join(name);
-    cli(
-        &dir,
-        &[
-            "device",
-            "init",
-            "--officer",
-            "310101",
-            "--officer",
-            "310102",
-            "--danger-kdf-iterations",
-            "100",
-        ],
-    );
-    let code = n.code("310101");
-    cli(&dir, &["enrol", "--notary", &n.url, "--code", &code]);
-    dir
-}
-
-fn capture(dir: &Path, file: &str) -> Vec<u8> {
-    let path = corpus_dir().join(file);
-    let out = cli(
-        dir,
-        &[
-            "capture",
-            path.to_str().unwrap(),
-            "--case",
-            "CASE-1",
-            "--witness-note",
-            "none",
-        ],
-    );
-    out.stdout.trim_ascii_end().to_vec()
 }
 
 fn token(dir: &Path) -> String {
@@ -809,27 +758,6 @@ fn sync_survives_the_notary_dying_mid_request() {
             .count();
         assert_eq!(received, 1, "#{seq} stored exactly once");
     }
-}
-
-fn wait_for_bundle(n: &Notary, token: &str, proof_sm3: &str) -> Value {
-    for _ in 0..100 {
-        let (s, v) = n.call(
-            "GET",
-            &format!("/v1/proofs/{proof_sm3}/bundle"),
-            Some(token),
-            b"",
-        );
-        if s == 200 {
-            return v;
-        }
-        assert_eq!(
-            (s, v["code"].as_str().unwrap_or("")),
-            (409, "not_yet_anchored"),
-            "{v}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("proof {proof_sm3} was not anchored within 10 s");
 }
 
 /// Receipted proofs are batched, anchored on the embedded ledger and exported as offline

@@ -8,6 +8,8 @@
 )]
 #![allow(clippy::indexing_slicing)]
 
+pub mod testnet;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -54,14 +56,23 @@ pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 
 /// A minimal HTTP/1.1 client over a TCP socket (no dependencies): `(status, body)`.
 pub fn http(method: &str, url: &str, token: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
+    try_http(method, url, token, body).unwrap()
+}
+
+/// Like [`http`], with an error instead of a panic when the server cannot be reached.
+pub fn try_http(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
     use std::io::{Read as _, Write as _};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
+    let mut s = std::net::TcpStream::connect(host)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
         body.len()
@@ -70,14 +81,14 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: &[u8]) -> (u16, 
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
     let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
+    s.read_to_end(&mut resp)?;
     let split = resp
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .expect("HTTP response");
+        .ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
     let head = String::from_utf8_lossy(&resp[..split]).into_owned();
     let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     let mut body = resp[split + 4..].to_vec();
@@ -87,7 +98,7 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: &[u8]) -> (u16, 
     {
         body = dechunk(&body);
     }
-    (status, body)
+    Ok((status, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
@@ -229,4 +240,88 @@ impl Drop for Notary {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The device PIN of the tests.
+pub const PIN: &str = "97531";
+
+pub fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut c: Command = tiezheng();
+    c.args(args).arg("--dir").arg(dir).env("TIEZHENG_PIN", PIN);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "tiezheng {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A device directory enrolled with `n`.
+pub fn device(root: &std::path::Path, name: &str, n: &Notary) -> PathBuf {
+    let dir = root.join(name);
+    cli(
+        &dir,
+        &[
+            "device",
+            "init",
+            "--officer",
+            "310101",
+            "--officer",
+            "310102",
+            "--danger-kdf-iterations",
+            "100",
+        ],
+    );
+    let code = n.code("310101");
+    cli(&dir, &["enrol", "--notary", &n.url, "--code", &code]);
+    dir
+}
+
+pub fn capture(dir: &std::path::Path, file: &str) -> Vec<u8> {
+    let path = corpus_dir().join(file);
+    let out = cli(
+        dir,
+        &[
+            "capture",
+            path.to_str().unwrap(),
+            "--case",
+            "CASE-1",
+            "--witness-note",
+            "none",
+        ],
+    );
+    out.stdout.trim_ascii_end().to_vec()
+}
+
+pub fn wait_for_bundle(n: &Notary, token: &str, proof_sm3: &str) -> serde_json::Value {
+    wait_for_bundle_within(n, token, proof_sm3, std::time::Duration::from_secs(10))
+}
+
+/// The bundle of `proof_sm3` once anchored, waiting at most `within`.
+pub fn wait_for_bundle_within(
+    n: &Notary,
+    token: &str,
+    proof_sm3: &str,
+    within: std::time::Duration,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let (s, v) = n.call(
+            "GET",
+            &format!("/v1/proofs/{proof_sm3}/bundle"),
+            Some(token),
+            b"",
+        );
+        if s == 200 {
+            return v;
+        }
+        assert_eq!(
+            (s, v["code"].as_str().unwrap_or("")),
+            (409, "not_yet_anchored"),
+            "{v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("proof {proof_sm3} was not anchored within {within:?}");
 }

@@ -1,0 +1,290 @@
+//! The consortium ledger on a real four-validator CometBFT v0.38 testnet on loopback, each
+//! validator with its own `tiezheng ledger serve` and its organisation's SM2 key, and a real
+//! `tiezheng serve` notary anchoring through one node's RPC:
+//!
+//! - receipted proofs end up anchored, in bundles whose checkpoint carries an SM2 quorum and
+//!   whose CometBFT header and commit verify offline against the validator set pinned from
+//!   genesis; tampering with the chain layer is caught and named;
+//! - with one validator killed anchoring continues, on a 3-of-4 SM2 quorum;
+//! - the killed validator restarts and catches up;
+//! - a ledger application that dies restarts empty and recovers its state from CometBFT's
+//!   replay (same app hash, same anchors), and anchoring goes on.
+//!
+//! Needs the `cometbft` binary (`.ci/run` installs v0.38.25 with `go install`). Without it the
+//! test says so and passes, unless `TIEZHENG_REQUIRE_COMETBFT=1` (set by `.ci/run`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::testnet::{MEMBERS, Testnet, cometbft_binary};
+use common::{Notary, capture, cli, corpus_dir, device, tiezheng};
+use serde_json::{Value, json};
+use tiezheng_protocol::Hash32;
+use tiezheng_protocol::bundle::{Bundle, Policy, PolicyMember, verify_bundle};
+
+fn court_policy(net: &Testnet, notary_key: &str) -> Policy {
+    Policy {
+        chain_id: net.chain_id.clone(),
+        notary_keys: vec![notary_key.to_owned()],
+        members: net
+            .member_keys
+            .iter()
+            .map(|(id, k)| PolicyMember {
+                id: id.clone(),
+                public_key: k.clone(),
+                power: 1,
+            })
+            .collect(),
+        validators: net.pinned_validators(),
+    }
+}
+
+fn anchored(n: &Notary, court: &str, dev: &Path, file: &str, net: &Testnet) -> Value {
+    let bytes = capture(dev, file);
+    cli(dev, &["sync"]);
+    let sm3 = Hash32::sm3(&bytes).to_hex();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (s, v) = n.call(
+            "GET",
+            &format!("/v1/proofs/{sm3}/bundle"),
+            Some(court),
+            b"",
+        );
+        if s == 200 {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{file} not anchored within 90 s ({s} {v}); logs:\n{}",
+            net.tail_logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn verify_cli(dir: &Path, bundle: &Value, policy: &Policy, media: &str) -> Value {
+    let bundle_file = dir.join("bundle.json");
+    let policy_file = dir.join("policy.json");
+    std::fs::write(&bundle_file, bundle.to_string()).unwrap();
+    std::fs::write(&policy_file, serde_json::to_vec(policy).unwrap()).unwrap();
+    let out = tiezheng()
+        .arg("verify")
+        .arg(&bundle_file)
+        .arg("--media")
+        .arg(corpus_dir().join(media))
+        .arg("--policy")
+        .arg(&policy_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
+    if cometbft_binary().is_none() {
+        assert!(
+            std::env::var_os("TIEZHENG_REQUIRE_COMETBFT").is_none(),
+            "TIEZHENG_REQUIRE_COMETBFT is set but no cometbft binary was found"
+        );
+        eprintln!(
+            "SKIPPED: no cometbft binary (install: go install github.com/cometbft/cometbft/cmd/cometbft@v0.38.25)"
+        );
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let tz = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tiezheng"));
+
+    // The notary's key exists before the chain, so that genesis can register it.
+    let notary_dir = root.path().join("notary");
+    let out = tiezheng()
+        .args(["ledger", "key"])
+        .arg(notary_dir.join("notary-key.json"))
+        .output()
+        .unwrap();
+    let notary_key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut net = Testnet::start(&root.path().join("net"), 4, &notary_key, &tz, "300ms");
+    for i in 0..4 {
+        net.wait_height(i, 3, Duration::from_secs(60));
+    }
+    let n = Notary::start(
+        &notary_dir,
+        &[
+            ("TIEZHENG_NOTARY_COMETBFT_RPC", &net.rpc(0)),
+            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "200"),
+        ],
+    );
+    let dev = device(root.path(), "dev", &n);
+    let (court, _) = n.token("court", &[]);
+    let policy = court_policy(&net, &notary_key);
+
+    // 1. All four up: anchored, cosigned by at least three members, BFT layer verifies.
+    let first = anchored(&n, &court, &dev, "photos/DSCN0021.jpg", &net);
+    assert_eq!(first["mode"], "consortium");
+    let bundle: Bundle = serde_json::from_value(first.clone()).unwrap();
+    let report = verify_bundle(&bundle, None, &policy).unwrap();
+    assert!(report.cosigners.len() >= 3, "{:?}", report.cosigners);
+    let chain = report.chain.clone().expect("chain layer");
+    assert_eq!(chain.height, report.checkpoint_height + 1);
+    assert!(chain.signers >= 3 && chain.validators == 4, "{chain:?}");
+    let cli_report = verify_cli(root.path(), &first, &policy, "photos/DSCN0021.jpg");
+    assert_eq!(cli_report["valid"], true, "{cli_report}");
+    assert_eq!(cli_report["chain"]["validators"], 4, "{cli_report}");
+    // The notary's published policy names the same chain, members and validators.
+    let (_, published) = n.call("GET", "/v1/ledger/policy", None, b"");
+    let published: Policy = serde_json::from_value(published).unwrap();
+    assert_eq!(published.chain_id, policy.chain_id);
+    assert_eq!(published.members, policy.members);
+    assert_eq!(published.validators.len(), 4);
+
+    // Tampering with the chain layer, or pinning other validators, is caught at `chain`.
+    let tampered = |f: &dyn Fn(&mut Value), p: &Policy| -> String {
+        let mut v = first.clone();
+        f(&mut v);
+        let b: Bundle = serde_json::from_value(v).unwrap();
+        let e = verify_bundle(&b, None, p).unwrap_err();
+        format!("{}: {}", e.layer, e.reason)
+    };
+    let flip = |s: &str| -> String {
+        let mut c: Vec<char> = s.chars().collect();
+        c[0] = if c[0] == 'A' { 'B' } else { 'A' };
+        c.into_iter().collect()
+    };
+    for (what, f) in [
+        (
+            "app hash",
+            Box::new(|v: &mut Value| {
+                let h = v["cometbft"]["signed_header"]["header"]["app_hash"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                v["cometbft"]["signed_header"]["header"]["app_hash"] = json!(flip(&h));
+            }) as Box<dyn Fn(&mut Value)>,
+        ),
+        (
+            "commit signature",
+            Box::new(|v: &mut Value| {
+                for s in v["cometbft"]["signed_header"]["commit"]["signatures"]
+                    .as_array_mut()
+                    .unwrap()
+                {
+                    if let Some(sig) = s["signature"].as_str().map(str::to_owned) {
+                        s["signature"] = json!(flip(&sig));
+                    }
+                }
+            }),
+        ),
+        (
+            "header time",
+            Box::new(|v: &mut Value| {
+                v["cometbft"]["signed_header"]["header"]["time"] =
+                    json!("2030-01-01T00:00:00.000000000Z");
+            }),
+        ),
+        (
+            "validator set",
+            Box::new(|v: &mut Value| {
+                v["cometbft"]["validators"].as_array_mut().unwrap().pop();
+            }),
+        ),
+        (
+            "no chain layer",
+            Box::new(|v: &mut Value| {
+                v.as_object_mut().unwrap().remove("cometbft");
+            }),
+        ),
+    ] {
+        let e = tampered(&*f, &policy);
+        assert!(e.starts_with("chain: "), "{what}: {e}");
+    }
+    let mut other_validators = policy.clone();
+    other_validators.validators[0].pub_key =
+        net.pinned_validators()[1].pub_key.clone();
+    assert!(tampered(&|_| {}, &other_validators).starts_with("chain: "));
+    let mut no_validators = policy.clone();
+    no_validators.validators.clear();
+    assert!(tampered(&|_| {}, &no_validators).contains("pins no CometBFT validators"));
+
+    // 2. One validator (the notary office's) dies: anchoring goes on with 3 of 4.
+    net.kill_node(3);
+    net.kill_app(3);
+    let second = anchored(&n, &court, &dev, "photos/DSCN0025.jpg", &net);
+    let report = verify_bundle(&serde_json::from_value(second).unwrap(), None, &policy).unwrap();
+    let mut cosigners = report.cosigners.clone();
+    cosigners.sort();
+    let mut three: Vec<String> = MEMBERS[..3].iter().map(|m| (*m).to_owned()).collect();
+    three.sort();
+    assert_eq!(cosigners, three, "a 3-of-4 SM2 quorum without the dead member");
+    assert_eq!(report.chain.unwrap().signers, 3);
+
+    // 3. It restarts (its ledger app empty) and catches up with the others.
+    net.start_app(3);
+    net.start_node(3);
+    let target = net.height(0).unwrap();
+    net.wait_height(3, target, Duration::from_secs(90));
+    let h = target.to_string();
+    let block = |i: usize| net.get(i, &format!("/block?height={h}")).unwrap()["block_id"]["hash"].clone();
+    assert_eq!(block(3), block(0), "the restarted validator has the same block {h}");
+
+    // 4. Validator 1's ledger application dies; its node stops with it. Both restart: the
+    // app, empty, is rebuilt by CometBFT's replay to the same state.
+    net.kill_app(1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while net.node_running(1) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    net.kill_node(1);
+    net.start_app(1);
+    net.start_node(1);
+    let target = net.height(0).unwrap();
+    net.wait_height(1, target, Duration::from_secs(90));
+    let root_hex = bundle.batch.header.header.root.to_hex();
+    let (c1, a1) = net.query(1, "/anchor", &root_hex).unwrap();
+    let (c0, a0) = net.query(0, "/anchor", &root_hex).unwrap();
+    assert_eq!((c1, c0), (0, 0));
+    let (a1, a0): (Value, Value) = (
+        serde_json::from_slice(&a1).unwrap(),
+        serde_json::from_slice(&a0).unwrap(),
+    );
+    assert_eq!(a1["record"], a0["record"], "replayed anchor record");
+    let info = |i: usize| {
+        let v = net.get(i, "/abci_info").unwrap();
+        (
+            v["response"]["last_block_height"].as_str().unwrap().parse::<u64>().unwrap(),
+            v["response"]["last_block_app_hash"].clone(),
+        )
+    };
+    let (h1, _) = info(1);
+    let header = |i: usize, h: u64| {
+        net.get(i, &format!("/header?height={}", h + 1))
+            .map(|v| v["header"]["app_hash"].clone())
+    };
+    net.wait_height(0, h1 + 1, Duration::from_secs(30));
+    net.wait_height(1, h1 + 1, Duration::from_secs(30));
+    assert_eq!(header(1, h1), header(0, h1), "same app hash after replay");
+
+    // 5. And anchoring goes on, on a full quorum again.
+    let third = anchored(&n, &court, &dev, "photos/DSCN0027.jpg", &net);
+    let report = verify_bundle(&serde_json::from_value(third).unwrap(), None, &policy).unwrap();
+    assert!(report.cosigners.len() >= 3);
+    drop(n);
+}
