@@ -55,12 +55,7 @@ fn anchored(n: &Notary, court: &str, dev: &Path, file: &str, net: &Testnet) -> V
     let sm3 = Hash32::sm3(&bytes).to_hex();
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
-        let (s, v) = n.call(
-            "GET",
-            &format!("/v1/proofs/{sm3}/bundle"),
-            Some(court),
-            b"",
-        );
+        let (s, v) = n.call("GET", &format!("/v1/proofs/{sm3}/bundle"), Some(court), b"");
         if s == 200 {
             return v;
         }
@@ -156,6 +151,18 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     assert_eq!(published.members, policy.members);
     assert_eq!(published.validators.len(), 4);
 
+    if std::env::var_os("TIEZHENG_BLESS").is_some() {
+        // A real consortium bundle and the policy that pins its network, for schemas/.
+        let dir = common::repo_root().join("schemas/examples");
+        let pretty = |v: &Value| format!("{}\n", serde_json::to_string_pretty(v).unwrap());
+        std::fs::write(dir.join("bundle-consortium.json"), pretty(&first)).unwrap();
+        std::fs::write(
+            dir.join("policy-consortium.json"),
+            pretty(&serde_json::to_value(&policy).unwrap()),
+        )
+        .unwrap();
+    }
+
     // Tampering with the chain layer, or pinning other validators, is caught at `chain`.
     let tampered = |f: &dyn Fn(&mut Value), p: &Policy| -> String {
         let mut v = first.clone();
@@ -217,8 +224,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
         assert!(e.starts_with("chain: "), "{what}: {e}");
     }
     let mut other_validators = policy.clone();
-    other_validators.validators[0].pub_key =
-        net.pinned_validators()[1].pub_key.clone();
+    other_validators.validators[0].pub_key = net.pinned_validators()[1].pub_key.clone();
     assert!(tampered(&|_| {}, &other_validators).starts_with("chain: "));
     let mut no_validators = policy.clone();
     no_validators.validators.clear();
@@ -233,7 +239,10 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     cosigners.sort();
     let mut three: Vec<String> = MEMBERS[..3].iter().map(|m| (*m).to_owned()).collect();
     three.sort();
-    assert_eq!(cosigners, three, "a 3-of-4 SM2 quorum without the dead member");
+    assert_eq!(
+        cosigners, three,
+        "a 3-of-4 SM2 quorum without the dead member"
+    );
     assert_eq!(report.chain.unwrap().signers, 3);
 
     // 3. It restarts (its ledger app empty) and catches up with the others.
@@ -242,8 +251,13 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     let target = net.height(0).unwrap();
     net.wait_height(3, target, Duration::from_secs(90));
     let h = target.to_string();
-    let block = |i: usize| net.get(i, &format!("/block?height={h}")).unwrap()["block_id"]["hash"].clone();
-    assert_eq!(block(3), block(0), "the restarted validator has the same block {h}");
+    let block =
+        |i: usize| net.get(i, &format!("/block?height={h}")).unwrap()["block_id"]["hash"].clone();
+    assert_eq!(
+        block(3),
+        block(0),
+        "the restarted validator has the same block {h}"
+    );
 
     // 4. Validator 1's ledger application dies; its node stops with it. Both restart: the
     // app, empty, is rebuilt by CometBFT's replay to the same state.
@@ -269,7 +283,11 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     let info = |i: usize| {
         let v = net.get(i, "/abci_info").unwrap();
         (
-            v["response"]["last_block_height"].as_str().unwrap().parse::<u64>().unwrap(),
+            v["response"]["last_block_height"]
+                .as_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap(),
             v["response"]["last_block_app_hash"].clone(),
         )
     };

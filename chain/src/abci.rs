@@ -197,7 +197,7 @@ impl LedgerApp {
             Request::Echo(e) => Response::Echo(response::Echo { message: e.message }),
             Request::Flush => Response::Flush,
             Request::Info(_) => Response::Info(self.info()),
-            Request::InitChain(r) => Response::InitChain(self.init_chain(r)?),
+            Request::InitChain(r) => Response::InitChain(self.init_chain(&r)?),
             Request::Query(q) => Response::Query(self.query(&q)),
             Request::CheckTx(r) => Response::CheckTx(self.check_tx(&r.tx)),
             Request::Commit => Response::Commit(response::Commit {
@@ -210,7 +210,7 @@ impl LedgerApp {
             Request::VerifyVoteExtension(r) => {
                 Response::VerifyVoteExtension(self.verify_vote_extension(&r))
             }
-            Request::FinalizeBlock(r) => Response::FinalizeBlock(self.finalize_block(r)?),
+            Request::FinalizeBlock(r) => Response::FinalizeBlock(self.finalize_block(&r)?),
             Request::ListSnapshots => Response::ListSnapshots(Default::default()),
             Request::OfferSnapshot(_) => Response::OfferSnapshot(Default::default()),
             Request::LoadSnapshotChunk(_) => Response::LoadSnapshotChunk(Default::default()),
@@ -235,7 +235,7 @@ impl LedgerApp {
         }
     }
 
-    fn init_chain(&self, r: request::InitChain) -> Result<response::InitChain, String> {
+    fn init_chain(&self, r: &request::InitChain) -> Result<response::InitChain, String> {
         let genesis: Genesis = serde_json::from_slice(&r.app_state_bytes).map_err(|e| {
             format!("genesis.json app_state is not a Tiezheng ledger genesis (chain_id, members, notaries): {e}")
         })?;
@@ -306,7 +306,11 @@ impl LedgerApp {
                 (Some(cp), Some(commit)) => {
                     let mut cosignatures: Vec<Cosignature> = Vec::new();
                     for vote in &commit.votes {
-                        if vote.sig_info != tendermint::abci::types::BlockSignatureInfo::Flag(BlockIdFlag::Commit) {
+                        if vote.sig_info
+                            != tendermint::abci::types::BlockSignatureInfo::Flag(
+                                BlockIdFlag::Commit,
+                            )
+                        {
                             continue;
                         }
                         let Ok(c) = canonical::parse_canonical(&vote.vote_extension)
@@ -460,7 +464,10 @@ impl LedgerApp {
         }
     }
 
-    fn finalize_block(&self, r: request::FinalizeBlock) -> Result<response::FinalizeBlock, String> {
+    fn finalize_block(
+        &self,
+        r: &request::FinalizeBlock,
+    ) -> Result<response::FinalizeBlock, String> {
         let height = height_u64(r.height);
         let time = block_time(r.time);
         let mut st = self.state();
@@ -477,7 +484,9 @@ impl LedgerApp {
                         match (parsed, st.checkpoints.get(&target), &st.ledger) {
                             (Ok(c), Some(cp), Some(l)) => l.check_cosigned(&c, cp).map(|()| c),
                             (Err(e), _, _) => Err(e),
-                            _ => Err(LedgerError::Cosign(format!("no checkpoint of height {target}"))),
+                            _ => Err(LedgerError::Cosign(format!(
+                                "no checkpoint of height {target}"
+                            ))),
                         }
                     } else {
                         Err(LedgerError::Cosign("misplaced cosigned checkpoint".into()))
@@ -501,10 +510,7 @@ impl LedgerApp {
                 }
             }
         }
-        let ledger = st
-            .ledger
-            .as_mut()
-            .ok_or("FinalizeBlock before InitChain")?;
+        let ledger = st.ledger.as_mut().ok_or("FinalizeBlock before InitChain")?;
         let results = ledger
             .finalize_block(height, time, &ledger_txs)
             .map_err(|e| format!("block {height}: {e}"))?;
@@ -515,9 +521,17 @@ impl LedgerApp {
                     if let Ok(Some(h)) = canonical::parse_canonical(tx).map(|v| {
                         v.get("header").map(|h| {
                             (
-                                h.get("root").and_then(|x| x.as_str()).unwrap_or("").to_owned(),
-                                h.get("batch_seq").map(ToString::to_string).unwrap_or_default(),
-                                h.get("notary_key_id").and_then(|x| x.as_str()).unwrap_or("").to_owned(),
+                                h.get("root")
+                                    .and_then(|x| x.as_str())
+                                    .unwrap_or("")
+                                    .to_owned(),
+                                h.get("batch_seq")
+                                    .map(ToString::to_string)
+                                    .unwrap_or_default(),
+                                h.get("notary_key_id")
+                                    .and_then(|x| x.as_str())
+                                    .unwrap_or("")
+                                    .to_owned(),
                             )
                         })
                     }) {
@@ -564,7 +578,12 @@ impl LedgerApp {
         };
         let st = self.state();
         let Some(ledger) = &st.ledger else {
-            return answer(codes::NOT_READY, "the ledger is not initialised".into(), Vec::new(), 0);
+            return answer(
+                codes::NOT_READY,
+                "the ledger is not initialised".into(),
+                Vec::new(),
+                0,
+            );
         };
         let height = ledger.height();
         match q.path.as_str() {
@@ -591,7 +610,12 @@ impl LedgerApp {
             }
             "/checkpoint" => match &st.cosigned {
                 Some(c) => answer(0, String::new(), to_json(c), height),
-                None => answer(codes::NOT_FOUND, "no cosigned checkpoint yet".into(), Vec::new(), height),
+                None => answer(
+                    codes::NOT_FOUND,
+                    "no cosigned checkpoint yet".into(),
+                    Vec::new(),
+                    height,
+                ),
             },
             "/anchor" => {
                 let root = match q.data.len() {
@@ -602,10 +626,20 @@ impl LedgerApp {
                     _ => None,
                 };
                 let Some(root) = root else {
-                    return answer(codes::BAD_QUERY, "data must be a batch root: 32 bytes or 64 hex characters".into(), Vec::new(), height);
+                    return answer(
+                        codes::BAD_QUERY,
+                        "data must be a batch root: 32 bytes or 64 hex characters".into(),
+                        Vec::new(),
+                        height,
+                    );
                 };
                 let Some((index, record, _)) = ledger.anchor_of(&root) else {
-                    return answer(codes::NOT_FOUND, format!("batch root {root} is not anchored"), Vec::new(), height);
+                    return answer(
+                        codes::NOT_FOUND,
+                        format!("batch root {root} is not anchored"),
+                        Vec::new(),
+                        height,
+                    );
                 };
                 let cosigned = st.cosigned.as_ref().and_then(|c| {
                     let (_, _, inclusion) =
@@ -622,7 +656,12 @@ impl LedgerApp {
                 };
                 answer(0, String::new(), to_json(&a), height)
             }
-            other => answer(codes::BAD_QUERY, format!("unknown query path {other:?}: use /policy, /checkpoint or /anchor"), Vec::new(), height),
+            other => answer(
+                codes::BAD_QUERY,
+                format!("unknown query path {other:?}: use /policy, /checkpoint or /anchor"),
+                Vec::new(),
+                height,
+            ),
         }
     }
 }

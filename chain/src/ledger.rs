@@ -17,8 +17,8 @@
 use std::collections::BTreeMap;
 
 use tiezheng_protocol::ledger::{
-    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, CosignedCheckpoint, GOVERNANCE_TYPE, GovernanceAction, GovernanceTx,
-    SignedBatchHeader, is_quorum,
+    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, CosignedCheckpoint, GOVERNANCE_TYPE,
+    GovernanceAction, GovernanceTx, SignedBatchHeader, is_quorum,
 };
 use tiezheng_protocol::merkle::{MerkleError, MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{
@@ -474,11 +474,7 @@ impl Ledger {
 
     /// `SM3("TIEZHENG-APPHASH-V1" ‖ be64(anchor_log_size) ‖ anchor_log_root ‖ registry_root)`.
     pub fn app_hash(&self) -> Hash32 {
-        tiezheng_protocol::ledger::app_hash(
-            self.log.len(),
-            &self.log.root(),
-            &self.registry_root(),
-        )
+        tiezheng_protocol::ledger::app_hash(self.log.len(), &self.log.root(), &self.registry_root())
     }
 
     /// The checkpoint of the current state, for members to cosign.

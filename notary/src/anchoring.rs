@@ -38,7 +38,7 @@ pub struct Anchoring {
 
 #[derive(Debug)]
 enum Backend {
-    Embedded(Mutex<EmbeddedChain>),
+    Embedded(Box<Mutex<EmbeddedChain>>),
     CometBft(CometRpc),
 }
 
@@ -84,7 +84,7 @@ impl Anchoring {
         let chain = EmbeddedChain::open(dir, &genesis, EMBEDDED_MEMBER, member_key)
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            backend: Backend::Embedded(Mutex::new(chain)),
+            backend: Backend::Embedded(Box::new(Mutex::new(chain))),
             policy: Mutex::new(policy),
         })
     }
@@ -469,10 +469,10 @@ impl CometRpc {
     }
 
     async fn validators(&self, height: Option<u64>) -> Result<Vec<Value>, String> {
-        let mut params = json!({ "per_page": "100" });
-        if let Some(h) = height {
-            params["height"] = json!(h.to_string());
-        }
+        let params = match height {
+            Some(h) => json!({ "per_page": "100", "height": h.to_string() }),
+            None => json!({ "per_page": "100" }),
+        };
         let r = self
             .call("validators", params)
             .await?

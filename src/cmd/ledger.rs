@@ -78,8 +78,15 @@ fn genesis(a: &GenesisArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
     let mut doc: Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a CometBFT genesis.json", path.display()))?;
-    let Some(chain_id) = doc.get("chain_id").and_then(Value::as_str).map(str::to_owned) else {
-        bail!("{}: no chain_id: is this a CometBFT genesis.json?", path.display());
+    let Some(chain_id) = doc
+        .get("chain_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        bail!(
+            "{}: no chain_id: is this a CometBFT genesis.json?",
+            path.display()
+        );
     };
     let mut members = Vec::new();
     for m in &a.members {
@@ -116,8 +123,11 @@ fn genesis(a: &GenesisArgs) -> anyhow::Result<ExitCode> {
         })
         .filter(|h| h != "0")
         .unwrap_or_else(|| "1".into());
-    doc["app_state"] = serde_json::to_value(&g)?;
-    let params = doc
+    let obj = doc
+        .as_object_mut()
+        .with_context(|| format!("{}: not a JSON object", path.display()))?;
+    obj.insert("app_state".into(), serde_json::to_value(&g)?);
+    let params = obj
         .get_mut("consensus_params")
         .and_then(Value::as_object_mut)
         .with_context(|| format!("{}: no consensus_params", path.display()))?;
@@ -163,7 +173,11 @@ fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     {
         let mut out = io::stdout().lock();
-        let _ = writeln!(out, "tiezheng ledger ABCI application on tcp://{}", a.listen);
+        let _ = writeln!(
+            out,
+            "tiezheng ledger ABCI application on tcp://{}",
+            a.listen
+        );
         let _ = out.flush();
     }
     rt.block_on(tiezheng_chain::abci::serve(app, a.listen))?;

@@ -122,10 +122,7 @@ impl Testnet {
                     "timeout_commit = \"1s\"",
                     &format!("timeout_commit = \"{timeout_commit}\""),
                 )
-                .replace(
-                    "timeout_propose = \"3s\"",
-                    "timeout_propose = \"1s\"",
-                );
+                .replace("timeout_propose = \"3s\"", "timeout_propose = \"1s\"");
             std::fs::write(&cfg, text).unwrap();
         }
         std::fs::create_dir_all(dir.join("logs")).unwrap();

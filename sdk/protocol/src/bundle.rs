@@ -335,9 +335,9 @@ pub fn verify_bundle(
         .collect();
     // 8. chain
     let chain = match (&bundle.cometbft, bundle.mode.as_str()) {
-        (Some(layer), _) => Some(
-            verify_chain_layer(layer, cp, &policy.validators).map_err(|e| fail("chain", e))?,
-        ),
+        (Some(layer), _) => {
+            Some(verify_chain_layer(layer, cp, &policy.validators).map_err(|e| fail("chain", e))?)
+        }
         (None, "consortium") => {
             return Err(fail(
                 "chain",

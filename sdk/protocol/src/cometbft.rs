@@ -126,9 +126,7 @@ pub fn verify_chain_layer(
         ));
     }
     if header.app_hash.as_bytes() != checkpoint.app_hash().as_bytes() {
-        return Err(
-            "the header's app_hash is not the app hash of the checkpoint's state".into(),
-        );
+        return Err("the header's app_hash is not the app hash of the checkpoint's state".into());
     }
     let mut bundled: Vec<PolicyValidator> = layer
         .validators

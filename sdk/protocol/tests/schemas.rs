@@ -471,6 +471,37 @@ fn schemas_are_valid_2020_12_and_examples_validate() {
     }
 }
 
+/// A real consortium bundle, from the four-validator CometBFT testnet (`tests/consortium.rs`
+/// writes it under `TIEZHENG_BLESS=1`), with the court's policy pinning that network: it
+/// validates against the schemas and verifies offline, BFT layer included.
+#[test]
+fn consortium_example_validates_and_verifies() {
+    let dir = repo_root().join("schemas");
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("examples").join(name)).unwrap())
+            .unwrap()
+    };
+    let bundle_value = read("bundle-consortium.json");
+    let policy_value = read("policy-consortium.json");
+    for (stem, v) in [("bundle", &bundle_value), ("policy", &policy_value)] {
+        let s = schema::all()
+            .into_iter()
+            .find(|(n, _)| *n == stem)
+            .unwrap()
+            .1;
+        let validator = jsonschema::draft202012::new(&serde_json::to_value(&s).unwrap()).unwrap();
+        if let Err(e) = validator.validate(v) {
+            panic!("{stem}-consortium.json does not validate: {e}");
+        }
+    }
+    let bundle: tiezheng_protocol::bundle::Bundle = serde_json::from_value(bundle_value).unwrap();
+    let policy: tiezheng_protocol::bundle::Policy = serde_json::from_value(policy_value).unwrap();
+    let report = tiezheng_protocol::bundle::verify_bundle(&bundle, None, &policy).unwrap();
+    let chain = report.chain.unwrap();
+    assert_eq!(chain.height, report.checkpoint_height + 1);
+    assert_eq!(chain.validators, 4);
+}
+
 #[test]
 fn signed_example_verifies() {
     let path = repo_root().join("schemas/examples/signed-document.json");

@@ -1,0 +1,450 @@
+//! The ABCI application driven call by call as CometBFT drives it, with four member
+//! validators: vote extensions carry SM2 cosignatures, proposers put a quorum of them first
+//! in the block, every validator rejects a block without one, and a fresh application
+//! replaying the blocks reaches the same state.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use bytes::Bytes;
+use common::{batch, tx};
+use tendermint::abci::response::{ProcessProposal as Verdict, VerifyVoteExtension as VoteVerdict};
+use tendermint::abci::types::{
+    BlockSignatureInfo, CommitInfo, ExtendedCommitInfo, ExtendedVoteInfo, Validator,
+};
+use tendermint::block::BlockIdFlag;
+use tendermint::v0_38::abci::{Request, Response, request};
+use tiezheng_chain::abci::{AnchorAnswer, LedgerApp, codes};
+use tiezheng_chain::ledger::{Genesis, Member};
+use tiezheng_protocol::ledger::CosignedCheckpoint;
+use tiezheng_protocol::merkle::MerkleHasher as _;
+use tiezheng_protocol::{Hash32, Sm2SigningKey};
+
+const CHAIN: &str = "tiezheng-test-abci";
+
+struct Net {
+    apps: Vec<LedgerApp>,
+    notary: Sm2SigningKey,
+    genesis: Vec<u8>,
+}
+
+fn time(h: u64) -> tendermint::Time {
+    tendermint::Time::from_unix_timestamp(1_795_224_600 + i64::try_from(h).unwrap(), 0).unwrap()
+}
+
+fn height(h: u64) -> tendermint::block::Height {
+    tendermint::block::Height::try_from(h).unwrap()
+}
+
+fn hash(h: u64) -> tendermint::Hash {
+    tendermint::Hash::Sha256(*Hash32::sm3(&h.to_be_bytes()).as_bytes())
+}
+
+fn consensus_params() -> tendermint::consensus::Params {
+    tendermint::consensus::Params {
+        block: tendermint::block::Size {
+            max_bytes: 1 << 20,
+            max_gas: -1,
+            time_iota_ms: 1000,
+        },
+        evidence: tendermint::evidence::Params {
+            max_age_num_blocks: 100_000,
+            max_age_duration: tendermint::evidence::Duration(std::time::Duration::from_secs(
+                172_800,
+            )),
+            max_bytes: 1 << 20,
+        },
+        validator: tendermint::consensus::params::ValidatorParams {
+            pub_key_types: vec![tendermint::public_key::Algorithm::Ed25519],
+        },
+        version: None,
+        abci: tendermint::consensus::params::AbciParams {
+            vote_extensions_enable_height: Some(height(1)),
+        },
+    }
+}
+
+fn call(app: &LedgerApp, req: Request) -> Response {
+    app.handle(req).unwrap()
+}
+
+impl Net {
+    fn new() -> Self {
+        let members: Vec<(String, Sm2SigningKey)> =
+            ["court", "police", "procuratorate", "notary-office"]
+                .iter()
+                .map(|m| ((*m).to_owned(), Sm2SigningKey::generate()))
+                .collect();
+        let notary = Sm2SigningKey::generate();
+        let genesis = serde_json::to_vec(&Genesis {
+            chain_id: CHAIN.into(),
+            members: members
+                .iter()
+                .map(|(id, k)| Member {
+                    id: id.clone(),
+                    public_key: k.public_key().to_hex(),
+                    power: 1,
+                })
+                .collect(),
+            notaries: vec![notary.public_key().to_hex()],
+        })
+        .unwrap();
+        let apps = members
+            .iter()
+            .map(|(id, k)| LedgerApp::new(Some((id.clone(), k.clone()))))
+            .collect();
+        let net = Self {
+            apps,
+            notary,
+            genesis,
+        };
+        for app in &net.apps {
+            net.init(app);
+        }
+        net
+    }
+
+    fn init(&self, app: &LedgerApp) {
+        call(
+            app,
+            Request::InitChain(request::InitChain {
+                time: time(0),
+                chain_id: CHAIN.into(),
+                consensus_params: consensus_params(),
+                validators: Vec::new(),
+                app_state_bytes: Bytes::from(self.genesis.clone()),
+                initial_height: height(1),
+            }),
+        );
+    }
+
+    /// Every validator's vote extension for height `h`.
+    fn extensions(&self, h: u64) -> Vec<Bytes> {
+        self.apps
+            .iter()
+            .map(|app| {
+                let Response::ExtendVote(r) = call(
+                    app,
+                    Request::ExtendVote(request::ExtendVote {
+                        hash: hash(h),
+                        height: height(h),
+                        time: time(h),
+                        txs: Vec::new(),
+                        proposed_last_commit: None,
+                        misbehavior: Vec::new(),
+                        next_validators_hash: hash(0),
+                        proposer_address: tendermint::account::Id::new([0; 20]),
+                    }),
+                ) else {
+                    panic!("not an ExtendVote answer")
+                };
+                r.vote_extension
+            })
+            .collect()
+    }
+
+    fn verify_extension(&self, app: usize, h: u64, ext: Bytes) -> VoteVerdict {
+        let Response::VerifyVoteExtension(v) = call(
+            &self.apps[app],
+            Request::VerifyVoteExtension(request::VerifyVoteExtension {
+                hash: hash(h),
+                validator_address: tendermint::account::Id::new([1; 20]),
+                height: height(h),
+                vote_extension: ext,
+            }),
+        ) else {
+            panic!("not a VerifyVoteExtension answer")
+        };
+        v
+    }
+
+    fn prepare(&self, h: u64, extensions: &[Bytes], txs: Vec<Bytes>) -> Vec<Bytes> {
+        let votes = extensions
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ExtendedVoteInfo {
+                validator: Validator {
+                    address: [u8::try_from(i).unwrap(); 20],
+                    power: 1u32.into(),
+                },
+                sig_info: BlockSignatureInfo::Flag(BlockIdFlag::Commit),
+                vote_extension: e.clone(),
+                extension_signature: None,
+            })
+            .collect();
+        let Response::PrepareProposal(p) = call(
+            &self.apps[0],
+            Request::PrepareProposal(request::PrepareProposal {
+                max_tx_bytes: 1 << 20,
+                txs,
+                local_last_commit: Some(ExtendedCommitInfo {
+                    round: 0u16.into(),
+                    votes,
+                }),
+                misbehavior: Vec::new(),
+                height: height(h),
+                time: time(h),
+                next_validators_hash: hash(0),
+                proposer_address: tendermint::account::Id::new([0; 20]),
+            }),
+        ) else {
+            panic!("not a PrepareProposal answer")
+        };
+        p.txs
+    }
+
+    fn process(&self, app: usize, h: u64, txs: &[Bytes]) -> Verdict {
+        let Response::ProcessProposal(v) = call(
+            &self.apps[app],
+            Request::ProcessProposal(request::ProcessProposal {
+                txs: txs.to_vec(),
+                proposed_last_commit: None,
+                misbehavior: Vec::new(),
+                hash: hash(h),
+                height: height(h),
+                time: time(h),
+                next_validators_hash: hash(0),
+                proposer_address: tendermint::account::Id::new([0; 20]),
+            }),
+        ) else {
+            panic!("not a ProcessProposal answer")
+        };
+        v
+    }
+
+    fn finalize_on(app: &LedgerApp, h: u64, txs: &[Bytes]) -> Vec<u32> {
+        let Response::FinalizeBlock(r) = call(
+            app,
+            Request::FinalizeBlock(request::FinalizeBlock {
+                txs: txs.to_vec(),
+                decided_last_commit: CommitInfo {
+                    round: 0u16.into(),
+                    votes: Vec::new(),
+                },
+                misbehavior: Vec::new(),
+                hash: hash(h),
+                height: height(h),
+                time: time(h),
+                next_validators_hash: hash(0),
+                proposer_address: tendermint::account::Id::new([0; 20]),
+            }),
+        ) else {
+            panic!("not a FinalizeBlock answer")
+        };
+        call(app, Request::Commit);
+        r.tx_results.iter().map(|t| t.code.value()).collect()
+    }
+
+    fn finalize(&self, h: u64, txs: &[Bytes]) -> Vec<u32> {
+        let codes: Vec<Vec<u32>> = self
+            .apps
+            .iter()
+            .map(|a| Self::finalize_on(a, h, txs))
+            .collect();
+        assert!(codes.windows(2).all(|w| w[0] == w[1]), "{codes:?}");
+        codes[0].clone()
+    }
+}
+
+fn query(app: &LedgerApp, path: &str, data: &[u8]) -> (u32, Vec<u8>) {
+    let Response::Query(q) = call(
+        app,
+        Request::Query(request::Query {
+            data: Bytes::copy_from_slice(data),
+            path: path.into(),
+            height: 0u32.into(),
+            prove: false,
+        }),
+    ) else {
+        panic!("not a Query answer")
+    };
+    (q.code.value(), q.value.to_vec())
+}
+
+fn info(app: &LedgerApp) -> (u64, Vec<u8>) {
+    let Response::Info(i) = call(
+        app,
+        Request::Info(request::Info {
+            version: String::new(),
+            block_version: 11,
+            p2p_version: 8,
+            abci_version: "2.0.0".into(),
+        }),
+    ) else {
+        panic!("not an Info answer")
+    };
+    (
+        i.last_block_height.value(),
+        i.last_block_app_hash.as_bytes().to_vec(),
+    )
+}
+
+#[test]
+fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
+    let net = Net::new();
+    // Height 1: extensions start; nothing to cosign into the block yet.
+    assert_eq!(net.process(1, 1, &[]), Verdict::Accept);
+    net.finalize(1, &[]);
+
+    // Extensions of height 2 cosign the checkpoint after height 1.
+    let ext = net.extensions(2);
+    for (i, e) in ext.iter().enumerate() {
+        assert!(!e.is_empty());
+        assert_eq!(
+            net.verify_extension((i + 1) % 4, 2, e.clone()),
+            VoteVerdict::Accept
+        );
+    }
+    // A flipped byte, a key that is not a member's, garbage: rejected. Empty (a validator
+    // that is not a member): accepted, and counts for nothing.
+    let mut flipped = ext[0].to_vec();
+    let at = flipped.len() - 20;
+    flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
+    assert_eq!(
+        net.verify_extension(1, 2, Bytes::from(flipped)),
+        VoteVerdict::Reject
+    );
+    let impostor = LedgerApp::new(Some(("court".into(), Sm2SigningKey::generate())));
+    net.init(&impostor);
+    Net::finalize_on(&impostor, 1, &[]);
+    let Response::ExtendVote(fake) = call(
+        &impostor,
+        Request::ExtendVote(request::ExtendVote {
+            hash: hash(2),
+            height: height(2),
+            time: time(2),
+            txs: Vec::new(),
+            proposed_last_commit: None,
+            misbehavior: Vec::new(),
+            next_validators_hash: hash(0),
+            proposer_address: tendermint::account::Id::new([0; 20]),
+        }),
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        net.verify_extension(1, 2, fake.vote_extension.clone()),
+        VoteVerdict::Reject
+    );
+    assert_eq!(
+        net.verify_extension(1, 2, Bytes::from_static(b"{}")),
+        VoteVerdict::Reject
+    );
+    assert_eq!(
+        net.verify_extension(1, 2, Bytes::new()),
+        VoteVerdict::Accept
+    );
+
+    // Block 2 (votes of height 1 cosigned the genesis checkpoint) needs its cosigned
+    // checkpoint first. Two of four members are not a quorum: no cosigned checkpoint is
+    // proposed, and every validator rejects the block.
+    let ext1 = net.extensions(1);
+    let anchor = batch(&net.notary, 1, None, Hash32::sm3(b"batch 1"));
+    let anchor_tx = Bytes::from(tx(&anchor));
+    let weak = net.prepare(2, &ext1[..2], vec![anchor_tx.clone()]);
+    assert_eq!(weak, vec![anchor_tx.clone()]);
+    for i in 0..4 {
+        assert_eq!(net.process(i, 2, &weak), Verdict::Reject);
+    }
+    // The impostor's extension does not make a quorum either.
+    let with_fake = [ext1[0].clone(), ext1[1].clone(), fake.vote_extension];
+    assert_eq!(net.prepare(2, &with_fake, Vec::new()), Vec::<Bytes>::new());
+    // Three of four are: the cosigned checkpoint goes first, and the block is accepted.
+    let block2 = net.prepare(2, &ext1[..3], vec![anchor_tx.clone()]);
+    assert_eq!(block2.len(), 2);
+    assert_eq!(block2[1], anchor_tx);
+    let cosigned: CosignedCheckpoint = serde_json::from_slice(&block2[0]).unwrap();
+    assert_eq!(cosigned.checkpoint.height, 0);
+    assert_eq!(cosigned.cosignatures.len(), 3);
+    for i in 0..4 {
+        assert_eq!(net.process(i, 2, &block2), Verdict::Accept);
+    }
+    // Out of place, or sent through the mempool, it is refused.
+    let swapped = vec![block2[1].clone(), block2[0].clone()];
+    assert_eq!(net.process(0, 2, &swapped), Verdict::Reject);
+    let Response::CheckTx(c) = call(
+        &net.apps[0],
+        Request::CheckTx(request::CheckTx {
+            tx: block2[0].clone(),
+            kind: request::CheckTxKind::New,
+        }),
+    ) else {
+        panic!()
+    };
+    assert_eq!(c.code.value(), codes::COSIGN_FROM_MEMPOOL);
+    // A quorum's cosignatures of another height's checkpoint (height 1, from the extensions
+    // of height 2) are not this block's.
+    let mut other = cosigned.clone();
+    other.checkpoint.height = 1;
+    other.cosignatures = ext[..3]
+        .iter()
+        .map(|e| serde_json::from_slice(e).unwrap())
+        .collect();
+    let other_block = vec![
+        Bytes::from(tiezheng_protocol::canonical::to_canonical_bytes(&other).unwrap()),
+        anchor_tx.clone(),
+    ];
+    assert_eq!(net.process(1, 2, &other_block), Verdict::Reject);
+
+    assert_eq!(net.finalize(2, &block2), vec![0, 0]);
+    let (code, value) = query(&net.apps[0], "/anchor", anchor.header.root.as_bytes());
+    assert_eq!(code, 0);
+    let a: AnchorAnswer = serde_json::from_slice(&value).unwrap();
+    assert_eq!((a.index, a.record.height), (0, 2));
+    assert!(
+        a.cosigned.is_none(),
+        "no cosigned checkpoint covers height 2 yet"
+    );
+
+    // Blocks 3 and 4: the checkpoint after block 2 is cosigned into block 4, and then the
+    // anchor query returns it with the record's inclusion proof.
+    let mut blocks = vec![Vec::new(), block2.clone()];
+    for h in 3..=4 {
+        let block = net.prepare(h, &net.extensions(h - 1), Vec::new());
+        assert_eq!(net.process(2, h, &block), Verdict::Accept);
+        net.finalize(h, &block);
+        blocks.push(block);
+    }
+    let (_, value) = query(
+        &net.apps[1],
+        "/anchor",
+        anchor.header.root.to_hex().as_bytes(),
+    );
+    let a: AnchorAnswer = serde_json::from_slice(&value).unwrap();
+    let c = a.cosigned.expect("cosigned by now");
+    assert_eq!(c.checkpoint.checkpoint.height, 2);
+    assert_eq!(c.checkpoint.cosignatures.len(), 4);
+    let leaf = tiezheng_protocol::merkle::Sm3Hasher::leaf(&a.record.leaf_bytes().unwrap());
+    c.inclusion
+        .verify(&leaf, &c.checkpoint.checkpoint.anchor_log_root)
+        .unwrap();
+    // The app hash in the next header is the checkpoint's, recomputed by verifiers.
+    let (h, app_hash) = info(&net.apps[0]);
+    assert_eq!(h, 4);
+    assert_eq!(query(&net.apps[0], "/nowhere", b"").0, codes::BAD_QUERY);
+    assert_eq!(query(&net.apps[0], "/anchor", b"short").0, codes::BAD_QUERY);
+
+    // A fresh application (a restart) replaying the blocks through FinalizeBlock alone, as
+    // CometBFT's handshake does, reaches the same state.
+    let fresh = LedgerApp::new(None);
+    assert_eq!(info(&fresh).0, 0, "a restarted app asks for replay");
+    net.init(&fresh);
+    for (i, block) in blocks.iter().enumerate() {
+        Net::finalize_on(&fresh, u64::try_from(i).unwrap() + 1, block);
+    }
+    assert_eq!(info(&fresh), (h, app_hash));
+    for path in ["/checkpoint", "/policy"] {
+        assert_eq!(query(&fresh, path, b""), query(&net.apps[3], path, b""));
+    }
+    assert_eq!(
+        query(&fresh, "/anchor", anchor.header.root.as_bytes()),
+        query(&net.apps[0], "/anchor", anchor.header.root.as_bytes())
+    );
+}
