@@ -52,7 +52,7 @@ use tiezheng_protocol::ledger::{AnchorRecord, Checkpoint, Cosignature, CosignedC
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
 use tower::Service;
 
-use crate::ledger::{Genesis, Ledger, LedgerError, MAX_TX_BYTES, TxResult};
+use crate::ledger::{CheckedTx, Genesis, Ledger, LedgerError, MAX_TX_BYTES, TxResult};
 
 /// Why the ABCI server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +128,8 @@ struct State {
     checkpoints: BTreeMap<u64, Checkpoint>,
     /// The latest checkpoint cosigned by a quorum.
     cosigned: Option<CosignedCheckpoint>,
+    /// Per notary, the last anchor accepted into the mempool since the last commit.
+    pending: BTreeMap<Hash32, (u64, Hash32)>,
 }
 
 /// The ledger as an ABCI 2.0 application. Cloning shares the state.
@@ -200,10 +202,14 @@ impl LedgerApp {
             Request::InitChain(r) => Response::InitChain(self.init_chain(&r)?),
             Request::Query(q) => Response::Query(self.query(&q)),
             Request::CheckTx(r) => Response::CheckTx(self.check_tx(&r.tx)),
-            Request::Commit => Response::Commit(response::Commit {
-                data: Bytes::new(),
-                retain_height: 0u32.into(),
-            }),
+            Request::Commit => {
+                // CometBFT rechecks what is left in the mempool, in order, right after this.
+                self.state().pending.clear();
+                Response::Commit(response::Commit {
+                    data: Bytes::new(),
+                    retain_height: 0u32.into(),
+                })
+            }
             Request::PrepareProposal(r) => Response::PrepareProposal(self.prepare_proposal(r)),
             Request::ProcessProposal(r) => Response::ProcessProposal(self.process_proposal(&r)),
             Request::ExtendVote(r) => Response::ExtendVote(self.extend_vote(&r)),
@@ -277,12 +283,21 @@ impl LedgerApp {
                 "cosigned checkpoints are put in blocks by proposers only".into(),
             );
         }
-        let st = self.state();
-        let Some(ledger) = &st.ledger else {
+        let mut st = self.state();
+        let State {
+            ledger, pending, ..
+        } = &mut *st;
+        let Some(ledger) = ledger else {
             return refuse(codes::NOT_READY, "the ledger is not initialised".into());
         };
-        match ledger.check_tx(tx) {
-            Ok(_) => response::CheckTx::default(),
+        match ledger.check_tx_pending(tx, pending) {
+            Ok(CheckedTx::Anchor(signed)) => {
+                if let Ok(sm3) = signed.header.sm3() {
+                    pending.insert(signed.header.notary_key_id, (signed.header.batch_seq, sm3));
+                }
+                response::CheckTx::default()
+            }
+            Ok(CheckedTx::Governance(_)) => response::CheckTx::default(),
             Err(e) => refuse(codes::REFUSED, e.to_string()),
         }
     }

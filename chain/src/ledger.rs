@@ -226,6 +226,18 @@ impl Ledger {
 
     /// Checks a transaction against the committed state (CheckTx / ProcessProposal).
     pub fn check_tx(&self, tx: &[u8]) -> Result<CheckedTx, LedgerError> {
+        self.check_tx_pending(tx, &BTreeMap::new())
+    }
+
+    /// Checks a transaction against the committed state advanced by the anchors already
+    /// accepted into the mempool: `pending` maps a notary's key ID to the `(batch_seq,
+    /// header SM3)` of its last one there, so that a notary can queue consecutive batches
+    /// while the chain is behind.
+    pub fn check_tx_pending(
+        &self,
+        tx: &[u8],
+        pending: &BTreeMap<Hash32, (u64, Hash32)>,
+    ) -> Result<CheckedTx, LedgerError> {
         if tx.len() > MAX_TX_BYTES {
             return Err(LedgerError::TooLarge(tx.len()));
         }
@@ -238,12 +250,16 @@ impl Ledger {
             Ok(CheckedTx::Governance(gov))
         } else {
             let signed: SignedBatchHeader = serde_json::from_value(value).map_err(malformed)?;
-            self.check_anchor(&signed)?;
+            self.check_anchor(&signed, pending.get(&signed.header.notary_key_id))?;
             Ok(CheckedTx::Anchor(signed))
         }
     }
 
-    fn check_anchor(&self, signed: &SignedBatchHeader) -> Result<(), LedgerError> {
+    fn check_anchor(
+        &self,
+        signed: &SignedBatchHeader,
+        pending: Option<&(u64, Hash32)>,
+    ) -> Result<(), LedgerError> {
         let h = &signed.header;
         let notary = self
             .notaries
@@ -255,14 +271,18 @@ impl Ledger {
         signed
             .verify(&notary.key)
             .map_err(|e| LedgerError::BadSignature(e.to_string()))?;
-        if h.batch_seq != notary.last_seq + 1 {
+        let (last_seq, last_header) = match pending {
+            Some((seq, header)) if *seq > notary.last_seq => (*seq, Some(*header)),
+            _ => (notary.last_seq, notary.last_header_sm3),
+        };
+        if h.batch_seq != last_seq + 1 {
             return Err(LedgerError::Sequence {
                 notary: h.notary_key_id,
                 found: h.batch_seq,
-                expected: notary.last_seq + 1,
+                expected: last_seq + 1,
             });
         }
-        if h.previous_header_sm3 != notary.last_header_sm3 {
+        if h.previous_header_sm3 != last_header {
             return Err(LedgerError::Chain(h.notary_key_id));
         }
         Ok(())

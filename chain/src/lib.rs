@@ -12,10 +12,13 @@ proofs exist against any height. The registry itself changes only through
 [governance transactions](tiezheng_protocol::ledger::GovernanceTx) approved with SM2 by more
 than two thirds of the members' voting power.
 
-Drivers: [`embedded::EmbeddedChain`] runs the ledger in-process as a single validator with a
-quorum of one, storing its blocks durably and replaying them on start. The CometBFT v0.38 ABCI
-driver (the SM2 quorum carried in vote extensions) and the notary's batching and anchoring are
-the next steps of the ledger work; they drive this same state machine.
+Two drivers of the same state machine, producing the same data shapes:
+- [`abci::LedgerApp`], the ABCI 2.0 application of each member's CometBFT v0.38 validator
+  (`tiezheng ledger serve`): the members' SM2 cosignatures of each checkpoint travel in vote
+  extensions and are put, with more than two thirds of the voting power, first in the next
+  block; validators reject blocks without them;
+- [`embedded::EmbeddedChain`], the ledger in the notary's own process as a single validator
+  with a quorum of one, storing its blocks durably and replaying them on start.
 */
 #![forbid(unsafe_code)]
 

@@ -228,3 +228,46 @@ fn embedded_chain_cosigns_replays_and_detects_alteration() {
     assert!(!forged.has_quorum(&members));
     assert!(cp2.has_quorum(&members));
 }
+
+/// A notary can queue consecutive batches in the mempool while the chain is behind: CheckTx
+/// counts the anchors already accepted there, and still refuses gaps and broken links.
+#[test]
+fn check_tx_follows_the_anchors_already_pending() {
+    let w = world();
+    let ledger = Ledger::new(&w.genesis).unwrap();
+    let mut b: Vec<SignedBatchHeader> = Vec::new();
+    for seq in 1..=5u64 {
+        let prev = b.last().map(|x| x.header.sm3().unwrap());
+        b.push(batch(&w.notary, seq, prev, Hash32::sm3(&seq.to_be_bytes())));
+    }
+    let mut pending = std::collections::BTreeMap::new();
+    assert!(ledger.check_tx(&tx(&b[1])).is_err(), "seq 2 before 1");
+    for signed in &b[..3] {
+        ledger.check_tx_pending(&tx(signed), &pending).unwrap();
+        pending.insert(
+            signed.header.notary_key_id,
+            (signed.header.batch_seq, signed.header.sm3().unwrap()),
+        );
+    }
+    // After 1..3 pending, 5 is a gap and a re-sent 3 is a replay.
+    assert!(matches!(
+        ledger.check_tx_pending(&tx(&b[4]), &pending),
+        Err(LedgerError::Sequence { expected: 4, .. })
+    ));
+    assert!(matches!(
+        ledger.check_tx_pending(&tx(&b[2]), &pending),
+        Err(LedgerError::Sequence { expected: 4, .. })
+    ));
+    // A 4 that does not link to the pending 3 is refused.
+    let forged = batch(
+        &w.notary,
+        4,
+        Some(Hash32::sm3(b"other")),
+        Hash32::sm3(b"r4"),
+    );
+    assert!(matches!(
+        ledger.check_tx_pending(&tx(&forged), &pending),
+        Err(LedgerError::Chain(_))
+    ));
+    ledger.check_tx_pending(&tx(&b[3]), &pending).unwrap();
+}

@@ -189,11 +189,11 @@ impl Anchoring {
                 Backend::CometBft(rpc) => match rpc.anchor(&signed.header.root).await? {
                     Some(a) if a.record.batch_seq == signed.header.batch_seq => a.record.height,
                     _ => {
-                        // Not on the chain yet: (re)submit it and look again at the next tick.
-                        // One batch at a time, in order: the ledger takes a notary's batches
-                        // only in sequence.
+                        // Not on the chain yet: (re)submit it, in order (the ledger's mempool
+                        // takes a notary's batches in sequence), and look again at the next
+                        // tick.
                         rpc.submit(seq, header_json.as_bytes()).await?;
-                        break;
+                        continue;
                     }
                 },
             };
@@ -360,9 +360,9 @@ impl Anchoring {
 struct CometRpc {
     url: String,
     http: reqwest::Client,
-    /// The batch last submitted and when, so that a pending anchor is re-sent only now and
-    /// then (the node's mempool refuses exact duplicates anyway).
-    last_submit: Mutex<Option<(i64, std::time::Instant)>>,
+    /// When each batch waiting for its block was last submitted, so that it is re-sent only
+    /// now and then (the node's mempool refuses exact duplicates anyway).
+    submitted: Mutex<std::collections::BTreeMap<i64, std::time::Instant>>,
 }
 
 impl CometRpc {
@@ -375,7 +375,7 @@ impl CometRpc {
         Ok(Self {
             url: url.trim_end_matches('/').to_owned(),
             http,
-            last_submit: Mutex::new(None),
+            submitted: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -509,12 +509,10 @@ impl CometRpc {
     /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch.
     async fn submit(&self, seq: i64, tx: &[u8]) -> Result<(), String> {
         use base64::Engine as _;
-        let recent = self
-            .last_submit
-            .lock()
-            .ok()
-            .and_then(|g| *g)
-            .is_some_and(|(s, at)| s == seq && at.elapsed() < std::time::Duration::from_secs(3));
+        let recent = self.submitted.lock().ok().is_some_and(|g| {
+            g.get(&seq)
+                .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(3))
+        });
         if recent {
             return Ok(());
         }
@@ -522,8 +520,11 @@ impl CometRpc {
         let answer = self
             .call("broadcast_tx_sync", json!({ "tx": tx64 }))
             .await?;
-        if let Ok(mut g) = self.last_submit.lock() {
-            *g = Some((seq, std::time::Instant::now()));
+        if let Ok(mut g) = self.submitted.lock() {
+            // Forget batches anchored long ago (sequence numbers only grow).
+            let keep = g.split_off(&(seq - 1000));
+            *g = keep;
+            g.insert(seq, std::time::Instant::now());
         }
         match answer {
             Ok(r) if r.get("code").and_then(Value::as_u64).unwrap_or(0) == 0 => {

@@ -364,7 +364,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "\nDone. (Embedded ledger: one validator, quorum of one. The CometBFT consortium mode and notarised PDF certificates are the next steps.)"
+        "\nDone. (Embedded ledger: one validator, quorum of one. The CometBFT consortium ledger is `tiezheng ledger`; see the README. Notarised PDF certificates are next.)"
     )?;
     Ok(ExitCode::SUCCESS)
 }
