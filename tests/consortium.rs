@@ -225,10 +225,18 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     }
     let mut other_validators = policy.clone();
     other_validators.validators[0].pub_key = net.pinned_validators()[1].pub_key.clone();
-    assert!(tampered(&|_| {}, &other_validators).starts_with("chain: "));
+    // (The bundle's own policy copy must not claim what the court does not pin...)
+    assert!(tampered(&|_| {}, &other_validators).starts_with("policy: "));
+    // (...and with a copy that agrees, the commit is checked against the pinned set.)
+    let copy = serde_json::to_value(&other_validators).unwrap();
+    assert!(tampered(&|v| v["policy"] = copy.clone(), &other_validators).starts_with("chain: "));
     let mut no_validators = policy.clone();
     no_validators.validators.clear();
-    assert!(tampered(&|_| {}, &no_validators).contains("pins no CometBFT validators"));
+    let copy = serde_json::to_value(&no_validators).unwrap();
+    assert!(
+        tampered(&|v| v["policy"] = copy.clone(), &no_validators)
+            .contains("pins no CometBFT validators")
+    );
 
     // 2. One validator (the notary office's) dies: anchoring goes on with 3 of 4.
     net.kill_node(3);

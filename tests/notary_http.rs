@@ -871,8 +871,20 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
     foreign.members[0].public_key = tiezheng_protocol::Sm2SigningKey::generate()
         .public_key()
         .to_hex();
+    // The bundle's own copy of the policy may claim nothing the court's does not grant...
     assert_eq!(
         verify_bundle(&bundle, None, &foreign).unwrap_err().layer,
+        "policy"
+    );
+    // ...and with a copy that agrees, a member key the court does not trust fails the quorum.
+    let with_copy = |p: &Policy| Bundle {
+        policy: p.clone(),
+        ..bundle.clone()
+    };
+    assert_eq!(
+        verify_bundle(&with_copy(&foreign), None, &foreign)
+            .unwrap_err()
+            .layer,
         "checkpoint"
     );
     let mut other_notary = policy.clone();
@@ -882,7 +894,7 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
             .to_hex(),
     ];
     assert_eq!(
-        verify_bundle(&bundle, None, &other_notary)
+        verify_bundle(&with_copy(&other_notary), None, &other_notary)
             .unwrap_err()
             .layer,
         "receipt"

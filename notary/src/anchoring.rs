@@ -22,7 +22,7 @@ use tiezheng_chain::ledger::{Genesis, Member, TxResult};
 use tiezheng_protocol::bundle::{
     BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
 };
-use tiezheng_protocol::cometbft::{BundleCometBft, policy_validator_from_rpc};
+use tiezheng_protocol::cometbft::{BundleCometBft, bundle_validator, policy_validator_from_rpc};
 use tiezheng_protocol::ledger::{BATCH_HEADER_TYPE, BatchHeader, SignedBatchHeader};
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
@@ -499,7 +499,12 @@ impl CometRpc {
             .get("signed_header")
             .cloned()
             .ok_or("commit: no signed_header")?;
-        let validators = self.validators(Some(height)).await?;
+        let validators = self
+            .validators(Some(height))
+            .await?
+            .iter()
+            .map(|v| policy_validator_from_rpc(v).map(|p| bundle_validator(&p)))
+            .collect::<Result<_, _>>()?;
         Ok(Some(BundleCometBft {
             signed_header,
             validators,

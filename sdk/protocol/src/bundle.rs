@@ -142,7 +142,8 @@ pub struct Bundle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{layer}: {reason}")]
 pub struct BundleError {
-    /// `bundle`, `media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`, `checkpoint` or `chain`.
+    /// `bundle`, `policy`, `media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`, `checkpoint`
+    /// or `chain`.
     pub layer: &'static str,
     /// What does not hold.
     pub reason: String,
@@ -187,6 +188,25 @@ pub fn verify_bundle(
             format!("type {:?} is not {BUNDLE_TYPE}", bundle.kind),
         ));
     }
+    match (bundle.mode.as_str(), bundle.cometbft.is_some()) {
+        ("embedded", false) | ("consortium", true) => {}
+        ("consortium", false) => {
+            return Err(fail(
+                "chain",
+                "a consortium bundle without its CometBFT header and commit",
+            ));
+        }
+        (mode, _) => {
+            return Err(fail(
+                "bundle",
+                format!(
+                    "mode {mode:?} with{} a CometBFT layer: use \"embedded\" (without) or \"consortium\" (with)",
+                    if bundle.cometbft.is_some() { "" } else { "out" }
+                ),
+            ));
+        }
+    }
+    check_policy_copy(&bundle.policy, policy)?;
     // 2. proof
     let proof_value =
         serde_json::to_value(&bundle.proof).map_err(|e| fail("proof", e.to_string()))?;
@@ -315,36 +335,42 @@ pub fn verify_bundle(
             ))
         })
         .collect();
+    let checkpoint_value =
+        serde_json::to_value(cp).map_err(|e| fail("checkpoint", e.to_string()))?;
+    // Every cosignature a bundle carries must be a listed member's and verify, not only enough
+    // of them: a bundle is evidence, and nothing in it may be altered unnoticed.
+    for (i, c) in bundle.checkpoint.cosignatures.iter().enumerate() {
+        let Some((_, key, _)) = members.iter().find(|(id, _, _)| *id == c.member) else {
+            return Err(fail(
+                "checkpoint",
+                format!(
+                    "cosignature {i} is by {:?}, a member the policy does not list: update the policy if the consortium admitted it",
+                    c.member
+                ),
+            ));
+        };
+        c.signature
+            .verify_value_by(&checkpoint_value, key)
+            .map_err(|e| fail("checkpoint", format!("cosignature {i} ({}): {e}", c.member)))?;
+    }
     if !bundle.checkpoint.has_quorum(&members) {
         return Err(fail(
             "checkpoint",
             "the cosignatures do not reach more than two thirds of the members' voting power",
         ));
     }
-    let value = serde_json::to_value(cp).map_err(|e| fail("checkpoint", e.to_string()))?;
     let cosigners = bundle
         .checkpoint
         .cosignatures
         .iter()
-        .filter(|c| {
-            members
-                .iter()
-                .any(|(id, k, _)| *id == c.member && c.signature.verify_value_by(&value, k).is_ok())
-        })
         .map(|c| c.member.clone())
         .collect();
     // 8. chain
-    let chain = match (&bundle.cometbft, bundle.mode.as_str()) {
-        (Some(layer), _) => {
+    let chain = match &bundle.cometbft {
+        Some(layer) => {
             Some(verify_chain_layer(layer, cp, &policy.validators).map_err(|e| fail("chain", e))?)
         }
-        (None, "consortium") => {
-            return Err(fail(
-                "chain",
-                "a consortium bundle without its CometBFT header and commit",
-            ));
-        }
-        (None, _) => None,
+        None => None,
     };
     Ok(BundleReport {
         chain,
@@ -355,6 +381,41 @@ pub fn verify_bundle(
         checkpoint_height: cp.height,
         cosigners,
     })
+}
+
+/// The bundle's copy of the notary's policy may claim nothing the verifier's policy does not
+/// grant: the same chain, and only members, notary keys and validators the verifier lists
+/// (identically). A court that pins a wider policy (several notaries, say) still accepts.
+fn check_policy_copy(copy: &Policy, pinned: &Policy) -> Result<(), BundleError> {
+    let bad = |what: String| {
+        Err(fail(
+            "policy",
+            format!(
+                "the bundle's copy of the policy {what} that your policy does not; compare the two before trusting either"
+            ),
+        ))
+    };
+    if copy.chain_id != pinned.chain_id {
+        return bad(format!("names chain {:?}", copy.chain_id));
+    }
+    if let Some(m) = copy.members.iter().find(|m| !pinned.members.contains(m)) {
+        return bad(format!("lists member {:?} with a key or power", m.id));
+    }
+    if let Some(k) = copy
+        .notary_keys
+        .iter()
+        .find(|k| !pinned.notary_keys.contains(k))
+    {
+        return bad(format!("lists notary key {k}"));
+    }
+    if let Some(v) = copy
+        .validators
+        .iter()
+        .find(|v| !pinned.validators.contains(v))
+    {
+        return bad(format!("lists validator {}", v.address));
+    }
+    Ok(())
 }
 
 /// Parses a bundle strictly.

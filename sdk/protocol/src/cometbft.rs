@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tendermint::block::signed_header::SignedHeader;
 use tendermint::validator::{Info, Set};
+use tendermint_light_client_verifier::operations::{
+    ProdVotingPowerCalculator, VotingPowerCalculator as _,
+};
 use tendermint_light_client_verifier::types::UntrustedBlockState;
 use tendermint_light_client_verifier::{ProdVerifier, Verdict};
 
@@ -36,7 +39,8 @@ pub struct BundleCometBft {
     /// the header carries the app hash of the state after H, and the commit its signatures.
     #[schemars(with = "serde_json::Map<String, Value>")]
     pub signed_header: Value,
-    /// `validators` of `/validators?height=H+1`: the set that signed.
+    /// The validator set of height H+1 (`/validators`), each entry exactly `{address,
+    /// pub_key: {type, value}, voting_power}`.
     #[schemars(with = "Vec<serde_json::Map<String, Value>>")]
     pub validators: Vec<Value>,
 }
@@ -73,8 +77,26 @@ pub fn policy_validator_info(v: &PolicyValidator) -> Result<Info, String> {
     Ok(info)
 }
 
+/// The key type of CometBFT's ed25519 validator keys in JSON.
+pub const ED25519_KEY_TYPE: &str = "tendermint/PubKeyEd25519";
+
+/// A validator entry in a bundle: what the validator-set hash covers, and nothing else.
+pub fn bundle_validator(v: &PolicyValidator) -> Value {
+    serde_json::json!({
+        "address": v.address,
+        "pub_key": { "type": ED25519_KEY_TYPE, "value": v.pub_key },
+        "voting_power": v.power.to_string(),
+    })
+}
+
 /// A pinned validator from a CometBFT RPC `validators` entry or genesis `validators` entry.
 pub fn policy_validator_from_rpc(v: &Value) -> Result<PolicyValidator, String> {
+    if v.pointer("/pub_key/type").and_then(Value::as_str) != Some(ED25519_KEY_TYPE) {
+        return Err(format!(
+            "validator {}: pub_key.type is not {ED25519_KEY_TYPE:?}",
+            v.get("address").and_then(Value::as_str).unwrap_or("?")
+        ));
+    }
     let pub_key = v
         .pointer("/pub_key/value")
         .and_then(Value::as_str)
@@ -93,6 +115,47 @@ pub fn policy_validator_from_rpc(v: &Value) -> Result<PolicyValidator, String> {
         pub_key: pub_key.to_owned(),
         power,
     })
+}
+
+/// The light-client rules skip precommits for nil; a bundle's must verify too (else a vote
+/// for the block could be relabelled nil unnoticed).
+fn verify_nil_votes(sh: &SignedHeader, set: &Set) -> Result<(), String> {
+    use tendermint::block::CommitSig;
+    for (i, sig) in sh.commit.signatures.iter().enumerate() {
+        let CommitSig::BlockIdFlagNil {
+            validator_address,
+            timestamp,
+            signature,
+        } = sig
+        else {
+            continue;
+        };
+        let validator = set.validator(*validator_address).ok_or_else(|| {
+            format!("commit: nil vote {i} by {validator_address}, not a validator of the set")
+        })?;
+        let vote = tendermint::vote::Vote {
+            vote_type: tendermint::vote::Type::Precommit,
+            height: sh.commit.height,
+            round: sh.commit.round,
+            block_id: None,
+            timestamp: Some(*timestamp),
+            validator_address: *validator_address,
+            validator_index: tendermint::vote::ValidatorIndex::try_from(i)
+                .map_err(|e| e.to_string())?,
+            signature: signature.clone(),
+            extension: Vec::new(),
+            extension_signature: None,
+        };
+        let signed = tendermint::vote::SignedVote::from_vote(vote, sh.header.chain_id.clone())
+            .ok_or_else(|| format!("commit: nil vote {i} has no signature"))?;
+        validator
+            .verify_signature::<tendermint::crypto::default::signature::Verifier>(
+                &signed.sign_bytes(),
+                signed.signature(),
+            )
+            .map_err(|e| format!("commit: nil vote {i} does not verify: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Verifies `layer` against the checkpoint it must commit to and the validators `pinned` by
@@ -128,11 +191,17 @@ pub fn verify_chain_layer(
     if header.app_hash.as_bytes() != checkpoint.app_hash().as_bytes() {
         return Err("the header's app_hash is not the app hash of the checkpoint's state".into());
     }
-    let mut bundled: Vec<PolicyValidator> = layer
-        .validators
-        .iter()
-        .map(policy_validator_from_rpc)
-        .collect::<Result<_, _>>()?;
+    let mut bundled: Vec<PolicyValidator> = Vec::new();
+    for v in &layer.validators {
+        let pv = policy_validator_from_rpc(v)?;
+        if *v != bundle_validator(&pv) {
+            return Err(format!(
+                "validator {}: write exactly address, pub_key {{type, value}} and voting_power",
+                pv.address
+            ));
+        }
+        bundled.push(pv);
+    }
     let mut pinned_sorted = pinned.to_vec();
     let key = |v: &PolicyValidator| (v.address.to_ascii_uppercase(), v.pub_key.clone(), v.power);
     bundled.sort_by_key(key);
@@ -158,6 +227,15 @@ pub fn verify_chain_layer(
     };
     verdict(verifier.verify_validator_sets(&untrusted), "validator set")?;
     verdict(verifier.verify_commit(&untrusted), "commit")?;
+    // `verify_commit` stops once more than two thirds have verified; a bundle is evidence, so
+    // every signature it carries must verify, not only enough of them (a threshold of one
+    // whole never stops early).
+    let whole = tendermint::trust_threshold::TrustThresholdFraction::new(1, 1)
+        .map_err(|e| e.to_string())?;
+    ProdVotingPowerCalculator::default()
+        .voting_power_in(&sh, &set, whole)
+        .map_err(|e| format!("commit: a signature does not verify: {e}"))?;
+    verify_nil_votes(&sh, &set)?;
     let signers = sh
         .commit
         .signatures
