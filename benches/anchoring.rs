@@ -51,15 +51,7 @@ fn main() {
     }
     let dir = work.path().join("consortium");
     let tz = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tiezheng"));
-    let out = common::tiezheng()
-        .args(["ledger", "key"])
-        .arg(dir.join("notary/notary-key.json"))
-        .output()
-        .unwrap();
-    let notary_key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let notary_key = common::testnet::new_key(&tz, &dir.join("notary/notary-key.json"));
     let net = common::testnet::Testnet::start(&dir.join("net"), 4, &notary_key, &tz, "1s");
     for i in 0..4 {
         net.wait_height(i, 2, std::time::Duration::from_secs(60));

@@ -108,15 +108,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
 
     // The notary's key exists before the chain, so that genesis can register it.
     let notary_dir = root.path().join("notary");
-    let out = tiezheng()
-        .args(["ledger", "key"])
-        .arg(notary_dir.join("notary-key.json"))
-        .output()
-        .unwrap();
-    let notary_key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let notary_key = common::testnet::new_key(&tz, &notary_dir.join("notary-key.json"));
     let mut net = Testnet::start(&root.path().join("net"), 4, &notary_key, &tz, "300ms");
     for i in 0..4 {
         net.wait_height(i, 3, Duration::from_secs(60));

@@ -127,27 +127,7 @@ impl Net {
 
     /// Every validator's vote extension for height `h`.
     fn extensions(&self, h: u64) -> Vec<Bytes> {
-        self.apps
-            .iter()
-            .map(|app| {
-                let Response::ExtendVote(r) = call(
-                    app,
-                    Request::ExtendVote(request::ExtendVote {
-                        hash: hash(h),
-                        height: height(h),
-                        time: time(h),
-                        txs: Vec::new(),
-                        proposed_last_commit: None,
-                        misbehavior: Vec::new(),
-                        next_validators_hash: hash(0),
-                        proposer_address: tendermint::account::Id::new([0; 20]),
-                    }),
-                ) else {
-                    panic!("not an ExtendVote answer")
-                };
-                r.vote_extension
-            })
-            .collect()
+        self.apps.iter().map(|app| extend_vote(app, h)).collect()
     }
 
     fn verify_extension(&self, app: usize, h: u64, ext: Bytes) -> VoteVerdict {
@@ -253,6 +233,26 @@ impl Net {
     }
 }
 
+/// The vote extension `app` makes for height `h`.
+fn extend_vote(app: &LedgerApp, h: u64) -> Bytes {
+    let Response::ExtendVote(r) = call(
+        app,
+        Request::ExtendVote(request::ExtendVote {
+            hash: hash(h),
+            height: height(h),
+            time: time(h),
+            txs: Vec::new(),
+            proposed_last_commit: None,
+            misbehavior: Vec::new(),
+            next_validators_hash: hash(0),
+            proposer_address: tendermint::account::Id::new([0; 20]),
+        }),
+    ) else {
+        panic!("not an ExtendVote answer")
+    };
+    r.vote_extension
+}
+
 fn query(app: &LedgerApp, path: &str, data: &[u8]) -> (u32, Vec<u8>) {
     let Response::Query(q) = call(
         app,
@@ -314,23 +314,9 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
     let impostor = LedgerApp::new(Some(("court".into(), Sm2SigningKey::generate())));
     net.init(&impostor);
     Net::finalize_on(&impostor, 1, &[]);
-    let Response::ExtendVote(fake) = call(
-        &impostor,
-        Request::ExtendVote(request::ExtendVote {
-            hash: hash(2),
-            height: height(2),
-            time: time(2),
-            txs: Vec::new(),
-            proposed_last_commit: None,
-            misbehavior: Vec::new(),
-            next_validators_hash: hash(0),
-            proposer_address: tendermint::account::Id::new([0; 20]),
-        }),
-    ) else {
-        panic!()
-    };
+    let fake = extend_vote(&impostor, 2);
     assert_eq!(
-        net.verify_extension(1, 2, fake.vote_extension.clone()),
+        net.verify_extension(1, 2, fake.clone()),
         VoteVerdict::Reject
     );
     assert_eq!(
@@ -354,7 +340,7 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
         assert_eq!(net.process(i, 2, &weak), Verdict::Reject);
     }
     // The impostor's extension does not make a quorum either.
-    let with_fake = [ext1[0].clone(), ext1[1].clone(), fake.vote_extension];
+    let with_fake = [ext1[0].clone(), ext1[1].clone(), fake];
     assert_eq!(net.prepare(2, &with_fake, Vec::new()), Vec::<Bytes>::new());
     // Three of four are: the cosigned checkpoint goes first, and the block is accepted.
     let block2 = net.prepare(2, &ext1[..3], vec![anchor_tx.clone()]);

@@ -146,14 +146,7 @@ fn genesis(a: &GenesisArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TIEZHENG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(io::stderr)
-        .json()
-        .try_init();
+    super::init_json_logs();
     let member = match (&a.member, &a.key) {
         (Some(m), Some(k)) => {
             if !k.exists() {

@@ -25,3 +25,16 @@ pub(crate) fn emit_json_line<T: serde::Serialize>(
         Err(e) => Err(e.into()),
     }
 }
+
+/// JSON logs on stderr for the long-running services, filtered by `TIEZHENG_LOG` (default
+/// `info`).
+pub(crate) fn init_json_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TIEZHENG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(io::stderr)
+        .json()
+        .try_init();
+}

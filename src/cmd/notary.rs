@@ -27,14 +27,7 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TIEZHENG_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(io::stderr)
-        .json()
-        .try_init();
+    super::init_json_logs();
     let mut cfg = NotaryConfig::load(a.config.as_deref(), std::env::vars())?;
     if let Some(l) = &a.listen {
         cfg.listen.clone_from(l);

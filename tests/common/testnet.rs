@@ -51,7 +51,13 @@ pub struct Testnet {
     pub genesis_validators: Vec<Value>,
 }
 
-fn public_key_of(out: &std::process::Output) -> String {
+/// Creates an SM2 key file with `tiezheng ledger key` and returns its public key (hex).
+pub fn new_key(tiezheng: &Path, file: &Path) -> String {
+    let out = Command::new(tiezheng)
+        .args(["ledger", "key"])
+        .arg(file)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -90,13 +96,7 @@ impl Testnet {
             .arg(dir.join("node0/config/genesis.json"));
         for (i, m) in MEMBERS.iter().take(n).enumerate() {
             let key = dir.join(format!("node{i}/config/member-key.json"));
-            let pk = public_key_of(
-                &Command::new(tiezheng)
-                    .args(["ledger", "key"])
-                    .arg(&key)
-                    .output()
-                    .unwrap(),
-            );
+            let pk = new_key(tiezheng, &key);
             genesis_cmd.args(["--member", &format!("{m}={pk}")]);
             member_keys.push(((*m).to_owned(), pk));
         }
