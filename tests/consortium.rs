@@ -300,8 +300,57 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     net.wait_height(1, h1 + 1, Duration::from_secs(30));
     assert_eq!(header(1, h1), header(0, h1), "same app hash after replay");
 
-    // 5. And anchoring goes on, on a full quorum again.
-    let third = anchored(&n, &court, &dev, "photos/DSCN0027.jpg", &net);
+    // 5. The notary's own node goes down (a chain outage, as the notary sees it): intake
+    // goes on, receipts are promised, and the proof is anchored once the node is back.
+    net.kill_node(0);
+    net.kill_app(0);
+    let waiting = capture(&dev, "photos/DSCN0027.jpg");
+    let out = cli(&dev, &["sync"]);
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["pending"], 0, "receipted during the outage: {last}");
+    let waiting_sm3 = Hash32::sm3(&waiting).to_hex();
+    std::thread::sleep(Duration::from_secs(2));
+    let (s, v) = n.call(
+        "GET",
+        &format!("/v1/proofs/{waiting_sm3}/bundle"),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("not_yet_anchored")),
+        "{v}"
+    );
+    net.start_app(0);
+    net.start_node(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let after_outage = loop {
+        let (s, v) = n.call(
+            "GET",
+            &format!("/v1/proofs/{waiting_sm3}/bundle"),
+            Some(&court),
+            b"",
+        );
+        if s == 200 {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not anchored after the outage: {v}; logs:\n{}",
+            net.tail_logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    verify_bundle(
+        &serde_json::from_value(after_outage).unwrap(),
+        None,
+        &policy,
+    )
+    .unwrap();
+
+    // 6. And anchoring goes on, on a full quorum again.
+    let third = anchored(&n, &court, &dev, "photos/DSCN0010.jpg", &net);
     let report = verify_bundle(&serde_json::from_value(third).unwrap(), None, &policy).unwrap();
     assert!(report.cosigners.len() >= 3);
     drop(n);

@@ -34,6 +34,8 @@
 //! - `/anchor` with `data` = a batch root (32 bytes, or its 64 hex characters): the anchor
 //!   record, its index, and, once a cosigned checkpoint covers it, the checkpoint with the
 //!   record's inclusion proof against it.
+//! - `/consistency` with `data` = `FROM:TO` (two heights): the anchor-log roots after both and
+//!   the RFC 9162 consistency proof between them.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -49,7 +51,9 @@ use tendermint::abci::{Code, Event, EventAttributeIndexExt as _, response};
 use tendermint::block::BlockIdFlag;
 use tendermint::v0_38::abci::{Request, Response, request};
 use tiezheng_protocol::ledger::{AnchorRecord, Checkpoint, Cosignature, CosignedCheckpoint};
-use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
+use tiezheng_protocol::{
+    ConsistencyProof, Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical,
+};
 use tower::Service;
 
 use crate::ledger::{CheckedTx, Genesis, Ledger, LedgerError, MAX_TX_BYTES, TxResult};
@@ -103,6 +107,23 @@ pub struct CosignedInclusion {
     pub checkpoint: CosignedCheckpoint,
     /// Inclusion of the record in the checkpoint's anchor log.
     pub inclusion: InclusionProof,
+}
+
+/// The answer to a `/consistency` query: the anchor log after one height is a prefix of the
+/// log after a later one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyAnswer {
+    /// The earlier height.
+    pub from_height: u64,
+    /// The later height.
+    pub to_height: u64,
+    /// Root of the anchor log after `from_height`.
+    pub old_root: Hash32,
+    /// Root of the anchor log after `to_height`.
+    pub new_root: Hash32,
+    /// The RFC 9162 consistency proof between the two.
+    pub proof: ConsistencyProof,
 }
 
 /// The answer to a `/policy` query.
@@ -671,9 +692,50 @@ impl LedgerApp {
                 };
                 answer(0, String::new(), to_json(&a), height)
             }
+            "/consistency" => {
+                let heights = std::str::from_utf8(&q.data).ok().and_then(|t| {
+                    let (a, b) = t.split_once(':')?;
+                    Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?))
+                });
+                let Some((from, to)) = heights.filter(|(a, b)| a <= b && *b <= height) else {
+                    return answer(
+                        codes::BAD_QUERY,
+                        format!("data must be FROM:TO, two heights with FROM <= TO <= {height}"),
+                        Vec::new(),
+                        height,
+                    );
+                };
+                match (
+                    ledger.consistency(from, to),
+                    ledger.root_at(from),
+                    ledger.root_at(to),
+                ) {
+                    (Ok(proof), Some(old_root), Some(new_root)) => answer(
+                        0,
+                        String::new(),
+                        to_json(&ConsistencyAnswer {
+                            from_height: from,
+                            to_height: to,
+                            old_root,
+                            new_root,
+                            proof,
+                        }),
+                        height,
+                    ),
+                    (Err(e), _, _) => answer(codes::BAD_QUERY, e.to_string(), Vec::new(), height),
+                    _ => answer(
+                        codes::NOT_FOUND,
+                        "no such height".into(),
+                        Vec::new(),
+                        height,
+                    ),
+                }
+            }
             other => answer(
                 codes::BAD_QUERY,
-                format!("unknown query path {other:?}: use /policy, /checkpoint or /anchor"),
+                format!(
+                    "unknown query path {other:?}: use /policy, /checkpoint, /anchor or /consistency"
+                ),
                 Vec::new(),
                 height,
             ),

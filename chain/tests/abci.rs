@@ -415,6 +415,15 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
     let (h, app_hash) = info(&net.apps[0]);
     assert_eq!(h, 4);
     assert_eq!(query(&net.apps[0], "/nowhere", b"").0, codes::BAD_QUERY);
+    // The log after height 1 (empty) and after height 4 (one record) are consistent.
+    let (code, value) = query(&net.apps[0], "/consistency", b"1:4");
+    assert_eq!(code, 0);
+    let c: tiezheng_chain::abci::ConsistencyAnswer = serde_json::from_slice(&value).unwrap();
+    assert_eq!((c.proof.old_size, c.proof.new_size), (0, 1));
+    c.proof.verify(&c.old_root, &c.new_root).unwrap();
+    for bad in [&b"4:1"[..], b"1:9", b"x", b""] {
+        assert_eq!(query(&net.apps[0], "/consistency", bad).0, codes::BAD_QUERY);
+    }
     assert_eq!(query(&net.apps[0], "/anchor", b"short").0, codes::BAD_QUERY);
 
     // A fresh application (a restart) replaying the blocks through FinalizeBlock alone, as
@@ -433,4 +442,62 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
         query(&fresh, "/anchor", anchor.header.root.as_bytes()),
         query(&net.apps[0], "/anchor", anchor.header.root.as_bytes())
     );
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes that are sometimes almost a document: random, or a real one with a byte changed.
+    fn hostile(valid: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+        let n = valid.len();
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..600),
+            (0..n, any::<prop::sample::Index>(), any::<u8>()).prop_map(move |(i, at, b)| {
+                let mut v = valid[i].clone();
+                let k = at.index(v.len());
+                v[k] ^= b | 1;
+                v
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever arrives as a transaction, vote extension, proposal or query, the
+        /// application answers without panicking; a damaged extension is rejected; a block of
+        /// damaged transactions is refused transaction by transaction and changes nothing.
+        #[test]
+        fn hostile_inputs_are_answered_and_change_nothing(input in {
+            let net = Net::new();
+            net.finalize(1, &[]);
+            let ext = net.extensions(2);
+            let notary = &net.notary;
+            let anchor = tx(&batch(notary, 1, None, Hash32::sm3(b"r")));
+            let valid = vec![ext[0].to_vec(), ext[1].to_vec(), anchor];
+            hostile(valid).prop_map(move |b| b)
+        }) {
+            let net = Net::new();
+            net.finalize(1, &[]);
+            let before = info(&net.apps[0]);
+            let bytes = Bytes::from(input.clone());
+            let Response::CheckTx(_) = call(
+                &net.apps[0],
+                Request::CheckTx(request::CheckTx { tx: bytes.clone(), kind: request::CheckTxKind::New }),
+            ) else { panic!() };
+            if !input.is_empty() {
+                // Any change to an honest extension breaks its signature or its shape.
+                prop_assert_eq!(net.verify_extension(1, 2, bytes.clone()), VoteVerdict::Reject);
+            }
+            for path in ["/anchor", "/consistency", "/policy", "/checkpoint", "/x"] {
+                let _ = query(&net.apps[0], path, &input);
+            }
+            prop_assert_eq!(net.process(0, 2, std::slice::from_ref(&bytes)), Verdict::Reject);
+            let codes = Net::finalize_on(&net.apps[0], 2, std::slice::from_ref(&bytes));
+            prop_assert!(codes[0] != 0);
+            let (h, app_hash) = info(&net.apps[0]);
+            prop_assert_eq!((h, app_hash), (2, before.1));
+        }
+    }
 }
