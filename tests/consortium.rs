@@ -52,7 +52,11 @@ fn court_policy(net: &Testnet, notary_key: &str) -> Policy {
 fn anchored(n: &Notary, court: &str, dev: &Path, file: &str, net: &Testnet) -> Value {
     let bytes = capture(dev, file);
     cli(dev, &["sync"]);
-    let sm3 = Hash32::sm3(&bytes).to_hex();
+    bundle_of(n, court, &Hash32::sm3(&bytes).to_hex(), net)
+}
+
+/// The bundle of proof `sm3`, waiting up to 90 s for it to be anchored.
+fn bundle_of(n: &Notary, court: &str, sm3: &str, net: &Testnet) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         let (s, v) = n.call("GET", &format!("/v1/proofs/{sm3}/bundle"), Some(court), b"");
@@ -61,7 +65,7 @@ fn anchored(n: &Notary, court: &str, dev: &Path, file: &str, net: &Testnet) -> V
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{file} not anchored within 90 s ({s} {v}); logs:\n{}",
+            "proof {sm3} not anchored within 90 s ({s} {v}); logs:\n{}",
             net.tail_logs()
         );
         std::thread::sleep(Duration::from_millis(200));
@@ -324,24 +328,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     );
     net.start_app(0);
     net.start_node(0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    let after_outage = loop {
-        let (s, v) = n.call(
-            "GET",
-            &format!("/v1/proofs/{waiting_sm3}/bundle"),
-            Some(&court),
-            b"",
-        );
-        if s == 200 {
-            break v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not anchored after the outage: {v}; logs:\n{}",
-            net.tail_logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let after_outage = bundle_of(&n, &court, &waiting_sm3, &net);
     verify_bundle(
         &serde_json::from_value(after_outage).unwrap(),
         None,
