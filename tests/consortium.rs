@@ -8,7 +8,11 @@
 //! - with one validator killed anchoring continues, on a 3-of-4 SM2 quorum;
 //! - the killed validator restarts and catches up;
 //! - a ledger application that dies restarts empty and recovers its state from CometBFT's
-//!   replay (same app hash, same anchors), and anchoring goes on.
+//!   replay (same app hash, same anchors);
+//! - the notary's own node goes down: receipts go on, anchoring resumes when it is back;
+//! - the members admit a second notary by an SM2-approved governance transaction (`tiezheng
+//!   ledger propose/approve/submit`; two approvals of four are refused), and it anchors
+//!   through another member's node.
 //!
 //! Needs the `cometbft` binary (`.ci/run` installs v0.38.25 with `go install`). Without it the
 //! test says so and passes, unless `TIEZHENG_REQUIRE_COMETBFT=1` (set by `.ci/run`).
@@ -72,6 +76,26 @@ fn bundle_of(n: &Notary, court: &str, sm3: &str, net: &Testnet) -> Value {
     }
 }
 
+/// A notary anchoring through node `node`, a device enrolled with it, and a court token.
+fn notary_on(
+    dir: &Path,
+    net: &Testnet,
+    node: usize,
+    root: &Path,
+    device_name: &str,
+) -> (Notary, std::path::PathBuf, String) {
+    let n = Notary::start(
+        dir,
+        &[
+            ("TIEZHENG_NOTARY_COMETBFT_RPC", &net.rpc(node)),
+            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "200"),
+        ],
+    );
+    let dev = device(root, device_name, &n);
+    let (court, _) = n.token("court", &[]);
+    (n, dev, court)
+}
+
 fn verify_cli(dir: &Path, bundle: &Value, policy: &Policy, media: &str) -> Value {
     let bundle_file = dir.join("bundle.json");
     let policy_file = dir.join("policy.json");
@@ -117,15 +141,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     for i in 0..4 {
         net.wait_height(i, 3, Duration::from_secs(60));
     }
-    let n = Notary::start(
-        &notary_dir,
-        &[
-            ("TIEZHENG_NOTARY_COMETBFT_RPC", &net.rpc(0)),
-            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "200"),
-        ],
-    );
-    let dev = device(root.path(), "dev", &n);
-    let (court, _) = n.token("court", &[]);
+    let (n, dev, court) = notary_on(&notary_dir, &net, 0, root.path(), "dev");
     let policy = court_policy(&net, &notary_key);
 
     // 1. All four up: anchored, cosigned by at least three members, BFT layer verifies.
@@ -340,5 +356,87 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     let third = anchored(&n, &court, &dev, "photos/DSCN0010.jpg", &net);
     let report = verify_bundle(&serde_json::from_value(third).unwrap(), None, &policy).unwrap();
     assert!(report.cosigners.len() >= 3);
+
+    // 7. Governance on the chain: the members admit a second notary. Two approvals of four
+    // are refused; with a third, the change applies, and the new notary anchors through
+    // another member's node.
+    let notary2_dir = root.path().join("notary2");
+    let notary2_key = common::testnet::new_key(&tz, &notary2_dir.join("notary-key.json"));
+    let proposal = root.path().join("add-notary.json");
+    let ledger_cli = |args: &[&str]| tiezheng().arg("ledger").args(args).output().unwrap();
+    let path = proposal.to_str().unwrap();
+    let out = ledger_cli(&[
+        "propose",
+        "--rpc",
+        &net.rpc(1),
+        "--add-notary",
+        &notary2_key,
+        "--reason",
+        "second notary office joins",
+        "--out",
+        path,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let approve = |i: usize| {
+        let key = net.dir.join(format!("node{i}/config/member-key.json"));
+        let out = ledger_cli(&[
+            "approve",
+            path,
+            "--member",
+            MEMBERS[i],
+            "--key",
+            key.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    approve(0);
+    approve(1);
+    let out = ledger_cli(&["submit", path, "--rpc", &net.rpc(2)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("voting power 2 of 4"),
+        "{err}"
+    );
+    approve(2);
+    let out = ledger_cli(&["submit", path, "--rpc", &net.rpc(2)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let applied: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            applied["governance_seq"].as_u64(),
+            applied["notaries"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    // The same approved proposal cannot apply twice.
+    let out = ledger_cli(&["submit", path, "--rpc", &net.rpc(2)]);
+    assert!(!out.status.success());
+
+    let (n2, dev2, court2) = notary_on(&notary2_dir, &net, 2, root.path(), "dev2");
+    let from_second = anchored(&n2, &court2, &dev2, "photos/DSCN0012.jpg", &net);
+    let from_second: Bundle = serde_json::from_value(from_second).unwrap();
+    // A court that admitted the new notary accepts its bundles; one that did not, refuses.
+    let mut both = policy.clone();
+    both.notary_keys.push(notary2_key.clone());
+    verify_bundle(&from_second, None, &both).unwrap();
+    assert_eq!(
+        verify_bundle(&from_second, None, &policy)
+            .unwrap_err()
+            .layer,
+        "policy"
+    );
+    drop(n2);
     drop(n);
 }

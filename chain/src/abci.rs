@@ -138,6 +138,9 @@ pub struct PolicyAnswer {
     pub notary_keys: Vec<String>,
     /// The current height.
     pub height: u64,
+    /// The governance sequence number of the last applied change (the next proposal takes
+    /// this + 1).
+    pub governance_seq: u64,
 }
 
 #[derive(Debug, Default)]
@@ -641,6 +644,7 @@ impl LedgerApp {
                         .map(|(k, _)| k.to_hex())
                         .collect(),
                     height,
+                    governance_seq: ledger.governance_seq(),
                 };
                 answer(0, String::new(), to_json(&p), height)
             }

@@ -25,5 +25,6 @@ Two drivers of the same state machine, producing the same data shapes:
 pub mod abci;
 pub mod embedded;
 pub mod ledger;
+pub mod rpc;
 
 pub use tiezheng_protocol as protocol;

@@ -15,14 +15,12 @@
 
 use std::sync::Mutex;
 
-use serde_json::{Value, json};
-use tiezheng_chain::abci::{AnchorAnswer, PolicyAnswer, codes};
 use tiezheng_chain::embedded::EmbeddedChain;
 use tiezheng_chain::ledger::{Genesis, Member, TxResult};
+use tiezheng_chain::rpc::LedgerRpc;
 use tiezheng_protocol::bundle::{
     BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
 };
-use tiezheng_protocol::cometbft::{BundleCometBft, bundle_validator, policy_validator_from_rpc};
 use tiezheng_protocol::ledger::{BATCH_HEADER_TYPE, BatchHeader, SignedBatchHeader};
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
@@ -355,165 +353,31 @@ impl Anchoring {
     }
 }
 
-/// A CometBFT node's JSON-RPC, as the notary uses it.
+/// The consortium backend: the node's RPC and when each waiting batch was last submitted, so
+/// that it is re-sent only now and then (the node's mempool refuses exact duplicates anyway).
 #[derive(Debug)]
 struct CometRpc {
-    url: String,
-    http: reqwest::Client,
-    /// When each batch waiting for its block was last submitted, so that it is re-sent only
-    /// now and then (the node's mempool refuses exact duplicates anyway).
+    rpc: LedgerRpc,
     submitted: Mutex<std::collections::BTreeMap<i64, std::time::Instant>>,
+}
+
+impl std::ops::Deref for CometRpc {
+    type Target = LedgerRpc;
+    fn deref(&self) -> &LedgerRpc {
+        &self.rpc
+    }
 }
 
 impl CometRpc {
     fn new(url: &str) -> Result<Self, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("cometbft_rpc {url}: {e}"))?;
         Ok(Self {
-            url: url.trim_end_matches('/').to_owned(),
-            http,
+            rpc: LedgerRpc::new(url)?,
             submitted: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
-    /// One JSON-RPC call; `Ok(Err(message))` is an error the node answered with.
-    async fn call(&self, method: &str, params: Value) -> Result<Result<Value, String>, String> {
-        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-        let reply: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| format!("CometBFT node {} unreachable ({method}): {e}", self.url))?
-            .json()
-            .await
-            .map_err(|e| format!("CometBFT node {}: {method}: {e}", self.url))?;
-        Ok(match (reply.get("result"), reply.get("error")) {
-            (Some(r), _) => Ok(r.clone()),
-            (None, Some(e)) => Err(format!(
-                "{} {}",
-                e.get("message").and_then(Value::as_str).unwrap_or(""),
-                e.get("data").and_then(Value::as_str).unwrap_or("")
-            )),
-            (None, None) => Err("an empty JSON-RPC answer".into()),
-        })
-    }
-
-    async fn query(&self, path: &str, data: &[u8]) -> Result<(u32, Vec<u8>, String), String> {
-        use base64::Engine as _;
-        let r = self
-            .call(
-                "abci_query",
-                json!({ "path": path, "data": hex::encode(data) }),
-            )
-            .await?
-            .map_err(|e| format!("abci_query {path}: {e}"))?;
-        let resp = r.get("response").ok_or("abci_query without response")?;
-        let code = resp.get("code").and_then(Value::as_u64).unwrap_or(0);
-        let value = match resp.get("value").and_then(Value::as_str) {
-            Some(v) => base64::engine::general_purpose::STANDARD
-                .decode(v)
-                .map_err(|e| format!("abci_query {path}: value: {e}"))?,
-            None => Vec::new(),
-        };
-        let log = resp
-            .get("log")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        Ok((u32::try_from(code).unwrap_or(u32::MAX), value, log))
-    }
-
-    async fn anchor(&self, root: &Hash32) -> Result<Option<AnchorAnswer>, String> {
-        let (code, value, log) = self.query("/anchor", root.as_bytes()).await?;
-        match code {
-            0 => serde_json::from_slice(&value)
-                .map(Some)
-                .map_err(|e| format!("abci_query /anchor: {e}")),
-            codes::NOT_FOUND => Ok(None),
-            _ => Err(format!("abci_query /anchor: code {code}: {log}")),
-        }
-    }
-
-    async fn policy(&self) -> Result<Policy, String> {
-        let (code, value, log) = self.query("/policy", b"").await?;
-        if code != 0 {
-            return Err(format!("abci_query /policy: code {code}: {log}"));
-        }
-        let p: PolicyAnswer =
-            serde_json::from_slice(&value).map_err(|e| format!("abci_query /policy: {e}"))?;
-        let validators = self
-            .validators(None)
-            .await?
-            .iter()
-            .map(policy_validator_from_rpc)
-            .collect::<Result<_, _>>()?;
-        Ok(Policy {
-            chain_id: p.chain_id,
-            notary_keys: p.notary_keys,
-            members: p
-                .members
-                .into_iter()
-                .map(|m| PolicyMember {
-                    id: m.id,
-                    public_key: m.public_key,
-                    power: m.power,
-                })
-                .collect(),
-            validators,
-        })
-    }
-
-    async fn validators(&self, height: Option<u64>) -> Result<Vec<Value>, String> {
-        let params = match height {
-            Some(h) => json!({ "per_page": "100", "height": h.to_string() }),
-            None => json!({ "per_page": "100" }),
-        };
-        let r = self
-            .call("validators", params)
-            .await?
-            .map_err(|e| format!("validators: {e}"))?;
-        r.get("validators")
-            .and_then(Value::as_array)
-            .cloned()
-            .ok_or_else(|| "validators: no validator list".into())
-    }
-
-    /// The signed header and validator set of `height`; `None` if it is not committed yet.
-    async fn chain_layer(&self, height: u64) -> Result<Option<BundleCometBft>, String> {
-        let commit = match self
-            .call("commit", json!({ "height": height.to_string() }))
-            .await?
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::debug!(height, error = %e, "header not available yet");
-                return Ok(None);
-            }
-        };
-        let signed_header = commit
-            .get("signed_header")
-            .cloned()
-            .ok_or("commit: no signed_header")?;
-        let validators = self
-            .validators(Some(height))
-            .await?
-            .iter()
-            .map(|v| policy_validator_from_rpc(v).map(|p| bundle_validator(&p)))
-            .collect::<Result<_, _>>()?;
-        Ok(Some(BundleCometBft {
-            signed_header,
-            validators,
-        }))
-    }
-
     /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch.
     async fn submit(&self, seq: i64, tx: &[u8]) -> Result<(), String> {
-        use base64::Engine as _;
         let recent = self.submitted.lock().ok().is_some_and(|g| {
             g.get(&seq)
                 .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(3))
@@ -521,10 +385,7 @@ impl CometRpc {
         if recent {
             return Ok(());
         }
-        let tx64 = base64::engine::general_purpose::STANDARD.encode(tx);
-        let answer = self
-            .call("broadcast_tx_sync", json!({ "tx": tx64 }))
-            .await?;
+        let answer = self.rpc.broadcast(tx).await?;
         if let Ok(mut g) = self.submitted.lock() {
             // Forget batches anchored long ago (sequence numbers only grow).
             let keep = g.split_off(&(seq - 1000));
@@ -532,17 +393,11 @@ impl CometRpc {
             g.insert(seq, std::time::Instant::now());
         }
         match answer {
-            Ok(r) if r.get("code").and_then(Value::as_u64).unwrap_or(0) == 0 => {
+            Ok(()) => {
                 tracing::info!(batch_seq = seq, "anchor transaction submitted");
                 Ok(())
             }
-            Ok(r) => Err(format!(
-                "the ledger refused batch {seq}: {}",
-                r.get("log").and_then(Value::as_str).unwrap_or("")
-            )),
-            // Already in the mempool (a re-send): wait for the block.
-            Err(e) if e.contains("already exists in cache") => Ok(()),
-            Err(e) => Err(format!("broadcast_tx_sync of batch {seq}: {e}")),
+            Err(log) => Err(format!("the ledger refused batch {seq}: {log}")),
         }
     }
 }

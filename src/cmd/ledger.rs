@@ -3,7 +3,9 @@
 //! - `ledger key FILE`: creates (or reads) a member's SM2 key and prints its public key;
 //! - `ledger genesis`: writes the Tiezheng ledger genesis (members, notaries) into a CometBFT
 //!   `genesis.json` and turns vote extensions on from the initial height;
-//! - `ledger serve`: runs the ledger as the ABCI application of the member's validator.
+//! - `ledger serve`: runs the ledger as the ABCI application of the member's validator;
+//! - `ledger propose`, `approve`, `submit`: a registry change (notaries, members), approved
+//!   with SM2 by more than two thirds of the members' power, applied on the chain.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -14,6 +16,11 @@ use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 use tiezheng_chain::abci::LedgerApp;
 use tiezheng_chain::ledger::{Genesis, Ledger, Member};
+use tiezheng_chain::rpc::LedgerRpc;
+use tiezheng_protocol::ledger::{
+    GOVERNANCE_TYPE, GovernanceAction, GovernanceProposal, GovernanceTx,
+};
+use tiezheng_protocol::{Hash32, canonical};
 
 /// `tiezheng ledger` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -28,6 +35,66 @@ pub(crate) enum Command {
     Genesis(GenesisArgs),
     /// Run the ledger as the ABCI application of this member's CometBFT validator.
     Serve(ServeArgs),
+    /// Write a governance proposal (a registry change) for the members to approve.
+    Propose(ProposeArgs),
+    /// Approve a governance proposal with this member's SM2 key (adds the approval in place).
+    Approve(ApproveArgs),
+    /// Submit an approved governance proposal to the chain and wait until it applies.
+    Submit(SubmitArgs),
+}
+
+/// Arguments of `tiezheng ledger propose`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["add_notary", "remove_notary", "set_member", "remove_member"])))]
+pub(crate) struct ProposeArgs {
+    /// A node's RPC (e.g. http://127.0.0.1:26657), to read the chain ID and the next
+    /// governance sequence number.
+    #[arg(long, value_name = "URL")]
+    rpc: String,
+    /// Admit a notary: its SM2 public key (hex `04‖X‖Y`).
+    #[arg(long, value_name = "KEY")]
+    add_notary: Option<String>,
+    /// Remove a notary: its key ID (SM3 of its public key, hex).
+    #[arg(long, value_name = "KEY_ID")]
+    remove_notary: Option<String>,
+    /// Add a member or change its key or power: `ID=PUBLIC_KEY_HEX[:POWER]`.
+    #[arg(long, value_name = "ID=KEY[:POWER]")]
+    set_member: Option<String>,
+    /// Remove a member.
+    #[arg(long, value_name = "ID")]
+    remove_member: Option<String>,
+    /// Why (recorded in the proposal every member signs).
+    #[arg(long)]
+    reason: String,
+    /// Where to write the proposal.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Arguments of `tiezheng ledger approve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ApproveArgs {
+    /// The proposal file (`tiezheng ledger propose`), updated in place.
+    file: PathBuf,
+    /// This member's organisation id.
+    #[arg(long)]
+    member: String,
+    /// This member's SM2 key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+}
+
+/// Arguments of `tiezheng ledger submit`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SubmitArgs {
+    /// The approved proposal file.
+    file: PathBuf,
+    /// A node's RPC (e.g. http://127.0.0.1:26657).
+    #[arg(long, value_name = "URL")]
+    rpc: String,
+    /// How long to wait for the change to apply, in seconds.
+    #[arg(long, default_value_t = 60)]
+    wait_seconds: u64,
 }
 
 /// Arguments of `tiezheng ledger genesis`.
@@ -70,6 +137,167 @@ pub(crate) fn run(c: &Command) -> anyhow::Result<ExitCode> {
         }
         Command::Genesis(a) => genesis(a),
         Command::Serve(a) => serve(a),
+        Command::Propose(a) => propose(a),
+        Command::Approve(a) => approve(a),
+        Command::Submit(a) => submit(a),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn member_arg(flag: &str, m: &str) -> anyhow::Result<Member> {
+    let Some((id, rest)) = m.split_once('=') else {
+        bail!("{flag} {m:?}: write ID=PUBLIC_KEY_HEX[:POWER]");
+    };
+    let (key, power) = match rest.split_once(':') {
+        Some((k, p)) => (
+            k,
+            p.parse::<u64>()
+                .with_context(|| format!("{flag} {m:?}: power {p:?} is not a number"))?,
+        ),
+        None => (rest, 1),
+    };
+    Ok(Member {
+        id: id.to_owned(),
+        public_key: key.to_owned(),
+        power,
+    })
+}
+
+fn read_governance(file: &std::path::Path) -> anyhow::Result<GovernanceTx> {
+    let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "{} is not a governance proposal (schemas/governance.schema.json)",
+            file.display()
+        )
+    })
+}
+
+fn write_governance(file: &std::path::Path, tx: &GovernanceTx) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(tx)?;
+    text.push('\n');
+    std::fs::write(file, text).with_context(|| format!("{}", file.display()))
+}
+
+fn propose(a: &ProposeArgs) -> anyhow::Result<ExitCode> {
+    let rpc = LedgerRpc::new(&a.rpc).map_err(anyhow::Error::msg)?;
+    let policy = runtime()?
+        .block_on(rpc.policy_answer())
+        .map_err(anyhow::Error::msg)?;
+    let change = if let Some(k) = &a.add_notary {
+        GovernanceAction::AddNotary {
+            public_key: k.clone(),
+        }
+    } else if let Some(id) = &a.remove_notary {
+        GovernanceAction::RemoveNotary {
+            notary_key_id: Hash32::from_hex(id)
+                .map_err(|e| anyhow::anyhow!("--remove-notary {id:?}: {e}"))?,
+        }
+    } else if let Some(m) = &a.set_member {
+        let m = member_arg("--set-member", m)?;
+        GovernanceAction::SetMember {
+            member: m.id,
+            public_key: m.public_key,
+            power: m.power,
+        }
+    } else if let Some(m) = &a.remove_member {
+        GovernanceAction::RemoveMember { member: m.clone() }
+    } else {
+        bail!("say which change: --add-notary, --remove-notary, --set-member or --remove-member");
+    };
+    let tx = GovernanceTx {
+        proposal: GovernanceProposal {
+            kind: GOVERNANCE_TYPE.to_owned(),
+            chain_id: policy.chain_id,
+            governance_seq: policy.governance_seq + 1,
+            change,
+            reason: a.reason.clone(),
+        },
+        approvals: Vec::new(),
+    };
+    write_governance(&a.out, &tx)?;
+    super::emit_json_line(
+        &mut io::stdout().lock(),
+        &json!({ "proposal": a.out, "chain_id": tx.proposal.chain_id,
+                 "governance_seq": tx.proposal.governance_seq,
+                 "members": policy.members.len() }),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn approve(a: &ApproveArgs) -> anyhow::Result<ExitCode> {
+    let mut tx = read_governance(&a.file)?;
+    if !a.key.exists() {
+        bail!("{}: no such key file", a.key.display());
+    }
+    let key = tiezheng_notary::keys::load_or_create(&a.key)?;
+    tx.approvals.retain(|c| c.member != a.member);
+    tx.approvals.push(
+        tx.proposal
+            .approve(&a.member, &key)
+            .map_err(anyhow::Error::msg)?,
+    );
+    write_governance(&a.file, &tx)?;
+    super::emit_json_line(
+        &mut io::stdout().lock(),
+        &json!({ "proposal": a.file, "approved_by": a.member,
+                 "approvals": tx.approvals.len() }),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn submit(a: &SubmitArgs) -> anyhow::Result<ExitCode> {
+    let tx = read_governance(&a.file)?;
+    let bytes = canonical::to_canonical_bytes(&tx)?;
+    let rpc = LedgerRpc::new(&a.rpc).map_err(anyhow::Error::msg)?;
+    let rt = runtime()?;
+    let seq = tx.proposal.governance_seq;
+    let now = rt
+        .block_on(rpc.policy_answer())
+        .map_err(anyhow::Error::msg)?;
+    if now.governance_seq >= seq {
+        bail!(
+            "{}: governance_seq {seq} is already taken on the chain (it is at {}): this proposal was applied, or another took its place; propose again if a change is still needed",
+            a.file.display(),
+            now.governance_seq
+        );
+    }
+    if let Err(log) = rt
+        .block_on(rpc.broadcast(&bytes))
+        .map_err(anyhow::Error::msg)?
+    {
+        bail!(
+            "{}: the ledger refused the proposal: {log}",
+            a.file.display()
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(a.wait_seconds);
+    loop {
+        let p = rt
+            .block_on(rpc.policy_answer())
+            .map_err(anyhow::Error::msg)?;
+        if p.governance_seq >= seq {
+            super::emit_json_line(
+                &mut io::stdout().lock(),
+                &json!({ "applied": true, "governance_seq": p.governance_seq, "height": p.height,
+                         "members": p.members.len(), "notaries": p.notary_keys.len() }),
+            )?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "{}: submitted, but not applied within {} s (the chain is at governance_seq {})",
+                a.file.display(),
+                a.wait_seconds,
+                p.governance_seq
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
 
@@ -88,25 +316,11 @@ fn genesis(a: &GenesisArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     };
-    let mut members = Vec::new();
-    for m in &a.members {
-        let Some((id, rest)) = m.split_once('=') else {
-            bail!("--member {m:?}: write ID=PUBLIC_KEY_HEX[:POWER]");
-        };
-        let (key, power) = match rest.split_once(':') {
-            Some((k, p)) => (
-                k,
-                p.parse::<u64>()
-                    .with_context(|| format!("--member {m:?}: power {p:?} is not a number"))?,
-            ),
-            None => (rest, 1),
-        };
-        members.push(Member {
-            id: id.to_owned(),
-            public_key: key.to_owned(),
-            power,
-        });
-    }
+    let members = a
+        .members
+        .iter()
+        .map(|m| member_arg("--member", m))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let g = Genesis {
         chain_id,
         members,
