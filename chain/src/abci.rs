@@ -450,6 +450,16 @@ impl LedgerApp {
             return empty;
         };
         let st = self.state();
+        // A member removed (or re-keyed) by governance votes on without cosigning: an
+        // extension the others cannot verify would make them discard the whole vote.
+        let registered = st.ledger.as_ref().is_some_and(|l| {
+            l.members()
+                .iter()
+                .any(|(id, k, _)| *id == member.0 && k == member.1.public_key())
+        });
+        if !registered {
+            return empty;
+        }
         let target = height_u64(r.height).saturating_sub(1);
         let Some(cp) = st.checkpoints.get(&target) else {
             tracing::warn!(height = %r.height, "no committed checkpoint to cosign");

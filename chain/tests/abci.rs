@@ -22,10 +22,10 @@ use tendermint::abci::types::{
 use tendermint::block::BlockIdFlag;
 use tendermint::v0_38::abci::{Request, Response, request};
 use tiezheng_chain::abci::{AnchorAnswer, LedgerApp, codes};
-use tiezheng_chain::ledger::{Genesis, Member};
+use tiezheng_chain::ledger::{Genesis, Ledger, Member};
 use tiezheng_protocol::ledger::CosignedCheckpoint;
 use tiezheng_protocol::merkle::MerkleHasher as _;
-use tiezheng_protocol::{Hash32, Sm2SigningKey};
+use tiezheng_protocol::{Hash32, Sm2SigningKey, Timestamp};
 
 const CHAIN: &str = "tiezheng-test-abci";
 
@@ -311,10 +311,24 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
         net.verify_extension(1, 2, Bytes::from(flipped)),
         VoteVerdict::Reject
     );
-    let impostor = LedgerApp::new(Some(("court".into(), Sm2SigningKey::generate())));
+    // A validator whose key is not its member's registered key does not cosign at all...
+    let impostor_key = Sm2SigningKey::generate();
+    let impostor = LedgerApp::new(Some(("court".into(), impostor_key.clone())));
     net.init(&impostor);
     Net::finalize_on(&impostor, 1, &[]);
-    let fake = extend_vote(&impostor, 2);
+    assert!(extend_vote(&impostor, 2).is_empty());
+    // ...and a cosignature of the right checkpoint under court's name with that key is refused.
+    let mut ledger =
+        Ledger::new(&serde_json::from_slice::<Genesis>(&net.genesis).unwrap()).unwrap();
+    ledger
+        .finalize_block(1, Timestamp::from_unix_ms(1_795_224_601_000, 0), &[])
+        .unwrap();
+    let fake = Bytes::from(
+        tiezheng_protocol::canonical::to_canonical_bytes(
+            &ledger.checkpoint().cosign("court", &impostor_key).unwrap(),
+        )
+        .unwrap(),
+    );
     assert_eq!(
         net.verify_extension(1, 2, fake.clone()),
         VoteVerdict::Reject
