@@ -151,9 +151,10 @@ impl Anchoring {
             .await
             .map_err(|e| e.to_string())?;
         if let Backend::CometBft(rpc) = &self.backend
-            && (!batches.is_empty() || self.policy().validators.is_empty())
+            && rpc.policy_due()
         {
             self.set_policy(rpc.policy().await?);
+            rpc.policy_fetched();
         }
         for (seq, header_json) in batches {
             let signed: SignedBatchHeader =
@@ -359,6 +360,8 @@ impl Anchoring {
 struct CometRpc {
     rpc: LedgerRpc,
     submitted: Mutex<std::collections::BTreeMap<i64, std::time::Instant>>,
+    /// When the chain's policy (members, notaries, validators) was last read.
+    policy_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::ops::Deref for CometRpc {
@@ -373,7 +376,22 @@ impl CometRpc {
         Ok(Self {
             rpc: LedgerRpc::new(url)?,
             submitted: Mutex::new(std::collections::BTreeMap::new()),
+            policy_at: Mutex::new(None),
         })
+    }
+
+    /// Whether to read the chain's policy again: never read yet, or 10 s ago (governance may
+    /// have changed it).
+    fn policy_due(&self) -> bool {
+        self.policy_at.lock().map_or(true, |at| {
+            at.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(10))
+        })
+    }
+
+    fn policy_fetched(&self) {
+        if let Ok(mut at) = self.policy_at.lock() {
+            *at = Some(std::time::Instant::now());
+        }
     }
 
     /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch.

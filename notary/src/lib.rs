@@ -144,6 +144,8 @@ impl Notary {
         let background = state.clone();
         actix_web::rt::spawn(async move {
             let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(100));
+            // The same failure (a ledger outage, say) is logged once, then every 30 s.
+            let mut last_warning: Option<(String, std::time::Instant)> = None;
             loop {
                 every.tick().await;
                 let s = &background;
@@ -158,7 +160,15 @@ impl Notary {
                     )
                     .await
                 {
-                    tracing::warn!(error = %e, "batching or anchoring failed; will retry");
+                    let repeat = last_warning.as_ref().is_some_and(|(m, at)| {
+                        *m == e && at.elapsed() < std::time::Duration::from_secs(30)
+                    });
+                    if !repeat {
+                        tracing::warn!(error = %e, "batching or anchoring failed; will retry");
+                        last_warning = Some((e, std::time::Instant::now()));
+                    }
+                } else {
+                    last_warning = None;
                 }
             }
         });
