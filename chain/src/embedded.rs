@@ -7,7 +7,7 @@
 //! shapes are those of the consortium mode; only the quorum differs.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -59,8 +59,10 @@ struct StoredBlock {
 #[derive(Debug)]
 pub struct EmbeddedChain {
     ledger: Ledger,
+    genesis: Genesis,
     member: String,
     key: Sm2SigningKey,
+    dir: PathBuf,
     path: PathBuf,
     checkpoints: Vec<CosignedCheckpoint>,
 }
@@ -82,16 +84,44 @@ impl EmbeddedChain {
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut chain = Self {
             ledger: Ledger::new(genesis)?,
+            genesis: genesis.clone(),
             member: member.to_owned(),
             key,
+            dir: dir.to_owned(),
             path: path.clone(),
             checkpoints: Vec::new(),
         };
         if let Ok(f) = File::open(&path) {
-            for line in BufReader::new(f).lines() {
-                let line = line.map_err(io)?;
-                // A torn last line (killed mid-append) was never acknowledged: stop there.
-                let Ok(b) = serde_json::from_str::<StoredBlock>(&line) else {
+            let mut reader = BufReader::new(f);
+            let mut good_bytes: u64 = 0;
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                let parsed = line
+                    .strip_suffix(b"\n")
+                    .and_then(|l| serde_json::from_slice::<StoredBlock>(l).ok());
+                let Some(b) = parsed else {
+                    // A torn last line (killed or failed mid-append) was never acknowledged:
+                    // cut it off, so that the next block follows the last whole one. A bad
+                    // line with more after it is not a torn append but an alteration.
+                    let mut rest = Vec::new();
+                    reader.read_to_end(&mut rest).map_err(io)?;
+                    if !rest.is_empty() {
+                        return Err(EmbeddedError::Replay {
+                            path: path.clone(),
+                            height: chain.ledger.height() + 1,
+                            reason: "a damaged block line with blocks after it: the block file was altered".into(),
+                        });
+                    }
+                    OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .and_then(|f| f.set_len(good_bytes).and_then(|()| f.sync_all()))
+                        .map_err(io)?;
                     break;
                 };
                 let txs: Vec<Vec<u8>> = b.txs.into_iter().map(String::into_bytes).collect();
@@ -105,6 +135,7 @@ impl EmbeddedChain {
                 if chain.ledger.app_hash() != b.app_hash {
                     return Err(EmbeddedError::Replay { path: path.clone(), height: b.height, reason: "the replayed state differs from the stored app hash: the block file was altered".into() });
                 }
+                good_bytes += u64::try_from(n).unwrap_or(u64::MAX);
             }
         }
         Ok(chain)
@@ -117,6 +148,12 @@ impl EmbeddedChain {
         txs: &[Vec<u8>],
     ) -> Result<Vec<TxResult>, EmbeddedError> {
         let results = self.ledger.finalize_block(height, time, txs)?;
+        self.cosign()?;
+        Ok(results)
+    }
+
+    /// Cosigns the current checkpoint with the one member's key.
+    fn cosign(&mut self) -> Result<(), EmbeddedError> {
         let checkpoint = self.ledger.checkpoint();
         let cosignature = checkpoint
             .cosign(&self.member, &self.key)
@@ -125,7 +162,7 @@ impl EmbeddedChain {
             checkpoint,
             cosignatures: vec![cosignature],
         });
-        Ok(results)
+        Ok(())
     }
 
     /// Executes and durably stores the next block with `txs`.
@@ -135,9 +172,9 @@ impl EmbeddedChain {
         txs: &[Vec<u8>],
     ) -> Result<Vec<TxResult>, EmbeddedError> {
         let height = self.ledger.height() + 1;
-        // Validate before writing: a block that the state machine refuses is never stored.
-        let mut probe = self.ledger.clone();
-        probe.finalize_block(height, time, txs)?;
+        // Execute in place (the state machine refuses a block before changing anything, and
+        // never fails midway), then store; a block that is not stored is undone below.
+        let results = self.ledger.finalize_block(height, time, txs)?;
         let stored = StoredBlock {
             height,
             time,
@@ -145,10 +182,22 @@ impl EmbeddedChain {
                 .iter()
                 .map(|t| String::from_utf8_lossy(t).into_owned())
                 .collect(),
-            app_hash: probe.app_hash(),
+            app_hash: self.ledger.app_hash(),
         };
+        if let Err(e) = self.append(&stored) {
+            // Not stored, so not committed: go back to what the file holds (replaying it also
+            // cuts off any part of the line that did get written).
+            *self = Self::open(&self.dir, &self.genesis, &self.member, self.key.clone())?;
+            return Err(e);
+        }
+        self.cosign()?;
+        Ok(results)
+    }
+
+    /// Appends one block line and syncs it to disk.
+    fn append(&self, stored: &StoredBlock) -> Result<(), EmbeddedError> {
         let mut line =
-            serde_json::to_vec(&stored).map_err(|e| EmbeddedError::Cosign(e.to_string()))?;
+            serde_json::to_vec(stored).map_err(|e| EmbeddedError::Cosign(e.to_string()))?;
         line.push(b'\n');
         let io = |source| EmbeddedError::Io {
             path: self.path.clone(),
@@ -159,10 +208,7 @@ impl EmbeddedChain {
             .append(true)
             .open(&self.path)
             .map_err(io)?;
-        f.write_all(&line)
-            .and_then(|()| f.sync_data())
-            .map_err(io)?;
-        self.apply(height, time, txs)
+        f.write_all(&line).and_then(|()| f.sync_data()).map_err(io)
     }
 
     /// The ledger.

@@ -143,6 +143,8 @@ pub struct Ledger {
     governance_seq: u64,
     log: MerkleTree<Sm3Hasher>,
     records: Vec<AnchorRecord>,
+    /// Index of the first record of each batch root.
+    by_root: std::collections::HashMap<Hash32, u64>,
     /// Anchor-log size after each height (index = height).
     sizes: Vec<u64>,
 }
@@ -200,6 +202,7 @@ impl Ledger {
             governance_seq: 0,
             log: MerkleTree::new(),
             records: Vec::new(),
+            by_root: std::collections::HashMap::new(),
             sizes: vec![0],
         })
     }
@@ -466,6 +469,7 @@ impl Ledger {
             .leaf_bytes()
             .map_err(|e| LedgerError::Malformed(e.to_string()))?;
         let index = self.log.push_leaf(&leaf);
+        self.by_root.entry(record.root).or_insert(index);
         self.records.push(record);
         if let Some(n) = self.notaries.get_mut(&h.notary_key_id) {
             n.last_seq = h.batch_seq;
@@ -513,8 +517,7 @@ impl Ledger {
     /// The anchor record of a batch root, its index and its inclusion proof in the log as it
     /// stands now.
     pub fn anchor_of(&self, batch_root: &Hash32) -> Option<(u64, AnchorRecord, InclusionProof)> {
-        let index = self.records.iter().position(|r| r.root == *batch_root)?;
-        let index = u64::try_from(index).ok()?;
+        let index = *self.by_root.get(batch_root)?;
         let proof = InclusionProof::from_tree(&self.log, index, self.log.len()).ok()?;
         Some((
             index,

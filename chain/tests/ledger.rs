@@ -205,9 +205,27 @@ fn embedded_chain_cosigns_replays_and_detects_alteration() {
     let mut text = std::fs::read_to_string(&blocks).unwrap();
     text.push_str("{\"height\":4,\"ti");
     std::fs::write(&blocks, &text).unwrap();
-    let c = EmbeddedChain::open(dir.path(), &w.genesis, "court", w.court.clone()).unwrap();
+    let mut c = EmbeddedChain::open(dir.path(), &w.genesis, "court", w.court.clone()).unwrap();
     assert_eq!(c.ledger().height(), 3);
+    // It is cut off, so the next block follows the last whole one and survives a reopen.
+    c.commit_block(t(4), &[]).unwrap();
     drop(c);
+    let c = EmbeddedChain::open(dir.path(), &w.genesis, "court", w.court.clone()).unwrap();
+    assert_eq!(c.ledger().height(), 4);
+    drop(c);
+    text = std::fs::read_to_string(&blocks).unwrap();
+    // A damaged line with blocks after it is an alteration, not a torn append.
+    let lines: Vec<&str> = text.lines().collect();
+    let damaged = format!(
+        "{}\n{{\"height\":2,\"ti\n{}\n{}\n",
+        lines[0], lines[2], lines[3]
+    );
+    std::fs::write(&blocks, &damaged).unwrap();
+    match EmbeddedChain::open(dir.path(), &w.genesis, "court", w.court.clone()) {
+        Err(EmbeddedError::Replay { height: 2, .. }) => {}
+        other => panic!("expected a replay error at block 2, got {other:?}"),
+    }
+    std::fs::write(&blocks, &text).unwrap();
 
     // Altering a stored anchor breaks replay with a clear error.
     let altered = text.replacen("leaf_count\\\":4", "leaf_count\\\":9", 1);
