@@ -427,16 +427,38 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     let (n2, dev2, court2) = notary_on(&notary2_dir, &net, 2, root.path(), "dev2");
     let from_second = anchored(&n2, &court2, &dev2, "photos/DSCN0012.jpg", &net);
     let from_second: Bundle = serde_json::from_value(from_second).unwrap();
-    // A court that admitted the new notary accepts its bundles; one that did not, refuses.
+    // The bundle carries the governance change, approved by the members with SM2: a court
+    // that pinned only the genesis registry follows it and accepts the new notary's bundle.
+    assert_eq!(from_second.governance.len(), 1);
+    if std::env::var_os("TIEZHENG_BLESS").is_some() {
+        // A real bundle after a registry change, for schemas/ (verified with the genesis
+        // policy-consortium.json).
+        std::fs::write(
+            common::repo_root().join("schemas/examples/bundle-consortium-governance.json"),
+            format!("{}\n", serde_json::to_string_pretty(&from_second).unwrap()),
+        )
+        .unwrap();
+    }
+    let report = verify_bundle(&from_second, None, &policy).unwrap();
+    assert!(report.cosigners.len() >= 3);
     let mut both = policy.clone();
     both.notary_keys.push(notary2_key.clone());
-    verify_bundle(&from_second, None, &both).unwrap();
-    assert_eq!(
-        verify_bundle(&from_second, None, &policy)
-            .unwrap_err()
-            .layer,
-        "policy"
-    );
+    let layer = |b: &Bundle, p: &Policy| verify_bundle(b, None, p).unwrap_err().layer;
+    // Without the change, the new notary is one the court never admitted.
+    let without = Bundle {
+        governance: Vec::new(),
+        ..from_second.clone()
+    };
+    assert_eq!(layer(&without, &policy), "policy");
+    // With the change but an approval dropped, it has no quorum.
+    let mut weak = from_second.clone();
+    weak.governance[0].approvals.pop();
+    assert_eq!(layer(&weak, &policy), "governance");
+    // A pinned policy that is not the genesis registry does not lead to the checkpoint's.
+    assert_eq!(layer(&from_second, &both), "governance");
+    let mut reordered = policy.clone();
+    reordered.members.reverse();
+    assert_eq!(layer(&from_second, &reordered), "governance");
     drop(n2);
     drop(n);
 }

@@ -50,7 +50,9 @@ use tendermint::abci::types::ExecTxResult;
 use tendermint::abci::{Code, Event, EventAttributeIndexExt as _, response};
 use tendermint::block::BlockIdFlag;
 use tendermint::v0_38::abci::{Request, Response, request};
-use tiezheng_protocol::ledger::{AnchorRecord, Checkpoint, Cosignature, CosignedCheckpoint};
+use tiezheng_protocol::ledger::{
+    AnchorRecord, Checkpoint, Cosignature, CosignedCheckpoint, GovernanceTx,
+};
 use tiezheng_protocol::{
     ConsistencyProof, Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical,
 };
@@ -107,6 +109,9 @@ pub struct CosignedInclusion {
     pub checkpoint: CosignedCheckpoint,
     /// Inclusion of the record in the checkpoint's anchor log.
     pub inclusion: InclusionProof,
+    /// The governance changes applied up to the checkpoint, in order: with them a verifier
+    /// who pinned the genesis registry rebuilds the checkpoint's registry.
+    pub governance: Vec<GovernanceTx>,
 }
 
 /// The answer to a `/consistency` query: the anchor log after one height is a prefix of the
@@ -695,6 +700,7 @@ impl LedgerApp {
                     let (_, _, inclusion) =
                         ledger.anchor_within(&root, c.checkpoint.anchor_log_size)?;
                     Some(CosignedInclusion {
+                        governance: ledger.governance_until(c.checkpoint.height),
                         checkpoint: c.clone(),
                         inclusion,
                     })

@@ -17,8 +17,8 @@
 use std::collections::BTreeMap;
 
 use tiezheng_protocol::ledger::{
-    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, CosignedCheckpoint, GOVERNANCE_TYPE,
-    GovernanceAction, GovernanceTx, SignedBatchHeader, is_quorum,
+    AnchorRecord, CHECKPOINT_TYPE, Checkpoint, CosignedCheckpoint, GovernanceError, GovernanceTx,
+    Registry, SignedBatchHeader, is_quorum,
 };
 use tiezheng_protocol::merkle::{MerkleError, MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{
@@ -41,35 +41,9 @@ pub enum LedgerError {
     /// The notary key was removed from the consortium by governance.
     #[error("notary {0} was removed from the consortium and may no longer anchor")]
     NotaryRemoved(Hash32),
-    /// A governance proposal for another chain.
-    #[error("governance proposal is for chain {found:?}, this ledger is {expected:?}")]
-    WrongChain {
-        /// The proposal's chain ID.
-        found: String,
-        /// This ledger's.
-        expected: String,
-    },
-    /// `governance_seq` is not the next one (a replayed or out-of-order proposal).
-    #[error("governance_seq {found} is not the next one ({expected})")]
-    GovernanceSequence {
-        /// What the proposal says.
-        found: u64,
-        /// What the ledger expects.
-        expected: u64,
-    },
-    /// The approvals that verify do not reach more than two thirds of the voting power.
-    #[error(
-        "governance proposal approved by voting power {approved} of {total}; more than two thirds is required"
-    )]
-    NoQuorum {
-        /// Power of distinct members whose approvals verify.
-        approved: u64,
-        /// Total power of the members.
-        total: u64,
-    },
-    /// The change itself is not valid against the registry.
-    #[error("governance change refused: {0}")]
-    InvalidChange(String),
+    /// A governance transaction the registry refuses (chain, sequence, quorum or change).
+    #[error(transparent)]
+    Governance(#[from] GovernanceError),
     /// The notary key is not registered.
     #[error("notary {0} is not registered with the consortium")]
     UnknownNotary(Hash32),
@@ -124,23 +98,16 @@ pub struct Genesis {
     pub notaries: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-struct NotaryState {
-    key: Sm2PublicKey,
-    active: bool,
-    last_seq: u64,
-    last_header_sm3: Option<Hash32>,
-}
-
 /// The ledger.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    chain_id: String,
     height: u64,
     time: Timestamp,
-    members: Vec<(String, Sm2PublicKey, u64)>,
-    notaries: BTreeMap<Hash32, NotaryState>,
-    governance_seq: u64,
+    registry: Registry,
+    /// Per notary ever admitted: its last anchored `batch_seq` and header SM3.
+    continuity: BTreeMap<Hash32, (u64, Option<Hash32>)>,
+    /// Applied governance changes with the height that applied them.
+    governance: Vec<(u64, GovernanceTx)>,
     log: MerkleTree<Sm3Hasher>,
     records: Vec<AnchorRecord>,
     /// Index of the first record of each batch root.
@@ -180,26 +147,22 @@ impl Ledger {
         for m in &genesis.members {
             members.push((m.id.clone(), key(&m.public_key)?, m.power));
         }
-        let mut notaries = BTreeMap::new();
+        let mut notaries = Vec::new();
         for n in &genesis.notaries {
-            let k = key(n)?;
-            notaries.insert(
-                k.key_id(),
-                NotaryState {
-                    key: k,
-                    active: true,
-                    last_seq: 0,
-                    last_header_sm3: None,
-                },
-            );
+            notaries.push(key(n)?);
         }
+        let registry = Registry::genesis(&genesis.chain_id, members, notaries);
+        let continuity = registry
+            .notaries
+            .keys()
+            .map(|id| (*id, (0, None)))
+            .collect();
         Ok(Self {
-            chain_id: genesis.chain_id.clone(),
             height: 0,
             time: Timestamp::from_unix_ms(0, 0),
-            members,
-            notaries,
-            governance_seq: 0,
+            registry,
+            continuity,
+            governance: Vec::new(),
             log: MerkleTree::new(),
             records: Vec::new(),
             by_root: std::collections::HashMap::new(),
@@ -214,17 +177,29 @@ impl Ledger {
 
     /// The members, as `(id, key, power)`.
     pub fn members(&self) -> &[(String, Sm2PublicKey, u64)] {
-        &self.members
+        &self.registry.members
     }
 
     /// The governance sequence number of the last applied change (0 at genesis).
     pub fn governance_seq(&self) -> u64 {
-        self.governance_seq
+        self.registry.governance_seq
+    }
+
+    /// The applied governance changes up to `height`, in order.
+    pub fn governance_until(&self, height: u64) -> Vec<GovernanceTx> {
+        self.governance
+            .iter()
+            .take_while(|(h, _)| *h <= height)
+            .map(|(_, g)| g.clone())
+            .collect()
     }
 
     /// The key and whether it may anchor, of every notary ever registered.
     pub fn notaries(&self) -> impl Iterator<Item = (&Sm2PublicKey, bool)> {
-        self.notaries.values().map(|n| (&n.key, n.active))
+        self.registry
+            .notaries
+            .values()
+            .map(|(k, active)| (k, *active))
     }
 
     /// Checks a transaction against the committed state (CheckTx / ProcessProposal).
@@ -264,19 +239,25 @@ impl Ledger {
         pending: Option<&(u64, Hash32)>,
     ) -> Result<(), LedgerError> {
         let h = &signed.header;
-        let notary = self
+        let (key, active) = self
+            .registry
             .notaries
             .get(&h.notary_key_id)
             .ok_or(LedgerError::UnknownNotary(h.notary_key_id))?;
-        if !notary.active {
+        if !active {
             return Err(LedgerError::NotaryRemoved(h.notary_key_id));
         }
         signed
-            .verify(&notary.key)
+            .verify(key)
             .map_err(|e| LedgerError::BadSignature(e.to_string()))?;
+        let (seq, header) = self
+            .continuity
+            .get(&h.notary_key_id)
+            .copied()
+            .unwrap_or((0, None));
         let (last_seq, last_header) = match pending {
-            Some((seq, header)) if *seq > notary.last_seq => (*seq, Some(*header)),
-            _ => (notary.last_seq, notary.last_header_sm3),
+            Some((p_seq, p_header)) if *p_seq > seq => (*p_seq, Some(*p_header)),
+            _ => (seq, header),
         };
         if h.batch_seq != last_seq + 1 {
             return Err(LedgerError::Sequence {
@@ -292,125 +273,7 @@ impl Ledger {
     }
 
     fn check_governance(&self, gov: &GovernanceTx) -> Result<(), LedgerError> {
-        let p = &gov.proposal;
-        if p.kind != GOVERNANCE_TYPE {
-            return Err(LedgerError::Malformed(format!(
-                "proposal type {:?} is not {GOVERNANCE_TYPE:?}",
-                p.kind
-            )));
-        }
-        if p.chain_id != self.chain_id {
-            return Err(LedgerError::WrongChain {
-                found: p.chain_id.clone(),
-                expected: self.chain_id.clone(),
-            });
-        }
-        let expected = self.governance_seq.saturating_add(1);
-        if p.governance_seq != expected {
-            return Err(LedgerError::GovernanceSequence {
-                found: p.governance_seq,
-                expected,
-            });
-        }
-        let total: u64 = self.members.iter().map(|(_, _, w)| *w).sum();
-        let approved = gov.approved_power(&self.members);
-        if !is_quorum(approved, total) {
-            return Err(LedgerError::NoQuorum { approved, total });
-        }
-        let invalid = |m: String| Err(LedgerError::InvalidChange(m));
-        match &p.change {
-            GovernanceAction::SetMember {
-                member,
-                public_key,
-                power,
-            } => {
-                let valid_id = !member.is_empty()
-                    && member.len() <= 64
-                    && member
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-                if !valid_id {
-                    return invalid(format!(
-                        "member {member:?}: use 1 to 64 characters of a-z, 0-9 and -"
-                    ));
-                }
-                if !(1..=1_000_000).contains(power) {
-                    return invalid(format!(
-                        "power {power} of member {member:?}: use 1 to 1000000 (remove_member removes)"
-                    ));
-                }
-                let k = change_key(public_key)?;
-                if let Some((other, _, _)) = self
-                    .members
-                    .iter()
-                    .find(|(m, mk, _)| m != member && *mk == k)
-                {
-                    return invalid(format!(
-                        "public_key of {member:?} is already the key of member {other:?}"
-                    ));
-                }
-            }
-            GovernanceAction::RemoveMember { member } => {
-                if !self.members.iter().any(|(m, _, _)| m == member) {
-                    return invalid(format!("member {member:?} is not a member"));
-                }
-                if self.members.len() == 1 {
-                    return invalid(format!("member {member:?} is the last member"));
-                }
-            }
-            GovernanceAction::AddNotary { public_key } => {
-                let k = change_key(public_key)?;
-                if self.notaries.get(&k.key_id()).is_some_and(|n| n.active) {
-                    return invalid(format!("notary {} is already registered", k.key_id()));
-                }
-            }
-            GovernanceAction::RemoveNotary { notary_key_id } => {
-                if !self.notaries.get(notary_key_id).is_some_and(|n| n.active) {
-                    return invalid(format!("notary {notary_key_id} is not registered"));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Applies a checked governance change.
-    fn apply_governance(&mut self, gov: &GovernanceTx) -> Result<u64, LedgerError> {
-        let p = &gov.proposal;
-        match &p.change {
-            GovernanceAction::SetMember {
-                member,
-                public_key,
-                power,
-            } => {
-                let k = change_key(public_key)?;
-                match self.members.iter_mut().find(|(m, _, _)| m == member) {
-                    Some(entry) => *entry = (member.clone(), k, *power),
-                    None => self.members.push((member.clone(), k, *power)),
-                }
-            }
-            GovernanceAction::RemoveMember { member } => {
-                self.members.retain(|(m, _, _)| m != member);
-            }
-            GovernanceAction::AddNotary { public_key } => {
-                let k = change_key(public_key)?;
-                self.notaries
-                    .entry(k.key_id())
-                    .and_modify(|n| n.active = true)
-                    .or_insert(NotaryState {
-                        key: k,
-                        active: true,
-                        last_seq: 0,
-                        last_header_sm3: None,
-                    });
-            }
-            GovernanceAction::RemoveNotary { notary_key_id } => {
-                if let Some(n) = self.notaries.get_mut(notary_key_id) {
-                    n.active = false;
-                }
-            }
-        }
-        self.governance_seq = p.governance_seq;
-        Ok(p.governance_seq)
+        Ok(self.registry.check(gov)?)
     }
 
     /// Executes a block (FinalizeBlock): every transaction in order, refusing those that do
@@ -435,9 +298,16 @@ impl Ledger {
                 Ok(CheckedTx::Anchor(signed)) => self
                     .append_anchor(&signed, height, time)
                     .map(TxResult::Anchored),
-                Ok(CheckedTx::Governance(gov)) => {
-                    self.apply_governance(&gov).map(TxResult::Governed)
-                }
+                Ok(CheckedTx::Governance(gov)) => match self.registry.apply(&gov) {
+                    Ok(seq) => {
+                        for id in self.registry.notaries.keys() {
+                            self.continuity.entry(*id).or_insert((0, None));
+                        }
+                        self.governance.push((height, gov));
+                        Ok(TxResult::Governed(seq))
+                    }
+                    Err(e) => Err(e.into()),
+                },
                 Err(e) => Err(e),
             };
             results.push(applied.unwrap_or_else(TxResult::Refused));
@@ -471,29 +341,15 @@ impl Ledger {
         let index = self.log.push_leaf(&leaf);
         self.by_root.entry(record.root).or_insert(index);
         self.records.push(record);
-        if let Some(n) = self.notaries.get_mut(&h.notary_key_id) {
-            n.last_seq = h.batch_seq;
-            n.last_header_sm3 = Some(header_sm3);
-        }
+        self.continuity
+            .insert(h.notary_key_id, (h.batch_seq, Some(header_sm3)));
         Ok(index)
     }
 
     /// SM3 commitment to the member registry, the notaries that may anchor and (once there
     /// has been a change) the governance sequence number.
     pub fn registry_root(&self) -> Hash32 {
-        let mut text = String::new();
-        for (id, key, power) in &self.members {
-            text.push_str(&format!("member {id} {} {power}\n", key.to_hex()));
-        }
-        for (id, n) in &self.notaries {
-            if n.active {
-                text.push_str(&format!("notary {id}\n"));
-            }
-        }
-        if self.governance_seq > 0 {
-            text.push_str(&format!("governance {}\n", self.governance_seq));
-        }
-        Hash32::sm3(text.as_bytes())
+        self.registry.root()
     }
 
     /// `SM3("TIEZHENG-APPHASH-V1" ‖ be64(anchor_log_size) ‖ anchor_log_root ‖ registry_root)`.
@@ -505,7 +361,7 @@ impl Ledger {
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             kind: CHECKPOINT_TYPE.to_owned(),
-            chain_id: self.chain_id.clone(),
+            chain_id: self.registry.chain_id.clone(),
             height: self.height,
             anchor_log_size: self.log.len(),
             anchor_log_root: self.log.root(),
@@ -555,8 +411,8 @@ impl Ledger {
                 expected.height
             )));
         }
-        let total: u64 = self.members.iter().map(|(_, _, w)| *w).sum();
-        let signed = cosigned.signed_power(&self.members);
+        let total = self.registry.total_power();
+        let signed = cosigned.signed_power(self.members());
         if !is_quorum(signed, total) {
             return Err(LedgerError::Cosign(format!(
                 "cosigned by voting power {signed} of {total}; more than two thirds is required"
@@ -590,9 +446,4 @@ impl Ledger {
     pub fn root_at(&self, height: u64) -> Option<Hash32> {
         self.log.root_at(self.size_at(height)?).ok()
     }
-}
-
-/// The SM2 key a governance change names.
-fn change_key(hex: &str) -> Result<Sm2PublicKey, LedgerError> {
-    Sm2PublicKey::from_hex(hex).map_err(|e| LedgerError::InvalidChange(format!("public_key: {e}")))
 }

@@ -14,7 +14,8 @@ use common::{batch, t, tx};
 use tiezheng_chain::embedded::EmbeddedChain;
 use tiezheng_chain::ledger::{Genesis, Ledger, LedgerError, Member, TxResult};
 use tiezheng_protocol::ledger::{
-    Cosignature, GovernanceAction, GovernanceProposal, GovernanceTx, SignedBatchHeader,
+    Cosignature, GovernanceAction, GovernanceError, GovernanceProposal, GovernanceTx,
+    SignedBatchHeader,
 };
 use tiezheng_protocol::{Hash32, Sm2SigningKey, canonical};
 
@@ -121,19 +122,19 @@ fn a_member_joins_with_three_of_four_approvals_and_not_with_two() {
         .unwrap();
     assert_eq!(
         results[0],
-        TxResult::Refused(LedgerError::NoQuorum {
+        TxResult::Refused(LedgerError::Governance(GovernanceError::NoQuorum {
             approved: 2,
             total: 4
-        })
+        }))
     );
     assert_eq!(results[1], TxResult::Governed(1));
     // The same approved proposal again is a replay.
     assert_eq!(
         results[2],
-        TxResult::Refused(LedgerError::GovernanceSequence {
+        TxResult::Refused(LedgerError::Governance(GovernanceError::Sequence {
             found: 1,
             expected: 2
-        })
+        }))
     );
     assert_eq!(l.governance_seq(), 1);
     assert_eq!(l.members().len(), 5);
@@ -168,10 +169,10 @@ fn a_member_joins_with_three_of_four_approvals_and_not_with_two() {
     let results = l.finalize_block(2, t(3000), &[three, four]).unwrap();
     assert_eq!(
         results[0],
-        TxResult::Refused(LedgerError::NoQuorum {
+        TxResult::Refused(LedgerError::Governance(GovernanceError::NoQuorum {
             approved: 3,
             total: 5
-        })
+        }))
     );
     assert_eq!(results[1], TxResult::Governed(2));
     // Re-keyed and re-weighted: the old key no longer counts, the new one counts twice.
@@ -211,10 +212,10 @@ fn duplicate_unknown_and_forged_approvals_count_for_nothing() {
         .unwrap();
     assert_eq!(
         results[0],
-        TxResult::Refused(LedgerError::NoQuorum {
+        TxResult::Refused(LedgerError::Governance(GovernanceError::NoQuorum {
             approved: 1,
             total: 4
-        })
+        }))
     );
     // Changing the proposal after approval invalidates every approval.
     let mut approved: GovernanceTx = serde_json::from_slice(&c.approved(
@@ -228,10 +229,10 @@ fn duplicate_unknown_and_forged_approvals_count_for_nothing() {
         .unwrap_err();
     assert_eq!(
         err,
-        LedgerError::NoQuorum {
+        LedgerError::Governance(GovernanceError::NoQuorum {
             approved: 0,
             total: 4
-        }
+        })
     );
     assert_eq!(l.governance_seq(), 0);
     assert_eq!(l.members().len(), 4);
@@ -247,10 +248,12 @@ fn wrong_chain_and_invalid_changes_are_refused_with_a_reason() {
     foreign.chain_id = "another-chain".into();
     assert!(matches!(
         l.check_tx(&c.approved(foreign, &all)),
-        Err(LedgerError::WrongChain { .. })
+        Err(LedgerError::Governance(GovernanceError::WrongChain { .. }))
     ));
     let invalid = |r: Result<_, LedgerError>, needle: &str| match r {
-        Err(LedgerError::InvalidChange(m)) => assert!(m.contains(needle), "{m}"),
+        Err(LedgerError::Governance(GovernanceError::InvalidChange(m))) => {
+            assert!(m.contains(needle), "{m}")
+        }
         other => panic!("expected InvalidChange({needle}), got {other:?}"),
     };
     let k = Sm2SigningKey::generate().public_key().to_hex();

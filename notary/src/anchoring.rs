@@ -296,7 +296,7 @@ impl Anchoring {
             InclusionProof::from_tree(&tree, index, tree.len()).map_err(|e| e.to_string())?;
         let header: SignedBatchHeader =
             serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-        let (record, anchor_inclusion, checkpoint, cometbft) = match &self.backend {
+        let (record, anchor_inclusion, checkpoint, cometbft, governance) = match &self.backend {
             Backend::Embedded(chain) => {
                 let chain = chain
                     .lock()
@@ -308,7 +308,7 @@ impl Anchoring {
                     .checkpoint_at(chain.ledger().height())
                     .cloned()
                     .ok_or("no checkpoint")?;
-                (record, incl, cp, None)
+                (record, incl, cp, None, Vec::new())
             }
             Backend::CometBft(rpc) => {
                 let Some(a) = rpc.anchor(&header.header.root).await? else {
@@ -322,7 +322,13 @@ impl Anchoring {
                 let Some(layer) = rpc.chain_layer(next).await? else {
                     return Ok(None);
                 };
-                (a.record, c.inclusion, c.checkpoint, Some(layer))
+                (
+                    a.record,
+                    c.inclusion,
+                    c.checkpoint,
+                    Some(layer),
+                    c.governance,
+                )
             }
         };
         if self.policy().chain_id.is_empty()
@@ -350,6 +356,7 @@ impl Anchoring {
             checkpoint,
             policy: self.policy(),
             cometbft,
+            governance,
         }))
     }
 }

@@ -13,7 +13,10 @@
 //!    the checkpoint's anchor-log root;
 //! 7. `checkpoint`: members holding more than two thirds of the policy's voting power cosigned
 //!    the checkpoint with SM2.
-//! 8. `chain` (consortium bundles): the CometBFT header of the next height carries the
+//! 8. `governance` (bundles made after registry changes): each change, approved with SM2 by
+//!    the members before it, leads from the verifier's pinned genesis registry to the
+//!    checkpoint's registry root; the resulting members and notaries are the ones checked;
+//! 9. `chain` (consortium bundles): the CometBFT header of the next height carries the
 //!    checkpoint's app hash and is committed by more than two thirds of the validator set the
 //!    policy pins (see [`crate::cometbft`]).
 
@@ -24,7 +27,7 @@ use serde_json::Value;
 use crate::canonical;
 use crate::cometbft::{BundleCometBft, ChainReport, PolicyValidator, verify_chain_layer};
 use crate::hash::{ContentDigests, Hash32};
-use crate::ledger::{AnchorRecord, CosignedCheckpoint, SignedBatchHeader};
+use crate::ledger::{AnchorRecord, CosignedCheckpoint, GovernanceTx, Registry, SignedBatchHeader};
 use crate::manifest::Proof;
 use crate::merkle::{MerkleHasher as _, Sm3Hasher};
 use crate::notary::SignedReceipt;
@@ -136,14 +139,19 @@ pub struct Bundle {
     /// Consortium mode: the CometBFT header and commit over the checkpoint's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cometbft: Option<BundleCometBft>,
+    /// The registry changes applied up to the checkpoint, in order (absent if none): a
+    /// verifier who pinned the genesis registry applies them, each approved by an SM2 quorum
+    /// of the members before it, and must arrive at the checkpoint's `registry_root`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub governance: Vec<GovernanceTx>,
 }
 
 /// A failed check, naming the layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{layer}: {reason}")]
 pub struct BundleError {
-    /// `bundle`, `policy`, `media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`, `checkpoint`
-    /// or `chain`.
+    /// `bundle`, `governance`, `policy`, `media`, `proof`, `receipt`, `leaf`, `batch`,
+    /// `anchor`, `checkpoint` or `chain`.
     pub layer: &'static str,
     /// What does not hold.
     pub reason: String,
@@ -206,6 +214,13 @@ pub fn verify_bundle(
             ));
         }
     }
+    let derived;
+    let policy = if bundle.governance.is_empty() {
+        policy
+    } else {
+        derived = follow_governance(policy, &bundle.governance, &bundle.checkpoint)?;
+        &derived
+    };
     check_policy_copy(&bundle.policy, policy)?;
     // 2. proof
     let proof_value =
@@ -380,6 +395,68 @@ pub fn verify_bundle(
         anchor_height: record.height,
         checkpoint_height: cp.height,
         cosigners,
+    })
+}
+
+/// The policy after the registry changes a bundle carries: `pinned` must list the chain's
+/// genesis members (in genesis order) and notaries; each change must be the next, for this
+/// chain, approved with SM2 by more than two thirds of the members' power before it; and the
+/// result must be the registry the checkpoint commits to.
+fn follow_governance(
+    pinned: &Policy,
+    changes: &[GovernanceTx],
+    checkpoint: &CosignedCheckpoint,
+) -> Result<Policy, BundleError> {
+    let key = |hex: &str| {
+        Sm2PublicKey::from_hex(hex)
+            .map_err(|e| fail("governance", format!("policy key {hex}: {e}")))
+    };
+    let members = pinned
+        .members
+        .iter()
+        .map(|m| Ok((m.id.clone(), key(&m.public_key)?, m.power)))
+        .collect::<Result<Vec<_>, BundleError>>()?;
+    let notaries = pinned
+        .notary_keys
+        .iter()
+        .map(|k| key(k))
+        .collect::<Result<Vec<_>, BundleError>>()?;
+    let mut registry = Registry::genesis(&pinned.chain_id, members, notaries);
+    for (i, change) in changes.iter().enumerate() {
+        registry.apply(change).map_err(|e| {
+            fail(
+                "governance",
+                format!(
+                    "change {i} (governance_seq {}): {e}",
+                    change.proposal.governance_seq
+                ),
+            )
+        })?;
+    }
+    if registry.root() != checkpoint.checkpoint.registry_root {
+        return Err(fail(
+            "governance",
+            "the changes do not lead from your policy to the checkpoint's registry: the policy must list the chain's genesis members (in genesis order) and notaries, and the bundle every change since",
+        ));
+    }
+    Ok(Policy {
+        chain_id: pinned.chain_id.clone(),
+        notary_keys: registry
+            .notaries
+            .values()
+            .filter(|(_, active)| *active)
+            .map(|(k, _)| k.to_hex())
+            .collect(),
+        members: registry
+            .members
+            .iter()
+            .map(|(id, k, power)| PolicyMember {
+                id: id.clone(),
+                public_key: k.to_hex(),
+                power: *power,
+            })
+            .collect(),
+        validators: pinned.validators.clone(),
     })
 }
 

@@ -108,3 +108,10 @@ fn every_value_of_a_consortium_bundle_is_checked() {
     let missed = undetected(&read("bundle-consortium.json"), &policy);
     assert!(missed.is_empty(), "not detected: {missed:#?}");
 }
+
+#[test]
+fn every_value_of_a_bundle_after_a_registry_change_is_checked() {
+    let policy: Policy = serde_json::from_value(read("policy-consortium.json")).unwrap();
+    let missed = undetected(&read("bundle-consortium-governance.json"), &policy);
+    assert!(missed.is_empty(), "not detected: {missed:#?}");
+}

@@ -205,6 +205,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         },
         policy: policy.clone(),
         cometbft: None,
+        governance: Vec::new(),
     };
     tiezheng_protocol::bundle::verify_bundle(&example_bundle, None, &policy).unwrap();
     let enrolment_body = EnrolmentRequestBody {
@@ -483,7 +484,12 @@ fn consortium_example_validates_and_verifies() {
     };
     let bundle_value = read("bundle-consortium.json");
     let policy_value = read("policy-consortium.json");
-    for (stem, v) in [("bundle", &bundle_value), ("policy", &policy_value)] {
+    let governed_value = read("bundle-consortium-governance.json");
+    for (stem, v) in [
+        ("bundle", &bundle_value),
+        ("policy", &policy_value),
+        ("bundle", &governed_value),
+    ] {
         let s = schema::all()
             .into_iter()
             .find(|(n, _)| *n == stem)
@@ -500,6 +506,12 @@ fn consortium_example_validates_and_verifies() {
     let chain = report.chain.unwrap();
     assert_eq!(chain.height, report.checkpoint_height + 1);
     assert_eq!(chain.validators, 4);
+    // After the members admitted a second notary: the genesis policy, followed through the
+    // SM2-approved change the bundle carries, accepts the new notary's bundle.
+    let governed: tiezheng_protocol::bundle::Bundle =
+        serde_json::from_value(governed_value).unwrap();
+    assert_eq!(governed.governance.len(), 1);
+    tiezheng_protocol::bundle::verify_bundle(&governed, None, &policy).unwrap();
 }
 
 #[test]
