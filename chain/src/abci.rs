@@ -568,30 +568,14 @@ impl LedgerApp {
         let results = ledger
             .finalize_block(height, time, &ledger_txs)
             .map_err(|e| format!("block {height}: {e}"))?;
-        for ((pos, result), tx) in positions.iter().zip(results).zip(&ledger_txs) {
+        for (pos, result) in positions.iter().zip(results) {
             let out = match result {
                 TxResult::Anchored(index) => {
                     let mut attrs = vec![("index", index.to_string()).index()];
-                    if let Ok(Some(h)) = canonical::parse_canonical(tx).map(|v| {
-                        v.get("header").map(|h| {
-                            (
-                                h.get("root")
-                                    .and_then(|x| x.as_str())
-                                    .unwrap_or("")
-                                    .to_owned(),
-                                h.get("batch_seq")
-                                    .map(ToString::to_string)
-                                    .unwrap_or_default(),
-                                h.get("notary_key_id")
-                                    .and_then(|x| x.as_str())
-                                    .unwrap_or("")
-                                    .to_owned(),
-                            )
-                        })
-                    }) {
-                        attrs.push(("batch_root", h.0).index());
-                        attrs.push(("seq", h.1).index());
-                        attrs.push(("notary", h.2).index());
+                    if let Some(r) = ledger.record(index) {
+                        attrs.push(("batch_root", r.root.to_hex()).index());
+                        attrs.push(("seq", r.batch_seq.to_string()).index());
+                        attrs.push(("notary", r.notary_key_id.to_hex()).index());
                     }
                     exec(0, String::new(), vec![Event::new("anchor", attrs)])
                 }

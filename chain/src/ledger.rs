@@ -382,6 +382,11 @@ impl Ledger {
         ))
     }
 
+    /// The anchor record at `index` in the log.
+    pub fn record(&self, index: u64) -> Option<&AnchorRecord> {
+        self.records.get(usize::try_from(index).ok()?)
+    }
+
     /// Like [`Ledger::anchor_of`], with the inclusion proof against the log when it held
     /// `log_size` records (a cosigned checkpoint's size); `None` if the batch was anchored
     /// later or not at all.
