@@ -103,6 +103,7 @@ fn verify_cli(dir: &Path, bundle: &Value, policy: &Policy, media: &str) -> Value
     std::fs::write(&policy_file, serde_json::to_vec(policy).unwrap()).unwrap();
     let out = tiezheng()
         .arg("verify")
+        .arg("--json")
         .arg(&bundle_file)
         .arg("--media")
         .arg(corpus_dir().join(media))

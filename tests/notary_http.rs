@@ -789,6 +789,7 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
     let media = corpus_dir().join("photos/DSCN0021.jpg");
     let out = tiezheng()
         .arg("verify")
+        .arg("--json")
         .arg(&bundle_file)
         .arg("--media")
         .arg(&media)
@@ -812,6 +813,7 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
     let other = corpus_dir().join("photos/DSCN0025.jpg");
     let out = tiezheng()
         .arg("verify")
+        .arg("--json")
         .arg(&bundle_file)
         .arg("--media")
         .arg(&other)

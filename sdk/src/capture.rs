@@ -560,13 +560,7 @@ struct JournalHeader {
 
 /// `SM3(previous ‖ index ‖ offset ‖ bytes ‖ sm3)`, integers as 8-byte big-endian.
 pub fn chain_link(previous: &Hash32, index: u64, offset: u64, bytes: u64, sm3: &Hash32) -> Hash32 {
-    let mut h = sm3::Sm3::new();
-    h.update(previous.as_bytes());
-    h.update(index.to_be_bytes());
-    h.update(offset.to_be_bytes());
-    h.update(bytes.to_be_bytes());
-    h.update(sm3.as_bytes());
-    Hash32(h.finalize().into())
+    tiezheng_protocol::manifest::segment_chain_link(previous, index, offset, bytes, sm3)
 }
 
 /// A recording in progress. Dropping it without [`Recorder::finish`] or [`Recorder::abort`]

@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use tiezheng_protocol::{ContentDigests, hash_reader};
+use tiezheng_protocol::ContentDigests;
+use tiezheng_protocol::verify::{MediaEvidence, hash_media};
 
 /// A file that could not be hashed.
 #[derive(Debug, thiserror::Error)]
@@ -57,10 +58,17 @@ impl FileError {
 
 /// Hashes the file at `path` in one streaming pass. `progress(bytes_so_far, total_len)` is
 /// called after every block; `total_len` comes from the file's metadata at open time.
-pub fn hash_file(
+pub fn hash_file(path: &Path, progress: impl FnMut(u64, u64)) -> Result<ContentDigests, FileError> {
+    Ok(hash_media_file(path, &[], progress)?.digests)
+}
+
+/// As [`hash_file`], and also the SM3 of each `(offset, bytes)` range (a recording's
+/// segments, for the verifier), in the same pass.
+pub fn hash_media_file(
     path: &Path,
+    ranges: &[(u64, u64)],
     mut progress: impl FnMut(u64, u64),
-) -> Result<ContentDigests, FileError> {
+) -> Result<MediaEvidence, FileError> {
     let file = File::open(path).map_err(|source| FileError::Open {
         path: path.to_owned(),
         source,
@@ -76,7 +84,7 @@ pub fn hash_file(
     }
     let total = meta.len();
     let mut seen = 0;
-    hash_reader(file, |n| {
+    hash_media(file, ranges, |n| {
         seen = n;
         progress(n, total);
     })

@@ -346,8 +346,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .await
     })?;
     let first_file = files.first().context("no file")?;
-    let digests = tiezheng_sdk::files::hash_file(first_file, |_, _| {})?;
-    let report = tiezheng_protocol::bundle::verify_bundle(&bundle, Some(&digests), &policy)
+    let media = tiezheng_sdk::files::hash_media_file(
+        first_file,
+        &tiezheng_protocol::verify::segment_ranges(&bundle.proof.manifest),
+        |_, _| {},
+    )?;
+    let report = tiezheng_protocol::bundle::verify_bundle(&bundle, Some(&media), &policy)
         .map_err(|e| anyhow::anyhow!("bundle invalid: {e}"))?;
     writeln!(
         out,

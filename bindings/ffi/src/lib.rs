@@ -534,6 +534,8 @@ pub struct BundleCheck {
     /// The first layer that failed (`media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`,
     /// `checkpoint`), if any.
     pub failed_layer: Option<String>,
+    /// The rule that failed (`VERIFYING.md` identifier, e.g. `receipt.device_seq`).
+    pub failed_rule: Option<String>,
     /// Why it failed.
     pub reason: Option<String>,
     /// SM3 of the proof (when valid).
@@ -560,6 +562,7 @@ pub fn verify_bundle(
     let failed = |e: bundle::BundleError| BundleCheck {
         valid: false,
         failed_layer: Some(e.layer.to_owned()),
+        failed_rule: Some(e.rule.to_owned()),
         reason: Some(e.reason),
         proof_sm3: None,
         anchor_height: None,
@@ -575,16 +578,18 @@ pub fn verify_bundle(
             .map_err(|e| invalid(format!("policy: {e}")))?,
         None => b.policy.clone(),
     };
-    let digests = media_path
+    let ranges = tiezheng_protocol::verify::segment_ranges(&b.proof.manifest);
+    let media = media_path
         .map(|p| {
-            tiezheng_sdk::files::hash_file(Path::new(&p), |_, _| {})
+            tiezheng_sdk::files::hash_media_file(Path::new(&p), &ranges, |_, _| {})
                 .map_err(|e| invalid(format!("{e} ({})", e.hint())))
         })
         .transpose()?;
-    Ok(match bundle::verify_bundle(&b, digests.as_ref(), &policy) {
+    Ok(match bundle::verify_bundle(&b, media.as_ref(), &policy) {
         Ok(r) => BundleCheck {
             valid: true,
             failed_layer: None,
+            failed_rule: None,
             reason: None,
             proof_sm3: Some(r.proof_sm3.to_hex()),
             anchor_height: Some(r.anchor_height),

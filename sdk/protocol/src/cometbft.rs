@@ -10,13 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tendermint::block::signed_header::SignedHeader;
 use tendermint::validator::{Info, Set};
-use tendermint_light_client_verifier::operations::{
-    ProdVotingPowerCalculator, VotingPowerCalculator as _,
-};
-use tendermint_light_client_verifier::types::UntrustedBlockState;
-use tendermint_light_client_verifier::{ProdVerifier, Verdict};
-
-use crate::ledger::Checkpoint;
 
 /// A CometBFT validator as a policy pins it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -46,7 +39,7 @@ pub struct BundleCometBft {
 }
 
 /// What the CometBFT layer established.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
     /// Height of the verified header.
     pub height: u64,
@@ -119,7 +112,7 @@ pub fn policy_validator_from_rpc(v: &Value) -> Result<PolicyValidator, String> {
 
 /// The light-client rules skip precommits for nil; a bundle's must verify too (else a vote
 /// for the block could be relabelled nil unnoticed).
-fn verify_nil_votes(sh: &SignedHeader, set: &Set) -> Result<(), String> {
+pub(crate) fn verify_nil_votes(sh: &SignedHeader, set: &Set) -> Result<(), String> {
     use tendermint::block::CommitSig;
     for (i, sig) in sh.commit.signatures.iter().enumerate() {
         let CommitSig::BlockIdFlagNil {
@@ -156,96 +149,4 @@ fn verify_nil_votes(sh: &SignedHeader, set: &Set) -> Result<(), String> {
             .map_err(|e| format!("commit: nil vote {i} does not verify: {e}"))?;
     }
     Ok(())
-}
-
-/// Verifies `layer` against the checkpoint it must commit to and the validators `pinned` by
-/// the court's policy.
-pub fn verify_chain_layer(
-    layer: &BundleCometBft,
-    checkpoint: &Checkpoint,
-    pinned: &[PolicyValidator],
-) -> Result<ChainReport, String> {
-    if pinned.is_empty() {
-        return Err(
-            "the policy pins no CometBFT validators; add the consortium's validator set (address, pub_key, power) to it"
-                .into(),
-        );
-    }
-    let sh: SignedHeader = serde_json::from_value(layer.signed_header.clone())
-        .map_err(|e| format!("signed_header is not a CometBFT signed header: {e}"))?;
-    let header = &sh.header;
-    if header.chain_id.as_str() != checkpoint.chain_id {
-        return Err(format!(
-            "header chain_id {:?} is not the checkpoint's {:?}",
-            header.chain_id.as_str(),
-            checkpoint.chain_id
-        ));
-    }
-    if header.height.value() != checkpoint.height.saturating_add(1) {
-        return Err(format!(
-            "header height {} is not the checkpoint's height + 1 ({})",
-            header.height,
-            checkpoint.height.saturating_add(1)
-        ));
-    }
-    if header.app_hash.as_bytes() != checkpoint.app_hash().as_bytes() {
-        return Err("the header's app_hash is not the app hash of the checkpoint's state".into());
-    }
-    let mut bundled: Vec<PolicyValidator> = Vec::new();
-    for v in &layer.validators {
-        let pv = policy_validator_from_rpc(v)?;
-        if *v != bundle_validator(&pv) {
-            return Err(format!(
-                "validator {}: write exactly address, pub_key {{type, value}} and voting_power",
-                pv.address
-            ));
-        }
-        bundled.push(pv);
-    }
-    let mut pinned_sorted = pinned.to_vec();
-    let key = |v: &PolicyValidator| (v.address.to_ascii_uppercase(), v.pub_key.clone(), v.power);
-    bundled.sort_by_key(key);
-    pinned_sorted.sort_by_key(key);
-    if bundled.iter().map(key).ne(pinned_sorted.iter().map(key)) {
-        return Err("the bundle's validator set is not the one the policy pins".into());
-    }
-    let infos: Vec<Info> = pinned
-        .iter()
-        .map(policy_validator_info)
-        .collect::<Result<_, _>>()?;
-    let set = Set::without_proposer(infos);
-    let untrusted = UntrustedBlockState {
-        signed_header: &sh,
-        validators: &set,
-        next_validators: None,
-    };
-    let verifier = ProdVerifier::default();
-    let verdict = |v: Verdict, what: &str| match v {
-        Verdict::Success => Ok(()),
-        Verdict::NotEnoughTrust(t) => Err(format!("{what}: not enough voting power signed: {t}")),
-        Verdict::Invalid(e) => Err(format!("{what}: {e}")),
-    };
-    verdict(verifier.verify_validator_sets(&untrusted), "validator set")?;
-    verdict(verifier.verify_commit(&untrusted), "commit")?;
-    // `verify_commit` stops once more than two thirds have verified; a bundle is evidence, so
-    // every signature it carries must verify, not only enough of them (a threshold of one
-    // whole never stops early).
-    let whole = tendermint::trust_threshold::TrustThresholdFraction::new(1, 1)
-        .map_err(|e| e.to_string())?;
-    ProdVotingPowerCalculator::default()
-        .voting_power_in(&sh, &set, whole)
-        .map_err(|e| format!("commit: a signature does not verify: {e}"))?;
-    verify_nil_votes(&sh, &set)?;
-    let signers = sh
-        .commit
-        .signatures
-        .iter()
-        .filter(|s| s.is_commit())
-        .count();
-    Ok(ChainReport {
-        height: header.height.value(),
-        block_hash: sh.commit.block_id.hash.to_string(),
-        signers,
-        validators: pinned.len(),
-    })
 }

@@ -341,6 +341,27 @@ pub enum GovernanceError {
         /// What the registry expects.
         expected: u64,
     },
+    /// An approval by someone who is not a member before the change, or a member approving
+    /// twice.
+    #[error("approval {index} is by {member:?}: {why}")]
+    Approver {
+        /// Position in `approvals`.
+        index: usize,
+        /// The member it names.
+        member: String,
+        /// Not a member, or a second approval.
+        why: &'static str,
+    },
+    /// An approval whose SM2 signature does not verify.
+    #[error("approval {index} by {member:?} does not verify: {error}")]
+    Approval {
+        /// Position in `approvals`.
+        index: usize,
+        /// The member it names.
+        member: String,
+        /// Why.
+        error: SignedError,
+    },
     /// The approvals that verify do not reach more than two thirds of the voting power.
     #[error(
         "governance proposal approved by voting power {approved} of {total}; more than two thirds is required"
@@ -440,6 +461,34 @@ impl Registry {
                 found: p.governance_seq,
                 expected,
             });
+        }
+        // Every approval counts: each by a distinct member, each verifying (a governance
+        // transaction is evidence too; nothing in it may be junk).
+        let proposal =
+            serde_json::to_value(p).map_err(|e| GovernanceError::InvalidChange(e.to_string()))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (index, a) in gov.approvals.iter().enumerate() {
+            let Some((_, key, _)) = self.members.iter().find(|(m, _, _)| *m == a.member) else {
+                return Err(GovernanceError::Approver {
+                    index,
+                    member: a.member.clone(),
+                    why: "not a member of the registry before the change",
+                });
+            };
+            if !seen.insert(a.member.as_str()) {
+                return Err(GovernanceError::Approver {
+                    index,
+                    member: a.member.clone(),
+                    why: "this member already approved",
+                });
+            }
+            a.signature
+                .verify_value_by(&proposal, key)
+                .map_err(|error| GovernanceError::Approval {
+                    index,
+                    member: a.member.clone(),
+                    error,
+                })?;
         }
         let total = self.total_power();
         let approved = gov.approved_power(&self.members);

@@ -13,7 +13,8 @@ verifier.
 * [`merkle`]: RFC 6962/9162 Merkle trees with SM3, inclusion and consistency proofs.
 * [`wire`] and [`schema`]: wire documents and their generated JSON Schemas (`schemas/`).
 * [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
-* [`bundle`]: the offline proof bundle and its layer-by-layer verifier.
+* [`bundle`]: the offline proof bundle.
+* [`verify`]: the verifier: every rule of `VERIFYING.md`, each check reported by layer and rule.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
@@ -46,6 +47,7 @@ pub mod schema;
 pub mod signed;
 pub mod sm2;
 pub mod time;
+pub mod verify;
 pub mod wire;
 
 pub use algorithm::{HashAlgorithm, SignatureAlgorithm};

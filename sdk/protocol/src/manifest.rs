@@ -470,6 +470,24 @@ pub struct DeviceInfo {
     pub key_id: Hash32,
 }
 
+/// The running chain of a recording's segments: SM3(previous ‖ be64(index) ‖ be64(offset) ‖
+/// be64(bytes) ‖ sm3), where the previous chain of segment 0 is 32 zero bytes.
+pub fn segment_chain_link(
+    previous: &Hash32,
+    index: u64,
+    offset: u64,
+    bytes: u64,
+    sm3: &Hash32,
+) -> Hash32 {
+    let mut pre = Vec::with_capacity(32 + 24 + 32);
+    pre.extend_from_slice(previous.as_bytes());
+    pre.extend_from_slice(&index.to_be_bytes());
+    pre.extend_from_slice(&offset.to_be_bytes());
+    pre.extend_from_slice(&bytes.to_be_bytes());
+    pre.extend_from_slice(sm3.as_bytes());
+    Hash32::sm3(&pre)
+}
+
 impl Manifest {
     /// SM3 of the manifest's RFC 8785 bytes (what the next manifest links to).
     pub fn sm3(&self) -> Result<Hash32, CanonicalError> {

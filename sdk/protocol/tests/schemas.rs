@@ -102,7 +102,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             manifest_sm3: proof.manifest.sm3().unwrap(),
             device_key_id: key.public_key().key_id(),
             device_seq: proof.manifest.device_seq,
-            received_at: t("2026-11-21T09:31:02.417+08:00"),
+            received_at: t("2026-11-21T09:31:00.417+08:00"),
             notary_key_id: key.public_key().key_id(),
             chain_gap: false,
         },
@@ -138,7 +138,14 @@ fn examples() -> Vec<(&'static str, Value)> {
         height: 1042,
         anchor_log_size: 1,
         anchor_log_root: Sm3Hasher::leaf(&anchor.leaf_bytes().unwrap()),
-        registry_root: Hash32::sm3(b"registry"),
+        // The registry of the example policy below: the court as the one member, this key as
+        // the one notary.
+        registry_root: tiezheng_protocol::ledger::Registry::genesis(
+            "tiezheng-consortium-1",
+            vec![("court".into(), key.public_key().clone(), 1)],
+            [key.public_key().clone()],
+        )
+        .root(),
         time: t("2026-11-21T01:31:02.000Z"),
     };
     let cosigned = tiezheng_protocol::ledger::CosignedCheckpoint {

@@ -1,0 +1,284 @@
+//! The verifier: every rule of `VERIFYING.md`, checked on one offline bundle, each outcome
+//! recorded under its layer and stable rule identifier. The CLI (`tiezheng verify`), the
+//! mobile bindings (`verifyBundle`), the notary (before it issues a certificate) and the
+//! browser (WebAssembly) all call [`verify_bundle_bytes`] or [`verify_bundle`].
+//!
+//! The verifier does not stop at the first failure: it checks every rule whose inputs it has,
+//! so that a report names everything that disagrees. A rule whose inputs are missing (no
+//! media file; a registry that could not be derived) is recorded as skipped.
+
+mod chain;
+mod ledger;
+pub mod media;
+mod proof;
+mod registry;
+pub mod report;
+
+use serde_json::Value;
+
+use crate::bundle::{BUNDLE_TYPE, Bundle, Policy};
+use crate::canonical;
+use crate::hash::Hash32;
+use crate::sm2::Sm2PublicKey;
+
+pub use media::{MediaEvidence, MediaHasher, hash_media, segment_ranges};
+pub use report::{Check, LAYERS, RULES, Report, Rule, Status, rule};
+
+/// Allowed difference between the notary's clock and the ledger's block time when comparing
+/// a batch window with the time the batch was anchored, in milliseconds.
+pub const CLOCK_TOLERANCE_MS: i64 = 60_000;
+
+/// A pinned policy that cannot be used: the input is unusable, not the bundle invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the policy is not usable: {0}")]
+pub struct PolicyError(pub String);
+
+impl Policy {
+    /// Checks that every key of the policy parses and member identifiers are distinct.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.chain_id.is_empty() {
+            return Err(PolicyError("chain_id is empty".into()));
+        }
+        if self.members.is_empty() {
+            return Err(PolicyError("it lists no members".into()));
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            Sm2PublicKey::from_hex(&m.public_key)
+                .map_err(|e| PolicyError(format!("members[{i}].public_key ({}): {e}", m.id)))?;
+            if self.members.iter().filter(|o| o.id == m.id).count() > 1 {
+                return Err(PolicyError(format!("member {:?} is listed twice", m.id)));
+            }
+        }
+        for (i, k) in self.notary_keys.iter().enumerate() {
+            Sm2PublicKey::from_hex(k).map_err(|e| PolicyError(format!("notary_keys[{i}]: {e}")))?;
+        }
+        for (i, v) in self.validators.iter().enumerate() {
+            crate::cometbft::policy_validator_info(v)
+                .map_err(|e| PolicyError(format!("validators[{i}]: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The facts a valid bundle establishes, for display.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Facts {
+    /// SM3 of the proof.
+    pub proof_sm3: Option<Hash32>,
+    /// Index of the manifest item the media file is, if a file was given and matched.
+    pub media_item: Option<usize>,
+    /// The batch's sequence number.
+    pub batch_seq: Option<u64>,
+    /// Ledger height of the anchor.
+    pub anchor_height: Option<u64>,
+    /// Height of the cosigned checkpoint.
+    pub checkpoint_height: Option<u64>,
+    /// Members whose cosignatures verified.
+    pub cosigners: Vec<String>,
+    /// The CometBFT layer (consortium bundles).
+    pub chain: Option<crate::cometbft::ChainReport>,
+}
+
+/// The outcome of verifying one bundle: every check and the facts established.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    /// Whether every rule held.
+    pub valid: bool,
+    /// Every check.
+    pub checks: Vec<Check>,
+    /// What the bundle establishes (filled as far as the checks got).
+    pub facts: Facts,
+}
+
+impl Verification {
+    fn from(mut report: Report, facts: Facts) -> Self {
+        report.sort();
+        Self {
+            valid: report.is_valid(),
+            checks: report.checks,
+            facts,
+        }
+    }
+
+    /// The first failed check, in layer order.
+    pub fn first_failure(&self) -> Option<&Check> {
+        LAYERS.iter().find_map(|l| {
+            self.checks
+                .iter()
+                .find(|c| c.status == Status::Fail && c.layer == *l)
+        })
+    }
+
+    /// The outcome of `rule`, if checked.
+    pub fn status(&self, rule: &str) -> Option<Status> {
+        self.checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .map(|c| c.status)
+    }
+}
+
+/// Parses and verifies a bundle given as bytes (the form a court holds).
+pub fn verify_bundle_bytes(
+    bytes: &[u8],
+    media: Option<&MediaEvidence>,
+    policy: &Policy,
+) -> Result<Verification, PolicyError> {
+    policy.validate()?;
+    let mut report = Report::default();
+    let value = match canonical::parse_strict(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            report.record("bundle.json", Err(e.to_string()));
+            return Ok(Verification::from(report, Facts::default()));
+        }
+    };
+    report.record("bundle.json", Ok("strict JSON".into()));
+    match parse_value(&value) {
+        Ok(bundle) => {
+            report.record("bundle.schema", Ok("exactly the bundle schema".into()));
+            Ok(check(&bundle, media, policy, report))
+        }
+        Err(e) => {
+            report.record("bundle.schema", Err(e));
+            Ok(Verification::from(report, Facts::default()))
+        }
+    }
+}
+
+/// Verifies a parsed bundle (its `bundle.schema` rule is checked by re-encoding it).
+pub fn verify_bundle(
+    bundle: &Bundle,
+    media: Option<&MediaEvidence>,
+    policy: &Policy,
+) -> Result<Verification, PolicyError> {
+    policy.validate()?;
+    let mut report = Report::default();
+    let value = serde_json::to_value(bundle).map_err(|e| PolicyError(e.to_string()))?;
+    report.record("bundle.json", Ok("strict JSON".into()));
+    match parse_value(&value) {
+        Ok(b) => {
+            report.record("bundle.schema", Ok("exactly the bundle schema".into()));
+            Ok(check(&b, media, policy, report))
+        }
+        Err(e) => {
+            report.record("bundle.schema", Err(e));
+            Ok(Verification::from(report, Facts::default()))
+        }
+    }
+}
+
+/// The bundle in `value`, if it has exactly the bundle's shape: deserialising it and writing it
+/// back gives the same JSON (so no member is unknown, missing or spelt another way).
+fn parse_value(value: &Value) -> Result<Bundle, String> {
+    let bundle: Bundle = serde_json::from_value(value.clone())
+        .map_err(|e| format!("does not match schemas/bundle.schema.json: {e}"))?;
+    let back = serde_json::to_value(&bundle).map_err(|e| e.to_string())?;
+    if let Some(at) = first_difference(value, &back, String::new()) {
+        return Err(format!(
+            "member {at} is not written as schemas/bundle.schema.json requires (missing, or null where absent is required, or the reverse)"
+        ));
+    }
+    Ok(bundle)
+}
+
+/// The JSON pointer of the first place where `a` and `b` differ.
+fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                let p = format!("{at}/{k}");
+                match (x.get(k), y.get(k)) {
+                    (Some(u), Some(v)) => {
+                        if let Some(d) = first_difference(u, v, p) {
+                            return Some(d);
+                        }
+                    }
+                    _ => return Some(p),
+                }
+            }
+            None
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(at);
+            }
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (u, v))| first_difference(u, v, format!("{at}/{i}")))
+        }
+        _ => (a != b).then_some(if at.is_empty() { "/".into() } else { at }),
+    }
+}
+
+/// Records `Ok(detail)` if `a == b`, else a failure saying what disagrees.
+fn same<T: PartialEq + std::fmt::Display>(
+    report: &mut Report,
+    rule: &'static str,
+    what: &str,
+    found: &T,
+    expected: &T,
+    expected_what: &str,
+) {
+    report.record(
+        rule,
+        if found == expected {
+            Ok(format!("{what} = {expected_what}"))
+        } else {
+            Err(format!(
+                "{what} is {found}, but {expected_what} is {expected}"
+            ))
+        },
+    );
+}
+
+fn check(
+    b: &Bundle,
+    media: Option<&MediaEvidence>,
+    pinned: &Policy,
+    mut r: Report,
+) -> Verification {
+    let mut facts = Facts::default();
+    r.record(
+        "bundle.type",
+        if b.kind == BUNDLE_TYPE {
+            Ok(format!("type {BUNDLE_TYPE}"))
+        } else {
+            Err(format!("type is {:?}, not {BUNDLE_TYPE:?}", b.kind))
+        },
+    );
+    r.record(
+        "bundle.mode",
+        match (b.mode.as_str(), b.cometbft.is_some()) {
+            ("embedded", false) => Ok("embedded ledger, no CometBFT layer".into()),
+            ("consortium", true) => Ok("consortium ledger with its CometBFT layer".into()),
+            (mode, has) => Err(format!(
+                "mode {mode:?} {} a CometBFT layer: \"embedded\" bundles have none, \"consortium\" bundles must have one",
+                if has { "with" } else { "without" }
+            )),
+        },
+    );
+    let registry = registry::check(b, pinned, &mut r);
+    let proof = proof::check(b, &mut r);
+    if let Some(p) = &proof {
+        facts.proof_sm3 = Some(p.proof_sm3);
+        facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
+    }
+    ledger::check(b, proof.as_ref(), registry.as_ref(), &mut r, &mut facts);
+    match &b.cometbft {
+        Some(layer) => {
+            facts.chain = chain::check(layer, &b.checkpoint.checkpoint, &pinned.validators, &mut r);
+        }
+        None => {
+            for rule in RULES.iter().filter(|x| x.layer() == "chain") {
+                r.skip(rule.id, "embedded bundle: no CometBFT layer");
+            }
+        }
+    }
+    let valid = r.is_valid();
+    if !valid {
+        facts.media_item = None;
+    }
+    Verification::from(r, facts)
+}

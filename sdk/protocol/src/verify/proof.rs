@@ -1,0 +1,445 @@
+//! Layers `proof` and `media`: the device's signed manifest, its internal structure
+//! (identifiers, digests, device chain link, recording segments, session summary), and the
+//! evidence file matched to one of its items.
+
+use crate::algorithm::HashAlgorithm;
+use crate::bundle::Bundle;
+use crate::canonical;
+use crate::hash::Hash32;
+use crate::manifest::{ItemKind, MANIFEST_TYPE, Manifest, Proof, segment_chain_link};
+use crate::sm2::Sm2PublicKey;
+
+use super::media::MediaEvidence;
+use super::report::Report;
+
+/// The proof with what its checks computed.
+pub(super) struct Checked<'a> {
+    /// The proof.
+    pub proof: &'a Proof,
+    /// SM3 of the proof's RFC 8785 bytes.
+    pub proof_sm3: Hash32,
+    /// SM3 of the manifest's RFC 8785 bytes.
+    pub manifest_sm3: Hash32,
+    /// The key in the signature block, if it parses.
+    pub key: Option<Sm2PublicKey>,
+}
+
+pub(super) fn check<'a>(b: &'a Bundle, r: &mut Report) -> Option<Checked<'a>> {
+    let proof = &b.proof;
+    let m = &proof.manifest;
+    r.record(
+        "proof.type",
+        if m.kind == MANIFEST_TYPE {
+            Ok(format!("manifest type {MANIFEST_TYPE}"))
+        } else {
+            Err(format!(
+                "manifest.type is {:?}, not {MANIFEST_TYPE:?}",
+                m.kind
+            ))
+        },
+    );
+    r.record("proof.schema", schema(m));
+    let (manifest_value, proof_value) = match (serde_json::to_value(m), serde_json::to_value(proof))
+    {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            r.record(
+                "proof.signature",
+                Err("the manifest cannot be encoded".into()),
+            );
+            return None;
+        }
+    };
+    let key = match proof.signature.verify_value(&manifest_value) {
+        Ok(k) => {
+            r.record(
+                "proof.signature",
+                Ok(format!("device signature by key {}", k.key_id())),
+            );
+            Some(k)
+        }
+        Err(e) => {
+            r.record(
+                "proof.signature",
+                Err(format!("the device's signature over the manifest: {e}")),
+            );
+            Sm2PublicKey::from_hex(&proof.signature.public_key).ok()
+        }
+    };
+    match &key {
+        Some(k) => r.record(
+            "proof.key_id",
+            if k.key_id() == m.device.key_id {
+                Ok(format!("device key {}", m.device.key_id))
+            } else {
+                Err(format!(
+                    "manifest.device.key_id is {}, but the signing key's SM3 is {}",
+                    m.device.key_id,
+                    k.key_id()
+                ))
+            },
+        ),
+        None => r.skip("proof.key_id", "the signing key does not parse"),
+    }
+    r.record(
+        "proof.chain_link",
+        match (m.device_seq, &m.previous_manifest_sm3) {
+            (1, None) => Ok("first manifest of the device".into()),
+            (1, Some(_)) => Err(
+                "device_seq 1 (the device's first manifest) links to a previous manifest".into(),
+            ),
+            (n, None) => Err(format!(
+                "device_seq {n} has no previous_manifest_sm3: only the first manifest may have none"
+            )),
+            (n, Some(h)) => Ok(format!("device_seq {n} follows manifest {h}")),
+        },
+    );
+    r.record(
+        "proof.content",
+        match (m.items.is_empty(), &m.session_summary) {
+            (false, None) => Ok(format!("{} item(s)", m.items.len())),
+            (true, Some(_)) => Ok("session summary".into()),
+            (false, Some(_)) => Err("the manifest has both items and a session summary".into()),
+            (true, None) => Err("the manifest has neither items nor a session summary".into()),
+        },
+    );
+    r.record("proof.item_hashes", item_hashes(m));
+    recording_rules(m, r);
+    r.record("proof.session_summary", session_summary(m));
+    let proof_sm3 = canonical::canonicalize(&proof_value)
+        .ok()
+        .map(|v| Hash32::sm3(&v));
+    let manifest_sm3 = canonical::canonicalize(&manifest_value)
+        .ok()
+        .map(|v| Hash32::sm3(&v));
+    Some(Checked {
+        proof,
+        proof_sm3: proof_sm3?,
+        manifest_sm3: manifest_sm3?,
+        key,
+    })
+}
+
+/// The limits of schemas/manifest.schema.json that its types do not enforce by themselves.
+fn schema(m: &Manifest) -> Result<String, String> {
+    let lower_hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    };
+    let bad = |field: String, what: &str| Err(format!("{field}: {what}"));
+    if !lower_hex(&m.manifest_id, 32) {
+        return bad(
+            "manifest.manifest_id".into(),
+            "must be 32 lowercase hex digits",
+        );
+    }
+    if m.device_seq == 0 || m.device_seq > 9_007_199_254_740_991 {
+        return bad("manifest.device_seq".into(), "must be 1 to 2^53−1");
+    }
+    let reference = m.case.reference.chars().count();
+    if !(1..=128).contains(&reference) {
+        return bad(
+            "manifest.case.reference".into(),
+            "must be 1 to 128 characters",
+        );
+    }
+    if m.case.collectors.is_empty() {
+        return bad(
+            "manifest.case.collectors".into(),
+            "must name at least one collector",
+        );
+    }
+    for (i, item) in m.items.iter().enumerate() {
+        let at = |f: &str| format!("manifest.items[{i}].{f}");
+        let name = &item.file_name;
+        if name.is_empty()
+            || name.chars().count() > 255
+            || name.chars().any(|c| c == '/' || c == '\\' || c == '\0')
+        {
+            return bad(
+                at("file_name"),
+                "must be 1 to 255 characters without / \\ or NUL",
+            );
+        }
+        if item.bytes > 9_007_199_254_740_991 {
+            return bad(at("bytes"), "must be at most 2^53−1");
+        }
+        if let Some(loc) = &item.location
+            && loc.coordinate_system != "WGS-84"
+        {
+            return bad(at("location.coordinate_system"), "must be \"WGS-84\"");
+        }
+        if let Some(f) = &item.fingerprint
+            && (f.algorithm != "dHash-64" || !lower_hex(&f.value, 16))
+        {
+            return bad(
+                at("fingerprint"),
+                "must be dHash-64 with 16 lowercase hex digits",
+            );
+        }
+        if let Some(rec) = &item.recording
+            && !lower_hex(&rec.recording_id, 32)
+        {
+            return bad(
+                at("recording.recording_id"),
+                "must be 32 lowercase hex digits",
+            );
+        }
+        if let Some(o) = item.metadata.orientation
+            && !(1..=8).contains(&o)
+        {
+            return bad(at("metadata.orientation"), "must be 1 to 8");
+        }
+    }
+    Ok("within the manifest schema's limits".into())
+}
+
+fn item_hashes(m: &Manifest) -> Result<String, String> {
+    for (i, item) in m.items.iter().enumerate() {
+        let count = |a: HashAlgorithm| item.hashes.iter().filter(|h| h.algorithm == a).count();
+        if item.hashes.len() != 2
+            || count(HashAlgorithm::Sm3) != 1
+            || count(HashAlgorithm::Sha256) != 1
+        {
+            return Err(format!(
+                "manifest.items[{i}].hashes must hold exactly one SM3 and one SHA-256 digest"
+            ));
+        }
+        if let Some(h) = item.hashes.iter().find(|h| !h.is_consistent()) {
+            return Err(format!(
+                "manifest.items[{i}].hashes: the {} digest carries OID {}, which is not {}",
+                h.algorithm.name(),
+                h.oid,
+                h.algorithm.oid()
+            ));
+        }
+    }
+    Ok("one SM3 and one SHA-256 digest per item, OIDs matching".into())
+}
+
+fn recording_rules(m: &Manifest, r: &mut Report) {
+    let recordings: Vec<_> = m
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| item.recording.as_ref().map(|rec| (i, item, rec)))
+        .collect();
+    if recordings.is_empty() {
+        for rule in [
+            "proof.recording_segments",
+            "proof.recording_chain",
+            "proof.recording_flags",
+        ] {
+            r.skip(rule, "no recording in the manifest");
+        }
+        return;
+    }
+    for (i, item, rec) in recordings {
+        let mut next_offset = 0u64;
+        let mut segments = Ok(format!(
+            "{} segment(s) cover the item's bytes",
+            rec.segments.len()
+        ));
+        for (k, s) in rec.segments.iter().enumerate() {
+            let problem = if s.index != k as u64 {
+                Some(format!("has index {}", s.index))
+            } else if s.bytes == 0 {
+                Some("is empty".into())
+            } else if s.offset != next_offset {
+                Some(format!(
+                    "starts at offset {}, not at {next_offset} where the previous one ended",
+                    s.offset
+                ))
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                segments = Err(format!("manifest.items[{i}].recording.segments[{k}] {p}"));
+                break;
+            }
+            next_offset = next_offset.saturating_add(s.bytes);
+        }
+        if segments.is_ok() && next_offset != item.bytes {
+            segments = Err(format!(
+                "manifest.items[{i}]: the segments cover {next_offset} bytes, the item has {}",
+                item.bytes
+            ));
+        }
+        r.record("proof.recording_segments", segments);
+        let mut chain = Hash32([0; 32]);
+        let mut chained = Ok("the segment chain recomputes".to_owned());
+        for (k, s) in rec.segments.iter().enumerate() {
+            chain = segment_chain_link(&chain, s.index, s.offset, s.bytes, &s.sm3);
+            if chain != s.chain {
+                chained = Err(format!(
+                    "manifest.items[{i}].recording.segments[{k}].chain is {}, but recomputes to {chain}",
+                    s.chain
+                ));
+                break;
+            }
+        }
+        r.record("proof.recording_chain", chained);
+        let has = |code: &str| item.findings.iter().any(|f| f.code == code);
+        let flags = if !matches!(item.kind, ItemKind::Video | ItemKind::Audio) {
+            Err(format!(
+                "manifest.items[{i}] is not a video or audio item but has a recording"
+            ))
+        } else if rec.truncated && !rec.interrupted {
+            Err(format!(
+                "manifest.items[{i}].recording is truncated but not interrupted"
+            ))
+        } else if has("recording_truncated") != rec.truncated {
+            Err(format!(
+                "manifest.items[{i}]: recording.truncated is {}, but the finding recording_truncated is {}",
+                rec.truncated,
+                if has("recording_truncated") {
+                    "present"
+                } else {
+                    "absent"
+                }
+            ))
+        } else if has("recording_interrupted") != (rec.interrupted && !rec.truncated) {
+            Err(format!(
+                "manifest.items[{i}]: recording.interrupted is {}, but the finding recording_interrupted is {}",
+                rec.interrupted,
+                if has("recording_interrupted") {
+                    "present"
+                } else {
+                    "absent"
+                }
+            ))
+        } else {
+            Ok(format!(
+                "interrupted {}, truncated {}, as the findings state",
+                rec.interrupted, rec.truncated
+            ))
+        };
+        r.record("proof.recording_flags", flags);
+    }
+}
+
+fn session_summary(m: &Manifest) -> Result<String, String> {
+    let Some(s) = &m.session_summary else {
+        return Ok("no session summary".into());
+    };
+    if s.opened_at.unix_ms() > s.closed_at.unix_ms() {
+        return Err(format!(
+            "session_summary closes ({}) before it opens ({})",
+            s.closed_at, s.opened_at
+        ));
+    }
+    let mut last = 0u64;
+    for (k, e) in s.manifests.iter().enumerate() {
+        if e.device_seq <= last || e.device_seq >= m.device_seq {
+            return Err(format!(
+                "session_summary.manifests[{k}] has device_seq {}: entries must increase strictly and come before the summary's own device_seq {}",
+                e.device_seq, m.device_seq
+            ));
+        }
+        last = e.device_seq;
+    }
+    Ok(format!("session of {} manifest(s)", s.manifests.len()))
+}
+
+/// Layer `media`: the index of the item the file is, if a file was given.
+pub(super) fn check_media(
+    m: &Manifest,
+    media: Option<&MediaEvidence>,
+    r: &mut Report,
+) -> Option<usize> {
+    let Some(media) = media else {
+        for rule in [
+            "media.item",
+            "media.sha256",
+            "media.bytes",
+            "media.segments",
+        ] {
+            r.skip(rule, "no media file given");
+        }
+        return None;
+    };
+    let d = &media.digests;
+    let digest = |i: &crate::manifest::EvidenceItem, a: HashAlgorithm| {
+        i.hashes.iter().find(|h| h.algorithm == a).map(|h| h.value)
+    };
+    let Some(index) = m
+        .items
+        .iter()
+        .position(|i| digest(i, HashAlgorithm::Sm3) == Some(d.sm3))
+    else {
+        r.record(
+            "media.item",
+            Err(format!(
+                "the file's SM3 {} is not the SM3 of any item of this proof: it is not the evidence this bundle proves",
+                d.sm3
+            )),
+        );
+        for rule in ["media.sha256", "media.bytes", "media.segments"] {
+            r.skip(rule, "the file matches no item");
+        }
+        return None;
+    };
+    let item = m.items.get(index)?;
+    r.record(
+        "media.item",
+        Ok(format!(
+            "the file is item {index} ({}) by SM3 {}",
+            item.file_name, d.sm3
+        )),
+    );
+    r.record(
+        "media.sha256",
+        match digest(item, HashAlgorithm::Sha256) {
+            Some(h) if h == d.sha256 => Ok(format!("SHA-256 {h}")),
+            Some(h) => Err(format!(
+                "the file's SHA-256 is {}, the item's {h}",
+                d.sha256
+            )),
+            None => Err("the item has no SHA-256 digest".into()),
+        },
+    );
+    r.record(
+        "media.bytes",
+        if item.bytes == d.bytes {
+            Ok(format!("{} bytes", d.bytes))
+        } else {
+            Err(format!(
+                "the file has {} bytes, the item {}",
+                d.bytes, item.bytes
+            ))
+        },
+    );
+    match &item.recording {
+        None => r.skip("media.segments", "the item is not a segmented recording"),
+        Some(rec) => {
+            let mut outcome = Ok(format!("{} segment(s) match the file", rec.segments.len()));
+            for (k, s) in rec.segments.iter().enumerate() {
+                match media.range_sm3(s.offset, s.bytes) {
+                    Some(Some(h)) if h == s.sm3 => {}
+                    Some(Some(h)) => {
+                        outcome = Err(format!(
+                            "segment {k} (bytes {}..{}): the file's SM3 is {h}, the manifest's {}",
+                            s.offset,
+                            s.offset.saturating_add(s.bytes),
+                            s.sm3
+                        ));
+                        break;
+                    }
+                    Some(None) => {
+                        outcome = Err(format!("segment {k}: the file ends before its bytes"));
+                        break;
+                    }
+                    None => {
+                        outcome = Err(format!(
+                            "segment {k} was not hashed: hash the file with the manifest's segment ranges"
+                        ));
+                        break;
+                    }
+                }
+            }
+            r.record("media.segments", outcome);
+        }
+    }
+    Some(index)
+}

@@ -1,0 +1,181 @@
+//! Layers `policy` and `governance`, and the registry root: from the court's pinned policy
+//! (the consortium's genesis registry) through the registry changes the bundle carries, to the
+//! registry the checkpoint commits to. The members and notaries of that registry are the ones
+//! every later layer trusts.
+
+use crate::bundle::{Bundle, Policy, PolicyMember};
+use crate::ledger::{GovernanceError, Registry};
+use crate::sm2::Sm2PublicKey;
+
+use super::report::{RULES, Report};
+
+/// The registry at the bundle's checkpoint, if the changes could be followed.
+pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Registry> {
+    let members = pinned
+        .members
+        .iter()
+        .filter_map(|m| {
+            Some((
+                m.id.clone(),
+                Sm2PublicKey::from_hex(&m.public_key).ok()?,
+                m.power,
+            ))
+        })
+        .collect();
+    let notaries: Vec<Sm2PublicKey> = pinned
+        .notary_keys
+        .iter()
+        .filter_map(|k| Sm2PublicKey::from_hex(k).ok())
+        .collect();
+    let mut registry = Registry::genesis(&pinned.chain_id, members, notaries);
+    let governance_rules = RULES.iter().filter(|x| x.layer() == "governance");
+    if b.governance.is_empty() {
+        for rule in governance_rules {
+            r.skip(rule.id, "the bundle carries no registry changes");
+        }
+    } else {
+        for (i, change) in b.governance.iter().enumerate() {
+            if let Err(e) = registry.apply(change) {
+                let rule = match &e {
+                    GovernanceError::Type(_) => "governance.type",
+                    GovernanceError::WrongChain { .. } => "governance.chain_id",
+                    GovernanceError::Sequence { .. } => "governance.sequence",
+                    GovernanceError::Approver { .. } => "governance.approvers",
+                    GovernanceError::Approval { .. } => "governance.approvals",
+                    GovernanceError::NoQuorum { .. } => "governance.quorum",
+                    _ => "governance.change",
+                };
+                r.record(
+                    rule,
+                    Err(format!(
+                        "registry change {i} (governance_seq {}): {e}",
+                        change.proposal.governance_seq
+                    )),
+                );
+                for rule in RULES.iter().filter(|x| x.layer() == "governance") {
+                    r.skip(rule.id, format!("not checked after the refused change {i}"));
+                }
+                for rule in ["policy.copy", "checkpoint.registry_root"] {
+                    r.skip(rule, "the registry at the checkpoint is unknown");
+                }
+                return None;
+            }
+        }
+        for rule in governance_rules {
+            r.record(
+                rule.id,
+                Ok(format!(
+                    "{} registry change(s) followed from the pinned policy",
+                    b.governance.len()
+                )),
+            );
+        }
+    }
+    let at_checkpoint = as_policy(&registry, pinned);
+    r.record("policy.copy", compare_copy(&b.policy, &at_checkpoint));
+    let root = registry.root();
+    let cp = &b.checkpoint.checkpoint.registry_root;
+    r.record(
+        "checkpoint.registry_root",
+        if root == *cp {
+            Ok(format!("registry root {root}"))
+        } else {
+            Err(format!(
+                "the checkpoint's registry_root is {cp}, but the registry {} has root {root}: pin the consortium's genesis policy, and the bundle must carry every registry change since",
+                if b.governance.is_empty() {
+                    "of your policy"
+                } else {
+                    "your policy leads to through the bundle's changes"
+                }
+            ))
+        },
+    );
+    Some(registry)
+}
+
+/// The registry written as a policy, with the pinned validators.
+fn as_policy(registry: &Registry, pinned: &Policy) -> Policy {
+    Policy {
+        chain_id: registry.chain_id.clone(),
+        notary_keys: registry
+            .notaries
+            .values()
+            .filter(|(_, active)| *active)
+            .map(|(k, _)| k.to_hex())
+            .collect(),
+        members: registry
+            .members
+            .iter()
+            .map(|(id, k, power)| PolicyMember {
+                id: id.clone(),
+                public_key: k.to_hex(),
+                power: *power,
+            })
+            .collect(),
+        validators: pinned.validators.clone(),
+    }
+}
+
+fn compare_copy(copy: &Policy, expected: &Policy) -> Result<String, String> {
+    let say = |what: String| {
+        Err(format!(
+            "the bundle's copy of the policy {what}; compare it with your policy before trusting either"
+        ))
+    };
+    if copy.chain_id != expected.chain_id {
+        return say(format!(
+            "names chain {:?}, the registry {:?}",
+            copy.chain_id, expected.chain_id
+        ));
+    }
+    if copy.members != expected.members {
+        let differs = copy
+            .members
+            .iter()
+            .zip(&expected.members)
+            .find(|(a, b)| a != b)
+            .map_or_else(
+                || {
+                    format!(
+                        "lists {} members, the registry {}",
+                        copy.members.len(),
+                        expected.members.len()
+                    )
+                },
+                |(a, b)| format!("lists member {:?} where the registry has {:?} (key, power or order differ)", a.id, b.id),
+            );
+        return say(differs);
+    }
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    if sorted(&copy.notary_keys) != sorted(&expected.notary_keys)
+        || has_duplicates(&copy.notary_keys)
+    {
+        return say("lists other notary keys than the registry".into());
+    }
+    let key = |v: &crate::cometbft::PolicyValidator| {
+        (v.address.to_ascii_uppercase(), v.pub_key.clone(), v.power)
+    };
+    let mut a: Vec<_> = copy.validators.iter().map(key).collect();
+    let mut b: Vec<_> = expected.validators.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    if a != b || has_duplicates(&a) {
+        return say("lists other validators than your policy".into());
+    }
+    Ok(format!(
+        "{} members, {} notaries, {} validators, as the registry at the checkpoint",
+        copy.members.len(),
+        copy.notary_keys.len(),
+        copy.validators.len()
+    ))
+}
+
+fn has_duplicates<T: Ord + Clone>(v: &[T]) -> bool {
+    let mut s = v.to_vec();
+    s.sort();
+    s.windows(2).any(|w| w.first() == w.get(1))
+}

@@ -1,0 +1,228 @@
+//! The verification report: every rule a verifier enforces (the catalogue that `VERIFYING.md`
+//! documents, with stable identifiers), and the outcome of each check for one bundle.
+
+use serde::Serialize;
+
+/// One rule of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Stable identifier, `<layer>.<name>`, e.g. `receipt.device_seq`.
+    pub id: &'static str,
+    /// What the rule requires, in English.
+    pub en: &'static str,
+    /// What the rule requires, in Chinese.
+    pub zh: &'static str,
+}
+
+impl Rule {
+    /// The layer: the identifier up to its first dot.
+    pub fn layer(&self) -> &'static str {
+        layer_of(self.id)
+    }
+}
+
+/// The layer of a rule identifier.
+pub fn layer_of(id: &'static str) -> &'static str {
+    id.split_once('.').map_or(id, |(l, _)| l)
+}
+
+/// The layers, in the order a report lists them.
+pub const LAYERS: &[&str] = &[
+    "bundle",
+    "policy",
+    "governance",
+    "proof",
+    "media",
+    "receipt",
+    "leaf",
+    "batch",
+    "anchor",
+    "checkpoint",
+    "chain",
+];
+
+macro_rules! rules {
+    ($($id:literal => $en:literal, $zh:literal;)*) => {
+        /// Every rule, grouped by layer, in the order `VERIFYING.md` numbers them.
+        pub const RULES: &[Rule] = &[$(Rule { id: $id, en: $en, zh: $zh }),*];
+    };
+}
+
+rules! {
+    "bundle.json" => "the bundle is strict JSON: UTF-8, no duplicate member names, no fractions or exponents, integers within ±(2^53−1)", "证据包是严格的JSON：UTF-8、无重复成员名、无小数与指数、整数不超过±(2^53−1)";
+    "bundle.schema" => "the bundle has exactly the members schemas/bundle.schema.json defines, with the types and encodings it states (lowercase hex of exact length, RFC 3339 times with milliseconds); no unknown members anywhere", "证据包的成员、类型与编码与schemas/bundle.schema.json完全一致（定长小写十六进制、带毫秒的RFC 3339时间），任何位置都不得有未知成员";
+    "bundle.type" => "`type` is \"tiezheng.bundle.v1\"", "`type`为\"tiezheng.bundle.v1\"";
+    "bundle.mode" => "`mode` is \"embedded\" without a `cometbft` layer, or \"consortium\" with one", "`mode`为\"embedded\"时无`cometbft`层，为\"consortium\"时必须有";
+    "policy.copy" => "the bundle's copy of the policy is exactly the registry at the checkpoint (the pinned policy after the bundle's registry changes): chain ID, members with keys and power in registry order, the notary keys that may anchor, and the pinned validators", "证据包内的策略副本与检查点时的登记册完全一致（固定策略加上证据包携带的登记变更）：链ID、成员及其公钥与权重（按登记顺序）、可锚定的公证机构公钥、固定的验证者集合";
+    "governance.type" => "every registry change has `proposal.type` \"tiezheng.governance.v1\"", "每项登记变更的`proposal.type`为\"tiezheng.governance.v1\"";
+    "governance.chain_id" => "every registry change names the pinned policy's chain", "每项登记变更所指的链为固定策略中的链";
+    "governance.sequence" => "the changes are numbered 1, 2, 3, … without gaps, in order", "登记变更按1、2、3……连续编号且按序排列";
+    "governance.approvers" => "every approval is by a member of the registry as it stood before the change, and no member approves twice", "每个批准签名者都是变更前登记册中的成员，且同一成员不得重复批准";
+    "governance.approvals" => "every approval is a valid SM2 signature of its member over the RFC 8785 bytes of the proposal", "每个批准都是该成员对提案RFC 8785字节的有效SM2签名";
+    "governance.quorum" => "the approving members hold more than two thirds of the voting power before the change", "批准成员的投票权重超过变更前总权重的三分之二";
+    "governance.change" => "the change is valid against the registry before it (member identifiers, power 1–1000000, distinct keys, not removing the last member, notaries added once and removed only when present)", "变更相对于变更前的登记册有效（成员标识、权重1–1000000、公钥互不相同、不删除最后一个成员、公证机构不重复添加且只删除已登记者）";
+    "proof.type" => "`manifest.type` is \"tiezheng.manifest.v1\"", "`manifest.type`为\"tiezheng.manifest.v1\"";
+    "proof.schema" => "the manifest's values are within the limits schemas/manifest.schema.json states (identifier formats, lengths, ranges, WGS-84, at least one collector)", "清单中的值符合schemas/manifest.schema.json规定的限制（标识格式、长度、范围、WGS-84坐标系、至少一名采集人）";
+    "proof.signature" => "the signature block is SM2-with-SM3 (OID 1.2.156.10197.1.501, ID 1234567812345678) and its signature over the RFC 8785 bytes of the manifest verifies with the block's public key", "签名块为SM2-with-SM3（OID 1.2.156.10197.1.501，ID 1234567812345678），并且对清单RFC 8785字节的签名可用签名块中的公钥验证";
+    "proof.key_id" => "`manifest.device.key_id` is the SM3 of the signing public key", "`manifest.device.key_id`为签名公钥的SM3";
+    "proof.chain_link" => "`previous_manifest_sm3` is null exactly when `device_seq` is 1", "当且仅当`device_seq`为1时`previous_manifest_sm3`为null";
+    "proof.content" => "a capture manifest has items and no session summary; a session-summary manifest has a summary and no items", "采集清单有证据项而无会话摘要；会话摘要清单有摘要而无证据项";
+    "proof.item_hashes" => "every item carries exactly one SM3 and one SHA-256 digest, each with its algorithm's OID", "每个证据项恰好带有一个SM3和一个SHA-256摘要，且各自的OID与算法一致";
+    "proof.recording_segments" => "a recording's segments are numbered 0, 1, 2, …, each non-empty, contiguous from offset 0, and together exactly cover the item's bytes", "录制的分段编号为0、1、2……，每段非空，自偏移0起首尾相接，合起来恰好覆盖证据项的全部字节";
+    "proof.recording_chain" => "every segment's `chain` is SM3(previous chain ‖ be64(index) ‖ be64(offset) ‖ be64(bytes) ‖ sm3), from 32 zero bytes", "每段的`chain`等于SM3(前一链值 ‖ be64(序号) ‖ be64(偏移) ‖ be64(长度) ‖ sm3)，初始链值为32个零字节";
+    "proof.recording_flags" => "a truncated recording is also interrupted, a recording belongs to a video or audio item, and the findings state the interruption (`recording_truncated` or `recording_interrupted`) exactly when the flags do", "被截断的录制必为中断的录制，录制仅属于视频或音频证据项，且当且仅当标志所示时发现项中记载中断（`recording_truncated`或`recording_interrupted`）";
+    "proof.session_summary" => "a session summary opens no later than it closes and lists manifests in strictly increasing `device_seq`, all before its own", "会话摘要的开始时间不晚于结束时间，所列清单的`device_seq`严格递增且都小于摘要本身的";
+    "media.item" => "the file's SM3 is the SM3 digest of an item of the manifest (the file is matched to the item by SM3)", "文件的SM3等于清单中某一证据项的SM3摘要（按SM3匹配证据项）";
+    "media.sha256" => "the file's SHA-256 is that item's SHA-256 digest", "文件的SHA-256等于该证据项的SHA-256摘要";
+    "media.bytes" => "the file's size is that item's `bytes`", "文件大小等于该证据项的`bytes`";
+    "media.segments" => "for a recording, the SM3 of the file's bytes of every segment is that segment's `sm3`", "对录制文件，每一分段所对应文件字节的SM3等于该分段的`sm3`";
+    "receipt.type" => "`receipt.type` is \"tiezheng.receipt.v1\"", "`receipt.type`为\"tiezheng.receipt.v1\"";
+    "receipt.notary" => "`receipt.notary_key_id` names a notary of the registry that may anchor, the same notary that signed the batch header", "`receipt.notary_key_id`指向登记册中可锚定的公证机构，且与签署批次头的为同一机构";
+    "receipt.signature" => "the receipt's SM2 signature over the RFC 8785 bytes of `receipt` verifies with that notary's key, and the block carries that key", "回执对`receipt`的RFC 8785字节的SM2签名可用该公证机构公钥验证，且签名块中的公钥即为该公钥";
+    "receipt.proof_sm3" => "`receipt.proof_sm3` is the SM3 of the proof's RFC 8785 bytes", "`receipt.proof_sm3`等于证明RFC 8785字节的SM3";
+    "receipt.manifest_sm3" => "`receipt.manifest_sm3` is the SM3 of the manifest's RFC 8785 bytes", "`receipt.manifest_sm3`等于清单RFC 8785字节的SM3";
+    "receipt.device_key_id" => "`receipt.device_key_id` is the SM3 of the device key that signed the proof", "`receipt.device_key_id`等于签署证明的设备公钥的SM3";
+    "receipt.device_seq" => "`receipt.device_seq` is the manifest's `device_seq`", "`receipt.device_seq`等于清单的`device_seq`";
+    "receipt.chain_gap" => "a receipt for `device_seq` 1 reports no chain gap", "`device_seq`为1的回执不得报告链缺口";
+    "receipt.time" => "the receipt time lies within the batch window (`window_start` ≤ `received_at` ≤ `window_end`, the notary's clock)", "回执时间位于批次时间窗口内（`window_start` ≤ `received_at` ≤ `window_end`，均为公证机构时钟）";
+    "leaf.salt" => "`leaf.salt` is 32 lowercase hex digits", "`leaf.salt`为32位小写十六进制";
+    "leaf.proof_sm3" => "`leaf.proof_sm3` is the SM3 of the proof", "`leaf.proof_sm3`等于证明的SM3";
+    "leaf.inclusion" => "the leaf's inclusion proof is SM3, for a tree of the batch's `leaf_count`, and leads from SM3(0x00 ‖ RFC 8785 bytes of the leaf) to the batch root", "叶子的包含证明使用SM3，树大小等于批次的`leaf_count`，且从SM3(0x00 ‖ 叶子RFC 8785字节)推导到批次根";
+    "batch.type" => "`header.type` is \"tiezheng.batch-header.v1\"", "`header.type`为\"tiezheng.batch-header.v1\"";
+    "batch.notary" => "`header.notary_key_id` names a notary of the registry that may anchor", "`header.notary_key_id`指向登记册中可锚定的公证机构";
+    "batch.signature" => "the header's SM2 signature over the RFC 8785 bytes of the unsigned `header` verifies with that notary's key, and the block carries that key", "批次头对未签名`header`的RFC 8785字节的SM2签名可用该公证机构公钥验证，且签名块中的公钥即为该公钥";
+    "batch.sequence" => "`previous_header_sm3` is null exactly when `batch_seq` is 1", "当且仅当`batch_seq`为1时`previous_header_sm3`为null";
+    "batch.window" => "the batch window is well formed: `window_start` ≤ `window_end`", "批次时间窗口格式正确：`window_start` ≤ `window_end`";
+    "anchor.batch_header_sm3" => "`record.batch_header_sm3` is the SM3 of the RFC 8785 bytes of the unsigned batch header", "`record.batch_header_sm3`等于未签名批次头RFC 8785字节的SM3";
+    "anchor.notary_key_id" => "`record.notary_key_id` is the batch header's", "`record.notary_key_id`与批次头一致";
+    "anchor.batch_seq" => "`record.batch_seq` is the batch header's", "`record.batch_seq`与批次头一致";
+    "anchor.root" => "`record.root` is the batch header's root", "`record.root`与批次头的根一致";
+    "anchor.leaf_count" => "`record.leaf_count` is the batch header's", "`record.leaf_count`与批次头一致";
+    "anchor.inclusion" => "the record's inclusion proof is SM3, for a log of the checkpoint's `anchor_log_size`, and leads from SM3(0x00 ‖ RFC 8785 bytes of the record) to the checkpoint's `anchor_log_root`", "锚定记录的包含证明使用SM3，日志大小等于检查点的`anchor_log_size`，且从SM3(0x00 ‖ 记录RFC 8785字节)推导到检查点的`anchor_log_root`";
+    "anchor.height" => "the record's height is at most the checkpoint's height", "锚定记录的高度不超过检查点高度";
+    "anchor.time" => "the batch closed before it was anchored (`window_end` ≤ record time + 60 s clock tolerance) and the record is no later than the checkpoint (record time ≤ checkpoint time)", "批次先关闭后锚定（`window_end` ≤ 记录时间 + 60秒时钟容差），且记录时间不晚于检查点时间";
+    "checkpoint.type" => "`checkpoint.type` is \"tiezheng.checkpoint.v1\"", "`checkpoint.type`为\"tiezheng.checkpoint.v1\"";
+    "checkpoint.chain_id" => "the checkpoint's chain is the pinned policy's", "检查点所属链为固定策略中的链";
+    "checkpoint.registry_root" => "`registry_root` is the root of the registry at the checkpoint (the pinned policy after the bundle's registry changes)", "`registry_root`等于检查点时登记册的根（固定策略加上证据包携带的登记变更）";
+    "checkpoint.cosigners" => "every cosignature is by a member of that registry, and no member cosigns twice", "每个联署签名者都是该登记册的成员，且同一成员不得重复联署";
+    "checkpoint.cosignatures" => "every cosignature is a valid SM2 signature of its member over the RFC 8785 bytes of the checkpoint", "每个联署都是该成员对检查点RFC 8785字节的有效SM2签名";
+    "checkpoint.quorum" => "the cosigning members hold more than two thirds of the registry's voting power", "联署成员的投票权重超过登记册总权重的三分之二";
+    "chain.header" => "`cometbft.signed_header` is a CometBFT signed header written exactly as CometBFT's JSON writes it (no unknown or missing members)", "`cometbft.signed_header`是CometBFT签名区块头，写法与CometBFT的JSON输出完全一致（无未知或缺失成员）";
+    "chain.chain_id" => "the header's chain ID is the checkpoint's", "区块头的链ID与检查点一致";
+    "chain.height" => "the header's height is the checkpoint's height + 1", "区块头高度等于检查点高度加1";
+    "chain.app_hash" => "the header's `app_hash` is SM3(\"TIEZHENG-APPHASH-V1\" ‖ be64(anchor_log_size) ‖ anchor_log_root ‖ registry_root) of the checkpoint", "区块头的`app_hash`等于检查点的SM3(\"TIEZHENG-APPHASH-V1\" ‖ be64(anchor_log_size) ‖ anchor_log_root ‖ registry_root)";
+    "chain.time" => "the header's time is later than the checkpoint's time", "区块头时间晚于检查点时间";
+    "chain.validators" => "`cometbft.validators` lists exactly the validators the policy pins, each as {address, pub_key {type, value}, voting_power}, addresses derived from the keys, in CometBFT's order (power descending, then address ascending)", "`cometbft.validators`恰好列出策略固定的验证者，每项为{address, pub_key {type, value}, voting_power}，地址由公钥导出，按CometBFT顺序排列（权重降序，再按地址升序）";
+    "chain.validators_hash" => "the header's `validators_hash` is the hash of that validator set", "区块头的`validators_hash`等于该验证者集合的哈希";
+    "chain.commit" => "the commit is for this header (height, block hash) and validators holding more than two thirds of the power signed it", "提交对应本区块头（高度、区块哈希），且超过三分之二权重的验证者签署";
+    "chain.signatures" => "every signature in the commit verifies (votes for the block and for nil, over CometBFT's canonical vote bytes), one entry per validator in set order, and absent entries carry no signature", "提交中的每个签名均可验证（对区块和对nil的投票，基于CometBFT规范投票字节），按集合顺序每个验证者一项，缺席项不带签名";
+}
+
+/// The rule with identifier `id`.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The rule holds.
+    Pass,
+    /// The rule does not hold: the bundle is invalid.
+    Fail,
+    /// The rule does not apply (no media file given, an embedded bundle has no chain layer,
+    /// or what it checks could not be read).
+    Skip,
+}
+
+/// One check of one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The layer (`receipt`, ...).
+    pub layer: &'static str,
+    /// The rule identifier (`receipt.device_seq`, ...).
+    pub rule: &'static str,
+    /// Pass, fail or skip.
+    pub status: Status,
+    /// What was compared, or in plain words what disagrees with what.
+    pub detail: String,
+}
+
+/// Every check made on one bundle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The checks, in catalogue order of their first occurrence.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// Records the outcome of `rule`. Repeated outcomes of one rule (one per cosignature, say)
+    /// are merged: the first failure wins.
+    pub fn record(&mut self, rule: &'static str, outcome: Result<String, String>) {
+        let (status, detail) = match outcome {
+            Ok(d) => (Status::Pass, d),
+            Err(d) => (Status::Fail, d),
+        };
+        self.push(rule, status, detail);
+    }
+
+    /// Records that `rule` does not apply, and why.
+    pub fn skip(&mut self, rule: &'static str, why: impl Into<String>) {
+        self.push(rule, Status::Skip, why.into());
+    }
+
+    fn push(&mut self, rule: &'static str, status: Status, detail: String) {
+        if let Some(c) = self.checks.iter_mut().find(|c| c.rule == rule) {
+            let replace = match (c.status, status) {
+                (Status::Fail, _) => false,
+                (_, Status::Fail) => true,
+                (Status::Skip, Status::Pass) => true,
+                _ => false,
+            };
+            if replace {
+                c.status = status;
+                c.detail = detail;
+            }
+            return;
+        }
+        self.checks.push(Check {
+            layer: layer_of(rule),
+            rule,
+            status,
+            detail,
+        });
+    }
+
+    /// Whether every check passed or did not apply, and at least one passed.
+    pub fn is_valid(&self) -> bool {
+        self.checks.iter().any(|c| c.status == Status::Pass)
+            && self.checks.iter().all(|c| c.status != Status::Fail)
+    }
+
+    /// The failed checks.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == Status::Fail)
+    }
+
+    /// The first failed check, in layer order.
+    pub fn first_failure(&self) -> Option<&Check> {
+        LAYERS
+            .iter()
+            .find_map(|l| self.failures().find(|c| c.layer == *l))
+    }
+
+    /// The outcome of `rule`, if checked.
+    pub fn status(&self, rule: &str) -> Option<Status> {
+        self.checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .map(|c| c.status)
+    }
+
+    /// Sorts the checks by layer, then by catalogue order.
+    pub fn sort(&mut self) {
+        let pos = |id: &str| RULES.iter().position(|r| r.id == id).unwrap_or(usize::MAX);
+        self.checks.sort_by_key(|c| pos(c.rule));
+    }
+}
