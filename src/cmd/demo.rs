@@ -143,6 +143,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         out,
         "\n3. Capture: hash at the moment of recording, read metadata, sign, queue"
     )?;
+    writeln!(out, "   {} files of {}", files.len(), corpus.display())?;
     let opened = Timestamp::now_utc();
     let ctx = || CaptureContext {
         case: CaseRecord {
