@@ -22,11 +22,7 @@ use std::sync::OnceLock;
 fn generated() -> &'static (PathBuf, PathBuf) {
     static GEN: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     GEN.get_or_init(|| {
-        common::require_tool(
-            "python3",
-            "python3",
-            "the binding tests (bindings/scripts/generate.sh)",
-        );
+        common::require_tool("python3", "python3", "the binding tests");
         let root = common::repo_root();
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bindings");
         let o = Command::new("bash")
@@ -78,7 +74,6 @@ fn swift_bindings_are_generated() {
 #[test]
 fn python_bindings_capture_and_sync() {
     let (out, _) = generated();
-    common::require_tool("python3", "python3", "the Python binding tests");
     let root = common::repo_root();
     let o = Command::new("python3")
         .args(["-m", "unittest", "discover", "-v", "-s"])

@@ -1,6 +1,7 @@
 //! `tiezheng inspect` over the whole corpus, compared with what ExifTool read
-//! (`tests/corpus/expected.json`, plus `../shared/corpus` where it is): GPS within 1e-6°, capture times, make and model, MIME
-//! types; and for the damaged files, either metadata or a recorded "metadata unreadable".
+//! (`tests/corpus/expected.json`, plus `../shared/corpus` where it is): GPS within 1e-6°,
+//! capture times, make and model, MIME types; and for the damaged files, either metadata or a
+//! recorded "metadata unreadable".
 
 #![allow(
     clippy::unwrap_used,
