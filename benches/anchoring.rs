@@ -91,7 +91,7 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
     )
     .unwrap();
     let token = NotaryBinding::load(&dir).unwrap().api_token;
-    let photo = std::fs::read(common::corpus_dir().join("photos/Canon_40D.jpg")).unwrap();
+    let photo = std::fs::read(common::corpus_path("photos/Canon_40D.jpg")).unwrap();
     let ctx = CaptureContext {
         case: CaseRecord {
             reference: "BENCH".into(),

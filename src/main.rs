@@ -51,7 +51,7 @@ enum Command {
     Ledger(cmd::ledger::Command),
     /// Verify an offline proof bundle (and the evidence file), layer by layer, offline.
     Verify(cmd::verify::Args),
-    /// Run the end-to-end demonstration on the shared corpus.
+    /// Run the end-to-end demonstration on the repository's sample media (`tests/corpus`).
     Demo(cmd::demo::Args),
 }
 

@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 fn generated() -> &'static (PathBuf, PathBuf) {
     static GEN: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     GEN.get_or_init(|| {
+        common::require_tool("python3", "python3", "the binding tests");
         let root = common::repo_root();
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bindings");
         let o = Command::new("bash")
@@ -90,6 +91,9 @@ fn python_bindings_capture_and_sync() {
 #[test]
 fn kotlin_bindings_on_the_host_jvm() {
     let (out, lib) = generated();
+    let needed_for = "the Kotlin binding tests";
+    common::require_tool("javac", "openjdk-17-jdk-headless", needed_for);
+    common::require_tool("mvn", "maven", needed_for);
     let root = common::repo_root();
     let o = Command::new("mvn")
         .args(["-B", "-q", "-f"])

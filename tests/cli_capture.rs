@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{corpus_dir, expected, repo_root, tiezheng};
+use common::{corpus_path, expected, repo_root, tiezheng};
 use serde_json::Value;
 use tiezheng_protocol::{Hash32, Proof, canonical};
 
@@ -54,7 +54,7 @@ fn init(dir: &Path) {
 }
 
 fn capture(dir: &Path, file: &str, extra: &[&str]) -> Output {
-    let path = corpus_dir().join(file);
+    let path = corpus_path(file);
     let mut c = cmd(
         dir,
         &[
@@ -184,10 +184,10 @@ fn capture_the_corpus_and_verify_every_proof() {
         photo.findings.iter().any(|f| f.code == "clock_skew"),
         "a 2008 photo captured today is skewed"
     );
-    let far = &by_name("iphone_hdr_YES.jpg").manifest.items[0];
+    let far = &by_name("HMD_Nokia_8.3_5G.heif").manifest.items[0];
     assert!(
         far.findings.iter().any(|f| f.code == "gps_mismatch"),
-        "Madrid photo, fix in Italy"
+        "photo taken in Spain, fix in Italy"
     );
     let video = &by_name("street_8s_720p.mp4").manifest.items[0];
     assert_eq!(video.recording.as_ref().unwrap().segments.len(), 3);
@@ -195,7 +195,7 @@ fn capture_the_corpus_and_verify_every_proof() {
         video.metadata.gps.as_ref().unwrap().latitude.as_str(),
         "31.23039"
     );
-    let broken = &by_name("corrupted.jpg").manifest.items[0];
+    let broken = &by_name("30-type_error.jpg").manifest.items[0];
     assert!(
         broken
             .findings
@@ -262,7 +262,7 @@ fn session_close_lists_every_capture_of_the_case() {
             .status
             .success()
     );
-    let other = corpus_dir().join("photos/DSCN0025.jpg");
+    let other = corpus_path("photos/DSCN0025.jpg");
     assert!(
         cmd(
             dir.path(),
@@ -307,7 +307,7 @@ fn session_close_lists_every_capture_of_the_case() {
 fn wrong_pins_are_counted_and_lock_the_key() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path());
-    let photo = corpus_dir().join("photos/DSCN0027.jpg");
+    let photo = corpus_path("photos/DSCN0027.jpg");
     let attempt = |pin: &str| {
         let mut c = tiezheng();
         c.args(["capture", photo.to_str().unwrap(), "--case", "X", "--dir"])
@@ -383,8 +383,8 @@ fn bad_input_gets_a_clear_error_and_queues_nothing() {
 fn killed_at_any_instant_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     init(dir.path());
-    let video = corpus_dir().join("video/street_8s_720p.mp4");
-    let photo = corpus_dir().join("photos/DSCN0010.jpg");
+    let video = corpus_path("video/street_8s_720p.mp4");
+    let photo = corpus_path("photos/DSCN0010.jpg");
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -17,7 +17,7 @@ fn demo_runs_end_to_end() {
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let captures = common::expected().len();
+    let captures = common::repo_expected().len();
     assert!(
         stdout.contains(&format!("{} proofs receipted", captures + 1)),
         "{stdout}"

@@ -1,5 +1,6 @@
 //! `tiezheng hash`, driven as a user drives it: the real binary on the real corpus, compared
-//! with `../shared/corpus/expected.json` (computed by OpenSSL 3 and Python's hashlib).
+//! with `tests/corpus/expected.json` and, where it is, `../shared/corpus/expected.json`
+//! (computed by OpenSSL 3 and Python's hashlib).
 
 #![allow(
     clippy::unwrap_used,
@@ -14,20 +15,23 @@ mod common;
 use std::io::Write as _;
 use std::process::Stdio;
 
-use common::{corpus_dir, expected, json_lines, repo_root, run, tiezheng};
+use common::{
+    corpus_dir, corpus_path, expected, json_lines, repo_expected, repo_root, run,
+    shared_corpus_dir, tiezheng,
+};
 
 #[test]
 fn corpus_matches_independent_tools() {
     let expected = expected();
+    // tests/corpus alone holds 17 files (photos, damaged files, video, audio).
     assert!(
-        expected.len() >= 20,
+        expected.len() >= 17,
         "expected.json lists {} files",
         expected.len()
     );
-    let corpus = corpus_dir();
     let paths: Vec<String> = expected
         .keys()
-        .map(|k| corpus.join(k).to_string_lossy().into_owned())
+        .map(|k| corpus_path(k).to_string_lossy().into_owned())
         .collect();
     let mut args = vec!["hash"];
     args.extend(paths.iter().map(String::as_str));
@@ -56,14 +60,19 @@ fn corpus_matches_independent_tools() {
         );
     }
 
-    // Every media file in the corpus is covered by expected.json.
-    for sub in ["photos", "video", "malformed"] {
-        for entry in std::fs::read_dir(corpus.join(sub)).unwrap() {
-            let name = format!("{sub}/{}", entry.unwrap().file_name().to_string_lossy());
-            assert!(
-                expected.contains_key(&name),
-                "{name} missing from expected.json"
-            );
+    // Every media file of each corpus is covered by its expected.json.
+    let corpora = std::iter::once((corpus_dir(), repo_expected()))
+        .chain(shared_corpus_dir().map(|d| (d, expected.clone())));
+    for (corpus, expected) in corpora {
+        for sub in ["photos", "video", "malformed"] {
+            for entry in std::fs::read_dir(corpus.join(sub)).unwrap() {
+                let name = format!("{sub}/{}", entry.unwrap().file_name().to_string_lossy());
+                assert!(
+                    expected.contains_key(&name),
+                    "{name} missing from {}/expected.json",
+                    corpus.display()
+                );
+            }
         }
     }
 }
@@ -75,8 +84,7 @@ fn output_lines_follow_the_published_schema() {
     )
     .unwrap();
     let validator = jsonschema::draft202012::new(&schema).unwrap();
-    let corpus = corpus_dir();
-    let photo = corpus.join("photos/DSCN0010.jpg");
+    let photo = corpus_path("photos/DSCN0010.jpg");
     let out = run(&["hash", photo.to_str().unwrap()]);
     for line in json_lines(&out.stdout) {
         assert!(validator.is_valid(&line), "{line}");
@@ -85,9 +93,8 @@ fn output_lines_follow_the_published_schema() {
 
 #[test]
 fn missing_file_is_named_and_others_still_hashed() {
-    let corpus = corpus_dir();
-    let a = corpus.join("photos/DSCN0010.jpg");
-    let b = corpus.join("video/bodycam_5s.mov");
+    let a = corpus_path("photos/DSCN0010.jpg");
+    let b = corpus_path("video/bodycam_5s.mov");
     let out = run(&[
         "hash",
         a.to_str().unwrap(),

@@ -31,7 +31,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::testnet::{MEMBERS, Testnet, cometbft_binary};
-use common::{Notary, capture, cli, corpus_dir, device, tiezheng};
+use common::{Notary, capture, cli, corpus_path, device, tiezheng};
 use serde_json::{Value, json};
 use tiezheng_protocol::Hash32;
 use tiezheng_protocol::bundle::{Bundle, Policy, PolicyMember, verify_bundle};
@@ -106,7 +106,7 @@ fn verify_cli(dir: &Path, bundle: &Value, policy: &Policy, media: &str) -> Value
         .arg("--json")
         .arg(&bundle_file)
         .arg("--media")
-        .arg(corpus_dir().join(media))
+        .arg(corpus_path(media))
         .arg("--policy")
         .arg(&policy_file)
         .output()

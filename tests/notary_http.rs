@@ -15,7 +15,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Notary, PIN, capture, cli, corpus_dir, device, tiezheng, wait_for_bundle};
+use common::{Notary, PIN, capture, cli, corpus_path, device, tiezheng, wait_for_bundle};
 use serde_json::{Value, json};
 use tiezheng_notary::store::{CustodyEvent, verify_custody_chain};
 use tiezheng_protocol::notary::SignedReceipt;
@@ -47,7 +47,9 @@ fn db_env() -> Vec<(&'static str, String)> {
                 .arg(&base)
                 .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
                 .output()
-                .expect("psql is needed for the PostgreSQL tests");
+                .expect(
+                    "psql is needed for the PostgreSQL tests (apt-get install postgresql-client)",
+                );
             assert!(
                 out.status.success(),
                 "creating {name}: {}",
@@ -178,7 +180,7 @@ fn capture_sync_receipts_and_custody() {
     assert_eq!(s, 200);
     assert_eq!(
         bytes,
-        std::fs::read(corpus_dir().join("photos/DSCN0010.jpg")).unwrap()
+        std::fs::read(corpus_path("photos/DSCN0010.jpg")).unwrap()
     );
     let (_, v) = n.call("GET", &format!("/v1/proofs/{sm3}"), Some(&n.admin), b"");
     let events: Vec<CustodyEvent> = serde_json::from_value(v["custody"].clone()).unwrap();
@@ -408,7 +410,7 @@ fn media_uploads_are_resumable_verified_and_write_once() {
     let tok = token(&dev);
     let proof = capture(&dev, "video/street_8s_720p.mp4");
     assert_eq!(submit(&n, &tok, &proof).0, 200);
-    let file = std::fs::read(corpus_dir().join("video/street_8s_720p.mp4")).unwrap();
+    let file = std::fs::read(corpus_path("video/street_8s_720p.mp4")).unwrap();
     let sm3 = Hash32::sm3(&file).to_hex();
     let put = |offset: usize, bytes: &[u8]| {
         n.call(
@@ -477,8 +479,7 @@ fn every_endpoint_checks_its_token() {
     let proof = capture(&dev, "photos/DSCN0027.jpg");
     assert_eq!(submit(&n, &device_tok, &proof).0, 200);
     let sm3 = Hash32::sm3(&proof).to_hex();
-    let media =
-        Hash32::sm3(&std::fs::read(corpus_dir().join("photos/DSCN0027.jpg")).unwrap()).to_hex();
+    let media = Hash32::sm3(&std::fs::read(corpus_path("photos/DSCN0027.jpg")).unwrap()).to_hex();
     let (appraiser, appraiser_id) = n.token("appraiser", &["CASE-1"]);
     let (court, court_id) = n.token("court", &[]);
     let (admin2, admin2_id) = n.token("admin", &[]);
@@ -710,7 +711,7 @@ fn sync_survives_the_notary_dying_mid_request() {
     let dev = device(root.path(), "dev", &n);
     let files = [
         "video/street_8s_720p.mp4",
-        "photos/iphone_hdr_YES.jpg",
+        "photos/HMD_Nokia_8.3_5G.heif",
         "photos/HMD_Nokia_8.3_5G.jpg",
         "video/street_interrupted.mp4",
         "photos/DSCN0010.jpg",
@@ -786,7 +787,7 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
     )
     .unwrap();
     std::fs::write(&policy_file, policy_value.to_string()).unwrap();
-    let media = corpus_dir().join("photos/DSCN0021.jpg");
+    let media = corpus_path("photos/DSCN0021.jpg");
     let out = tiezheng()
         .arg("verify")
         .arg("--json")
@@ -810,7 +811,7 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
     );
     assert_eq!(report["cosigners"], json!(["notary-office"]));
     // The wrong file is refused at the media layer, by the CLI too.
-    let other = corpus_dir().join("photos/DSCN0025.jpg");
+    let other = corpus_path("photos/DSCN0025.jpg");
     let out = tiezheng()
         .arg("verify")
         .arg("--json")

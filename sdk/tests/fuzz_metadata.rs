@@ -23,7 +23,7 @@ use tiezheng_sdk::metadata::read_metadata;
 fn corpus(name: &str) -> Vec<u8> {
     std::fs::read(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/corpus")
+            .join("../tests/corpus")
             .join(name),
     )
     .unwrap()

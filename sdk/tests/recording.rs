@@ -1,5 +1,5 @@
 //! Streaming capture: segments and their chain, and a recording cut off part-way (as
-//! `../shared/corpus/video/street_interrupted.mp4` is, the first 60 % of `street_8s_720p.mp4`)
+//! `tests/corpus/video/street_interrupted.mp4` is, the first 60 % of `street_8s_720p.mp4`)
 //! still yields a verifiable proof of everything up to its last closed segment.
 
 #![allow(
@@ -23,7 +23,7 @@ use tiezheng_sdk::vault::PassphraseVault;
 
 fn corpus(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus")
+        .join("../tests/corpus")
         .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }

@@ -29,9 +29,9 @@ use super::notary::{AdminConn, admin_call, runtime};
 /// Arguments of `tiezheng demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The media corpus to capture.
-    #[arg(long, default_value = "../shared/corpus", value_name = "DIR")]
-    corpus: PathBuf,
+    /// The media to capture [default: the repository's sample media, `tests/corpus`].
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
     /// Keep the notary's and the device's files here instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
@@ -48,7 +48,11 @@ impl Drop for NotaryProcess {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let files = collect_media(&args.corpus)?;
+    let corpus = match &args.corpus {
+        Some(dir) => dir.clone(),
+        None => sample_media()?,
+    };
+    let files = collect_media(&corpus)?;
     let temp;
     let work: &Path = match &args.keep {
         Some(d) => {
@@ -139,6 +143,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         out,
         "\n3. Capture: hash at the moment of recording, read metadata, sign, queue"
     )?;
+    writeln!(out, "   {} files of {}", files.len(), corpus.display())?;
     let opened = Timestamp::now_utc();
     let ctx = || CaptureContext {
         case: CaseRecord {
@@ -412,11 +417,34 @@ impl Drop for TempDir {
     }
 }
 
+/// Where the repository keeps its sample media (with their sources, licences and
+/// independently computed hashes).
+const SAMPLE_MEDIA: &str = "tests/corpus";
+
+/// The repository's sample media: [`SAMPLE_MEDIA`] in the repository holding the working
+/// directory (from any folder inside a clone), else in the source tree this binary was built
+/// from.
+fn sample_media() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR"));
+    cwd.ancestors()
+        .chain(std::iter::once(built_from))
+        .map(|root| root.join(SAMPLE_MEDIA))
+        .find(|dir| dir.join("expected.json").is_file())
+        .with_context(|| {
+            format!(
+                "no sample media: {SAMPLE_MEDIA} is neither in a folder above {} nor in {} (where this binary was built); run inside a clone of the repository, or pass --corpus DIR",
+                cwd.display(),
+                built_from.display()
+            )
+        })
+}
+
 /// Every regular file under `dir`, sorted, skipping the corpus' own metadata.
 fn collect_media(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         bail!(
-            "corpus directory {} not found: run from the repository root with ../shared beside it, or pass --corpus DIR",
+            "corpus directory {} not found: check the path given to --corpus",
             dir.display()
         );
     }

@@ -1,4 +1,5 @@
-//! Helpers for the end-to-end tests: run the real `tiezheng` binary, find `../shared`.
+//! Helpers for the end-to-end tests: run the real `tiezheng` binary, find the sample media
+//! (`tests/corpus`, plus `../shared/corpus` as extra data when CI puts it beside the repository).
 #![allow(
     dead_code,
     unreachable_pub,
@@ -18,21 +19,74 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/corpus` beside the repository.
+/// `tests/corpus`: the sample media kept in the repository, enough for every test.
 pub fn corpus_dir() -> PathBuf {
-    let dir = repo_root().join("../shared/corpus");
-    assert!(
-        dir.is_dir(),
-        "corpus not found at {}: keep ../shared beside the repository",
-        dir.display()
-    );
-    dir
+    repo_root().join("tests/corpus")
 }
 
-/// `../shared/corpus/expected.json`, made with OpenSSL, hashlib and ExifTool.
+/// `../shared/corpus` beside the repository, when it is there: extra media, never required.
+pub fn shared_corpus_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/corpus");
+    dir.join("expected.json").is_file().then_some(dir)
+}
+
+fn read_expected(dir: &std::path::Path) -> serde_json::Map<String, serde_json::Value> {
+    let path = dir.join("expected.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `tests/corpus/expected.json`: sizes, SM3 and SHA-256 from OpenSSL and hashlib, and the
+/// fields ExifTool reads, for every file of the repository's corpus.
+pub fn repo_expected() -> serde_json::Map<String, serde_json::Value> {
+    read_expected(&corpus_dir())
+}
+
+/// The expected values of every corpus file the tests check: the repository's, plus the other
+/// files of `../shared/corpus/expected.json` when `../shared` is there. Keys are paths inside
+/// the corpus (`photos/DSCN0010.jpg`); [`corpus_path`] finds the file.
 pub fn expected() -> serde_json::Map<String, serde_json::Value> {
-    let text = std::fs::read_to_string(corpus_dir().join("expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
+    let mut all = repo_expected();
+    if let Some(dir) = shared_corpus_dir() {
+        for (name, value) in read_expected(&dir) {
+            if let Some(ours) = all.get(&name) {
+                assert_eq!(
+                    ours, &value,
+                    "{name}: tests/corpus and ../shared/corpus differ"
+                );
+            } else {
+                all.insert(name, value);
+            }
+        }
+    }
+    all
+}
+
+/// The file `name` (a key of [`expected`]): in `tests/corpus`, else in `../shared/corpus`.
+pub fn corpus_path(name: &str) -> PathBuf {
+    let ours = corpus_dir().join(name);
+    if ours.exists() {
+        return ours;
+    }
+    match shared_corpus_dir() {
+        Some(dir) if dir.join(name).exists() => dir.join(name),
+        _ => panic!("{name} is in neither tests/corpus nor ../shared/corpus"),
+    }
+}
+
+/// Fails, naming `tool` and the Debian/Ubuntu package that provides it, unless `tool` is on
+/// PATH (the README's "Set-up" lists them all).
+pub fn require_tool(tool: &str, apt_package: &str, needed_for: &str) {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if let Err(e) = found {
+        panic!(
+            "`{tool}` cannot be run ({e}): {needed_for} need it; install it with `sudo apt-get install {apt_package}`"
+        );
+    }
 }
 
 /// A command running the `tiezheng` binary built for these tests.
@@ -279,7 +333,7 @@ pub fn device(root: &std::path::Path, name: &str, n: &Notary) -> PathBuf {
 }
 
 pub fn capture(dir: &std::path::Path, file: &str) -> Vec<u8> {
-    let path = corpus_dir().join(file);
+    let path = corpus_path(file);
     let out = cli(
         dir,
         &[

@@ -5,7 +5,7 @@ sealed by a vault implemented in Python, capture a photo from its bytes and a vi
 streaming recording object, enrol, sync (asyncio drives the Rust future), verify the receipts,
 and check the typed errors apps act on.
 
-Environment: TIEZHENG_BIN (the `tiezheng` binary), TIEZHENG_CORPUS (../shared/corpus), and the
+Environment: TIEZHENG_BIN (the `tiezheng` binary), TIEZHENG_CORPUS (tests/corpus), and the
 generated module `tiezheng_ffi` on PYTHONPATH (bindings/scripts/generate.sh).
 """
 

@@ -1,4 +1,4 @@
-//! Known-answer tests from the standards (`../shared/vectors/sm2-sm3.json`): SM3 examples of
+//! Known-answer tests from the standards (`schemas/vectors/sm2-sm3.json`): SM3 examples of
 //! GB/T 32905, SM2 vector B of GB/T 32918.5 / GM/T 0003.5 Annex A on sm2p256v1, its must-fail
 //! cases, and the strict-encoding rules of GB/T 35276.
 
