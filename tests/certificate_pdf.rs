@@ -72,7 +72,7 @@ fn photo(seed: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(1280, 960, |x, y| {
         let r = ((x * 255 / 1280) ^ seed) as u8;
         let g = (y * 255 / 960) as u8;
-        let b = if (x / 160 + y / 160 + seed) % 2 == 0 {
+        let b = if (x / 160 + y / 160 + seed).is_multiple_of(2) {
             210
         } else {
             30

@@ -25,7 +25,7 @@ fn photo() -> Vec<u8> {
     let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
         let r = u8::try_from(x * 255 / 1600).unwrap();
         let g = u8::try_from(y * 255 / 1200).unwrap();
-        let b = if (x / 200 + y / 200) % 2 == 0 {
+        let b = if (x / 200 + y / 200).is_multiple_of(2) {
             200
         } else {
             40
