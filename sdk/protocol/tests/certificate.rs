@@ -270,3 +270,64 @@ fn a_pdf_carrying_the_certificate_yields_it_back() {
     assert_eq!(files, vec![bytes.clone()]);
     verify_certificate(&files[0], None, &policy(&example())).unwrap();
 }
+
+#[test]
+fn the_notary_refuses_to_issue_for_a_bundle_that_fails_verification() {
+    use tiezheng_protocol::bundle::Bundle;
+    use tiezheng_protocol::certificate::{IssueParams, issue};
+    let v = example();
+    let c = &v["certificate"];
+    let bundle: Bundle = serde_json::from_value(c["bundle"].clone()).unwrap();
+    let params = IssueParams {
+        issuer_name: c["issuer"]["name"].as_str().unwrap().to_owned(),
+        verify_url: c["issuer"]["verify_url"].as_str().unwrap().to_owned(),
+        issued_at: serde_json::from_value(c["issued_at"].clone()).unwrap(),
+        custody: serde_json::from_value(c["custody"].clone()).unwrap(),
+    };
+    // The good bundle gives exactly the committed certificate (signatures are randomised, so
+    // compare the signed document).
+    let issued = issue(bundle.clone(), &policy(&v), params.clone(), &key()).unwrap();
+    assert_eq!(serde_json::to_value(&issued.certificate).unwrap(), *c);
+    // A bundle whose receipt was altered is refused, naming the failed layer.
+    let mut bad = bundle.clone();
+    bad.receipt.receipt.chain_gap = true;
+    let e = issue(bad, &policy(&v), params.clone(), &key()).unwrap_err();
+    assert_eq!(e.layer(), "receipt");
+    // Only the notary that receipted the proof issues its certificate.
+    let e = issue(bundle, &policy(&v), params, &Sm2SigningKey::generate()).unwrap_err();
+    assert_eq!(e.rule(), "certificate.issuer");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    /// Hostile or damaged PDFs (random bytes, and a real certificate PDF's structure with bytes
+    /// flipped or cut) never panic the attachment reader.
+    #[test]
+    fn the_pdf_reader_never_panics(
+        noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+        flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..16),
+        cut in 0usize..4096,
+    ) {
+        let mut doc = b"%PDF-1.7\n".to_vec();
+        doc.extend_from_slice(&noise);
+        let _ = pdf::attached_files(&doc);
+        let bytes = canonical::canonicalize(&example()).unwrap();
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(&bytes[..1024], 6);
+        let mut real = format!(
+            "%PDF-1.7\n3 0 obj\n<</Type/EmbeddedFile/Filter[/FlateDecode]/Length 4 0 R/Params<</Size {}>>>>\nstream\n",
+            z.len()
+        )
+        .into_bytes();
+        real.extend_from_slice(&z);
+        real.extend_from_slice(format!("\nendstream\nendobj\n4 0 obj\n{}\nendobj\n", z.len()).as_bytes());
+        let _ = tiezheng_protocol::certificate::certificate_from_pdf(&real);
+        for (at, b) in &flips {
+            let n = real.len();
+            if let Some(x) = real.get_mut(at % n) {
+                *x = *b;
+            }
+        }
+        real.truncate(cut.max(9));
+        let _ = pdf::attached_files(&real);
+    }
+}
