@@ -403,6 +403,16 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
     for h in [cert_sm3.as_str(), sm3.as_str(), media_sm3] {
         assert!(!page.contains(h), "a hash in what the browser sends");
     }
+    // Following it: the notary serves the page (the browser sends only the path).
+    let path = page.strip_prefix("https://notary.example.cn").unwrap();
+    let (s, head, html) = get(&n, path, "");
+    assert_eq!(s, 200);
+    assert!(head.contains("content-type: text/html"), "{head}");
+    let html = String::from_utf8(html).unwrap();
+    assert!(
+        html.contains("存证证书核验") && html.contains("location.hash"),
+        "{html}"
+    );
 
     // The attachment, extracted by an independent tool, is the signed certificate, and
     // verifies with the file; so does the PDF itself, also after another tool re-saved it.

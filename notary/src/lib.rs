@@ -223,6 +223,7 @@ impl Notary {
                 .route("/metrics", web::get().to(api::metrics))
                 .route("/openapi.json", web::get().to(api::openapi))
                 .route("/v1/notary", web::get().to(api::notary_key))
+                .route("/verify", web::get().to(certificates::verify_page))
                 .route(
                     "/v1/enrolment-codes",
                     web::post().to(api::create_enrolment_code),

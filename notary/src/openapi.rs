@@ -77,6 +77,7 @@ pub fn document() -> Value {
             "/readyz": {"get": op("Readiness (database reachable)", "anyone", None, ("200", None), &["503"])},
             "/metrics": {"get": op("Prometheus metrics", "anyone", None, ("200", None), &[])},
             "/openapi.json": {"get": op("This document", "anyone", None, ("200", None), &[])},
+            "/verify": {"get": op("The page a certificate's QR code opens (HTML; the hashes stay in the URL fragment)", "anyone", None, ("200", None), &[])},
             "/v1/notary": {"get": op("The notary's SM2 public key and key ID", "anyone", None, ("200", None), &[])},
             "/v1/enrolment-codes": {"post": op("Create a one-time enrolment code for an officer ({\"officer_id\"})", "admin", None, ("201", None), &with(&["400", "422"]))},
             "/v1/enrol": {"post": op("Enrol a device with a code and proof of possession of its SM2 key", "holders of a one-time enrolment code", Some("enrolment-request"), ("201", Some("enrolment-response")), &["400", "403", "409", "422"])},
