@@ -42,7 +42,8 @@ pub(crate) struct FetchArgs {
     /// Fetch the PDF instead of the JSON.
     #[arg(long)]
     pdf: bool,
-    /// Where to write it (default: certificate-<number or proof>.json or .pdf).
+    /// Where to write it (default: `certificate-NUMBER.json`, or `.pdf`; the proof SM3 when
+    /// fetched by proof).
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
 }
