@@ -197,7 +197,7 @@ impl<'a> Layout<'a> {
     }
 
     fn paragraph(&mut self, text: &str, size: f32, gray: u8, indent: f32, block: usize) {
-        let lead = size * 1.45;
+        let lead = size * 1.38;
         for line in self.wrap(text, size, self.width() - indent) {
             self.ensure(lead);
             self.y += lead;
@@ -237,9 +237,9 @@ impl<'a> Layout<'a> {
     }
 
     fn field_sized(&mut self, zh: &str, en: &str, values: &[String], size: f32) {
-        self.ensure(12.0 + size * 1.45);
+        self.ensure(11.0 + size * 1.38);
         let b = self.block(Block::Paragraph);
-        self.y += 12.0;
+        self.y += 11.0;
         let label = format!("{zh}  {en}");
         self.text_at(LEFT, self.y, 7.5, 95, &label, Some(b));
         for v in values {
@@ -461,7 +461,7 @@ fn lay_out(
         },
         Some(qb),
     );
-    let mut side_y = TOP - 10.0 + SIDE_W;
+    let mut side_y = TOP - 10.0 + SIDE_W + 2.0 * module;
     let cap = l.block(Block::Paragraph);
     l.text_at(SIDE_X + 6.0, side_y, 7.0, 60, "扫码在线核验", Some(cap));
     side_y += 9.0;
