@@ -30,6 +30,9 @@ pub enum PdfError {
 /// Largest attachment this reader inflates.
 pub const MAX_ATTACHMENT_BYTES: usize = 256 * 1024 * 1024;
 
+/// Longest object dictionary this reader looks into.
+const MAX_DICT_BYTES: usize = 16 * 1024;
+
 /// The decoded bytes of every embedded-file stream in `pdf`, in file order.
 pub fn attached_files(pdf: &[u8]) -> Result<Vec<Vec<u8>>, PdfError> {
     if !pdf
@@ -229,7 +232,13 @@ fn contains_key(pdf: &[u8], key: &[u8]) -> bool {
 fn dict_end(pdf: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut p = start;
-    while p < pdf.len() {
+    // Embedded-file dictionaries are small: a longer or unterminated one is not one, and
+    // giving up early keeps hostile input (many unclosed dictionaries) linear.
+    let end = pdf.len().min(start.saturating_add(MAX_DICT_BYTES));
+    while p < end {
+        if pdf.get(p..).is_some_and(|r| r.starts_with(b"endobj")) {
+            return None;
+        }
         match (pdf.get(p), pdf.get(p + 1)) {
             (Some(b'<'), Some(b'<')) => {
                 depth += 1;
