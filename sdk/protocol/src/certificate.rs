@@ -661,10 +661,20 @@ pub fn issue(
         ));
     }
     let f = derive_facts(&bundle)?;
+    // Never before what it certifies, whatever the skew between the notary's clock and the
+    // ledger's block times (rule `certificate.issued_at`).
+    let issued_at = [
+        params.issued_at,
+        bundle.receipt.receipt.received_at,
+        bundle.checkpoint.checkpoint.time,
+    ]
+    .into_iter()
+    .max_by_key(Timestamp::unix_ms)
+    .unwrap_or(params.issued_at);
     let certificate = Certificate {
         kind: CERTIFICATE_TYPE.to_owned(),
         number: f.number,
-        issued_at: params.issued_at,
+        issued_at,
         issuer: Issuer {
             name: params.issuer_name,
             public_key: issuer_key.to_hex(),

@@ -288,6 +288,18 @@ fn the_notary_refuses_to_issue_for_a_bundle_that_fails_verification() {
     // compare the signed document).
     let issued = issue(bundle.clone(), &policy(&v), params.clone(), &key()).unwrap();
     assert_eq!(serde_json::to_value(&issued.certificate).unwrap(), *c);
+    // A notary clock behind the ledger's never dates a certificate before what it certifies.
+    let mut early = params.clone();
+    early.issued_at = tiezheng_protocol::Timestamp::parse("2026-11-21T01:00:00.000Z").unwrap();
+    let issued = issue(bundle.clone(), &policy(&v), early, &key()).unwrap();
+    let proven = bundle
+        .receipt
+        .receipt
+        .received_at
+        .unix_ms()
+        .max(bundle.checkpoint.checkpoint.time.unix_ms());
+    assert_eq!(issued.certificate.issued_at.unix_ms(), proven);
+    verify_certificate(&issued.to_bytes().unwrap(), None, &policy(&v)).unwrap();
     // A bundle whose receipt was altered is refused, naming the failed layer.
     let mut bad = bundle.clone();
     bad.receipt.receipt.chain_gap = true;
