@@ -191,6 +191,50 @@ fn verapdf(pdfs: &[&Path]) -> (bool, String) {
     )
 }
 
+/// An independent reader: Python's standard library writes the RFC 8785 bytes of the attached
+/// certificate's `certificate` member (sorted members, no whitespace, integers and strings
+/// only) and OpenSSL checks the notary's SM2 signature over them with the recorded ID, and
+/// the SM3 of the attachment against the one printed on the page.
+fn independent_check(dir: &Path, attached: &Path, printed_sm3: &str) {
+    require("python3", "apt-get install python3");
+    require("openssl", "apt-get install openssl");
+    let script = r#"
+import base64, json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+msg = json.dumps(doc["certificate"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+open(sys.argv[2] + "/msg.bin", "wb").write(msg.encode("utf-8"))
+open(sys.argv[2] + "/sig.der", "wb").write(base64.b64decode(doc["signature"]["value"]))
+spki = bytes.fromhex("3059301306072a8648ce3d020106082a811ccf5501822d034200" + doc["signature"]["public_key"])
+pem = base64.encodebytes(spki).decode().replace("\n", "")
+open(sys.argv[2] + "/pub.pem", "w").write("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n" % pem)
+assert doc["signature"]["sm2_id"] == "1234567812345678"
+"#;
+    let work = dir.join("independent");
+    std::fs::create_dir_all(&work).unwrap();
+    run_ok(
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(attached)
+            .arg(&work),
+    );
+    let out = run_ok(
+        Command::new("openssl")
+            .args([
+                "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-in", "msg.bin",
+            ])
+            .args(["-rawin", "-digest", "sm3", "-sigfile", "sig.der"])
+            .args(["-pkeyopt", "distid:1234567812345678"])
+            .current_dir(&work),
+    );
+    assert!(String::from_utf8_lossy(&out).contains("Signature Verified Successfully"));
+    let out = run_ok(
+        Command::new("openssl")
+            .args(["dgst", "-sm3", "-r"])
+            .arg(attached),
+    );
+    assert!(String::from_utf8_lossy(&out).starts_with(printed_sm3));
+}
+
 #[test]
 fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
     for (tool, install) in [
@@ -430,6 +474,7 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
     let (ok, line) = verify(&attached, &photo_path, &policy_path);
     assert!(ok, "{line}");
     assert_eq!(line["certificate_sm3"], cert_sm3.as_str());
+    independent_check(dir, &attached, &cert_sm3);
     let (ok, line) = verify(&pdf_path, &photo_path, &policy_path);
     assert!(ok, "{line}");
     assert_eq!(
