@@ -343,3 +343,28 @@ proptest::proptest! {
         let _ = pdf::attached_files(&real);
     }
 }
+
+/// A real consortium bundle (four-validator CometBFT testnet): the anchor facts name the
+/// CometBFT block whose header carries the checkpoint's app hash, and its hash.
+#[test]
+fn consortium_facts_name_the_committing_block() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/examples/bundle-consortium.json");
+    let bundle: tiezheng_protocol::bundle::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let f = tiezheng_protocol::certificate::derive_facts(&bundle).unwrap();
+    assert_eq!(f.anchor.mode, "consortium");
+    assert_eq!(
+        f.anchor.commit_height,
+        Some(bundle.checkpoint.checkpoint.height + 1)
+    );
+    let hash = f.anchor.commit_block_hash.unwrap();
+    assert_eq!(hash.len(), 64, "{hash}");
+    assert_eq!(
+        Some(hash.as_str()),
+        bundle.cometbft.as_ref().unwrap().signed_header["commit"]["block_id"]["hash"].as_str()
+    );
+    assert_eq!(f.consortium.total_power, 4);
+    assert!(f.consortium.signed_power * 3 > f.consortium.total_power * 2);
+    assert!(f.number.starts_with("TZ-"));
+}
