@@ -49,8 +49,12 @@ enum Command {
     /// A consortium member's ledger: keys, CometBFT genesis, the ABCI application.
     #[command(subcommand)]
     Ledger(cmd::ledger::Command),
-    /// Verify an offline proof bundle (and the evidence file), layer by layer, offline.
+    /// Verify an offline proof bundle, a certificate (JSON) or a certificate PDF (and the
+    /// evidence file), rule by rule, offline.
     Verify(cmd::verify::Args),
+    /// Notarised certificates (存证证书): fetch them from a notary.
+    #[command(subcommand)]
+    Certificate(cmd::certificate::Command),
     /// Run the end-to-end demonstration on the repository's sample media (`tests/corpus`).
     Demo(cmd::demo::Args),
 }
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => cmd::notary::sync(&args),
         Command::Ledger(c) => cmd::ledger::run(&c),
         Command::Verify(args) => cmd::verify::run(&args),
+        Command::Certificate(c) => cmd::certificate::run(&c),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

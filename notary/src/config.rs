@@ -44,6 +44,11 @@ pub struct NotaryConfig {
     /// set, batches are anchored on the consortium ledger there; when unset, on the embedded
     /// single-validator ledger under `<data_dir>/chain`.
     pub cometbft_rpc: Option<String>,
+    /// The notary's name as certificates state it (the issuer).
+    pub certificate_issuer: String,
+    /// The address courts reach this notary at (`https://notary.example.cn`); certificates'
+    /// QR codes open `<public_url>/verify`. Default: `http://<listen>`.
+    pub public_url: Option<String>,
 }
 
 impl Default for NotaryConfig {
@@ -64,6 +69,8 @@ impl Default for NotaryConfig {
             batch_max_leaves: 1024,
             batch_max_ms: 1000,
             cometbft_rpc: None,
+            certificate_issuer: "铁证公证服务 Tiezheng notary".into(),
+            public_url: None,
         }
     }
 }
@@ -176,6 +183,8 @@ impl NotaryConfig {
                 "KEY_FILE" => cfg.key_file = Some(PathBuf::from(value)),
                 "ADMIN_TOKEN" => cfg.admin_token = Some(value),
                 "COMETBFT_RPC" => cfg.cometbft_rpc = Some(value).filter(|v| !v.is_empty()),
+                "CERTIFICATE_ISSUER" => cfg.certificate_issuer = value,
+                "PUBLIC_URL" => cfg.public_url = Some(value).filter(|v| !v.is_empty()),
                 "MAX_BODY_BYTES" => cfg.max_body_bytes = number(&value)?,
                 "MAX_BATCH" => cfg.max_batch = number(&value)?,
                 "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,
@@ -188,6 +197,15 @@ impl NotaryConfig {
             }
         }
         Ok(cfg)
+    }
+
+    /// The online verification page certificates point to: `<public_url>/verify`.
+    pub fn verify_url(&self) -> String {
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
+        format!("{}/verify", base.trim_end_matches('/'))
     }
 
     /// The database URL in effect.

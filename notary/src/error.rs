@@ -14,6 +14,8 @@ pub struct HttpError {
     pub status: StatusCode,
     /// The JSON body.
     pub body: ApiError,
+    /// Seconds after which to retry, sent as `Retry-After` (409 not yet anchored, say).
+    pub retry_after: Option<u64>,
 }
 
 impl HttpError {
@@ -31,6 +33,7 @@ impl HttpError {
                 message: message.into(),
                 field: field.map(str::to_owned),
             },
+            retry_after: None,
         }
     }
 
@@ -74,7 +77,11 @@ impl ResponseError for HttpError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(&self.body)
+        let mut r = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after {
+            r.insert_header(("retry-after", s.to_string()));
+        }
+        r.json(&self.body)
     }
 }
 

@@ -17,6 +17,7 @@ Run it with [`run`] (or `tiezheng serve`): SQLite and a local media store under
 
 pub mod anchoring;
 pub mod api;
+pub mod certificates;
 pub mod config;
 pub mod error;
 pub mod keys;
@@ -222,6 +223,7 @@ impl Notary {
                 .route("/metrics", web::get().to(api::metrics))
                 .route("/openapi.json", web::get().to(api::openapi))
                 .route("/v1/notary", web::get().to(api::notary_key))
+                .route("/verify", web::get().to(certificates::verify_page))
                 .route(
                     "/v1/enrolment-codes",
                     web::post().to(api::create_enrolment_code),
@@ -242,6 +244,18 @@ impl Notary {
                 .route(
                     "/v1/proofs/{proof_sm3}/bundle",
                     web::get().to(api::get_bundle),
+                )
+                .route(
+                    "/v1/proofs/{proof_sm3}/certificate",
+                    web::get().to(certificates::proof_certificate),
+                )
+                .route(
+                    "/v1/proofs/{proof_sm3}/certificate.pdf",
+                    web::get().to(certificates::proof_certificate_pdf),
+                )
+                .route(
+                    "/v1/certificates/{number}",
+                    web::get().to(certificates::certificate_by_number),
                 )
                 .route("/v1/ledger/policy", web::get().to(api::ledger_policy))
                 .route("/v1/media/{sm3}", web::put().to(api::upload_media))

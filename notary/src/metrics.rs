@@ -16,6 +16,8 @@ pub struct Metrics {
     batches: AtomicU64,
     batch_latency_ms_sum: AtomicU64,
     batch_latency_ms_last: AtomicU64,
+    certificates_issued: AtomicU64,
+    certificates_refused: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -48,6 +50,18 @@ impl Metrics {
             .fetch_add(latency_ms, Ordering::Relaxed);
         self.batch_latency_ms_last
             .store(latency_ms, Ordering::Relaxed);
+    }
+
+    /// A certificate issued.
+    pub fn certificate_issued(&self) {
+        self.certificates_issued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A certificate refused because its bundle failed `rule`.
+    pub fn certificate_refused(&self, rule: &str) {
+        if let Ok(mut m) = self.certificates_refused.lock() {
+            *m.entry(rule.to_owned()).or_default() += 1;
+        }
     }
 
     /// An HTTP response, by status.
@@ -131,6 +145,29 @@ impl Metrics {
             "tiezheng_media_bytes_received_total {}",
             self.media_bytes.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_certificates_issued_total Certificates issued."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_certificates_issued_total counter");
+        let _ = writeln!(
+            s,
+            "tiezheng_certificates_issued_total {}",
+            self.certificates_issued.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_certificates_refused_total Certificates not issued because a verification rule failed, by rule."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_certificates_refused_total counter");
+        if let Ok(m) = self.certificates_refused.lock() {
+            for (rule, n) in m.iter() {
+                let _ = writeln!(
+                    s,
+                    "tiezheng_certificates_refused_total{{rule=\"{rule}\"}} {n}"
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "# HELP tiezheng_http_responses_total HTTP responses, by status."

@@ -41,6 +41,13 @@ fn op(
     o
 }
 
+/// `o` answering 200 with a PDF.
+#[allow(clippy::indexing_slicing)]
+fn pdf(mut o: Value) -> Value {
+    o["responses"]["200"]["content"] = json!({"application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}});
+    o
+}
+
 /// Builds the document.
 pub fn document() -> Value {
     let mut schemas = Map::new();
@@ -70,6 +77,7 @@ pub fn document() -> Value {
             "/readyz": {"get": op("Readiness (database reachable)", "anyone", None, ("200", None), &["503"])},
             "/metrics": {"get": op("Prometheus metrics", "anyone", None, ("200", None), &[])},
             "/openapi.json": {"get": op("This document", "anyone", None, ("200", None), &[])},
+            "/verify": {"get": op("The page a certificate's QR code opens (HTML; the hashes stay in the URL fragment)", "anyone", None, ("200", None), &[])},
             "/v1/notary": {"get": op("The notary's SM2 public key and key ID", "anyone", None, ("200", None), &[])},
             "/v1/enrolment-codes": {"post": op("Create a one-time enrolment code for an officer ({\"officer_id\"})", "admin", None, ("201", None), &with(&["400", "422"]))},
             "/v1/enrol": {"post": op("Enrol a device with a code and proof of possession of its SM2 key", "holders of a one-time enrolment code", Some("enrolment-request"), ("201", Some("enrolment-response")), &["400", "403", "409", "422"])},
@@ -80,6 +88,10 @@ pub fn document() -> Value {
             "/v1/proofs/{proof_sm3}": {"get": op("Read a proof with its receipt, media and custody log (logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", None), &with(&["400", "404"]))},
             "/v1/proofs/{proof_sm3}/media/{item}": {"get": op("Download an original file (logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", None), &with(&["404"]))},
             "/v1/proofs/{proof_sm3}/bundle": {"get": op("The offline proof bundle once the proof's batch is anchored (409 until then; logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", Some("bundle")), &with(&["404", "409"]))},
+            "/v1/proofs/{proof_sm3}/certificate": {"get": op("The notarised certificate (存证证书) of an anchored proof, issued once after the complete verifier passed on its bundle (409 with Retry-After until anchored; 500 certificate_refused if the bundle fails verification; logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", Some("certificate")), &with(&["400", "404", "409", "500"]))},
+            "/v1/proofs/{proof_sm3}/certificate.pdf": {"get": pdf(op("The certificate as PDF/A-3u, with the signed certificate attached (as for the JSON)", "appraiser granted the case, court, admin", None, ("200", None), &with(&["400", "404", "409", "500"])))},
+            "/v1/certificates/{number}": {"get": op("A certificate by its number, e.g. TZ-20261121-3F9AC2B177D0E41A (logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", Some("certificate")), &with(&["404"]))},
+            "/v1/certificates/{number}.pdf": {"get": pdf(op("A certificate by its number, as PDF/A-3u with the signed certificate attached (logged as a custody event)", "appraiser granted the case, court, admin", None, ("200", None), &with(&["404"])))},
             "/v1/ledger/policy": {"get": op("The keys of this notary's ledger (courts pin their own copy)", "anyone", None, ("200", Some("policy")), &[])},
             "/v1/media/{sm3}": {"put": op("Append a chunk of a media file at ?offset=N (resumable); verified against the proof's SM3 and SHA-256 when complete", "device", None, ("201", None), &with(&["400", "404", "409", "413", "422"]))},
             "/v1/media/{sm3}/status": {"get": op("Upload progress of a media file", "device, admin", None, ("200", None), &with(&["404"]))},

@@ -3,8 +3,9 @@
 //! It starts a notary (SQLite, local media store), has an administrator issue an enrolment
 //! code, sets up and enrols an officer's device, captures the corpus photos, video and audio
 //! as the officer would (streaming the recordings), closes the enforcement session, syncs, and
-//! shows the signed receipts and the custody log a court would read. Anchoring on the ledger
-//! and certificates join as those parts land.
+//! shows the signed receipts and the custody log a court would read, verifies the first
+//! proof's offline bundle, and ends by writing the first proof's certificate PDF and verifying
+//! it with its file.
 
 use std::io::{self, BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -371,9 +372,57 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "   media, proof, receipt, leaf, batch, anchor, checkpoint: all valid ({} bytes of bundle)",
         serde_json::to_vec(&bundle)?.len()
     )?;
+    // 7. The notarised certificate, as a court files it: a PDF that carries its own proof.
     writeln!(
         out,
-        "\nDone. (Embedded ledger: one validator, quorum of one. The CometBFT consortium ledger is `tiezheng ledger`; see the README. Notarised PDF certificates are next.)"
+        "\n7. The court fetches the notarised certificate (存证证书) of proof #1 as PDF and verifies it with the file"
+    )?;
+    let pdf = super::certificate::get(
+        &url,
+        &court_token,
+        &super::certificate::certificate_path(Some(&proof_sm3.to_hex()), None, true),
+    )?;
+    let outcome = super::verify::verify_bytes(&pdf, Some(first_file), Some(&policy))
+        .map_err(|e| anyhow::anyhow!("the certificate PDF cannot be checked: {}", e.0))?;
+    let number = outcome
+        .line
+        .get("certificate")
+        .and_then(|n| n.as_str())
+        .unwrap_or("certificate")
+        .to_owned();
+    let pdf_path = match &args.keep {
+        Some(d) => d.join(format!("{number}.pdf")),
+        None => std::env::temp_dir().join(format!("tiezheng-demo-{number}.pdf")),
+    };
+    std::fs::write(&pdf_path, &pdf)
+        .with_context(|| format!("cannot write {}", pdf_path.display()))?;
+    if let Some((layer, rule, reason)) = &outcome.failure {
+        bail!("the certificate PDF does not verify: layer `{layer}`, rule `{rule}`: {reason}");
+    }
+    writeln!(
+        out,
+        "   certificate {number}: {} bytes of PDF/A-3 written to {}",
+        pdf.len(),
+        pdf_path.display()
+    )?;
+    writeln!(
+        out,
+        "   attached certificate (SM3 {}) verified: notary signature, every stated fact, the bundle and the file",
+        outcome
+            .line
+            .get("certificate_sm3")
+            .and_then(|n| n.as_str())
+            .unwrap_or("?")
+    )?;
+    writeln!(
+        out,
+        "   check it yourself: tiezheng verify {} --media {}",
+        pdf_path.display(),
+        first_file.display()
+    )?;
+    writeln!(
+        out,
+        "\nDone. (Embedded ledger: one validator, quorum of one. The CometBFT consortium ledger is `tiezheng ledger`; see the README.)"
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -131,7 +131,7 @@ pub(crate) fn admin_call(conn: &AdminConn, path: &str, body: &Value) -> anyhow::
     })
 }
 
-fn rustls_provider() -> bool {
+pub(crate) fn rustls_provider() -> bool {
     NotaryClient::new("http://localhost").is_ok()
 }
 

@@ -15,6 +15,8 @@ verifier.
 * [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
 * [`bundle`]: the offline proof bundle.
 * [`verify`]: the verifier: every rule of `VERIFYING.md`, each check reported by layer and rule.
+* [`certificate`]: the notarised certificate (存证证书), signed by the notary, its facts
+  derived from the bundle it embeds, and its verifier; [`pdf`] finds it attached to a PDF.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
@@ -37,12 +39,14 @@ assert!(signed_bytes.starts_with(br#"{"bytes":11,"sm3":"#));
 pub mod algorithm;
 pub mod bundle;
 pub mod canonical;
+pub mod certificate;
 pub mod cometbft;
 pub mod hash;
 pub mod ledger;
 pub mod manifest;
 pub mod merkle;
 pub mod notary;
+pub mod pdf;
 pub mod schema;
 pub mod signed;
 pub mod sm2;

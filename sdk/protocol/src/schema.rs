@@ -6,6 +6,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
 use crate::bundle::{Bundle, Policy};
+use crate::certificate::SignedCertificate;
 use crate::ledger::{AnchorRecord, CosignedCheckpoint, GovernanceTx, SignedBatchHeader};
 use crate::manifest::{Manifest, Proof};
 use crate::notary::{
@@ -35,6 +36,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             generate::<SignedBatchHeader>("batch-header"),
         ),
         ("bundle", generate::<Bundle>("bundle")),
+        ("certificate", generate::<SignedCertificate>("certificate")),
         ("checkpoint", generate::<CosignedCheckpoint>("checkpoint")),
         (
             "device-certificate",

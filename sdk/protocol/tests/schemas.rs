@@ -215,6 +215,21 @@ fn examples() -> Vec<(&'static str, Value)> {
         governance: Vec::new(),
     };
     tiezheng_protocol::bundle::verify_bundle(&example_bundle, None, &policy).unwrap();
+    let notarised = tiezheng_protocol::certificate::issue(
+        example_bundle.clone(),
+        &policy,
+        tiezheng_protocol::certificate::IssueParams {
+            issuer_name: "铁证示例公证处 Tiezheng Example Notary".into(),
+            verify_url: "https://notary.example.cn/verify".into(),
+            issued_at: t("2026-11-21T09:40:00.000+08:00"),
+            custody: tiezheng_protocol::certificate::CustodySummary {
+                events: 3,
+                last_event_hash: Hash32::sm3(b"custody event 3"),
+            },
+        },
+        &key,
+    )
+    .unwrap();
     let enrolment_body = EnrolmentRequestBody {
         kind: "tiezheng.enrolment-request.v1".into(),
         code: "K7Q2-M9XW-4TPR".into(),
@@ -281,6 +296,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         ("anchor-record", serde_json::to_value(&anchor).unwrap()),
         ("batch-header", serde_json::to_value(&batch).unwrap()),
         ("bundle", serde_json::to_value(&example_bundle).unwrap()),
+        ("certificate", serde_json::to_value(&notarised).unwrap()),
         ("checkpoint", serde_json::to_value(&cosigned).unwrap()),
         (
             "api-error",

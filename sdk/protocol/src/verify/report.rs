@@ -28,6 +28,7 @@ pub fn layer_of(id: &'static str) -> &'static str {
 
 /// The layers, in the order a report lists them.
 pub const LAYERS: &[&str] = &[
+    "certificate",
     "bundle",
     "policy",
     "governance",
@@ -49,6 +50,23 @@ macro_rules! rules {
 }
 
 rules! {
+    "certificate.pdf.attachment" => "(PDF input) the PDF has exactly one attached file that is a certificate, unfiltered or FlateDecode; nothing else about the PDF is trusted", "（PDF输入）PDF恰好附有一个证书文件，未压缩或FlateDecode压缩；PDF的其他内容均不被信任";
+    "certificate.format" => "the certificate is strict JSON with exactly the members of schemas/certificate.schema.json and `type` \"tiezheng.certificate.v1\"", "证书为严格JSON，成员与schemas/certificate.schema.json完全一致，`type`为\"tiezheng.certificate.v1\"";
+    "certificate.signature" => "the notary's SM2 signature over the RFC 8785 bytes of `certificate` verifies", "公证机构对`certificate`RFC 8785字节的SM2签名有效";
+    "certificate.issuer" => "the issuer's key is the signing key and the notary that receipted the proof", "出证方公钥即签名公钥，且为出具回执的公证机构";
+    "certificate.number" => "the certificate number is derived from the chain, the proof and the anchor record", "证书编号由链、证明与锚定记录推导得出";
+    "certificate.facts.evidence" => "the evidence items stated are the manifest's", "所载证据项与清单一致";
+    "certificate.facts.capture_time" => "the capture times and delays stated are the manifest's, the receipt's and the anchor's", "所载采集时间与延迟与清单、回执、锚定记录一致";
+    "certificate.facts.location" => "the locations stated are the manifest's", "所载位置与清单一致";
+    "certificate.facts.findings" => "the findings stated are the manifest's, with their fixed explanations", "所载发现项与清单一致并附固定解释";
+    "certificate.facts.device" => "the device stated is the manifest's", "所载设备与清单一致";
+    "certificate.facts.case" => "the case record stated is the manifest's", "所载案件记录与清单一致";
+    "certificate.facts.receipt" => "the receipt facts stated are the signed receipt's", "所载回执信息与签名回执一致";
+    "certificate.facts.anchor" => "the anchor facts stated are the bundle's batch, anchor record, checkpoint and CometBFT header", "所载锚定信息与证据包的批次、锚定记录、检查点及CometBFT区块头一致";
+    "certificate.facts.consortium" => "the members and cosigners stated are the bundle's", "所载成员与联署者与证据包一致";
+    "certificate.statement" => "the statement of what the certificate proves and does not prove is the fixed text", "关于证书证明与不证明内容的声明为固定文本";
+    "certificate.issued_at" => "the certificate is not dated before the receipt or the checkpoint", "证书日期不早于回执与检查点";
+    "certificate.custody" => "the custody summary counts at least the receipt event", "保管摘要至少记录回执事件";
     "bundle.json" => "the bundle is strict JSON: UTF-8, no duplicate member names, no fractions or exponents, integers within ±(2^53−1)", "证据包是严格的JSON：UTF-8、无重复成员名、无小数与指数、整数不超过±(2^53−1)";
     "bundle.schema" => "the bundle has exactly the members schemas/bundle.schema.json defines, with the types and encodings it states (lowercase hex of exact length, RFC 3339 times with milliseconds); no unknown members anywhere", "证据包的成员、类型与编码与schemas/bundle.schema.json完全一致（定长小写十六进制、带毫秒的RFC 3339时间），任何位置都不得有未知成员";
     "bundle.type" => "`type` is \"tiezheng.bundle.v1\"", "`type`为\"tiezheng.bundle.v1\"";

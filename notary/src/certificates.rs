@@ -1,0 +1,267 @@
+//! Notarised certificates (存证证书) over HTTP: `GET /v1/proofs/{sm3}/certificate[.pdf]` and
+//! `GET /v1/certificates/{number}[.pdf]`, for court, admin and (granted cases) appraiser
+//! tokens, each fetch a custody event.
+//!
+//! A certificate is issued once per proof, on the first request after the proof is anchored,
+//! and only after the complete verifier has passed on its bundle against this notary's ledger
+//! policy ([`tiezheng_protocol::certificate::issue`]); a refusal is logged and counted. The
+//! issued document is stored, so its number and bytes, and the PDF rendered from it, never
+//! change.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use tiezheng_protocol::certificate::{
+    CertificateError, CustodySummary, IssueParams, SignedCertificate, issue,
+};
+use tiezheng_protocol::manifest::ItemKind;
+use tiezheng_protocol::{Hash32, Timestamp};
+
+use crate::api::{AppState, Caller, Role, authenticate, now_ms, readable_proof};
+use crate::error::HttpError;
+use crate::store::ProofRow;
+
+/// Seconds a client is told to wait before asking again for a proof not yet anchored.
+const RETRY_AFTER_SECONDS: u64 = 2;
+
+/// JSON or PDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Pdf,
+}
+
+/// `GET /verify`: the page a certificate's QR code opens (anyone). It shows the number and
+/// hashes from the URL fragment, which never reaches this server, and how to verify.
+pub async fn verify_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("verify_page.html"))
+}
+
+/// `GET /v1/proofs/{proof_sm3}/certificate` (appraiser granted the case, court, admin).
+pub async fn proof_certificate(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    by_proof(&req, &state, &path, Format::Json).await
+}
+
+/// `GET /v1/proofs/{proof_sm3}/certificate.pdf` (appraiser granted the case, court, admin).
+pub async fn proof_certificate_pdf(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    by_proof(&req, &state, &path, Format::Pdf).await
+}
+
+/// `GET /v1/certificates/{number}` and `GET /v1/certificates/{number}.pdf` (appraiser granted
+/// the case, court, admin).
+pub async fn certificate_by_number(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&req, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let (number, format) = match path.strip_suffix(".pdf") {
+        Some(n) => (n, Format::Pdf),
+        None => (path.as_str(), Format::Json),
+    };
+    let unknown = || {
+        HttpError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_certificate",
+            "no certificate with that number was issued here (numbers look like TZ-20261121-3F9AC2B177D0E41A)",
+            Some("number"),
+        )
+    };
+    if number.len() > 64 {
+        return Err(unknown());
+    }
+    let (proof_sm3, _) = state.store.certificate(number).await?.ok_or_else(unknown)?;
+    by_proof(&req, &state, &proof_sm3, format).await
+}
+
+async fn by_proof(
+    req: &HttpRequest,
+    state: &AppState,
+    proof_sm3: &str,
+    format: Format,
+) -> Result<HttpResponse, HttpError> {
+    let (caller, row) = readable_proof(req, state, proof_sm3).await?;
+    let (cert, json) = certificate_of(state, &caller, &row).await?;
+    let actor = format!("{}:{}", caller.role.name(), caller.token_id);
+    match format {
+        Format::Json => {
+            state
+                .store
+                .custody(
+                    &row.proof_sm3,
+                    "exported",
+                    &actor,
+                    now_ms(),
+                    &format!("certificate {} exported (JSON)", cert.certificate.number),
+                )
+                .await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header((
+                    "content-disposition",
+                    format!(
+                        "attachment; filename=\"certificate-{}.json\"",
+                        cert.certificate.number
+                    ),
+                ))
+                .body(json))
+        }
+        Format::Pdf => {
+            let photo = photo_of(state, &cert).await;
+            let number = cert.certificate.number.clone();
+            let rendered =
+                web::block(move || tiezheng_certificate::render(&cert, photo.as_deref()))
+                    .await
+                    .map_err(HttpError::internal)?
+                    .map_err(HttpError::internal)?;
+            for w in &rendered.warnings {
+                tracing::warn!(certificate = %number, warning = %w, "certificate PDF");
+            }
+            state
+                .store
+                .custody(
+                    &row.proof_sm3,
+                    "exported",
+                    &actor,
+                    now_ms(),
+                    &format!("certificate {number} exported (PDF)"),
+                )
+                .await?;
+            Ok(HttpResponse::Ok()
+                .content_type("application/pdf")
+                .insert_header((
+                    "content-disposition",
+                    format!("attachment; filename=\"certificate-{number}.pdf\""),
+                ))
+                .body(rendered.pdf))
+        }
+    }
+}
+
+/// The stored certificate of the proof, issuing it first if there is none yet.
+async fn certificate_of(
+    state: &AppState,
+    caller: &Caller,
+    row: &ProofRow,
+) -> Result<(SignedCertificate, String), HttpError> {
+    if let Some((_, json)) = state.store.certificate_of_proof(&row.proof_sm3).await? {
+        let cert = serde_json::from_str(&json).map_err(HttpError::internal)?;
+        return Ok((cert, json));
+    }
+    let bundle = state
+        .anchoring
+        .bundle(&state.store, &row.proof_sm3, &row.proof_json, &row.receipt_json)
+        .await
+        .map_err(HttpError::internal)?
+        .ok_or_else(|| {
+            let mut e = HttpError::new(
+                StatusCode::CONFLICT,
+                "not_yet_anchored",
+                format!(
+                    "the proof is receipted and waits for its batch to be anchored; a certificate is issued only for an anchored proof: retry in {RETRY_AFTER_SECONDS} seconds"
+                ),
+                None,
+            );
+            e.retry_after = Some(RETRY_AFTER_SECONDS);
+            e
+        })?;
+    let events = state.store.custody_of(&row.proof_sm3).await?;
+    let last = events.last().ok_or_else(|| {
+        HttpError::internal(format!("proof {} has no custody event", row.proof_sm3))
+    })?;
+    let params = IssueParams {
+        issuer_name: state.config.certificate_issuer.clone(),
+        verify_url: state.config.verify_url(),
+        issued_at: Timestamp::from_unix_ms(now_ms(), 0),
+        custody: CustodySummary {
+            events: u64::try_from(events.len()).unwrap_or(u64::MAX),
+            last_event_hash: Hash32::from_hex(&last.hash).map_err(HttpError::internal)?,
+        },
+    };
+    let policy = state.anchoring.policy();
+    let cert = match issue(bundle, &policy, params, &state.key) {
+        Ok(c) => c,
+        Err(e) => return Err(refused(state, &row.proof_sm3, &e)),
+    };
+    let bytes = cert.to_bytes().map_err(HttpError::internal)?;
+    let json = String::from_utf8(bytes).map_err(HttpError::internal)?;
+    let number = cert.certificate.number.clone();
+    let stored = state
+        .store
+        .insert_certificate(
+            &number,
+            &row.proof_sm3,
+            &json,
+            cert.certificate.issued_at.unix_ms(),
+        )
+        .await?;
+    if !stored {
+        // Another request issued it first: serve that one.
+        let (_, json) = state
+            .store
+            .certificate_of_proof(&row.proof_sm3)
+            .await?
+            .ok_or_else(|| HttpError::internal("certificate vanished after a conflict"))?;
+        let cert = serde_json::from_str(&json).map_err(HttpError::internal)?;
+        return Ok((cert, json));
+    }
+    state.metrics.certificate_issued();
+    state
+        .store
+        .custody(
+            &row.proof_sm3,
+            "certified",
+            &format!("{}:{}", caller.role.name(), caller.token_id),
+            now_ms(),
+            &format!("certificate {number} issued"),
+        )
+        .await?;
+    tracing::info!(certificate = %number, proof = %row.proof_sm3, "certificate issued");
+    Ok((cert, json))
+}
+
+/// A certificate the verifier refuses is never issued: logged, counted, answered 500.
+fn refused(state: &AppState, proof_sm3: &str, e: &CertificateError) -> HttpError {
+    state.metrics.certificate_refused(e.rule());
+    tracing::error!(proof = %proof_sm3, layer = e.layer(), rule = e.rule(), reason = %e.reason(), "certificate refused: the bundle fails verification");
+    HttpError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "certificate_refused",
+        format!(
+            "no certificate was issued: the proof's bundle fails verification at layer `{}` ({}); the operators have been alerted",
+            e.layer(),
+            e.rule()
+        ),
+        None,
+    )
+}
+
+/// The first item's bytes when it is a photo stored here (for the PDF's thumbnail).
+async fn photo_of(state: &AppState, cert: &SignedCertificate) -> Option<Vec<u8>> {
+    let item = cert.certificate.items.first()?;
+    if item.kind != ItemKind::Photo || item.bytes > 64 * 1024 * 1024 {
+        return None;
+    }
+    let sm3 = item
+        .hashes
+        .iter()
+        .find(|h| h.algorithm == tiezheng_protocol::HashAlgorithm::Sm3)?
+        .value
+        .to_hex();
+    let stored = state.store.media(&sm3).await.ok()??;
+    if !stored.complete {
+        return None;
+    }
+    tokio::fs::read(state.media.path(&sm3)).await.ok()
+}

@@ -1,0 +1,990 @@
+//! The notarised certificate (存证证书): a document the notary signs with SM2 that states, in
+//! terms a court reads, the facts of one anchored proof, and that embeds the offline bundle
+//! those facts come from.
+//!
+//! On the wire it is `{"certificate": Certificate, "signature": SignatureBlock}` (type
+//! `tiezheng.certificate.v1`); the signature covers the RFC 8785 bytes of `certificate`.
+//! Every fact it states is derived from the embedded [`Bundle`] by [`derive_facts`], so a
+//! verifier recomputes them and refuses a certificate that states anything else; only the
+//! issuer's name and verification address, the issue time and the custody summary are the
+//! notary's own statements (signed, but not checkable offline). The number is stable: the
+//! same proof anchored by the same anchor record always gets the same number
+//! ([`certificate_number`]).
+//!
+//! Verification ([`verify_certificate`]) names the failed rule, each documented in
+//! `VERIFYING.md`: `certificate.format`, `certificate.signature`,
+//! `certificate.issuer`, `certificate.number`, `certificate.facts.*`, `certificate.statement`,
+//! `certificate.issued_at`, `certificate.custody`, then the bundle's own layers.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::algorithm::HashAlgorithm;
+use crate::bundle::{Bundle, BundleError, BundleReport, Policy, PolicyMember, verify_bundle};
+use crate::canonical;
+use crate::hash::Hash32;
+use crate::manifest::{
+    CaseRecord, DeviceInfo, EvidenceItem, Fingerprint, GpsPoint, ItemKind, LocationFix, Origin,
+    SessionSummary, TimeSync,
+};
+use crate::signed::SignatureBlock;
+use crate::sm2::{Sm2PublicKey, Sm2SigningKey};
+use crate::time::Timestamp;
+use crate::wire::ContentHash;
+
+/// `type` of a certificate.
+pub const CERTIFICATE_TYPE: &str = "tiezheng.certificate.v1";
+
+/// Prefix of every certificate number.
+pub const NUMBER_PREFIX: &str = "TZ";
+
+/// A text in Chinese with its English beside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bilingual {
+    /// Simplified Chinese.
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+fn bi(zh: &str, en: &str) -> Bilingual {
+    Bilingual {
+        zh: zh.to_owned(),
+        en: en.to_owned(),
+    }
+}
+
+/// Who issued the certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Issuer {
+    /// The notary's name, as configured (the notary's own statement).
+    #[schemars(length(min = 1, max = 200))]
+    pub name: String,
+    /// The notary's SM2 public key, `04‖X‖Y` hex: the key that signed the certificate and
+    /// the proof's receipt.
+    #[schemars(regex(pattern = r"^04[0-9a-f]{128}$"))]
+    pub public_key: String,
+    /// SM3 of that key.
+    pub key_id: Hash32,
+    /// The notary's online verification page; the PDF's QR code adds the hashes after `#`.
+    #[schemars(length(min = 1, max = 500))]
+    pub verify_url: String,
+}
+
+/// The capture times of an item from every source, and the delays to proven times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemTimes {
+    /// The device clock at capture (claimed by the device).
+    pub device_time: Timestamp,
+    /// GNSS time of the location fix, if any (claimed by the device).
+    pub gnss_time: Option<Timestamp>,
+    /// The capture time written in the file's own metadata, as written.
+    pub file_time: Option<String>,
+    /// The device's last trusted time synchronisation, if any.
+    pub last_time_sync: Option<TimeSync>,
+    /// Receipt time (notary clock) minus device time, in milliseconds.
+    pub capture_to_receipt_ms: i64,
+    /// Anchoring block time minus device time, in milliseconds.
+    pub capture_to_anchor_ms: i64,
+}
+
+/// A finding recorded at capture, with a plain explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedFinding {
+    /// The finding's stable code.
+    pub code: String,
+    /// The device's details.
+    pub detail: String,
+    /// What the code means, for a reader of the certificate.
+    pub explanation: Bilingual,
+}
+
+/// How a streamed recording was proven.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingFacts {
+    /// Closed segments, each hashed.
+    pub segments: u64,
+    /// Whether the recording was interrupted.
+    pub interrupted: bool,
+    /// Whether only a prefix of what was recorded is proven.
+    pub truncated: bool,
+}
+
+/// One evidence file of the proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedItem {
+    /// Position in the manifest.
+    pub index: u64,
+    /// File name.
+    pub file_name: String,
+    /// Photo, video, audio or other.
+    pub kind: ItemKind,
+    /// Captured or imported.
+    pub origin: Origin,
+    /// MIME type.
+    pub mime: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SM3 and SHA-256 with their OIDs.
+    pub hashes: Vec<ContentHash>,
+    /// Capture times and delays.
+    pub times: ItemTimes,
+    /// The operating system's location fix (WGS-84) with accuracy and provider.
+    pub location: Option<LocationFix>,
+    /// The position written in the file's own metadata.
+    pub file_gps: Option<GpsPoint>,
+    /// Perceptual fingerprint of a photo.
+    pub fingerprint: Option<Fingerprint>,
+    /// Segments of a streamed recording.
+    pub recording: Option<RecordingFacts>,
+    /// Findings, each explained.
+    pub findings: Vec<CertifiedFinding>,
+}
+
+/// The notary's receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptFacts {
+    /// When the notary stored the proof (notary clock): the earliest proven time.
+    pub received_at: Timestamp,
+    /// The manifest's place in the device's chain.
+    pub device_seq: u64,
+    /// Whether earlier manifests of the device were missing at receipt.
+    pub chain_gap: bool,
+    /// SM3 of the manifest.
+    pub manifest_sm3: Hash32,
+    /// SM3 of the notary key that signed the receipt.
+    pub notary_key_id: Hash32,
+}
+
+/// Where and when the proof was anchored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorFacts {
+    /// `"embedded"` or `"consortium"`.
+    pub mode: String,
+    /// The ledger's chain ID.
+    pub chain_id: String,
+    /// Height of the block that anchored the batch.
+    pub height: u64,
+    /// That block's time.
+    pub block_time: Timestamp,
+    /// SM3 of the anchor record's RFC 8785 bytes (its leaf in the anchor log).
+    pub anchor_record_sm3: Hash32,
+    /// The notary's batch sequence number.
+    pub batch_seq: u64,
+    /// SM3 of the signed batch header.
+    pub batch_header_sm3: Hash32,
+    /// Root of the batch tree.
+    pub batch_root: Hash32,
+    /// Leaves in the batch.
+    pub batch_size: u64,
+    /// The proof's leaf index in the batch.
+    pub leaf_index: u64,
+    /// Height of the cosigned checkpoint.
+    pub checkpoint_height: u64,
+    /// Time of the checkpoint's block.
+    pub checkpoint_time: Timestamp,
+    /// The ledger's app hash at the checkpoint.
+    pub app_hash: Hash32,
+    /// Consortium mode: height of the CometBFT block whose header carries that app hash.
+    pub commit_height: Option<u64>,
+    /// Consortium mode: that block's hash, as CometBFT writes it.
+    pub commit_block_hash: Option<String>,
+}
+
+/// The consortium members and who cosigned the checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsortiumFacts {
+    /// Members as the bundle's policy lists them.
+    pub members: Vec<PolicyMember>,
+    /// Members whose SM2 cosignatures the checkpoint carries.
+    pub cosigners: Vec<String>,
+    /// Their voting power.
+    pub signed_power: u64,
+    /// All members' voting power (a quorum is more than two thirds).
+    pub total_power: u64,
+}
+
+/// The custody log as the notary held it when issuing (the notary's own statement).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustodySummary {
+    /// Events recorded for the proof.
+    #[schemars(range(min = 1))]
+    pub events: u64,
+    /// Hash of the last of them (the custody log is hash-chained).
+    pub last_event_hash: Hash32,
+}
+
+/// What the certificate proves and what it does not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    /// What it proves.
+    pub proves: Vec<Bilingual>,
+    /// What it does not prove.
+    pub does_not_prove: Vec<Bilingual>,
+}
+
+/// The certificate document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Certificate {
+    /// Always `"tiezheng.certificate.v1"`.
+    #[serde(rename = "type")]
+    #[schemars(extend("const" = "tiezheng.certificate.v1"))]
+    pub kind: String,
+    /// Certificate number, e.g. `TZ-20261121-3F9AC2B177D0E41A` (see [`certificate_number`]).
+    #[schemars(regex(pattern = r"^TZ-[0-9]{8}-[0-9A-F]{16}$"))]
+    pub number: String,
+    /// When the notary issued it (notary clock).
+    pub issued_at: Timestamp,
+    /// The issuing notary.
+    pub issuer: Issuer,
+    /// SM3 of the device proof.
+    pub proof_sm3: Hash32,
+    /// The evidence files (none for a session summary).
+    pub items: Vec<CertifiedItem>,
+    /// The closing summary, for a session-summary proof.
+    pub session: Option<SessionSummary>,
+    /// The capturing device.
+    pub device: DeviceInfo,
+    /// The case: reference, cause, collectors, holder, witness.
+    pub case: CaseRecord,
+    /// The receipt.
+    pub receipt: ReceiptFacts,
+    /// The anchor.
+    pub anchor: AnchorFacts,
+    /// The consortium quorum.
+    pub consortium: ConsortiumFacts,
+    /// The custody log at issue.
+    pub custody: CustodySummary,
+    /// What is proven and what is not.
+    pub statement: Statement,
+    /// The complete offline bundle the facts come from.
+    pub bundle: Bundle,
+}
+
+/// A certificate with the notary's signature: what the notary serves and the PDF attaches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "SignedCertificate",
+    description = "Notarised evidence certificate (存证证书) signed by the notary (SM2-with-SM3 over the RFC 8785 bytes of `certificate`); it embeds the offline bundle its facts come from."
+)]
+pub struct SignedCertificate {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// The notary's signature over it.
+    pub signature: SignatureBlock,
+}
+
+/// A failed certificate check: the layer and the rule (see `VERIFYING.md`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// A rule of the certificate itself.
+    #[error("certificate: {rule}: {reason}")]
+    Certificate {
+        /// Stable rule ID, e.g. `certificate.signature`.
+        rule: &'static str,
+        /// What does not hold.
+        reason: String,
+    },
+    /// The embedded bundle failed the bundle verifier.
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+}
+
+impl CertificateError {
+    /// The layer: `certificate`, or the bundle layer that failed.
+    pub fn layer(&self) -> &'static str {
+        match self {
+            Self::Certificate { .. } => "certificate",
+            Self::Bundle(e) => e.layer,
+        }
+    }
+
+    /// The rule ID (for bundle failures, the bundle layer until the bundle verifier names
+    /// its rules).
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::Certificate { rule, .. } => rule,
+            Self::Bundle(e) => e.rule,
+        }
+    }
+
+    /// What does not hold.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::Certificate { reason, .. } => reason.clone(),
+            Self::Bundle(e) => e.reason.clone(),
+        }
+    }
+}
+
+fn fail(rule: &'static str, reason: impl Into<String>) -> CertificateError {
+    CertificateError::Certificate {
+        rule,
+        reason: reason.into(),
+    }
+}
+
+/// The certificate number of `bundle`'s proof under its anchor:
+/// `TZ-<date>-<16 hex>`, where `<date>` is the anchoring block's date in China Standard Time
+/// (UTC+08:00) and the hex digits are the first 8 bytes, upper case, of
+/// `SM3("tiezheng.certificate.v1|" ‖ chain_id ‖ "|" ‖ proof_sm3 ‖ "|" ‖ anchor_record_sm3)`
+/// (hashes as 64 lowercase hex digits).
+pub fn certificate_number(bundle: &Bundle) -> Result<String, CertificateError> {
+    let record_sm3 = anchor_record_sm3(bundle)?;
+    let proof_sm3 = bundle.batch.leaf.proof_sm3;
+    let input = format!(
+        "{CERTIFICATE_TYPE}|{}|{}|{}",
+        bundle.checkpoint.checkpoint.chain_id, proof_sm3, record_sm3
+    );
+    let h = Hash32::sm3(input.as_bytes());
+    let (y, m, d, ..) =
+        Timestamp::from_unix_ms(bundle.anchor.record.time.unix_ms(), 8 * 60).local_fields();
+    let digits = hex::encode_upper(h.as_bytes().get(..8).unwrap_or_default());
+    Ok(format!("{NUMBER_PREFIX}-{y:04}{m:02}{d:02}-{digits}"))
+}
+
+fn anchor_record_sm3(bundle: &Bundle) -> Result<Hash32, CertificateError> {
+    let bytes = bundle
+        .anchor
+        .record
+        .leaf_bytes()
+        .map_err(|e| fail("certificate.facts.anchor", e.to_string()))?;
+    Ok(Hash32::sm3(&bytes))
+}
+
+/// What a finding code means, in plain words (unknown codes get a general explanation).
+pub fn explain_finding(code: &str) -> Bilingual {
+    match code {
+        "gps_distance" => bi(
+            "文件内 GPS 与系统定位之间的距离（供参考）。",
+            "Distance between the file's GPS tags and the operating system's fix (for reference).",
+        ),
+        "gps_mismatch" => bi(
+            "文件内 GPS 与系统定位相差超出精度范围，应核实拍摄地点。",
+            "The file's GPS tags and the operating system's fix disagree beyond their accuracy: check where the file was made.",
+        ),
+        "location_missing" => bi(
+            "采集时没有任何位置信息。",
+            "No location was available at capture.",
+        ),
+        "os_fix_missing" => bi(
+            "采集时没有系统定位，仅有文件内 GPS。",
+            "No operating-system fix at capture; only the file's own GPS tags.",
+        ),
+        "mock_location" => bi(
+            "系统报告定位来自模拟位置提供者，位置不可信。",
+            "The operating system flagged the fix as coming from a mock provider: the location is not reliable.",
+        ),
+        "stale_fix" => bi(
+            "定位时间明显早于采集时间，位置可能已过时。",
+            "The location fix is much older than the capture: the position may be out of date.",
+        ),
+        "clock_skew" => bi(
+            "设备时钟与文件或卫星时间不一致，采集时间应以接收时间为准进行核实。",
+            "The device clock disagrees with the file or satellite time: check the capture time against the receipt time.",
+        ),
+        "clock_offset" => bi(
+            "设备最近一次校时记录的时钟偏差。",
+            "The device clock's offset at its last trusted time synchronisation.",
+        ),
+        "single_collector" => bi(
+            "只记录了一名采集人员；规则通常要求两名以上。",
+            "Only one collector is recorded; the rules usually require two or more.",
+        ),
+        "witness_missing" => bi(
+            "没有见证人，也没有记录原因。",
+            "No witness, and no reason recorded for the absence.",
+        ),
+        "metadata_missing" => bi(
+            "文件不含可读的拍摄元数据（时间、位置、设备）。",
+            "The file carries no readable capture metadata (time, place, camera).",
+        ),
+        "metadata_unreadable" => bi(
+            "文件元数据无法读取；文件本身仍被完整哈希。",
+            "The file's metadata could not be read; the file itself is still hashed whole.",
+        ),
+        "fingerprint_unavailable" => bi(
+            "无法为该照片计算感知指纹（格式不支持或图像损坏）。",
+            "No perceptual fingerprint could be computed for this photo (unsupported format or damaged image).",
+        ),
+        "unknown_format" => bi(
+            "无法识别文件格式；文件仍被完整哈希。",
+            "The file format is not recognised; the file is still hashed whole.",
+        ),
+        "recording_truncated" => bi(
+            "录制被中断，仅证明最后一个已封闭片段之前的内容。",
+            "The recording was cut off: only the content up to the last closed segment is proven.",
+        ),
+        "recording_interrupted" => bi(
+            "录制被中断，但已录内容全部得到证明。",
+            "The recording was interrupted, but everything recorded is proven.",
+        ),
+        _ => bi(
+            "设备在采集时记录的一致性检查结果，详见说明。",
+            "A consistency check the device recorded at capture; see the details.",
+        ),
+    }
+}
+
+/// The fixed statement of what a certificate proves and what it does not.
+pub fn statement() -> Statement {
+    Statement {
+        proves: vec![
+            bi(
+                "所列文件自公证处接收时起未被改动：任何人可重新计算其 SM3 与 SHA-256 摘要并与本证书比对。",
+                "The files listed have not changed since the notary received them: anyone can recompute their SM3 and SHA-256 digests and compare.",
+            ),
+            bi(
+                "这些文件正是采集设备在采集时以其登记的 SM2 密钥签名的文件，并属于该设备按序号连续的记录链。",
+                "They are the files the capturing device signed at capture with its enrolled SM2 key, in the device's numbered chain of records.",
+            ),
+            bi(
+                "证据最迟在接收时间已经存在，并在锚定时间被记入联盟账本，账本状态由所列成员以 SM2 共同签名。",
+                "The evidence existed no later than its receipt time and was recorded on the consortium ledger at the anchoring time, in a state the listed members cosigned with SM2.",
+            ),
+        ],
+        does_not_prove: vec![
+            bi(
+                "不证明所记录内容的真实性，也不证明现场没有被摆布或伪装。",
+                "It does not prove that what was recorded is true, nor that the scene was not staged.",
+            ),
+            bi(
+                "设备报告的采集时间与位置是设备的陈述，其可信程度以所列来源与精度为限；能够证明的最早时间是接收时间。",
+                "The capture time and place are the device's statements, as good as the sources and accuracies listed; the earliest proven time is the receipt time.",
+            ),
+            bi(
+                "不证明采集之前发生的任何事情，也不证明持有设备者以外的人的身份。",
+                "It proves nothing about events before capture, nor anyone's identity beyond who held the enrolled device.",
+            ),
+        ],
+    }
+}
+
+/// Everything a certificate states that is derived from its bundle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Facts {
+    /// The number.
+    pub number: String,
+    /// SM3 of the proof.
+    pub proof_sm3: Hash32,
+    /// The items.
+    pub items: Vec<CertifiedItem>,
+    /// The session summary, if any.
+    pub session: Option<SessionSummary>,
+    /// The device.
+    pub device: DeviceInfo,
+    /// The case.
+    pub case: CaseRecord,
+    /// The receipt.
+    pub receipt: ReceiptFacts,
+    /// The anchor.
+    pub anchor: AnchorFacts,
+    /// The consortium.
+    pub consortium: ConsortiumFacts,
+    /// The statement.
+    pub statement: Statement,
+}
+
+fn certified_item(
+    index: usize,
+    item: &EvidenceItem,
+    received: Timestamp,
+    anchored: Timestamp,
+) -> CertifiedItem {
+    let device_time = item.times.device_time;
+    CertifiedItem {
+        index: u64::try_from(index).unwrap_or(u64::MAX),
+        file_name: item.file_name.clone(),
+        kind: item.kind,
+        origin: item.origin,
+        mime: item.mime.clone(),
+        bytes: item.bytes,
+        hashes: item.hashes.clone(),
+        times: ItemTimes {
+            device_time,
+            gnss_time: item.times.gnss_time,
+            file_time: item.metadata.captured_at.clone(),
+            last_time_sync: item.times.last_time_sync.clone(),
+            capture_to_receipt_ms: received.unix_ms().saturating_sub(device_time.unix_ms()),
+            capture_to_anchor_ms: anchored.unix_ms().saturating_sub(device_time.unix_ms()),
+        },
+        location: item.location.as_ref().and_then(|l| l.os_fix.clone()),
+        file_gps: item.metadata.gps.clone(),
+        fingerprint: item.fingerprint.clone(),
+        recording: item.recording.as_ref().map(|r| RecordingFacts {
+            segments: u64::try_from(r.segments.len()).unwrap_or(u64::MAX),
+            interrupted: r.interrupted,
+            truncated: r.truncated,
+        }),
+        findings: item
+            .findings
+            .iter()
+            .map(|f| CertifiedFinding {
+                code: f.code.clone(),
+                detail: f.detail.clone(),
+                explanation: explain_finding(&f.code),
+            })
+            .collect(),
+    }
+}
+
+/// Derives every fact a certificate states from `bundle` (which should have been verified).
+pub fn derive_facts(bundle: &Bundle) -> Result<Facts, CertificateError> {
+    let manifest = &bundle.proof.manifest;
+    let receipt = &bundle.receipt.receipt;
+    let record = &bundle.anchor.record;
+    let cp = &bundle.checkpoint.checkpoint;
+    let items = manifest
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| certified_item(i, item, receipt.received_at, record.time))
+        .collect();
+    let header = &bundle.batch.header.header;
+    let batch_header_sm3 = header
+        .sm3()
+        .map_err(|e| fail("certificate.facts.anchor", e.to_string()))?;
+    let (commit_height, commit_block_hash) = match &bundle.cometbft {
+        Some(layer) => {
+            let sh = &layer.signed_header;
+            let height = sh
+                .pointer("/header/height")
+                .and_then(Value::as_str)
+                .and_then(|h| h.parse::<u64>().ok());
+            let hash = sh
+                .pointer("/commit/block_id/hash")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            (height, hash)
+        }
+        None => (None, None),
+    };
+    let cosigners: Vec<String> = bundle
+        .checkpoint
+        .cosignatures
+        .iter()
+        .map(|c| c.member.clone())
+        .collect();
+    let members = bundle.policy.members.clone();
+    let signed_power = members
+        .iter()
+        .filter(|m| cosigners.contains(&m.id))
+        .map(|m| m.power)
+        .fold(0u64, u64::saturating_add);
+    let total_power = members
+        .iter()
+        .map(|m| m.power)
+        .fold(0u64, u64::saturating_add);
+    Ok(Facts {
+        number: certificate_number(bundle)?,
+        proof_sm3: bundle.batch.leaf.proof_sm3,
+        items,
+        session: manifest.session_summary.clone(),
+        device: manifest.device.clone(),
+        case: manifest.case.clone(),
+        receipt: ReceiptFacts {
+            received_at: receipt.received_at,
+            device_seq: receipt.device_seq,
+            chain_gap: receipt.chain_gap,
+            manifest_sm3: receipt.manifest_sm3,
+            notary_key_id: receipt.notary_key_id,
+        },
+        anchor: AnchorFacts {
+            mode: bundle.mode.clone(),
+            chain_id: cp.chain_id.clone(),
+            height: record.height,
+            block_time: record.time,
+            anchor_record_sm3: anchor_record_sm3(bundle)?,
+            batch_seq: header.batch_seq,
+            batch_header_sm3,
+            batch_root: header.root,
+            batch_size: header.leaf_count,
+            leaf_index: bundle.batch.inclusion.leaf_index,
+            checkpoint_height: cp.height,
+            checkpoint_time: cp.time,
+            app_hash: cp.app_hash(),
+            commit_height,
+            commit_block_hash,
+        },
+        consortium: ConsortiumFacts {
+            members,
+            cosigners,
+            signed_power,
+            total_power,
+        },
+        statement: statement(),
+    })
+}
+
+/// What the notary states itself when issuing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssueParams {
+    /// The notary's name.
+    pub issuer_name: String,
+    /// The notary's online verification page (`https://…/verify`).
+    pub verify_url: String,
+    /// When.
+    pub issued_at: Timestamp,
+    /// The custody log at issue.
+    pub custody: CustodySummary,
+}
+
+/// Issues the certificate of `bundle`: runs the complete bundle verifier against `policy`
+/// first and refuses (with its error) if any rule fails, then signs the facts with `key`.
+pub fn issue(
+    bundle: Bundle,
+    policy: &Policy,
+    params: IssueParams,
+    key: &Sm2SigningKey,
+) -> Result<SignedCertificate, CertificateError> {
+    check_bundle(&bundle, None, policy)?;
+    let issuer_key = key.public_key();
+    if issuer_key.key_id() != bundle.receipt.receipt.notary_key_id {
+        return Err(fail(
+            "certificate.issuer",
+            "only the notary that receipted the proof issues its certificate",
+        ));
+    }
+    let f = derive_facts(&bundle)?;
+    // Never before what it certifies, whatever the skew between the notary's clock and the
+    // ledger's block times (rule `certificate.issued_at`).
+    let issued_at = [
+        params.issued_at,
+        bundle.receipt.receipt.received_at,
+        bundle.checkpoint.checkpoint.time,
+    ]
+    .into_iter()
+    .max_by_key(Timestamp::unix_ms)
+    .unwrap_or(params.issued_at);
+    let certificate = Certificate {
+        kind: CERTIFICATE_TYPE.to_owned(),
+        number: f.number,
+        issued_at,
+        issuer: Issuer {
+            name: params.issuer_name,
+            public_key: issuer_key.to_hex(),
+            key_id: issuer_key.key_id(),
+            verify_url: params.verify_url,
+        },
+        proof_sm3: f.proof_sm3,
+        items: f.items,
+        session: f.session,
+        device: f.device,
+        case: f.case,
+        receipt: f.receipt,
+        anchor: f.anchor,
+        consortium: f.consortium,
+        custody: params.custody,
+        statement: f.statement,
+        bundle,
+    };
+    let signature = SignatureBlock::sign(key, &certificate)
+        .map_err(|e| fail("certificate.signature", e.to_string()))?;
+    Ok(SignedCertificate {
+        certificate,
+        signature,
+    })
+}
+
+/// The one call into the bundle verifier (kept in one place so that the verifier's shape can
+/// change without touching the certificate rules).
+fn check_bundle(
+    bundle: &Bundle,
+    media: Option<&crate::verify::MediaEvidence>,
+    policy: &Policy,
+) -> Result<BundleReport, CertificateError> {
+    verify_bundle(bundle, media, policy).map_err(CertificateError::Bundle)
+}
+
+impl SignedCertificate {
+    /// The RFC 8785 bytes: what the notary serves and the PDF attaches.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, CertificateError> {
+        canonical::to_canonical_bytes(self).map_err(|e| fail("certificate.format", e.to_string()))
+    }
+
+    /// SM3 of [`Self::to_bytes`]: the hash printed on the PDF and put in its QR code.
+    pub fn sm3(&self) -> Result<Hash32, CertificateError> {
+        Ok(Hash32::sm3(&self.to_bytes()?))
+    }
+
+    /// The online verification address with the hashes in the fragment (never sent to a
+    /// server): `<verify_url>#n=<number>&c=<certificate SM3>&p=<proof SM3>[&f=<file SM3>]`.
+    pub fn verification_url(&self) -> Result<String, CertificateError> {
+        let c = &self.certificate;
+        let mut url = format!(
+            "{}#n={}&c={}&p={}",
+            c.issuer.verify_url,
+            c.number,
+            self.sm3()?,
+            c.proof_sm3
+        );
+        if let Some(h) = c
+            .items
+            .first()
+            .and_then(|i| i.hashes.iter().find(|h| h.algorithm == HashAlgorithm::Sm3))
+        {
+            url.push_str("&f=");
+            url.push_str(&h.value.to_hex());
+        }
+        Ok(url)
+    }
+}
+
+/// What a successful certificate verification established.
+#[derive(Debug, Clone)]
+pub struct CertificateReport {
+    /// The certificate.
+    pub certificate: SignedCertificate,
+    /// SM3 of its RFC 8785 bytes (as printed on the PDF).
+    pub sm3: Hash32,
+    /// The embedded bundle's verification.
+    pub bundle: BundleReport,
+}
+
+/// Parses a signed certificate strictly (rule `certificate.format`).
+pub fn parse_certificate(bytes: &[u8]) -> Result<(SignedCertificate, Value), CertificateError> {
+    let value =
+        canonical::parse_strict(bytes).map_err(|e| fail("certificate.format", e.to_string()))?;
+    let kind = value.pointer("/certificate/type").and_then(Value::as_str);
+    if kind != Some(CERTIFICATE_TYPE) {
+        return Err(fail(
+            "certificate.format",
+            format!("certificate.type is {kind:?}, not {CERTIFICATE_TYPE:?}"),
+        ));
+    }
+    let signed: SignedCertificate = serde_json::from_value(value.clone()).map_err(|e| {
+        fail(
+            "certificate.format",
+            format!("does not match schemas/certificate.schema.json: {e}"),
+        )
+    })?;
+    Ok((signed, value))
+}
+
+/// The certificate attached to a certificate PDF (rule `certificate.pdf.attachment`): the
+/// one attached file that is a `tiezheng.certificate.v1` document. It still has to be
+/// verified ([`verify_certificate`]).
+pub fn certificate_from_pdf(pdf: &[u8]) -> Result<Vec<u8>, CertificateError> {
+    let rule = "certificate.pdf.attachment";
+    let files = crate::pdf::attached_files(pdf).map_err(|e| fail(rule, e.to_string()))?;
+    let mut found: Vec<Vec<u8>> = files
+        .into_iter()
+        .filter(|f| {
+            canonical::parse_strict(f).is_ok_and(|v| {
+                v.pointer("/certificate/type").and_then(Value::as_str) == Some(CERTIFICATE_TYPE)
+            })
+        })
+        .collect();
+    found.dedup();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(fail(
+            rule,
+            "the PDF has no attached tiezheng.certificate.v1 document: ask the notary for the certificate PDF, or verify the certificate JSON",
+        )),
+        n => Err(fail(
+            rule,
+            format!(
+                "the PDF has {n} different attached certificates; a certificate PDF carries exactly one"
+            ),
+        )),
+    }
+}
+
+/// Verifies a signed certificate given as bytes: format, the notary's signature, the issuer,
+/// every stated fact against the embedded bundle, then the bundle itself against `policy`
+/// (and `media`, the digests of the evidence file, when given).
+pub fn verify_certificate(
+    bytes: &[u8],
+    media: Option<&crate::verify::MediaEvidence>,
+    policy: &Policy,
+) -> Result<CertificateReport, CertificateError> {
+    let (signed, value) = parse_certificate(bytes)?;
+    let cert = &signed.certificate;
+    // certificate.signature
+    let document = value.get("certificate").unwrap_or(&Value::Null);
+    let key = signed
+        .signature
+        .verify_value(document)
+        .map_err(|e| fail("certificate.signature", e.to_string()))?;
+    // certificate.issuer
+    check_issuer(cert, &key)?;
+    // certificate.number, certificate.facts.*, certificate.statement
+    let facts = derive_facts(&cert.bundle)?;
+    compare_facts(cert, &facts)?;
+    // certificate.issued_at
+    if cert.issued_at.unix_ms() < cert.receipt.received_at.unix_ms()
+        || cert.issued_at.unix_ms() < cert.bundle.checkpoint.checkpoint.time.unix_ms()
+    {
+        return Err(fail(
+            "certificate.issued_at",
+            format!(
+                "issued at {} before the proof was received ({}) or anchored ({})",
+                cert.issued_at, cert.receipt.received_at, cert.bundle.checkpoint.checkpoint.time
+            ),
+        ));
+    }
+    // certificate.custody
+    if cert.custody.events == 0 {
+        return Err(fail(
+            "certificate.custody",
+            "the custody summary counts no event, yet every proof has at least its receipt",
+        ));
+    }
+    // The bundle's own rules.
+    let bundle = check_bundle(&cert.bundle, media, policy)?;
+    let sm3 = Hash32::sm3(
+        &canonical::canonicalize(&value).map_err(|e| fail("certificate.format", e.to_string()))?,
+    );
+    Ok(CertificateReport {
+        certificate: signed,
+        sm3,
+        bundle,
+    })
+}
+
+fn check_issuer(cert: &Certificate, key: &Sm2PublicKey) -> Result<(), CertificateError> {
+    if key.to_hex() != cert.issuer.public_key {
+        return Err(fail(
+            "certificate.issuer",
+            "issuer.public_key is not the key that signed the certificate",
+        ));
+    }
+    if key.key_id() != cert.issuer.key_id {
+        return Err(fail(
+            "certificate.issuer",
+            format!(
+                "issuer.key_id is not SM3 of the signing key ({})",
+                key.key_id()
+            ),
+        ));
+    }
+    if key.key_id() != cert.bundle.receipt.receipt.notary_key_id {
+        return Err(fail(
+            "certificate.issuer",
+            "the certificate is not signed by the notary that receipted the proof",
+        ));
+    }
+    Ok(())
+}
+
+/// The rule a top-level member of a certificate falls under.
+fn top_rule(name: &str) -> &'static str {
+    match name {
+        "number" => "certificate.number",
+        "proof_sm3" | "session" => "certificate.facts.evidence",
+        "device" => "certificate.facts.device",
+        "case" => "certificate.facts.case",
+        "receipt" => "certificate.facts.receipt",
+        "anchor" => "certificate.facts.anchor",
+        "consortium" => "certificate.facts.consortium",
+        "statement" => "certificate.statement",
+        _ => "certificate.facts.evidence",
+    }
+}
+
+/// The rule a member of an item falls under.
+fn item_rule(name: &str) -> &'static str {
+    match name {
+        "times" => "certificate.facts.capture_time",
+        "location" | "file_gps" => "certificate.facts.location",
+        "findings" => "certificate.facts.findings",
+        _ => "certificate.facts.evidence",
+    }
+}
+
+fn compare_facts(cert: &Certificate, f: &Facts) -> Result<(), CertificateError> {
+    let stated: [(&str, Value, Value); 9] = [
+        ("number", json(&cert.number), json(&f.number)),
+        ("proof_sm3", json(&cert.proof_sm3), json(&f.proof_sm3)),
+        ("session", json(&cert.session), json(&f.session)),
+        ("device", json(&cert.device), json(&f.device)),
+        ("case", json(&cert.case), json(&f.case)),
+        ("receipt", json(&cert.receipt), json(&f.receipt)),
+        ("anchor", json(&cert.anchor), json(&f.anchor)),
+        ("consortium", json(&cert.consortium), json(&f.consortium)),
+        ("statement", json(&cert.statement), json(&f.statement)),
+    ];
+    if cert.items.len() != f.items.len() {
+        return Err(fail(
+            "certificate.facts.evidence",
+            format!(
+                "the certificate lists {} items, the bundle's manifest {}",
+                cert.items.len(),
+                f.items.len()
+            ),
+        ));
+    }
+    for (i, (have, want)) in cert.items.iter().zip(&f.items).enumerate() {
+        let (have, want) = (json(have), json(want));
+        if let (Value::Object(h), Value::Object(w)) = (&have, &want) {
+            for (name, wv) in w {
+                let hv = h.get(name).unwrap_or(&Value::Null);
+                if let Some((path, a, b)) = first_difference(hv, wv, &format!("/items/{i}/{name}"))
+                {
+                    return Err(mismatch(item_rule(name), &path, &a, &b));
+                }
+            }
+        }
+    }
+    for (name, have, want) in &stated {
+        if let Some((path, a, b)) = first_difference(have, want, &format!("/{name}")) {
+            return Err(mismatch(top_rule(name), &path, &a, &b));
+        }
+    }
+    Ok(())
+}
+
+fn mismatch(rule: &'static str, path: &str, stated: &Value, derived: &Value) -> CertificateError {
+    fail(
+        rule,
+        format!(
+            "certificate{path} states {stated} but the embedded bundle gives {derived}: the certificate does not describe its bundle"
+        ),
+    )
+}
+
+/// The first place where `a` and `b` differ: (JSON pointer, value in a, value in b).
+fn first_difference(a: &Value, b: &Value, path: &str) -> Option<(String, Value, Value)> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                first_difference(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}/{k}"),
+                )
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}/{i}"))),
+        _ if a == b => None,
+        _ => Some((path.to_owned(), a.clone(), b.clone())),
+    }
+}
+
+/// A fact as JSON, for comparison.
+fn json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
