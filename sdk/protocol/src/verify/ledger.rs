@@ -78,26 +78,28 @@ pub(super) fn check(
         },
     );
     let receipt_notary = notary(registry, &receipt.notary_key_id);
-    r.record(
-        "receipt.notary",
+    if registry.is_none() {
+        for rule in ["receipt.notary", "receipt.signature"] {
+            r.skip(rule, "the registry at the checkpoint is unknown");
+        }
+    } else {
+        r.record(
+            "receipt.notary",
+            receipt_notary
+                .as_ref()
+                .map(|_| format!("notary {}", receipt.notary_key_id))
+                .map_err(|e| format!("receipt.notary_key_id: {e}")),
+        );
         match &receipt_notary {
-            Err(e) => Err(format!("receipt.notary_key_id: {e}")),
-            Ok(_) if receipt.notary_key_id != header.notary_key_id => Err(format!(
-                "the receipt is by notary {}, the batch by notary {}",
-                receipt.notary_key_id, header.notary_key_id
-            )),
-            Ok(_) => Ok(format!("notary {}", receipt.notary_key_id)),
-        },
-    );
-    match &receipt_notary {
-        Ok(k) => r.record(
-            "receipt.signature",
-            b.receipt
-                .verify(k)
-                .map(|()| format!("signed by notary {}", k.key_id()))
-                .map_err(|e| format!("the notary's signature over the receipt: {e}")),
-        ),
-        Err(_) => r.skip("receipt.signature", "the receipt's notary is not trusted"),
+            Ok(k) => r.record(
+                "receipt.signature",
+                b.receipt
+                    .verify(k)
+                    .map(|()| format!("signed by notary {}", k.key_id()))
+                    .map_err(|e| format!("the notary's signature over the receipt: {e}")),
+            ),
+            Err(_) => r.skip("receipt.signature", "the receipt's notary is not trusted"),
+        }
     }
     match proof {
         Some(p) => {
@@ -157,20 +159,27 @@ pub(super) fn check(
         },
     );
     let t = receipt.received_at.unix_ms();
-    r.record(
-        "receipt.time",
-        if header.window_start.unix_ms() <= t && t <= header.window_end.unix_ms() {
-            Ok(format!(
-                "received {} within the batch window",
-                receipt.received_at
-            ))
-        } else {
-            Err(format!(
-                "received_at {} is outside the batch window {} – {}",
-                receipt.received_at, header.window_start, header.window_end
-            ))
-        },
-    );
+    if header.window_start.unix_ms() > header.window_end.unix_ms() {
+        r.skip(
+            "receipt.time",
+            "the batch window is malformed (batch.window)",
+        );
+    } else {
+        r.record(
+            "receipt.time",
+            if header.window_start.unix_ms() <= t && t <= header.window_end.unix_ms() {
+                Ok(format!(
+                    "received {} within the batch window",
+                    receipt.received_at
+                ))
+            } else {
+                Err(format!(
+                    "received_at {} is outside the batch window {} – {}",
+                    receipt.received_at, header.window_start, header.window_end
+                ))
+            },
+        );
+    }
 
     // leaf
     let salt = &b.batch.leaf.salt;
@@ -222,23 +231,33 @@ pub(super) fn check(
         },
     );
     let batch_notary = notary(registry, &header.notary_key_id);
-    r.record(
-        "batch.notary",
-        batch_notary
-            .as_ref()
-            .map(|k| format!("notary {}", k.key_id()))
-            .map_err(|e| format!("header.notary_key_id: {e}")),
-    );
-    match &batch_notary {
-        Ok(k) => r.record(
-            "batch.signature",
-            b.batch
-                .header
-                .verify(k)
-                .map(|()| format!("signed by notary {}", k.key_id()))
-                .map_err(|e| format!("the notary's signature over the batch header: {e}")),
-        ),
-        Err(_) => r.skip("batch.signature", "the batch's notary is not trusted"),
+    if registry.is_none() {
+        for rule in ["batch.notary", "batch.signature"] {
+            r.skip(rule, "the registry at the checkpoint is unknown");
+        }
+    } else {
+        r.record(
+            "batch.notary",
+            match &batch_notary {
+                Err(e) => Err(format!("header.notary_key_id: {e}")),
+                Ok(_) if receipt_notary.is_ok() && receipt.notary_key_id != header.notary_key_id => Err(format!(
+                    "the batch is by notary {}, the receipt by notary {}: the notary that receipts a proof batches it",
+                    header.notary_key_id, receipt.notary_key_id
+                )),
+                Ok(k) => Ok(format!("notary {}", k.key_id())),
+            },
+        );
+        match &batch_notary {
+            Ok(k) => r.record(
+                "batch.signature",
+                b.batch
+                    .header
+                    .verify(k)
+                    .map(|()| format!("signed by notary {}", k.key_id()))
+                    .map_err(|e| format!("the notary's signature over the batch header: {e}")),
+            ),
+            Err(_) => r.skip("batch.signature", "the batch's notary is not trusted"),
+        }
     }
     r.record(
         "batch.sequence",

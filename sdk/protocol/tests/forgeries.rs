@@ -1,0 +1,1389 @@
+//! The forgery suite: for every rule of `VERIFYING.md`, a bundle that breaks that rule alone.
+//! Every signature is re-made with the real keys (device, notary, members) and every dependent
+//! hash, path and root recomputed, so that nothing but the rule under test can catch it. Each
+//! must be refused naming exactly that rule; the genuine bundle passes every rule.
+//!
+//! The forged bundles are also written to `target/forgeries/` (or `$TIEZHENG_FORGERIES_DIR`)
+//! with an `index.json`, for the reference verifier in another language to check.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use tiezheng_protocol::bundle::{
+    BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
+};
+use tiezheng_protocol::ledger::{
+    AnchorRecord, BatchHeader, Checkpoint, CosignedCheckpoint, GovernanceAction,
+    GovernanceProposal, GovernanceTx, Registry, SignedBatchHeader,
+};
+use tiezheng_protocol::manifest::{
+    CaptureTimes, CaseRecord, DeviceInfo, EvidenceItem, Finding, ItemKind, Location, Manifest,
+    MediaMetadata, Origin, Proof, Recording, Segment, segment_chain_link,
+};
+use tiezheng_protocol::notary::{Receipt, SignedReceipt};
+use tiezheng_protocol::verify::{self, MediaEvidence, RULES, Status, hash_media, segment_ranges};
+use tiezheng_protocol::{
+    ContentHash, DualHasher, Hash32, InclusionProof, MerkleTree, Sm2SigningKey, Sm3Hasher,
+    Timestamp, canonical,
+};
+
+fn key(seed: &str) -> Sm2SigningKey {
+    Sm2SigningKey::from_bytes(Hash32::sm3(seed.as_bytes()).as_bytes()).unwrap()
+}
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+/// The keys of the forger: all real.
+struct Keys {
+    device: Sm2SigningKey,
+    notary: Sm2SigningKey,
+    members: Vec<(String, Sm2SigningKey)>,
+}
+
+fn keys() -> Keys {
+    Keys {
+        device: key("device"),
+        notary: key("notary"),
+        members: [
+            "court",
+            "police",
+            "procuratorate",
+            "notary-office",
+            "appraisal-centre",
+        ]
+        .iter()
+        .map(|m| ((*m).to_owned(), key(m)))
+        .collect(),
+    }
+}
+
+/// The photo and the recording the genuine manifest proves.
+fn photo() -> Vec<u8> {
+    (0..5000u32).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+fn video() -> Vec<u8> {
+    (0..20_000u32).map(|i| (i * 13 % 253) as u8).collect()
+}
+
+fn digests(data: &[u8]) -> tiezheng_protocol::ContentDigests {
+    let mut h = DualHasher::new();
+    h.update(data);
+    h.finalize()
+}
+
+fn item(kind: ItemKind, name: &str, data: &[u8]) -> EvidenceItem {
+    let d = digests(data);
+    EvidenceItem {
+        kind,
+        origin: Origin::Captured,
+        file_name: name.into(),
+        mime: if kind == ItemKind::Photo {
+            "image/jpeg"
+        } else {
+            "video/mp4"
+        }
+        .into(),
+        bytes: d.bytes,
+        hashes: ContentHash::pair(&d),
+        times: CaptureTimes {
+            device_time: t("2026-11-21T09:30:00.123+08:00"),
+            monotonic_ms: Some(86_400_123),
+            gnss_time: None,
+            last_time_sync: None,
+        },
+        location: Some(Location {
+            coordinate_system: "WGS-84".into(),
+            os_fix: None,
+        }),
+        metadata: MediaMetadata::default(),
+        fingerprint: None,
+        recording: None,
+        findings: Vec::new(),
+    }
+}
+
+/// Segments of `data` at the given cut points, with their chain.
+fn segments(data: &[u8], cuts: &[usize]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut chain = Hash32([0; 32]);
+    let mut start = 0;
+    for (i, end) in cuts.iter().copied().chain([data.len()]).enumerate() {
+        let bytes = (end - start) as u64;
+        let sm3 = Hash32::sm3(&data[start..end]);
+        chain = segment_chain_link(&chain, i as u64, start as u64, bytes, &sm3);
+        out.push(Segment {
+            index: i as u64,
+            offset: start as u64,
+            bytes,
+            sm3,
+            chain,
+        });
+        start = end;
+    }
+    out
+}
+
+fn relink_segments(s: &mut [Segment]) {
+    let mut chain = Hash32([0; 32]);
+    for seg in s {
+        chain = segment_chain_link(&chain, seg.index, seg.offset, seg.bytes, &seg.sm3);
+        seg.chain = chain;
+    }
+}
+
+fn manifest(k: &Keys) -> Manifest {
+    let mut v = item(ItemKind::Video, "VID_0001.mp4", &video());
+    v.recording = Some(Recording {
+        recording_id: "0123456789abcdef0123456789abcdef".into(),
+        segment_max_bytes: 8192,
+        segment_max_ms: 2000,
+        segments: segments(&video(), &[8192, 16384]),
+        interrupted: false,
+        truncated: false,
+    });
+    Manifest {
+        kind: "tiezheng.manifest.v1".into(),
+        manifest_id: "00112233445566778899aabbccddeeff".into(),
+        device_seq: 5,
+        previous_manifest_sm3: Some(Hash32::sm3(b"manifest 4")),
+        created_at: t("2026-11-21T09:30:01.000+08:00"),
+        case: CaseRecord {
+            reference: "沪浦-2026-0001".into(),
+            cause: Some("占道经营".into()),
+            object: None,
+            description: None,
+            method: "on-site capture".into(),
+            collectors: vec!["310101".into(), "310102".into()],
+            holder: None,
+            witness: None,
+        },
+        items: vec![item(ItemKind::Photo, "IMG_0001.jpg", &photo()), v],
+        session_summary: None,
+        device: DeviceInfo {
+            enrolment_id: Some("enr-0001".into()),
+            device_id: "9f86d081884c7d659a2feaa0c55ad015".into(),
+            model: "Xiaomi 23127PN0CC".into(),
+            os: "Android 15".into(),
+            sdk_version: "0.1.0".into(),
+            key_id: k.device.public_key().key_id(),
+        },
+    }
+}
+
+/// The genesis policy the court pins: four members, one notary.
+fn pinned(k: &Keys) -> Policy {
+    Policy {
+        chain_id: "tiezheng-forge-1".into(),
+        // A second notary the consortium admitted; the genuine bundle is the first's.
+        notary_keys: vec![
+            k.notary.public_key().to_hex(),
+            key("second notary").public_key().to_hex(),
+        ],
+        members: k.members[..4]
+            .iter()
+            .map(|(id, key)| PolicyMember {
+                id: id.clone(),
+                public_key: key.public_key().to_hex(),
+                power: 1,
+            })
+            .collect(),
+        validators: Vec::new(),
+    }
+}
+
+fn member_key<'a>(k: &'a Keys, id: &str) -> &'a Sm2SigningKey {
+    &k.members.iter().find(|(m, _)| m == id).unwrap().1
+}
+
+fn registry_of(p: &Policy) -> Registry {
+    Registry::genesis(
+        &p.chain_id,
+        p.members
+            .iter()
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    tiezheng_protocol::Sm2PublicKey::from_hex(&m.public_key).unwrap(),
+                    m.power,
+                )
+            })
+            .collect(),
+        p.notary_keys
+            .iter()
+            .map(|k| tiezheng_protocol::Sm2PublicKey::from_hex(k).unwrap()),
+    )
+}
+
+/// The genuine bundle: a two-item proof (photo and segmented video) in a three-leaf batch,
+/// in a two-record anchor log, cosigned by all four members.
+fn genuine(k: &Keys) -> Bundle {
+    let m = manifest(k);
+    let proof = Proof::sign(m, &k.device).unwrap();
+    let header = BatchHeader {
+        kind: "tiezheng.batch-header.v1".into(),
+        notary_key_id: k.notary.public_key().key_id(),
+        batch_seq: 9,
+        previous_header_sm3: Some(Hash32::sm3(b"batch 8")),
+        leaf_count: 3,
+        root: Hash32([0; 32]),
+        window_start: t("2026-11-21T01:31:00.000Z"),
+        window_end: t("2026-11-21T01:31:01.000Z"),
+    };
+    let policy = pinned(k);
+    let reg = registry_of(&policy);
+    let mut b = Bundle {
+        kind: "tiezheng.bundle.v1".into(),
+        mode: "embedded".into(),
+        receipt: SignedReceipt::sign(
+            Receipt {
+                kind: "tiezheng.receipt.v1".into(),
+                proof_sm3: Hash32([0; 32]),
+                manifest_sm3: Hash32([0; 32]),
+                device_key_id: k.device.public_key().key_id(),
+                device_seq: 5,
+                received_at: t("2026-11-21T01:31:00.500Z"),
+                notary_key_id: k.notary.public_key().key_id(),
+                chain_gap: false,
+            },
+            &k.notary,
+        )
+        .unwrap(),
+        proof,
+        batch: BundleBatch {
+            leaf: BatchLeaf {
+                proof_sm3: Hash32([0; 32]),
+                salt: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+            },
+            inclusion: InclusionProof {
+                algorithm: tiezheng_protocol::HashAlgorithm::Sm3,
+                leaf_index: 1,
+                tree_size: 3,
+                path: Vec::new(),
+            },
+            header: SignedBatchHeader::sign(header, &k.notary).unwrap(),
+        },
+        anchor: BundleAnchor {
+            record: AnchorRecord {
+                batch_header_sm3: Hash32([0; 32]),
+                notary_key_id: k.notary.public_key().key_id(),
+                batch_seq: 9,
+                root: Hash32([0; 32]),
+                leaf_count: 3,
+                height: 40,
+                time: t("2026-11-21T01:31:02.000Z"),
+            },
+            inclusion: InclusionProof {
+                algorithm: tiezheng_protocol::HashAlgorithm::Sm3,
+                leaf_index: 1,
+                tree_size: 2,
+                path: Vec::new(),
+            },
+        },
+        checkpoint: CosignedCheckpoint {
+            checkpoint: Checkpoint {
+                kind: "tiezheng.checkpoint.v1".into(),
+                chain_id: policy.chain_id.clone(),
+                height: 41,
+                anchor_log_size: 2,
+                anchor_log_root: Hash32([0; 32]),
+                registry_root: reg.root(),
+                time: t("2026-11-21T01:31:03.000Z"),
+            },
+            cosignatures: Vec::new(),
+        },
+        policy,
+        cometbft: None,
+        governance: Vec::new(),
+    };
+    reseal(&mut b, k, Step::Proof);
+    b
+}
+
+/// Where a forger starts re-deriving and re-signing.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Step {
+    /// Re-sign the manifest, then everything below.
+    Proof,
+    /// Link the receipt to the proof, re-sign it, then everything below.
+    ReceiptLinks,
+    /// Re-sign the receipt (without re-linking), then everything below.
+    ReceiptSignature,
+    /// Link the leaf to the proof, then everything below.
+    Leaf,
+    /// Rebuild the batch tree and the header's root, then everything below.
+    BatchTree,
+    /// Re-sign the header, then everything below.
+    HeaderSignature,
+    /// Link the anchor record to the header, then everything below.
+    RecordLinks,
+    /// Rebuild the anchor log, then everything below.
+    AnchorLog,
+    /// Re-cosign the checkpoint with every cosigner it lists (all four if none).
+    Cosign,
+}
+
+fn reseal(b: &mut Bundle, k: &Keys, from: Step) {
+    reseal_skipping(b, k, from, &[]);
+}
+
+/// Re-derives and re-signs from `from` down, skipping the steps in `skip` (the link a forgery
+/// breaks on purpose).
+fn reseal_skipping(b: &mut Bundle, k: &Keys, from: Step, skip: &[Step]) {
+    let run = |s: Step| s >= from && !skip.contains(&s);
+    if run(Step::Proof) {
+        b.proof = Proof::sign(b.proof.manifest.clone(), &k.device).unwrap();
+    }
+    let proof_sm3 = b.proof.sm3().unwrap();
+    if run(Step::ReceiptLinks) {
+        let r = &mut b.receipt.receipt;
+        r.proof_sm3 = proof_sm3;
+        r.manifest_sm3 = b.proof.manifest.sm3().unwrap();
+        r.device_seq = b.proof.manifest.device_seq;
+    }
+    if run(Step::ReceiptLinks) || run(Step::ReceiptSignature) {
+        b.receipt = SignedReceipt::sign(b.receipt.receipt.clone(), &k.notary).unwrap();
+    }
+    if run(Step::Leaf) {
+        b.batch.leaf.proof_sm3 = proof_sm3;
+    }
+    if run(Step::BatchTree) {
+        let n = b.batch.header.header.leaf_count;
+        let idx = b.batch.inclusion.leaf_index;
+        let others: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                if i == idx {
+                    b.batch.leaf.data()
+                } else {
+                    BatchLeaf {
+                        proof_sm3: Hash32::sm3(format!("other proof {i}").as_bytes()),
+                        salt: "00112233445566778899aabbccddeeff".into(),
+                    }
+                    .data()
+                }
+            })
+            .collect();
+        let tree = MerkleTree::<Sm3Hasher>::from_leaves(others.iter().map(Vec::as_slice));
+        b.batch.inclusion.path = tree.inclusion_proof(idx, n).unwrap();
+        b.batch.header.header.root = tree.root();
+    }
+    if run(Step::HeaderSignature) || run(Step::BatchTree) {
+        b.batch.header = SignedBatchHeader::sign(b.batch.header.header.clone(), &k.notary).unwrap();
+    }
+    if run(Step::RecordLinks) {
+        let h = &b.batch.header.header;
+        let r = &mut b.anchor.record;
+        r.batch_header_sm3 = h.sm3().unwrap();
+        r.notary_key_id = h.notary_key_id;
+        r.batch_seq = h.batch_seq;
+        r.root = h.root;
+        r.leaf_count = h.leaf_count;
+    }
+    if run(Step::AnchorLog) {
+        let n = b.checkpoint.checkpoint.anchor_log_size;
+        let idx = b.anchor.inclusion.leaf_index;
+        let records: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                if i == idx {
+                    b.anchor.record.leaf_bytes().unwrap()
+                } else {
+                    format!("{{\"other record\":{i}}}").into_bytes()
+                }
+            })
+            .collect();
+        let log = MerkleTree::<Sm3Hasher>::from_leaves(records.iter().map(Vec::as_slice));
+        b.anchor.inclusion.path = log.inclusion_proof(idx, n).unwrap();
+        b.checkpoint.checkpoint.anchor_log_root = log.root();
+    }
+    if run(Step::Cosign) {
+        let mut who: Vec<String> = b
+            .checkpoint
+            .cosignatures
+            .iter()
+            .map(|c| c.member.clone())
+            .collect();
+        if who.is_empty() {
+            who = k.members[..4].iter().map(|(m, _)| m.clone()).collect();
+        }
+        b.checkpoint.cosignatures = who
+            .iter()
+            .map(|m| b.checkpoint.checkpoint.cosign(m, member_key(k, m)).unwrap())
+            .collect();
+    }
+}
+
+fn media(b: &Bundle, data: &[u8]) -> MediaEvidence {
+    hash_media(data, &segment_ranges(&b.proof.manifest), |_| {}).unwrap()
+}
+
+/// The bundle after one registry change: the appraisal centre joins (approved by all four).
+fn governed(k: &Keys) -> Bundle {
+    let mut b = genuine(k);
+    let proposal = GovernanceProposal {
+        kind: "tiezheng.governance.v1".into(),
+        chain_id: b.policy.chain_id.clone(),
+        governance_seq: 1,
+        change: GovernanceAction::SetMember {
+            member: "appraisal-centre".into(),
+            public_key: member_key(k, "appraisal-centre").public_key().to_hex(),
+            power: 1,
+        },
+        reason: "consortium resolution 2026-07".into(),
+    };
+    b.governance = vec![approve(
+        proposal,
+        k,
+        &["court", "police", "procuratorate", "notary-office"],
+    )];
+    regovern(&mut b, k);
+    b
+}
+
+fn approve(proposal: GovernanceProposal, k: &Keys, by: &[&str]) -> GovernanceTx {
+    GovernanceTx {
+        approvals: by
+            .iter()
+            .map(|m| proposal.approve(m, member_key(k, m)).unwrap())
+            .collect(),
+        proposal,
+    }
+}
+
+/// After changing the governance: the registry root, the policy copy and the cosigners follow.
+fn regovern(b: &mut Bundle, k: &Keys) {
+    let mut reg = registry_of(&pinned(k));
+    for g in &b.governance {
+        // A forged change may not apply: the rest stays as at genesis.
+        if reg.apply(g).is_err() {
+            break;
+        }
+    }
+    b.checkpoint.checkpoint.registry_root = reg.root();
+    b.policy.members = reg
+        .members
+        .iter()
+        .map(|(id, key, power)| PolicyMember {
+            id: id.clone(),
+            public_key: key.to_hex(),
+            power: *power,
+        })
+        .collect();
+    b.checkpoint.cosignatures = reg
+        .members
+        .iter()
+        .map(|(m, _, _)| b.checkpoint.checkpoint.cosign(m, member_key(k, m)).unwrap())
+        .collect();
+}
+
+/// One forgery: its name, the rule it breaks, the bundle (as JSON, for encoding forgeries),
+/// and the media file to check it with.
+struct Forgery {
+    rule: &'static str,
+    name: &'static str,
+    bundle: Value,
+    media: Option<Vec<u8>>,
+}
+
+fn forge(
+    rule: &'static str,
+    name: &'static str,
+    k: &Keys,
+    f: impl FnOnce(&mut Bundle, &Keys),
+) -> Forgery {
+    let mut b = genuine(k);
+    f(&mut b, k);
+    Forgery {
+        rule,
+        name,
+        bundle: serde_json::to_value(&b).unwrap(),
+        media: None,
+    }
+}
+
+fn forge_gov(
+    rule: &'static str,
+    name: &'static str,
+    k: &Keys,
+    f: impl FnOnce(&mut Bundle, &Keys),
+) -> Forgery {
+    let mut b = governed(k);
+    f(&mut b, k);
+    Forgery {
+        rule,
+        name,
+        bundle: serde_json::to_value(&b).unwrap(),
+        media: None,
+    }
+}
+
+fn with_media(mut f: Forgery, data: Vec<u8>) -> Forgery {
+    f.media = Some(data);
+    f
+}
+
+fn manifest_edit(b: &mut Bundle, k: &Keys, f: impl FnOnce(&mut Manifest)) {
+    f(&mut b.proof.manifest);
+    reseal(b, k, Step::Proof);
+}
+
+#[allow(clippy::too_many_lines)]
+fn forgeries(k: &Keys) -> Vec<Forgery> {
+    let g = |b: &Bundle| serde_json::to_value(b).unwrap();
+    let base = g(&genuine(k));
+    let json_edit = |rule, name, f: &dyn Fn(&mut Value)| {
+        let mut v = base.clone();
+        f(&mut v);
+        Forgery {
+            rule,
+            name,
+            bundle: v,
+            media: None,
+        }
+    };
+    vec![
+        // bundle
+        json_edit(
+            "bundle.schema",
+            "unknown member inside the signed manifest",
+            &|v| {
+                v["proof"]["manifest"]["extra"] = json!(1);
+            },
+        ),
+        json_edit(
+            "bundle.schema",
+            "optional member omitted instead of null",
+            &|v| {
+                v["proof"]["manifest"]["case"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("object");
+            },
+        ),
+        json_edit("bundle.schema", "upper-case hex digest", &|v| {
+            let s = v["receipt"]["receipt"]["notary_key_id"]
+                .as_str()
+                .unwrap()
+                .to_uppercase();
+            v["receipt"]["receipt"]["notary_key_id"] = json!(s);
+        }),
+        forge("bundle.type", "another bundle type", k, |b, _| {
+            b.kind = "tiezheng.bundle.v2".into()
+        }),
+        forge(
+            "bundle.mode",
+            "embedded bundle called consortium",
+            k,
+            |b, _| b.mode = "consortium".into(),
+        ),
+        // policy
+        forge(
+            "policy.copy",
+            "the copy claims a member's power is 2",
+            k,
+            |b, _| b.policy.members[0].power = 2,
+        ),
+        forge(
+            "policy.copy",
+            "the copy lists a second notary",
+            k,
+            |b, _| {
+                b.policy
+                    .notary_keys
+                    .push(key("rogue notary").public_key().to_hex());
+            },
+        ),
+        // governance
+        forge_gov(
+            "governance.type",
+            "proposal of another type, re-approved",
+            k,
+            |b, k| {
+                let mut p = b.governance[0].proposal.clone();
+                p.kind = "tiezheng.governance.v0".into();
+                b.governance[0] =
+                    approve(p, k, &["court", "police", "procuratorate", "notary-office"]);
+            },
+        ),
+        forge_gov(
+            "governance.chain_id",
+            "proposal for another chain, re-approved",
+            k,
+            |b, k| {
+                let mut p = b.governance[0].proposal.clone();
+                p.chain_id = "another-chain".into();
+                b.governance[0] =
+                    approve(p, k, &["court", "police", "procuratorate", "notary-office"]);
+            },
+        ),
+        forge_gov(
+            "governance.sequence",
+            "change numbered 2 first, re-approved",
+            k,
+            |b, k| {
+                let mut p = b.governance[0].proposal.clone();
+                p.governance_seq = 2;
+                b.governance[0] =
+                    approve(p, k, &["court", "police", "procuratorate", "notary-office"]);
+            },
+        ),
+        forge_gov(
+            "governance.approvers",
+            "one member approves twice",
+            k,
+            |b, k| {
+                let p = b.governance[0].proposal.clone();
+                b.governance[0] = approve(
+                    p,
+                    k,
+                    &["court", "police", "procuratorate", "notary-office", "court"],
+                );
+            },
+        ),
+        forge_gov(
+            "governance.approvers",
+            "approval by the member being admitted",
+            k,
+            |b, k| {
+                let p = b.governance[0].proposal.clone();
+                b.governance[0] = approve(
+                    p,
+                    k,
+                    &[
+                        "court",
+                        "police",
+                        "procuratorate",
+                        "notary-office",
+                        "appraisal-centre",
+                    ],
+                );
+            },
+        ),
+        forge_gov(
+            "governance.approvals",
+            "a fifth, junk approval beside a quorum",
+            k,
+            |b, k| {
+                let mut other = b.governance[0].proposal.clone();
+                other.reason = "something else".into();
+                b.governance[0].approvals[3] = other
+                    .approve("notary-office", member_key(k, "notary-office"))
+                    .unwrap();
+            },
+        ),
+        forge_gov("governance.quorum", "two approvals of four", k, |b, _| {
+            b.governance[0].approvals.truncate(2);
+        }),
+        forge_gov(
+            "governance.change",
+            "power 0, approved by all",
+            k,
+            |b, k| {
+                let mut p = b.governance[0].proposal.clone();
+                if let GovernanceAction::SetMember { power, .. } = &mut p.change {
+                    *power = 0;
+                }
+                b.governance[0] =
+                    approve(p, k, &["court", "police", "procuratorate", "notary-office"]);
+            },
+        ),
+        forge(
+            "checkpoint.registry_root",
+            "embedded checkpoint commits to another registry",
+            k,
+            |b, k| {
+                b.checkpoint.checkpoint.registry_root = Hash32::sm3(b"registry");
+                reseal(b, k, Step::Cosign);
+            },
+        ),
+        forge_gov(
+            "checkpoint.registry_root",
+            "governance carried but the root is genesis's",
+            k,
+            |b, k| {
+                b.checkpoint.checkpoint.registry_root = registry_of(&pinned(k)).root();
+                reseal(b, k, Step::Cosign);
+            },
+        ),
+        // proof
+        forge("proof.type", "manifest type v2, re-signed", k, |b, k| {
+            manifest_edit(b, k, |m| m.kind = "tiezheng.manifest.v2".into())
+        }),
+        forge(
+            "proof.schema",
+            "device_seq 0 after... no: empty case reference",
+            k,
+            |b, k| manifest_edit(b, k, |m| m.case.reference = String::new()),
+        ),
+        forge("proof.schema", "no collectors", k, |b, k| {
+            manifest_edit(b, k, |m| m.case.collectors.clear())
+        }),
+        forge("proof.schema", "coordinates in GCJ-02", k, |b, k| {
+            manifest_edit(b, k, |m| {
+                m.items[0].location.as_mut().unwrap().coordinate_system = "GCJ-02".into();
+            })
+        }),
+        forge("proof.schema", "manifest_id with a path", k, |b, k| {
+            manifest_edit(b, k, |m| m.manifest_id = "../../x".into())
+        }),
+        forge(
+            "proof.signature",
+            "manifest changed after signing",
+            k,
+            |b, k| {
+                b.proof.manifest.case.cause = Some("另一案由".into());
+                reseal(b, k, Step::ReceiptLinks);
+            },
+        ),
+        forge(
+            "proof.signature",
+            "signature block with another OID",
+            k,
+            |b, k| {
+                b.proof.signature.oid = "1.2.156.10197.1.301.1".into();
+                reseal(b, k, Step::ReceiptLinks);
+            },
+        ),
+        forge(
+            "proof.key_id",
+            "key_id of another device, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.device.key_id = key("other device").public_key().key_id();
+                })
+            },
+        ),
+        forge(
+            "proof.chain_link",
+            "device_seq 1 with a predecessor, re-signed",
+            k,
+            |b, k| manifest_edit(b, k, |m| m.device_seq = 1),
+        ),
+        forge(
+            "proof.chain_link",
+            "device_seq 5 without a predecessor, re-signed",
+            k,
+            |b, k| manifest_edit(b, k, |m| m.previous_manifest_sm3 = None),
+        ),
+        forge(
+            "proof.content",
+            "a capture manifest without items, re-signed",
+            k,
+            |b, k| manifest_edit(b, k, |m| m.items.clear()),
+        ),
+        forge(
+            "proof.item_hashes",
+            "the SM3 digest labelled with SHA-256's OID, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items[0].hashes[0].oid = "2.16.840.1.101.3.4.2.1".into();
+                })
+            },
+        ),
+        forge(
+            "proof.item_hashes",
+            "two SM3 digests, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items[0].hashes[1] = m.items[0].hashes[0].clone();
+                })
+            },
+        ),
+        forge(
+            "proof.recording_segments",
+            "a gap between segments, chain recomputed, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    let s = &mut m.items[1].recording.as_mut().unwrap().segments;
+                    s[1].offset += 1;
+                    s[1].bytes -= 1;
+                    relink_segments(s);
+                })
+            },
+        ),
+        forge(
+            "proof.recording_segments",
+            "the last segment dropped, chain intact, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items[1].recording.as_mut().unwrap().segments.pop();
+                })
+            },
+        ),
+        forge(
+            "proof.recording_chain",
+            "broken segment chain, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items[1].recording.as_mut().unwrap().segments[1].chain = Hash32::sm3(b"x");
+                })
+            },
+        ),
+        forge(
+            "proof.recording_flags",
+            "truncated without interruption or finding, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items[1].recording.as_mut().unwrap().truncated = true;
+                    m.items[1].findings.push(Finding {
+                        code: "recording_truncated".into(),
+                        detail: "x".into(),
+                    });
+                })
+            },
+        ),
+        forge(
+            "proof.recording_flags",
+            "interrupted without a finding, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items[1].recording.as_mut().unwrap().interrupted = true;
+                })
+            },
+        ),
+        forge(
+            "proof.session_summary",
+            "summary closing before it opens, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items.clear();
+                    m.session_summary = Some(tiezheng_protocol::manifest::SessionSummary {
+                        opened_at: t("2026-11-21T10:00:00.000+08:00"),
+                        closed_at: t("2026-11-21T09:00:00.000+08:00"),
+                        manifests: Vec::new(),
+                    });
+                })
+            },
+        ),
+        forge(
+            "proof.session_summary",
+            "summary listing a later manifest, re-signed",
+            k,
+            |b, k| {
+                manifest_edit(b, k, |m| {
+                    m.items.clear();
+                    m.session_summary = Some(tiezheng_protocol::manifest::SessionSummary {
+                        opened_at: t("2026-11-21T09:00:00.000+08:00"),
+                        closed_at: t("2026-11-21T10:00:00.000+08:00"),
+                        manifests: vec![tiezheng_protocol::manifest::SummaryEntry {
+                            device_seq: 7,
+                            manifest_sm3: Hash32::sm3(b"later"),
+                            files: Vec::new(),
+                        }],
+                    });
+                })
+            },
+        ),
+        // media
+        with_media(
+            forge("media.item", "another file", k, |_, _| {}),
+            b"not the evidence".to_vec(),
+        ),
+        with_media(
+            forge(
+                "media.sha256",
+                "the item's SHA-256 replaced, re-signed",
+                k,
+                |b, k| {
+                    manifest_edit(b, k, |m| {
+                        m.items[0].hashes[1].value = Hash32::sm3(b"forged sha-256");
+                    })
+                },
+            ),
+            photo(),
+        ),
+        with_media(
+            forge(
+                "media.bytes",
+                "the item's size changed, re-signed",
+                k,
+                |b, k| {
+                    manifest_edit(b, k, |m| {
+                        m.items[0].bytes += 1;
+                    })
+                },
+            ),
+            photo(),
+        ),
+        with_media(
+            forge(
+                "media.segments",
+                "a segment's SM3 replaced, chain recomputed, re-signed",
+                k,
+                |b, k| {
+                    manifest_edit(b, k, |m| {
+                        let s = &mut m.items[1].recording.as_mut().unwrap().segments;
+                        s[0].sm3 = Hash32::sm3(b"other bytes");
+                        relink_segments(s);
+                    })
+                },
+            ),
+            video(),
+        ),
+        // receipt
+        forge("receipt.type", "receipt type v2, re-signed", k, |b, k| {
+            b.receipt.receipt.kind = "tiezheng.receipt.v2".into();
+            reseal(b, k, Step::ReceiptSignature);
+        }),
+        forge(
+            "receipt.notary",
+            "receipt naming an untrusted notary",
+            k,
+            |b, _| {
+                let rogue = key("rogue notary");
+                b.receipt.receipt.notary_key_id = rogue.public_key().key_id();
+                b.receipt = SignedReceipt::sign(b.receipt.receipt.clone(), &rogue).unwrap();
+            },
+        ),
+        forge(
+            "receipt.signature",
+            "receipt changed after signing",
+            k,
+            |b, _| {
+                b.receipt.receipt.received_at = t("2026-11-21T01:31:00.600Z");
+            },
+        ),
+        forge(
+            "receipt.proof_sm3",
+            "receipt for another proof, re-signed",
+            k,
+            |b, k| {
+                b.receipt.receipt.proof_sm3 = Hash32::sm3(b"another proof");
+                reseal(b, k, Step::ReceiptSignature);
+            },
+        ),
+        forge(
+            "receipt.manifest_sm3",
+            "receipt for another manifest, re-signed",
+            k,
+            |b, k| {
+                b.receipt.receipt.manifest_sm3 = Hash32::sm3(b"another manifest");
+                reseal(b, k, Step::ReceiptSignature);
+            },
+        ),
+        forge(
+            "receipt.device_key_id",
+            "receipt naming another device, re-signed",
+            k,
+            |b, k| {
+                b.receipt.receipt.device_key_id = key("other device").public_key().key_id();
+                reseal(b, k, Step::ReceiptSignature);
+            },
+        ),
+        forge(
+            "receipt.device_seq",
+            "receipt with another device_seq, re-signed",
+            k,
+            |b, k| {
+                b.receipt.receipt.device_seq = 6;
+                reseal(b, k, Step::ReceiptSignature);
+            },
+        ),
+        forge(
+            "receipt.chain_gap",
+            "first manifest with a chain gap, re-signed",
+            k,
+            |b, k| {
+                b.proof.manifest.device_seq = 1;
+                b.proof.manifest.previous_manifest_sm3 = None;
+                b.receipt.receipt.chain_gap = true;
+                reseal(b, k, Step::Proof);
+            },
+        ),
+        forge(
+            "receipt.time",
+            "receipt dated after the batch closed, re-signed",
+            k,
+            |b, k| {
+                b.receipt.receipt.received_at = t("2026-11-21T01:31:01.417Z");
+                reseal(b, k, Step::ReceiptSignature);
+            },
+        ),
+        // leaf
+        forge("leaf.salt", "upper-case salt, tree rebuilt", k, |b, k| {
+            b.batch.leaf.salt = "0F1E2D3C4B5A69788796A5B4C3D2E1F0".into();
+            reseal(b, k, Step::BatchTree);
+        }),
+        forge(
+            "leaf.proof_sm3",
+            "leaf of another proof, tree rebuilt",
+            k,
+            |b, k| {
+                b.batch.leaf.proof_sm3 = Hash32::sm3(b"another proof");
+                reseal(b, k, Step::BatchTree);
+            },
+        ),
+        forge(
+            "leaf.inclusion",
+            "inclusion proof for a smaller tree",
+            k,
+            |b, _| {
+                b.batch.inclusion.tree_size = 2;
+            },
+        ),
+        forge(
+            "leaf.inclusion",
+            "a path that does not reach the root",
+            k,
+            |b, _| {
+                b.batch.inclusion.path[0] = Hash32::sm3(b"sibling");
+            },
+        ),
+        // batch
+        forge("batch.type", "header type v2, re-signed", k, |b, k| {
+            b.batch.header.header.kind = "tiezheng.batch-header.v2".into();
+            reseal(b, k, Step::HeaderSignature);
+        }),
+        forge(
+            "batch.notary",
+            "batch by another trusted notary than the receipt's",
+            k,
+            |b, k| {
+                let second = key("second notary");
+                b.batch.header.header.notary_key_id = second.public_key().key_id();
+                b.batch.header =
+                    SignedBatchHeader::sign(b.batch.header.header.clone(), &second).unwrap();
+                reseal(b, k, Step::RecordLinks);
+            },
+        ),
+        forge(
+            "batch.notary",
+            "batch by an untrusted notary, everything re-signed by it",
+            k,
+            |b, k| {
+                let rogue = key("rogue notary");
+                b.batch.header.header.notary_key_id = rogue.public_key().key_id();
+                b.batch.header =
+                    SignedBatchHeader::sign(b.batch.header.header.clone(), &rogue).unwrap();
+                reseal(b, k, Step::RecordLinks);
+                // The receipt still names the trusted notary: that is receipt.notary's business too.
+            },
+        ),
+        forge(
+            "batch.signature",
+            "header changed after signing",
+            k,
+            |b, k| {
+                b.batch.header.header.window_start = t("2026-11-21T01:30:59.000Z");
+                reseal(b, k, Step::RecordLinks);
+            },
+        ),
+        forge(
+            "batch.sequence",
+            "batch 9 without a predecessor, re-signed",
+            k,
+            |b, k| {
+                b.batch.header.header.previous_header_sm3 = None;
+                reseal(b, k, Step::HeaderSignature);
+            },
+        ),
+        forge("batch.sequence", "batch 0, re-signed", k, |b, k| {
+            b.batch.header.header.batch_seq = 0;
+            reseal(b, k, Step::HeaderSignature);
+        }),
+        forge(
+            "batch.window",
+            "window ending before it starts, re-signed",
+            k,
+            |b, k| {
+                b.batch.header.header.window_start = t("2026-11-21T01:31:01.000Z");
+                b.batch.header.header.window_end = t("2026-11-21T01:31:00.000Z");
+                b.receipt.receipt.received_at = t("2026-11-21T01:31:00.000Z");
+                reseal(b, k, Step::ReceiptSignature);
+            },
+        ),
+        // anchor
+        forge(
+            "anchor.batch_header_sm3",
+            "record of the signed wrapper's hash",
+            k,
+            |b, k| {
+                b.anchor.record.batch_header_sm3 =
+                    Hash32::sm3(&canonical::to_canonical_bytes(&b.batch.header).unwrap());
+                reseal(b, k, Step::AnchorLog);
+            },
+        ),
+        forge(
+            "anchor.notary_key_id",
+            "record naming another notary",
+            k,
+            |b, k| {
+                b.anchor.record.notary_key_id = key("rogue notary").public_key().key_id();
+                reseal(b, k, Step::AnchorLog);
+            },
+        ),
+        forge(
+            "anchor.batch_seq",
+            "record with another batch_seq",
+            k,
+            |b, k| {
+                b.anchor.record.batch_seq = 10;
+                reseal(b, k, Step::AnchorLog);
+            },
+        ),
+        forge("anchor.root", "record with another root", k, |b, k| {
+            b.anchor.record.root = Hash32::sm3(b"root");
+            reseal(b, k, Step::AnchorLog);
+        }),
+        forge(
+            "anchor.leaf_count",
+            "record with another leaf_count",
+            k,
+            |b, k| {
+                b.anchor.record.leaf_count = 4;
+                reseal(b, k, Step::AnchorLog);
+            },
+        ),
+        forge(
+            "anchor.inclusion",
+            "inclusion proof against a smaller log",
+            k,
+            |b, _| {
+                b.anchor.inclusion.tree_size = 1;
+            },
+        ),
+        forge(
+            "anchor.height",
+            "record above the checkpoint's height",
+            k,
+            |b, k| {
+                b.anchor.record.height = 42;
+                reseal(b, k, Step::AnchorLog);
+            },
+        ),
+        forge(
+            "anchor.time",
+            "anchored a minute and more before the batch closed",
+            k,
+            |b, k| {
+                b.anchor.record.time = t("2026-11-21T01:29:59.000Z");
+                reseal(b, k, Step::AnchorLog);
+            },
+        ),
+        forge("anchor.time", "record after the checkpoint", k, |b, k| {
+            b.anchor.record.time = t("2026-11-21T01:31:04.000Z");
+            reseal(b, k, Step::AnchorLog);
+        }),
+        // checkpoint
+        forge(
+            "checkpoint.type",
+            "checkpoint type v2, re-cosigned",
+            k,
+            |b, k| {
+                b.checkpoint.checkpoint.kind = "tiezheng.checkpoint.v2".into();
+                reseal(b, k, Step::Cosign);
+            },
+        ),
+        forge(
+            "checkpoint.chain_id",
+            "checkpoint of another chain, re-cosigned",
+            k,
+            |b, k| {
+                b.checkpoint.checkpoint.chain_id = "another-chain".into();
+                reseal(b, k, Step::Cosign);
+            },
+        ),
+        forge(
+            "checkpoint.cosigners",
+            "a member cosigns twice",
+            k,
+            |b, k| {
+                let extra = b
+                    .checkpoint
+                    .checkpoint
+                    .cosign("court", member_key(k, "court"))
+                    .unwrap();
+                b.checkpoint.cosignatures.push(extra);
+            },
+        ),
+        forge(
+            "checkpoint.cosigners",
+            "a non-member's cosignature beside the quorum",
+            k,
+            |b, k| {
+                let extra = b
+                    .checkpoint
+                    .checkpoint
+                    .cosign("appraisal-centre", member_key(k, "appraisal-centre"))
+                    .unwrap();
+                b.checkpoint.cosignatures.push(extra);
+            },
+        ),
+        forge(
+            "checkpoint.cosignatures",
+            "a junk cosignature beside the quorum",
+            k,
+            |b, k| {
+                let mut other = b.checkpoint.checkpoint.clone();
+                other.height = 99;
+                b.checkpoint.cosignatures[3] = other
+                    .cosign("notary-office", member_key(k, "notary-office"))
+                    .unwrap();
+            },
+        ),
+        forge("checkpoint.quorum", "two cosigners of four", k, |b, _| {
+            b.checkpoint.cosignatures.truncate(2);
+        }),
+    ]
+}
+
+fn failing(v: &verify::Verification) -> BTreeSet<&'static str> {
+    v.checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.rule)
+        .collect()
+}
+
+fn check(bundle: &Value, media_bytes: Option<&[u8]>, policy: &Policy) -> verify::Verification {
+    let bytes =
+        canonical::canonicalize(bundle).unwrap_or_else(|_| serde_json::to_vec(bundle).unwrap());
+    let parsed: Option<Bundle> = serde_json::from_value(bundle.clone()).ok();
+    let media = media_bytes.map(|d| match &parsed {
+        Some(b) => media(b, d),
+        None => hash_media(d, &[], |_| {}).unwrap(),
+    });
+    verify::verify_bundle_bytes(&bytes, media.as_ref(), policy).unwrap()
+}
+
+#[test]
+fn the_genuine_bundles_pass_every_rule() {
+    let k = keys();
+    let policy = pinned(&k);
+    for (name, b, data) in [
+        ("genuine, photo", genuine(&k), photo()),
+        ("genuine, video", genuine(&k), video()),
+        ("after a registry change", governed(&k), photo()),
+    ] {
+        let v = check(&serde_json::to_value(&b).unwrap(), Some(&data), &policy);
+        assert!(
+            v.valid,
+            "{name}: {:#?}",
+            v.checks
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .collect::<Vec<_>>()
+        );
+    }
+    let v = check(
+        &serde_json::to_value(genuine(&k)).unwrap(),
+        Some(&video()),
+        &policy,
+    );
+    assert_eq!(v.status("media.segments"), Some(Status::Pass));
+}
+
+#[test]
+fn every_forgery_is_refused_by_its_rule_alone() {
+    let k = keys();
+    let policy = pinned(&k);
+    let all = forgeries(&k);
+    let dir = std::env::var_os("TIEZHENG_FORGERIES_DIR").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/forgeries"),
+        std::path::PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("policy.json"),
+        serde_json::to_vec_pretty(&policy).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("genuine.json"),
+        serde_json::to_vec_pretty(&genuine(&k)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("governed.json"),
+        serde_json::to_vec_pretty(&governed(&k)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("photo.bin"), photo()).unwrap();
+    std::fs::write(dir.join("video.bin"), video()).unwrap();
+    let mut index = Vec::new();
+    let mut problems = Vec::new();
+    for (i, f) in all.iter().enumerate() {
+        let v = check(&f.bundle, f.media.as_deref(), &policy);
+        let failed = failing(&v);
+        if v.valid || failed != BTreeSet::from([f.rule]) {
+            problems.push(format!("{} ({}): failed {failed:?}", f.rule, f.name));
+        }
+        let file = format!("forgery-{i:03}.json");
+        std::fs::write(
+            dir.join(&file),
+            serde_json::to_vec_pretty(&f.bundle).unwrap(),
+        )
+        .unwrap();
+        let media = f.media.as_ref().map(|d| {
+            let m = format!("forgery-{i:03}.media");
+            std::fs::write(dir.join(&m), d).unwrap();
+            m
+        });
+        index.push(json!({"file": file, "rule": f.rule, "name": f.name, "media": media}));
+    }
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        problems.is_empty(),
+        "forgeries not refused by their rule alone:\n{}",
+        problems.join("\n")
+    );
+    // Every rule outside the chain and certificate layers has a forgery here (the chain layer's
+    // are in tests/consortium.rs against a real network; certificates in certificate.rs).
+    let covered: BTreeSet<&str> = all.iter().map(|f| f.rule).collect();
+    let missing: Vec<&str> = RULES
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| {
+            !id.starts_with("chain.") && !id.starts_with("certificate.") && *id != "bundle.json"
+        })
+        .filter(|id| !covered.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "rules without a forgery: {missing:?}");
+}
+
+#[test]
+fn a_bundle_that_is_not_strict_json_is_refused() {
+    let k = keys();
+    let mut bytes = canonical::to_canonical_bytes(&genuine(&k)).unwrap();
+    // A duplicate member name: the second "type" would hide the first from some parsers.
+    bytes.splice(1..1, br#""type":"tiezheng.bundle.v1","#.iter().copied());
+    let v = verify::verify_bundle_bytes(&bytes, None, &pinned(&k)).unwrap();
+    assert_eq!(failing(&v), BTreeSet::from(["bundle.json"]));
+}
+
+#[test]
+fn verifying_md_documents_every_rule() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../VERIFYING.md"),
+    )
+    .unwrap();
+    for r in RULES {
+        assert!(
+            doc.contains(&format!("`{}`", r.id)),
+            "VERIFYING.md does not document {}",
+            r.id
+        );
+    }
+}

@@ -1,0 +1,249 @@
+"""§4.11 `chain`: CometBFT v0.38 signed header, validator set and commit, verified by hand."""
+import base64, datetime, hashlib, re
+
+import ed25519
+from prims import merkle_root, sha256, sm3, ts_ms
+
+UHEX = re.compile(r"^[0-9A-F]*$")
+DEC = re.compile(r"^(0|[1-9][0-9]*)$")
+GO_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$")
+ZERO_TIME = "0001-01-01T00:00:00Z"
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+HEADER_FIELDS = ["version", "chain_id", "height", "time", "last_block_id", "last_commit_hash",
+                 "data_hash", "validators_hash", "next_validators_hash", "consensus_hash",
+                 "app_hash", "last_results_hash", "evidence_hash", "proposer_address"]
+
+
+# ---- protobuf by hand ("fields with default values are omitted") ------------------------
+def uvarint(n):
+    n &= 2**64 - 1  # negative int64 as two's complement
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def f_varint(num, v):
+    return uvarint(num << 3) + uvarint(v) if v else b""
+
+
+def f_bytes(num, b, always=False):
+    return uvarint(num << 3 | 2) + uvarint(len(b)) + b if b or always else b""
+
+
+def f_sfixed64(num, v):
+    return uvarint(num << 3 | 1) + (v & 2**64 - 1).to_bytes(8, "little") if v else b""
+
+
+def go_time(s):
+    """CometBFT RFC 3339 (nanosecond) time -> (seconds, nanos)."""
+    m = GO_TIME.match(s) if isinstance(s, str) else None
+    if not m:
+        raise ValueError(f"bad CometBFT time {s!r}")
+    y, mo, d, h, mi, se = (int(x) for x in m.groups()[:6])
+    frac = m.group(7) or ""
+    if frac.endswith("0"):
+        raise ValueError(f"CometBFT writes no trailing zeros: {s!r}")
+    dt = datetime.datetime(y, mo, d, h, mi, se, tzinfo=datetime.timezone.utc)
+    return (dt - EPOCH) // datetime.timedelta(seconds=1), int(frac.ljust(9, "0"))
+
+
+def pb_timestamp(s):
+    secs, nanos = go_time(s)
+    return f_varint(1, secs) + f_varint(2, nanos)
+
+
+def hexb(s):
+    return bytes.fromhex(s)
+
+
+def pb_block_id(bid):  # BlockID / CanonicalBlockID{1: hash, 2: PartSetHeader{1: total, 2: hash}}
+    psh = f_varint(1, bid["parts"]["total"]) + f_bytes(2, hexb(bid["parts"]["hash"]))
+    return f_bytes(1, hexb(bid["hash"])) + f_bytes(2, psh)
+
+
+def header_hash(h):
+    leaves = [
+        f_varint(1, int(h["version"]["block"])) + f_varint(2, int(h["version"]["app"])),
+        f_bytes(1, h["chain_id"].encode()),  # StringValue
+        f_varint(1, int(h["height"])),  # Int64Value
+        pb_timestamp(h["time"]),
+        pb_block_id(h["last_block_id"]),
+    ] + [f_bytes(1, hexb(h[k])) for k in HEADER_FIELDS[5:]]  # BytesValue
+    return merkle_root(leaves, sha256)
+
+
+def validators_hash(vals):
+    leaves = []
+    for v in vals:
+        pk = base64.b64decode(v["pub_key"]["value"], validate=True)
+        leaves.append(f_bytes(1, f_bytes(1, pk)) + f_varint(2, int(v["voting_power"])))
+    return merkle_root(leaves, sha256)
+
+
+def vote_sign_bytes(commit, sig, chain_id):
+    body = f_varint(1, 2) + f_sfixed64(2, int(commit["height"])) + f_sfixed64(3, commit["round"])
+    if sig["block_id_flag"] == 2:
+        body += f_bytes(4, pb_block_id(commit["block_id"]))
+    body += f_bytes(5, pb_timestamp(sig["timestamp"]), always=True)
+    body += f_bytes(6, chain_id.encode())
+    return uvarint(len(body)) + body
+
+
+def address_of(pk: bytes):
+    return hashlib.sha256(pk).digest()[:20].hex().upper()
+
+
+# ---- shape of CometBFT's JSON (chain.header) ---------------------------------------------
+def _keys(o, keys, where):
+    if not isinstance(o, dict) or set(o) != set(keys):
+        raise ValueError(f"{where}: members must be exactly {sorted(keys)}")
+
+
+def _hex(s, where, lengths=(64,)):
+    if not isinstance(s, str) or not UHEX.match(s) or len(s) not in lengths:
+        raise ValueError(f"{where}: not upper-case hex of length {lengths}")
+
+
+def _dec(s, where):
+    if not isinstance(s, str) or not DEC.match(s) or int(s) >= 2**63:
+        raise ValueError(f"{where}: not a decimal string")
+
+
+def _int(v, where):
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ValueError(f"{where}: not a non-negative integer")
+
+
+def _block_id(b, where):
+    _keys(b, ["hash", "parts"], where)
+    _hex(b["hash"], where + ".hash", (0, 64))
+    _keys(b["parts"], ["total", "hash"], where + ".parts")
+    _int(b["parts"]["total"], where + ".parts.total")
+    _hex(b["parts"]["hash"], where + ".parts.hash", (0, 64))
+
+
+def check_shape(sh):
+    _keys(sh, ["header", "commit"], "signed_header")
+    h, c = sh["header"], sh["commit"]
+    _keys(h, HEADER_FIELDS, "header")
+    _keys(h["version"], ["block", "app"], "header.version")
+    _dec(h["version"]["block"], "header.version.block")
+    _dec(h["version"]["app"], "header.version.app")
+    if not isinstance(h["chain_id"], str):
+        raise ValueError("header.chain_id: not a string")
+    _dec(h["height"], "header.height")
+    go_time(h["time"])
+    _block_id(h["last_block_id"], "header.last_block_id")
+    for k in HEADER_FIELDS[5:13]:
+        _hex(h[k], "header." + k, (0, 64))
+    _hex(h["proposer_address"], "header.proposer_address", (40,))
+    _keys(c, ["height", "round", "block_id", "signatures"], "commit")
+    _dec(c["height"], "commit.height")
+    _int(c["round"], "commit.round")
+    _block_id(c["block_id"], "commit.block_id")
+    if not isinstance(c["signatures"], list):
+        raise ValueError("commit.signatures: not an array")
+    for i, s in enumerate(c["signatures"]):
+        w = f"commit.signatures[{i}]"
+        _keys(s, ["block_id_flag", "validator_address", "timestamp", "signature"], w)
+        _int(s["block_id_flag"], w + ".block_id_flag")
+        _hex(s["validator_address"], w + ".validator_address", (0, 40))
+        go_time(s["timestamp"])
+        if s["signature"] is not None and not isinstance(s["signature"], str):
+            raise ValueError(w + ".signature: not a string or null")
+
+
+def check_validator_entries(vals):
+    if not isinstance(vals, list):
+        raise ValueError("validators: not an array")
+    for i, v in enumerate(vals):
+        w = f"validators[{i}]"
+        _keys(v, ["address", "pub_key", "voting_power"], w)
+        _hex(v["address"], w + ".address", (40,))
+        _keys(v["pub_key"], ["type", "value"], w + ".pub_key")
+        if v["pub_key"]["type"] != "tendermint/PubKeyEd25519":
+            raise ValueError(w + ".pub_key.type: not tendermint/PubKeyEd25519")
+        pk = base64.b64decode(v["pub_key"]["value"], validate=True)
+        if len(pk) != 32 or base64.b64encode(pk).decode() != v["pub_key"]["value"]:
+            raise ValueError(w + ".pub_key.value: not canonical base64 of 32 bytes")
+        _dec(v["voting_power"], w + ".voting_power")
+
+
+# ---- the rules --------------------------------------------------------------------------
+def check(bundle, pinned, add):
+    cb = bundle["cometbft"]
+    cp = bundle["checkpoint"]["checkpoint"]
+    try:
+        check_shape(cb["signed_header"])
+        check_validator_entries(cb["validators"])
+    except (ValueError, TypeError, KeyError) as e:
+        add("chain.header", False, str(e))
+        return  # nothing below can be computed from a malformed header
+    add("chain.header", True, "CometBFT v0.38 signed header JSON")
+    h, c, vals = cb["signed_header"]["header"], cb["signed_header"]["commit"], cb["validators"]
+
+    add("chain.chain_id", h["chain_id"] == cp["chain_id"], f"header chain {h['chain_id']!r}")
+    add("chain.height", int(h["height"]) == cp["height"] + 1,
+        f"header height {h['height']}, checkpoint height {cp['height']}")
+    app = sm3(b"TIEZHENG-APPHASH-V1" + cp["anchor_log_size"].to_bytes(8, "big")
+              + hexb(cp["anchor_log_root"]) + hexb(cp["registry_root"]))
+    add("chain.app_hash", h["app_hash"] == app.hex().upper(), f"expected {app.hex().upper()}")
+    secs, nanos = go_time(h["time"])
+    add("chain.time", secs * 10**9 + nanos > ts_ms(cp["time"]) * 10**6, f"header time {h['time']}")
+
+    # chain.validators: exactly the pinned set, derived addresses, CometBFT order.
+    pinned_set = sorted((v["address"].upper(), v["pub_key"], v["power"]) for v in pinned.get("validators", []))
+    listed = [(v["address"], v["pub_key"]["value"], int(v["voting_power"])) for v in vals]
+    problems = []
+    if sorted(listed) != pinned_set:
+        problems.append("not the pinned validator set")
+    for a, pk, _ in listed:
+        if address_of(base64.b64decode(pk)) != a:
+            problems.append(f"address {a} is not derived from its key")
+    order = sorted(listed, key=lambda v: (-v[2], bytes.fromhex(v[0])))
+    if listed != order:
+        problems.append("not in CometBFT order")
+    add("chain.validators", not problems, "; ".join(problems) or f"{len(vals)} pinned validators")
+
+    vh = validators_hash(vals).hex().upper()
+    add("chain.validators_hash", h["validators_hash"] == vh, f"computed {vh}")
+
+    # chain.signatures and chain.commit
+    bh = header_hash(h).hex().upper()
+    sigs, problems, signed, total = c["signatures"], [], 0, sum(v[2] for v in listed)
+    if len(sigs) != len(vals):
+        problems.append(f"{len(sigs)} commit entries for {len(vals)} validators")
+    for i, (s, v) in enumerate(zip(sigs, vals)):
+        flag = s["block_id_flag"]
+        if flag == 1:
+            if s["validator_address"] or s["timestamp"] != ZERO_TIME or s["signature"] is not None:
+                problems.append(f"absent entry {i} carries an address, time or signature")
+            continue
+        if flag not in (2, 3):
+            problems.append(f"entry {i}: unknown block_id_flag {flag}")
+            continue
+        if s["validator_address"] != v["address"]:
+            problems.append(f"entry {i} is not validator {v['address']}")
+            continue
+        try:
+            sig = base64.b64decode(s["signature"] or "", validate=True)
+        except ValueError:
+            sig = b""
+        pk = base64.b64decode(v["pub_key"]["value"])
+        if not ed25519.verify(pk, vote_sign_bytes(c, s, h["chain_id"]), sig):
+            problems.append(f"entry {i}: ed25519 signature does not verify")
+        elif flag == 2:
+            signed += int(v["voting_power"])
+    add("chain.signatures", not problems, "; ".join(problems) or f"{len(sigs)} entries verified")
+    cproblems = []
+    if c["height"] != h["height"]:
+        cproblems.append("commit height is not the header's")
+    if c["block_id"]["hash"] != bh:
+        cproblems.append(f"commit block hash is not the header hash {bh}")
+    if not signed * 3 > total * 2:
+        cproblems.append(f"signed power {signed} of {total} is not above two thirds")
+    add("chain.commit", not cproblems, "; ".join(cproblems) or f"power {signed}/{total} committed block {bh}")

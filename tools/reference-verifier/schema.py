@@ -1,0 +1,77 @@
+"""A small JSON Schema (2020-12 subset) validator: exactly the keywords schemas/*.schema.json use."""
+import json, os, re
+
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
+FORMATS = {"int64": (-2**63, 2**63 - 1), "uint64": (0, 2**64 - 1),
+           "uint32": (0, 2**32 - 1), "uint16": (0, 2**16 - 1)}
+
+
+def load(name):
+    with open(os.path.join(SCHEMAS, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _type_ok(v, t):
+    return {"object": isinstance(v, dict), "array": isinstance(v, list),
+            "string": isinstance(v, str), "boolean": isinstance(v, bool), "null": v is None,
+            "integer": isinstance(v, int) and not isinstance(v, bool),
+            "number": isinstance(v, int) and not isinstance(v, bool)}[t]
+
+
+def errors(value, schema, root=None, path="$"):
+    """Yield 'path: problem' strings for every violation."""
+    root = root if root is not None else schema
+    if "$ref" in schema:
+        target = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        yield from errors(value, target, root, path)
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        if not any(_type_ok(value, x) for x in types):
+            yield f"{path}: expected {t}"
+            return
+    if "const" in schema and (value != schema["const"] or type(value) is not type(schema["const"])):
+        yield f"{path}: must be {schema['const']!r}"
+    if "enum" in schema and value not in schema["enum"]:
+        yield f"{path}: not one of {schema['enum']}"
+    for kw in ("anyOf", "oneOf"):
+        if kw in schema:
+            n = sum(1 for s in schema[kw] if not any(True for _ in errors(value, s, root, path)))
+            if n == 0 or (kw == "oneOf" and n > 1):
+                yield f"{path}: matches {n} of the {kw} alternatives"
+    if isinstance(value, str):
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            yield f"{path}: does not match {schema['pattern']}"
+        if len(value) > schema.get("maxLength", len(value)) or len(value) < schema.get("minLength", 0):
+            yield f"{path}: length {len(value)} out of range"
+    if isinstance(value, int) and not isinstance(value, bool):
+        lo, hi = FORMATS.get(schema.get("format"), (None, None))
+        if "minimum" in schema and value < schema["minimum"] or lo is not None and value < lo:
+            yield f"{path}: {value} below minimum"
+        if "maximum" in schema and value > schema["maximum"] or hi is not None and value > hi:
+            yield f"{path}: {value} above maximum"
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
+            yield f"{path}: {len(value)} items out of range"
+        if "items" in schema:
+            for i, x in enumerate(value):
+                yield from errors(x, schema["items"], root, f"{path}[{i}]")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for k in schema.get("required", []):
+            if k not in value:
+                yield f"{path}: missing member {k!r}"
+        for k, x in value.items():
+            if k in props:
+                yield from errors(x, props[k], root, f"{path}.{k}")
+            elif schema.get("additionalProperties") is False:
+                yield f"{path}: unknown member {k!r}"
+            elif isinstance(schema.get("additionalProperties"), dict):
+                yield from errors(x, schema["additionalProperties"], root, f"{path}.{k}")
+
+
+def check(value, schema_name):
+    s = load(schema_name)
+    return list(errors(value, s, s))
