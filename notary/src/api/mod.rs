@@ -1,0 +1,285 @@
+//! The HTTP API. Every endpoint authenticates with a bearer token of the right role (except
+//! enrolment, whose credential is the one-time code, and the health, metrics and OpenAPI
+//! endpoints), and answers errors in the one [`HttpError`] shape.
+
+mod enrolment;
+mod evidence;
+mod intake;
+mod ledger;
+mod media;
+mod operations;
+mod tokens;
+
+use std::path::PathBuf;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt as _;
+use tiezheng_protocol::{Hash32, Sm2SigningKey, Timestamp, canonical};
+
+pub use enrolment::{create_enrolment_code, enrol, revoke_device};
+pub use evidence::{get_bundle, get_media, get_proof};
+pub use intake::submit_proofs;
+pub use ledger::ledger_policy;
+pub use media::{UploadQuery, media_status, upload_media};
+pub use operations::{healthz, metrics, notary_key, openapi, readyz};
+pub use tokens::{create_token, revoke_token};
+
+use crate::config::NotaryConfig;
+use crate::error::HttpError;
+use crate::media::MediaStore;
+use crate::metrics::Metrics;
+use crate::store::{NewToken, Store};
+
+/// Roles a token can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An officer's device: submits proofs and media.
+    Device,
+    /// A judicial appraiser: reads and verifies evidence of granted cases.
+    Appraiser,
+    /// A court: fetches evidence and certificates.
+    Court,
+    /// The notary's administrator.
+    Admin,
+}
+
+impl Role {
+    /// The role's name in tokens and the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Device => "device",
+            Self::Appraiser => "appraiser",
+            Self::Court => "court",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "device" => Some(Self::Device),
+            "appraiser" => Some(Self::Appraiser),
+            "court" => Some(Self::Court),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Shared state of the service.
+pub struct AppState {
+    /// Batching and the ledger.
+    pub anchoring: crate::anchoring::Anchoring,
+    /// The database.
+    pub store: Store,
+    /// The notary's SM2 key.
+    pub key: Sm2SigningKey,
+    /// Settings.
+    pub config: NotaryConfig,
+    /// The media store.
+    pub media: MediaStore,
+    /// Counters.
+    pub metrics: Metrics,
+    /// One intake writer at a time: sequence, chain and custody checks are then race-free on
+    /// every backend.
+    pub intake: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token's public ID.
+    pub token_id: String,
+    /// Its role.
+    pub role: Role,
+    /// Its subject (device key ID for devices).
+    pub subject: String,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    Timestamp::now_utc().unix_ms()
+}
+
+fn token_sm3(token: &str) -> String {
+    Hash32::sm3(token.as_bytes()).to_hex()
+}
+
+/// A new random secret token for `role`.
+pub fn new_token(role: Role, subject: &str, expires_at: i64) -> (String, NewToken) {
+    let mut secret = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret).ok();
+    let token = format!("tz{}_{}", &role.name()[..1], hex::encode(secret));
+    let token_id = Hash32::sm3(token.as_bytes()).to_hex()[..16].to_owned();
+    (
+        token.clone(),
+        NewToken {
+            token_sm3: token_sm3(&token),
+            token_id,
+            role: role.name().to_owned(),
+            subject: subject.to_owned(),
+            expires_at,
+        },
+    )
+}
+
+/// Checks the bearer token and its role.
+pub async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+    allowed: &[Role],
+) -> Result<Caller, HttpError> {
+    let unauthorized = |msg: &str| {
+        HttpError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            msg,
+            Some("Authorization"),
+        )
+    };
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| unauthorized("send `Authorization: Bearer <token>`"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    let row = state
+        .store
+        .token(&token_sm3(token.trim()))
+        .await?
+        .ok_or_else(|| unauthorized("unknown token"))?;
+    if row.revoked_at.is_some() {
+        return Err(unauthorized("this token has been revoked"));
+    }
+    if row.expires_at <= now_ms() {
+        return Err(unauthorized(
+            "this token has expired; ask the administrator for a new one",
+        ));
+    }
+    let role = Role::parse(&row.role).ok_or_else(|| unauthorized("token has an unknown role"))?;
+    if !allowed.contains(&role) {
+        let names: Vec<&str> = allowed.iter().map(|r| r.name()).collect();
+        return Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this endpoint needs a token of role {}; yours is {}",
+                names.join(" or "),
+                role.name()
+            ),
+            Some("Authorization"),
+        ));
+    }
+    Ok(Caller {
+        token_id: row.token_id,
+        role,
+        subject: row.subject,
+    })
+}
+
+/// Reads a request body up to `limit` bytes.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, HttpError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            HttpError::bad_request(
+                "bad_body",
+                format!("the request body could not be read: {e}"),
+                None,
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("request body exceeds {limit} bytes; send fewer proofs per request"),
+                None,
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
+    let value = canonical::parse_strict(body).map_err(canonical_error)?;
+    serde_json::from_value(value).map_err(|e| {
+        HttpError::unprocessable(
+            "invalid_request",
+            format!("request does not match the expected shape: {e}"),
+            None,
+        )
+    })
+}
+
+fn canonical_error(e: canonical::CanonicalError) -> HttpError {
+    use canonical::CanonicalError as C;
+    match e {
+        C::Syntax {
+            line,
+            column,
+            message,
+        } => HttpError::bad_request(
+            "malformed_json",
+            format!("body is not valid JSON at line {line}, column {column}: {message}"),
+            None,
+        ),
+        C::DuplicateKey { key } => HttpError::bad_request(
+            "duplicate_key",
+            format!("member {key:?} appears twice in one object"),
+            Some(&key),
+        ),
+        C::Float { path } => HttpError::unprocessable(
+            "float_not_allowed",
+            "floating-point numbers are not allowed in signed documents; write decimals as strings",
+            Some(&path),
+        ),
+        C::IntegerOutOfRange { path } => HttpError::unprocessable(
+            "integer_out_of_range",
+            "integers must be within ±(2^53 - 1)",
+            Some(&path),
+        ),
+        C::NotCanonical => HttpError::unprocessable(
+            "not_canonical",
+            "the body must be RFC 8785 canonical JSON (sorted members, no whitespace), exactly as `tiezheng capture` prints it",
+            None,
+        ),
+        other => HttpError::unprocessable("invalid_json", other.to_string(), None),
+    }
+}
+
+trait IntoResponse {
+    fn into_response(self) -> HttpResponse;
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> HttpResponse {
+        actix_web::ResponseError::error_response(&self)
+    }
+}
+
+/// JSON error for unknown routes.
+pub async fn not_found() -> HttpResponse {
+    HttpError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /openapi.json",
+        None,
+    )
+    .into_response()
+}
+
+/// Where the media of the service live, for the CLI's messages.
+pub fn media_dir(config: &NotaryConfig) -> PathBuf {
+    config.media_dir()
+}
