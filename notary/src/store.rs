@@ -175,6 +175,21 @@ impl Store {
         self.backend
     }
 
+    /// Begins a transaction that may append custody events. Its first statement updates the
+    /// one `custody_head` row: on PostgreSQL that row lock serialises custody appends across
+    /// every connection and notary instance; on SQLite a write as the first statement takes
+    /// the database's write lock at once (waiting up to `busy_timeout`), like `BEGIN
+    /// IMMEDIATE`, so the transaction never has to upgrade a stale read snapshot, which SQLite
+    /// refuses at once with "database is locked". Readers of evidence therefore never fail
+    /// because of each other or of intake, and each event reads the true last hash.
+    async fn begin_custody(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE custody_head SET appends = appends + 1 WHERE name = 'custody'")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
@@ -387,7 +402,7 @@ impl Store {
     /// Stores an accepted proof, its media expectations and its `received` custody event in
     /// one transaction.
     pub async fn insert_proof(&self, p: &NewProof<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         sqlx::query("INSERT INTO proofs (proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json, received_at, chain_gap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(p.proof_sm3)
             .bind(p.device_key_id)
@@ -518,7 +533,7 @@ impl Store {
 
     /// Records a batch as anchored at `height`, with an `anchored` custody event per proof.
     pub async fn set_anchored(&self, seq: i64, height: i64, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
         let proofs = sqlx::query(
             "SELECT proof_sm3 FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
@@ -628,7 +643,7 @@ impl Store {
 
     /// Marks media stored and verified, with a custody event for every proof naming it.
     pub async fn complete_media(&self, sm3: &str, actor: &str, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         sqlx::query(
             "UPDATE media SET complete = 1, received = bytes, stored_at = $1 WHERE sm3 = $2",
         )
@@ -682,7 +697,7 @@ impl Store {
         now: i64,
         detail: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         append_custody(&mut tx, proof_sm3, event, actor, now, detail).await?;
         tx.commit().await?;
         Ok(())
