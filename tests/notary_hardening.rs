@@ -16,8 +16,9 @@ mod common;
 use std::path::Path;
 
 use common::{Notary, capture, database_url, device, notary};
+use serde_json::{Value, json};
 use tiezheng_notary::store::{Store, verify_custody_chain};
-use tiezheng_protocol::Proof;
+use tiezheng_protocol::{Proof, canonical};
 use tiezheng_sdk::client::NotaryBinding;
 
 fn token(dir: &Path) -> String {
@@ -125,4 +126,88 @@ fn concurrent_readers_with_intake_never_fail_and_custody_stays_exact() {
         1 + later.len(),
         "every receipt is one custody event"
     );
+}
+
+fn unlocked(dir: &Path) -> tiezheng_sdk::device::UnlockedDevice {
+    tiezheng_sdk::device::Device::open(dir)
+        .unwrap()
+        .unlock(&tiezheng_sdk::vault::PassphraseVault::new(common::PIN))
+        .unwrap()
+}
+
+/// Proofs signed with the enrolled device's real key, each breaking one rule of the proof
+/// schema, are refused with 422 and the value named; none gets a receipt.
+#[test]
+fn intake_enforces_every_schema_rule_with_the_field_named() {
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(root.path(), &[]);
+    let dev = device(root.path(), "dev", &n);
+    let tok = token(&dev);
+    let good: Value = serde_json::from_slice(&capture(&dev, "photos/DSCN0012.jpg")).unwrap();
+    let key = unlocked(&dev);
+    let resign = |pointer: &str, value: Value| -> Vec<u8> {
+        let mut v = good.clone();
+        *v.pointer_mut(pointer).unwrap() = value;
+        let sig = key.sign_document(&v["manifest"]).unwrap();
+        canonical::canonicalize(&json!({"manifest": v["manifest"], "signature": sig})).unwrap()
+    };
+    let cases = [
+        ("/manifest/device_seq", json!(0), "invalid_value"),
+        ("/manifest/case/reference", json!(""), "invalid_value"),
+        (
+            "/manifest/case/reference",
+            json!("x".repeat(1000)),
+            "invalid_value",
+        ),
+        ("/manifest/manifest_id", json!("../../x"), "invalid_value"),
+        ("/manifest/case/collectors", json!([]), "invalid_value"),
+        ("/manifest/items/0/file_name", json!(".."), "bad_file_name"),
+        ("/manifest/items/0/hashes", json!([]), "invalid_hashes"),
+        ("/manifest/device_seq", json!("1"), "invalid_proof"),
+        ("/manifest/created_at", json!("2026-13-45"), "invalid_proof"),
+        (
+            "/manifest/previous_manifest_sm3",
+            json!("XYZ"),
+            "invalid_proof",
+        ),
+    ];
+    for (pointer, value, code) in cases {
+        let (s, v) = n.call(
+            "POST",
+            "/v1/proofs",
+            Some(&tok),
+            &resign(pointer, value.clone()),
+        );
+        assert_eq!(
+            (
+                s,
+                v["code"].as_str().unwrap_or(""),
+                v["field"].as_str().unwrap_or("")
+            ),
+            (422, code, pointer),
+            "{pointer} = {value}: {v}"
+        );
+    }
+    // A location in another coordinate system (the capture has none: add one).
+    let mut located = good.clone();
+    located["manifest"]["items"][0]["location"] =
+        json!({"coordinate_system": "GCJ-02", "os_fix": null});
+    let sig = key.sign_document(&located["manifest"]).unwrap();
+    let body = canonical::canonicalize(&json!({"manifest": located["manifest"], "signature": sig}))
+        .unwrap();
+    let (s, v) = n.call("POST", "/v1/proofs", Some(&tok), &body);
+    assert_eq!(
+        (s, v["field"].as_str().unwrap_or("")),
+        (422, "/manifest/items/0/location/coordinate_system"),
+        "{v}"
+    );
+    // Nothing was stored: the genuine proof is accepted as device_seq 1.
+    let (s, v) = n.call(
+        "POST",
+        "/v1/proofs",
+        Some(&tok),
+        &canonical::canonicalize(&good).unwrap(),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["results"][0]["receipt"]["receipt"]["device_seq"], 1);
 }

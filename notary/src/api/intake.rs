@@ -90,6 +90,14 @@ fn proof_error(e: ProofError) -> HttpError {
             format!("proof does not match schemas/proof.schema.json: {msg}"),
             None,
         ),
+        ProofError::Schema(v) => HttpError::unprocessable(
+            v.code,
+            format!(
+                "proof does not match schemas/proof.schema.json at {}: {}",
+                v.pointer, v.message
+            ),
+            Some(&v.pointer),
+        ),
         ProofError::UnknownType(t) => HttpError::unprocessable(
             "unknown_type",
             format!("manifest.type {t:?} is not tiezheng.manifest.v1"),
@@ -143,7 +151,7 @@ async fn intake_inner(
     caller: &Caller,
     value: &Value,
 ) -> Result<SignedReceipt, HttpError> {
-    let verified = Proof::verify_value(value).map_err(proof_error)?;
+    let verified = Proof::verify_value_checked(value).map_err(proof_error)?;
     let m = &verified.proof.manifest;
     let key_id = verified.key.key_id().to_hex();
     let device = state.store.device(&key_id).await?.ok_or_else(|| {
@@ -170,7 +178,6 @@ async fn intake_inner(
             Some("/signature/public_key"),
         ));
     }
-    validate_items(m)?;
     let seq = i64::try_from(m.device_seq).map_err(|_| {
         HttpError::unprocessable(
             "invalid_proof",
@@ -301,42 +308,4 @@ async fn intake_inner(
     state.metrics.accepted();
     tracing::info!(proof_sm3, device_seq = seq, device = %key_id, chain_gap = gap, "proof accepted");
     Ok(receipt)
-}
-
-/// Checks what the schema says but serde cannot: file names and the pair of hashes.
-fn validate_items(m: &tiezheng_protocol::Manifest) -> Result<(), HttpError> {
-    for (i, item) in m.items.iter().enumerate() {
-        let name = &item.file_name;
-        let bad = name.is_empty()
-            || name.len() > 255
-            || name.contains(['/', '\\', '\0'])
-            || name == "."
-            || name == ".."
-            || name.chars().any(char::is_control);
-        if bad {
-            return Err(HttpError::unprocessable(
-                "bad_file_name",
-                format!(
-                    "file name {name:?} must be a plain name without directories or control characters"
-                ),
-                Some(&format!("/manifest/items/{i}/file_name")),
-            ));
-        }
-        let has = |alg| {
-            item.hashes
-                .iter()
-                .any(|h| h.algorithm == alg && h.is_consistent())
-        };
-        if !has(tiezheng_protocol::HashAlgorithm::Sm3)
-            || !has(tiezheng_protocol::HashAlgorithm::Sha256)
-            || item.hashes.iter().any(|h| !h.is_consistent())
-        {
-            return Err(HttpError::unprocessable(
-                "invalid_hashes",
-                "each item needs SM3 and SHA-256 entries whose OIDs match their algorithms",
-                Some(&format!("/manifest/items/{i}/hashes")),
-            ));
-        }
-    }
-    Ok(())
 }
