@@ -211,3 +211,219 @@ fn intake_enforces_every_schema_rule_with_the_field_named() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["results"][0]["receipt"]["receipt"]["device_seq"], 1);
 }
+
+/// Sends `head` (request line and headers, without the final blank line) and `body`, then
+/// waits for the whole answer: `(status, headers in lower case, body)`.
+fn raw(url: &str, head: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    use std::io::{Read as _, Write as _};
+    let host = url.strip_prefix("http://").unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    s.write_all(format!("{head}\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer: {}", String::from_utf8_lossy(&resp)));
+    let head = String::from_utf8_lossy(&resp[..split]).to_ascii_lowercase();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head, resp[split + 4..].to_vec())
+}
+
+fn assert_error(what: &str, (status, v): (u16, Value), want: (u16, &str, Option<&str>)) {
+    assert_eq!(
+        (
+            status,
+            v["code"].as_str().unwrap_or("<no code>"),
+            v["field"].as_str()
+        ),
+        want,
+        "{what}: {v}"
+    );
+    assert!(
+        v["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: {v}"
+    );
+    assert_eq!(
+        v.as_object().map(|o| o.len()),
+        Some(3),
+        "{what}: exactly code, message, field: {v}"
+    );
+}
+
+/// Errors from every layer (routing, path and query parameters, JSON shapes, body limits,
+/// stalled bodies) are `{code, message, field}` with the right status; the token is checked
+/// before anything else about the request.
+#[test]
+fn every_error_has_one_shape_and_the_token_comes_first() {
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(root.path(), &[("TIEZHENG_NOTARY_BODY_TIMEOUT_MS", "1500")]);
+    let dev = device(root.path(), "dev", &n);
+    let tok = token(&dev);
+    let proof = capture(&dev, "photos/DSCN0010.jpg");
+    let (s, _) = n.call("POST", "/v1/proofs", Some(&tok), &proof);
+    assert_eq!(s, 200);
+    let sm3 = proof_sm3(&proof);
+    let media_sm3 = Proof::verify_bytes(&proof).unwrap().proof.manifest.items[0].hashes[0]
+        .value
+        .to_hex();
+    let (court, _) = n.token("court", &[]);
+    let admin = n.admin.clone();
+
+    // Routing.
+    assert_error(
+        "unknown path",
+        n.call("GET", "/v2/nothing", None, b""),
+        (404, "not_found", None),
+    );
+    let proof_path = format!("/v1/proofs/{sm3}");
+    for (method, path) in [
+        ("DELETE", "/v1/proofs"),
+        ("GET", "/v1/enrol"),
+        ("POST", proof_path.as_str()),
+        ("PUT", "/healthz"),
+    ] {
+        assert_error(
+            &format!("{method} {path}"),
+            n.call(method, path, None, b""),
+            (405, "method_not_allowed", None),
+        );
+    }
+    let (s, head, _) = raw(
+        &n.url,
+        "DELETE /v1/proofs HTTP/1.1\r\nContent-Length: 0",
+        b"",
+    );
+    assert_eq!(s, 405);
+    assert!(head.contains("allow: post"), "{head}");
+
+    // The token before anything else: bad parameters of an anonymous caller are never judged.
+    for (method, path) in [
+        ("PUT", format!("/v1/media/{media_sm3}?offset=-1")),
+        ("PUT", "/v1/media/nothex?offset=x".to_owned()),
+        ("GET", "/v1/proofs/NOTHEX".to_owned()),
+        ("GET", format!("/v1/proofs/{sm3}/media/-1")),
+        ("GET", "/v1/media/nothex/status".to_owned()),
+        ("DELETE", "/v1/tokens/%FF%FE".to_owned()),
+        ("POST", "/v1/tokens".to_owned()),
+    ] {
+        assert_error(
+            &format!("anonymous {method} {path}"),
+            n.call(method, &path, None, b"{\"x\":1.5"),
+            (401, "unauthorized", Some("Authorization")),
+        );
+    }
+
+    // Path and query parameters.
+    for query in [
+        "offset=-1",
+        "offset=abc",
+        "offset=99999999999999999999999",
+        "",
+        "offset=0&x=1",
+    ] {
+        assert_error(
+            &format!("query {query:?}"),
+            n.call(
+                "PUT",
+                &format!("/v1/media/{media_sm3}?{query}"),
+                Some(&tok),
+                b"x",
+            ),
+            (400, "bad_offset", Some("offset")),
+        );
+    }
+    assert_error(
+        "bad media id",
+        n.call("PUT", "/v1/media/ABC?offset=0", Some(&tok), b"x"),
+        (400, "bad_media_id", Some("sm3")),
+    );
+    assert_error(
+        "bad proof id",
+        n.call("GET", "/v1/proofs/..%2F..%2Fetc", Some(&court), b""),
+        (400, "bad_proof_id", Some("proof_sm3")),
+    );
+    for item in ["-1", "x", "99999999999999999999999"] {
+        assert_error(
+            &format!("item {item}"),
+            n.call(
+                "GET",
+                &format!("/v1/proofs/{sm3}/media/{item}"),
+                Some(&court),
+                b"",
+            ),
+            (400, "bad_item", Some("item")),
+        );
+    }
+
+    // JSON bodies: the member at fault is named.
+    let tokens = |body: Value| {
+        n.call(
+            "POST",
+            "/v1/tokens",
+            Some(&admin),
+            body.to_string().as_bytes(),
+        )
+    };
+    assert_error(
+        "wrong type",
+        tokens(json!({"role": "court", "subject": 7})),
+        (422, "invalid_request", Some("/subject")),
+    );
+    assert_error(
+        "unknown member",
+        tokens(json!({"role": "court", "subject": "x", "smuggled": true})),
+        (422, "invalid_request", Some("/smuggled")),
+    );
+    assert_error(
+        "missing member",
+        tokens(json!({"role": "court"})),
+        (422, "invalid_request", Some("/subject")),
+    );
+    assert_error(
+        "wrong element type",
+        tokens(json!({"role": "appraiser", "subject": "x", "cases": ["a", 1]})),
+        (422, "invalid_request", Some("/cases/1")),
+    );
+    assert_error(
+        "officer type",
+        n.call(
+            "POST",
+            "/v1/enrolment-codes",
+            Some(&admin),
+            br#"{"officer_id":5}"#,
+        ),
+        (422, "invalid_request", Some("/officer_id")),
+    );
+    assert_error(
+        "enrolment timestamp",
+        n.call(
+            "POST",
+            "/v1/enrol",
+            None,
+            json!({"request": {"type": "tiezheng.enrolment-request.v1", "code": "AAAAA-BBBBB", "device_id": "d", "model": "m", "os": "o", "requested_at": "noon"}, "signature": {}}).to_string().as_bytes(),
+        ),
+        (422, "invalid_request", Some("/request/requested_at")),
+    );
+    assert_error(
+        "oversized enrolment",
+        n.call("POST", "/v1/enrol", None, &vec![b' '; 100_000]),
+        (413, "body_too_large", None),
+    );
+
+    // A body that stops arriving is cut off, and answered in the same shape.
+    let (s, _, body) = raw(
+        &n.url,
+        "POST /v1/enrol HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 1000",
+        b"{\"request\":",
+    );
+    assert_error(
+        "stalled enrolment",
+        (s, serde_json::from_slice(&body).unwrap()),
+        (408, "body_timeout", None),
+    );
+}

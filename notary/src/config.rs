@@ -34,6 +34,10 @@ pub struct NotaryConfig {
     pub enrolment_code_ttl_seconds: i64,
     /// Lifetime of device API tokens, in seconds.
     pub device_token_ttl_seconds: i64,
+    /// Longest wait, in milliseconds, for the next piece of a request body (and for the
+    /// whole body of an anonymous request): a stalled client is answered 408 and holds
+    /// nothing others wait for.
+    pub body_timeout_ms: u64,
     /// Worker threads for HTTP (0: one per core).
     pub workers: usize,
     /// A batch closes when it holds this many proofs...
@@ -60,6 +64,7 @@ impl Default for NotaryConfig {
             max_media_chunk_bytes: 8 * 1024 * 1024,
             enrolment_code_ttl_seconds: 7 * 24 * 3600,
             device_token_ttl_seconds: 365 * 24 * 3600,
+            body_timeout_ms: 30_000,
             workers: 0,
             batch_max_leaves: 1024,
             batch_max_ms: 1000,
@@ -180,6 +185,9 @@ impl NotaryConfig {
                 "MAX_BATCH" => cfg.max_batch = number(&value)?,
                 "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,
                 "WORKERS" => cfg.workers = number(&value)?,
+                "BODY_TIMEOUT_MS" => {
+                    cfg.body_timeout_ms = u64::try_from(number(&value)?.max(1)).unwrap_or(u64::MAX)
+                }
                 "BATCH_MAX_LEAVES" => cfg.batch_max_leaves = number(&value)?.max(1),
                 "BATCH_MAX_MS" => {
                     cfg.batch_max_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)

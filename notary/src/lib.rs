@@ -197,7 +197,7 @@ impl Notary {
                     let state = metrics_state.clone();
                     let fut = srv.call(req);
                     async move {
-                        let mut res = fut.await?;
+                        let mut res = error::json_errors(fut.await?);
                         let status = res.status().as_u16();
                         state.metrics.response(status);
                         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
@@ -217,35 +217,7 @@ impl Notary {
                         Ok(res)
                     }
                 })
-                .route("/healthz", web::get().to(api::healthz))
-                .route("/readyz", web::get().to(api::readyz))
-                .route("/metrics", web::get().to(api::metrics))
-                .route("/openapi.json", web::get().to(api::openapi))
-                .route("/v1/notary", web::get().to(api::notary_key))
-                .route(
-                    "/v1/enrolment-codes",
-                    web::post().to(api::create_enrolment_code),
-                )
-                .route("/v1/enrol", web::post().to(api::enrol))
-                .route(
-                    "/v1/devices/{key_id}/revoke",
-                    web::post().to(api::revoke_device),
-                )
-                .route("/v1/tokens", web::post().to(api::create_token))
-                .route("/v1/tokens/{token_id}", web::delete().to(api::revoke_token))
-                .route("/v1/proofs", web::post().to(api::submit_proofs))
-                .route("/v1/proofs/{proof_sm3}", web::get().to(api::get_proof))
-                .route(
-                    "/v1/proofs/{proof_sm3}/media/{item}",
-                    web::get().to(api::get_media),
-                )
-                .route(
-                    "/v1/proofs/{proof_sm3}/bundle",
-                    web::get().to(api::get_bundle),
-                )
-                .route("/v1/ledger/policy", web::get().to(api::ledger_policy))
-                .route("/v1/media/{sm3}", web::put().to(api::upload_media))
-                .route("/v1/media/{sm3}/status", web::get().to(api::media_status))
+                .configure(api::routes)
                 .default_service(web::to(api::not_found))
         })
         .workers(workers)

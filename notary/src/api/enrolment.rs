@@ -17,8 +17,8 @@ use tiezheng_protocol::sm2::Sm2Error;
 use tiezheng_protocol::{Timestamp, canonical};
 
 use super::{
-    AppState, Role, authenticate, canonical_error, new_token, now_ms, parse_json, read_body,
-    token_sm3,
+    AppState, Role, authenticate, canonical_error, new_token, now_ms, parse_json, parse_value,
+    path_param, read_body, token_sm3,
 };
 use crate::error::HttpError;
 use crate::store::DeviceRow;
@@ -36,12 +36,12 @@ pub async fn create_enrolment_code(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     authenticate(&req, &state, &[Role::Admin]).await?;
-    let r: CodeRequest = parse_json(&read_body(payload, 64 * 1024).await?)?;
+    let r: CodeRequest = parse_json(&read_body(payload, 64 * 1024, &state.config).await?)?;
     if r.officer_id.trim().is_empty() || r.officer_id.len() > 64 {
         return Err(HttpError::unprocessable(
             "invalid_officer",
             "officer_id must be 1 to 64 characters",
-            Some("officer_id"),
+            Some("/officer_id"),
         ));
     }
     let mut raw = [0u8; 10];
@@ -65,11 +65,11 @@ pub async fn create_enrolment_code(
 pub async fn revoke_device(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     authenticate(&req, &state, &[Role::Admin]).await?;
-    if state.store.revoke_device(&path, now_ms()).await? {
-        Ok(HttpResponse::Ok().json(json!({"revoked": path.into_inner()})))
+    let key_id = path_param(&req, "key_id");
+    if state.store.revoke_device(key_id, now_ms()).await? {
+        Ok(HttpResponse::Ok().json(json!({"revoked": key_id})))
     } else {
         Err(HttpError::new(
             StatusCode::NOT_FOUND,
@@ -85,8 +85,23 @@ pub async fn enrol(
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let body = read_body(payload, 64 * 1024).await?;
+    // Anonymous: the whole body within one body timeout, however it trickles in.
+    let within = std::time::Duration::from_millis(state.config.body_timeout_ms);
+    let body = tokio::time::timeout(within, read_body(payload, 64 * 1024, &state.config))
+        .await
+        .map_err(|_| {
+            HttpError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the enrolment request did not arrive within {} ms",
+                    state.config.body_timeout_ms
+                ),
+                None,
+            )
+        })??;
     let value = canonical::parse_strict(&body).map_err(canonical_error)?;
+    let _shape: EnrolmentRequest = parse_value(&value)?;
     let (req, key) = EnrolmentRequest::verify(&value).map_err(|e| match e {
         SignedError::Sm2(Sm2Error::BadSignature) => HttpError::unprocessable(
             "bad_signature",

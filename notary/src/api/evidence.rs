@@ -9,16 +9,15 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tiezheng_protocol::Hash32;
 
-use super::{AppState, Caller, Role, authenticate, now_ms};
+use super::{AppState, Caller, Role, authenticate, now_ms, path_param};
 use crate::error::HttpError;
 
 async fn readable_proof(
     req: &HttpRequest,
     state: &AppState,
-    sm3: &str,
 ) -> Result<(Caller, crate::store::ProofRow), HttpError> {
     let caller = authenticate(req, state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
-    let id = Hash32::from_hex(sm3).map_err(|_| {
+    let id = Hash32::from_hex(path_param(req, "proof_sm3")).map_err(|_| {
         HttpError::bad_request(
             "bad_proof_id",
             "proofs are addressed by their SM3 as 64 lowercase hex digits",
@@ -59,9 +58,8 @@ async fn readable_proof(
 pub async fn get_proof(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (caller, row) = readable_proof(&req, &state, &path).await?;
+    let (caller, row) = readable_proof(&req, &state).await?;
     state
         .store
         .custody(
@@ -95,10 +93,15 @@ pub async fn get_proof(
 pub async fn get_media(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<(String, usize)>,
 ) -> Result<HttpResponse, HttpError> {
-    let (sm3, item) = path.into_inner();
-    let (caller, row) = readable_proof(&req, &state, &sm3).await?;
+    let (caller, row) = readable_proof(&req, &state).await?;
+    let item: usize = path_param(&req, "item").parse().map_err(|_| {
+        HttpError::bad_request(
+            "bad_item",
+            "items are addressed by their index in the manifest: 0, 1, 2...",
+            Some("item"),
+        )
+    })?;
     let media = state.store.proof_media(&row.proof_sm3).await?;
     let (media_sm3, name) = media.get(item).cloned().ok_or_else(|| {
         HttpError::new(
@@ -161,9 +164,8 @@ pub async fn get_media(
 pub async fn get_bundle(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (caller, row) = readable_proof(&req, &state, &path).await?;
+    let (caller, row) = readable_proof(&req, &state).await?;
     let bundle = state
         .anchoring
         .bundle(&state.store, &row.proof_sm3, &row.proof_json, &row.receipt_json)

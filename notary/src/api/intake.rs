@@ -26,7 +26,7 @@ pub async fn submit_proofs(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&req, &state, &[Role::Device]).await?;
-    let body = read_body(payload, state.config.max_body_bytes).await?;
+    let body = read_body(payload, state.config.max_body_bytes, &state.config).await?;
     let value = match canonical::parse_canonical(&body) {
         Ok(v) => v,
         Err(e) => {

@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 use tiezheng_protocol::Hash32;
 use tokio::io::AsyncWriteExt as _;
 
-use super::{AppState, Caller, Role, authenticate, now_ms};
+use super::{AppState, Caller, Role, authenticate, next_chunk, now_ms, path_param};
 use crate::error::HttpError;
 
 /// Query of a media upload.
@@ -20,6 +19,21 @@ use crate::error::HttpError;
 pub struct UploadQuery {
     /// Where this chunk starts.
     pub offset: u64,
+}
+
+/// The upload's query, read after the caller is authenticated.
+fn upload_query(req: &HttpRequest) -> Result<UploadQuery, HttpError> {
+    web::Query::<UploadQuery>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| {
+            HttpError::bad_request(
+                "bad_offset",
+                format!(
+                    "the query must be `offset=N`, N the number of bytes the notary has acknowledged (a whole number from 0): {e}"
+                ),
+                Some("offset"),
+            )
+        })
 }
 
 fn media_id(s: &str) -> Result<String, HttpError> {
@@ -36,10 +50,9 @@ fn media_id(s: &str) -> Result<String, HttpError> {
 pub async fn media_status(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&req, &state, &[Role::Device, Role::Admin]).await?;
-    let sm3 = media_id(&path)?;
+    let sm3 = media_id(path_param(&req, "sm3"))?;
     let row = declared_media(&state, &caller, &sm3).await?;
     Ok(HttpResponse::Ok().json(json!({"sm3": row.sm3, "bytes": row.bytes, "received": row.received, "complete": row.complete})))
 }
@@ -122,12 +135,11 @@ async fn reconcile_media(
 pub async fn upload_media(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<String>,
-    query: web::Query<UploadQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&req, &state, &[Role::Device]).await?;
-    let sm3 = media_id(&path)?;
+    let sm3 = media_id(path_param(&req, "sm3"))?;
+    let query = upload_query(&req)?;
     let row = declared_media(&state, &caller, &sm3).await?;
     if row.complete {
         return Ok(HttpResponse::Ok().json(
@@ -151,20 +163,15 @@ pub async fn upload_media(
         .map_err(HttpError::internal)?;
     let mut written: i64 = 0;
     let limit = i64::try_from(state.config.max_media_chunk_bytes).unwrap_or(i64::MAX);
-    while let Some(chunk) = payload.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
+    loop {
+        let chunk = match next_chunk(&mut payload, &state.config).await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
             Err(e) => {
-                // The connection broke: keep only what was durably written (nothing of this request).
+                // The connection broke or stalled: keep only what was durably written
+                // (nothing of this request).
                 state.media.truncate_part(&sm3, row.received).await.ok();
-                return Err(HttpError::bad_request(
-                    "truncated_upload",
-                    format!(
-                        "the upload was cut off ({e}); resume at offset {}",
-                        row.received
-                    ),
-                    None,
-                ));
+                return Err(e);
             }
         };
         let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);

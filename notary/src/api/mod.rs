@@ -187,17 +187,15 @@ pub async fn authenticate(
     })
 }
 
-/// Reads a request body up to `limit` bytes.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, HttpError> {
+/// Reads a request body up to `limit` bytes. A body that stops arriving for longer than
+/// `body_timeout_ms` is cut off (408), so a stalled client holds nothing for long.
+async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+    config: &NotaryConfig,
+) -> Result<web::BytesMut, HttpError> {
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            HttpError::bad_request(
-                "bad_body",
-                format!("the request body could not be read: {e}"),
-                None,
-            )
-        })?;
+    while let Some(chunk) = next_chunk(&mut payload, config).await? {
         if body.len() + chunk.len() > limit {
             return Err(HttpError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -211,15 +209,53 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     Ok(body)
 }
 
+/// The next piece of a request body, waiting at most `body_timeout_ms` for it.
+async fn next_chunk(
+    payload: &mut web::Payload,
+    config: &NotaryConfig,
+) -> Result<Option<web::Bytes>, HttpError> {
+    let wait = std::time::Duration::from_millis(config.body_timeout_ms);
+    match tokio::time::timeout(wait, payload.next()).await {
+        Err(_) => Err(HttpError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body stopped arriving for {} ms; send it again (uploads resume from the acknowledged offset)",
+                config.body_timeout_ms
+            ),
+            None,
+        )),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err(HttpError::bad_request(
+            "bad_body",
+            format!("the request body could not be read: {e}"),
+            None,
+        )),
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+    }
+}
+
+/// Parses a JSON request body (strict: no duplicate members, no floats) into `T`; a member
+/// that is unknown, missing or of the wrong type is named in `field` as a JSON pointer.
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
-    let value = canonical::parse_strict(body).map_err(canonical_error)?;
-    serde_json::from_value(value).map_err(|e| {
+    parse_value(&canonical::parse_strict(body).map_err(canonical_error)?)
+}
+
+/// As [`parse_json`], from a parsed value.
+fn parse_value<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, HttpError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let pointer = tiezheng_protocol::manifest::pointer_of(e.path(), &e.inner().to_string());
         HttpError::unprocessable(
             "invalid_request",
-            format!("request does not match the expected shape: {e}"),
-            None,
+            format!("request does not match the expected shape: {}", e.inner()),
+            Some(&pointer),
         )
     })
+}
+
+/// A path parameter, read after the caller is authenticated (never before).
+fn path_param<'a>(req: &'a HttpRequest, name: &str) -> &'a str {
+    req.match_info().get(name).unwrap_or_default()
 }
 
 fn canonical_error(e: canonical::CanonicalError) -> HttpError {
@@ -266,6 +302,29 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> HttpResponse {
         actix_web::ResponseError::error_response(&self)
     }
+}
+
+/// Registers every endpoint. Each path is one resource, so a wrong method is answered 405
+/// (with `Allow`) rather than 404; add new resources here (or in a module's own
+/// `configure`, called from here).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz))
+        .service(web::resource("/metrics").get(metrics))
+        .service(web::resource("/openapi.json").get(openapi))
+        .service(web::resource("/v1/notary").get(notary_key))
+        .service(web::resource("/v1/enrolment-codes").post(create_enrolment_code))
+        .service(web::resource("/v1/enrol").post(enrol))
+        .service(web::resource("/v1/devices/{key_id}/revoke").post(revoke_device))
+        .service(web::resource("/v1/tokens").post(create_token))
+        .service(web::resource("/v1/tokens/{token_id}").delete(revoke_token))
+        .service(web::resource("/v1/proofs").post(submit_proofs))
+        .service(web::resource("/v1/proofs/{proof_sm3}").get(get_proof))
+        .service(web::resource("/v1/proofs/{proof_sm3}/media/{item}").get(get_media))
+        .service(web::resource("/v1/proofs/{proof_sm3}/bundle").get(get_bundle))
+        .service(web::resource("/v1/ledger/policy").get(ledger_policy))
+        .service(web::resource("/v1/media/{sm3}").put(upload_media))
+        .service(web::resource("/v1/media/{sm3}/status").get(media_status));
 }
 
 /// JSON error for unknown routes.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tiezheng_protocol::Timestamp;
 
-use super::{AppState, Role, authenticate, new_token, now_ms, parse_json, read_body};
+use super::{AppState, Role, authenticate, new_token, now_ms, parse_json, path_param, read_body};
 use crate::error::HttpError;
 
 #[derive(Deserialize)]
@@ -30,7 +30,7 @@ pub async fn create_token(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     authenticate(&req, &state, &[Role::Admin]).await?;
-    let r: TokenRequest = parse_json(&read_body(payload, 64 * 1024).await?)?;
+    let r: TokenRequest = parse_json(&read_body(payload, 64 * 1024, &state.config).await?)?;
     let role = match Role::parse(&r.role) {
         Some(Role::Device) => {
             return Err(HttpError::unprocessable(
@@ -66,11 +66,11 @@ pub async fn create_token(
 pub async fn revoke_token(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     authenticate(&req, &state, &[Role::Admin]).await?;
-    if state.store.revoke_token(&path, now_ms()).await? {
-        Ok(HttpResponse::Ok().json(json!({"revoked": path.into_inner()})))
+    let token_id = path_param(&req, "token_id");
+    if state.store.revoke_token(token_id, now_ms()).await? {
+        Ok(HttpResponse::Ok().json(json!({"revoked": token_id})))
     } else {
         Err(HttpError::new(
             StatusCode::NOT_FOUND,

@@ -773,16 +773,17 @@ impl Proof {
     /// rules of [`Manifest::check_schema`]. Does not check the signature.
     pub fn from_value_checked(value: &Value) -> Result<Self, SchemaViolation> {
         let proof: Proof = serde_path_to_error::deserialize(value).map_err(|e| {
-            let pointer = pointer_of(e.path());
-            SchemaViolation::new("invalid_proof", pointer, e.into_inner().to_string())
+            let message = e.inner().to_string();
+            SchemaViolation::new("invalid_proof", pointer_of(e.path(), &message), message)
         })?;
         proof.manifest.check_schema()?;
         Ok(proof)
     }
 }
 
-/// The JSON pointer of a serde path (`manifest.items[0].bytes` → `/manifest/items/0/bytes`).
-pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
+/// The JSON pointer of the value a serde error is about (`manifest.items[0].bytes` →
+/// `/manifest/items/0/bytes`); for a missing member, the member's own pointer.
+pub fn pointer_of(path: &serde_path_to_error::Path, message: &str) -> String {
     use serde_path_to_error::Segment as S;
     let mut out = String::new();
     for seg in path.iter() {
@@ -794,6 +795,13 @@ pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
             }
             S::Unknown => out.push('?'),
         }
+    }
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        out.push('/');
+        out.push_str(&name.replace('~', "~0").replace('/', "~1"));
     }
     out
 }
