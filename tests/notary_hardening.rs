@@ -427,3 +427,268 @@ fn every_error_has_one_shape_and_the_token_comes_first() {
         (408, "body_timeout", None),
     );
 }
+
+/// The media SM3 (the upload address) a proof's first item declares.
+fn media_of(proof: &[u8]) -> String {
+    Proof::verify_bytes(proof).unwrap().proof.manifest.items[0].hashes[0]
+        .value
+        .to_hex()
+}
+
+fn put_media(n: &Notary, tok: &str, sm3: &str, offset: usize, bytes: &[u8]) -> (u16, Value) {
+    n.call(
+        "PUT",
+        &format!("/v1/media/{sm3}?offset={offset}"),
+        Some(tok),
+        bytes,
+    )
+}
+
+fn media_stored(n: &Notary, reader: &str, proof_sm3: &str) -> bool {
+    let (s, v) = n.call("GET", &format!("/v1/proofs/{proof_sm3}"), Some(reader), b"");
+    assert_eq!(s, 200, "{v}");
+    v["media"][0]["stored"].as_bool().unwrap()
+}
+
+/// An enrolled device that declares someone else's file (its SM3) with a false SHA-256 and
+/// size, before the genuine device does, can neither block nor alter the genuine upload; its
+/// own declaration is never satisfied.
+#[test]
+fn media_squatting_cannot_block_or_alter_a_genuine_upload() {
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(root.path(), &[]);
+    let genuine = device(root.path(), "genuine", &n);
+    let squatter = device(root.path(), "squatter", &n);
+    let (gtok, stok) = (token(&genuine), token(&squatter));
+    let file = std::fs::read(common::corpus_dir().join("photos/DSCN0021.jpg")).unwrap();
+    let real = capture(&genuine, "photos/DSCN0021.jpg");
+    let sm3 = media_of(&real);
+
+    // The squatter's proof names the same SM3 with a false SHA-256 and size, and comes first.
+    let own: Value = serde_json::from_slice(&capture(&squatter, "photos/DSCN0010.jpg")).unwrap();
+    let key = unlocked(&squatter);
+    let mut m = own["manifest"].clone();
+    for h in m["items"][0]["hashes"].as_array_mut().unwrap() {
+        if h["algorithm"] == "SM3" {
+            h["value"] = json!(sm3);
+        } else {
+            h["value"] = json!("ab".repeat(32));
+        }
+    }
+    m["items"][0]["bytes"] = json!(10);
+    let sig = key.sign_document(&m).unwrap();
+    let squat = canonical::canonicalize(&json!({"manifest": m, "signature": sig})).unwrap();
+    let (s, v) = n.call("POST", "/v1/proofs", Some(&stok), &squat);
+    assert_eq!(
+        s, 200,
+        "receipted: the notary cannot know the file yet: {v}"
+    );
+    let (s, v) = n.call("POST", "/v1/proofs", Some(&gtok), &real);
+    assert_eq!(s, 200, "{v}");
+
+    // The squatter uploads what it declared: 10 bytes, which cannot match; then starts again.
+    let (s, v) = put_media(&n, &stok, &sm3, 0, &file[..10]);
+    assert_eq!(
+        (s, v["code"].as_str().unwrap_or("")),
+        (422, "media_hash_mismatch"),
+        "{v}"
+    );
+    let (s, _) = put_media(&n, &stok, &sm3, 0, b"junk");
+    assert_eq!(s, 202);
+
+    // The genuine device uploads in two chunks, unhindered, against its own declaration.
+    let (s, v) = n.call("GET", &format!("/v1/media/{sm3}/status"), Some(&gtok), b"");
+    assert_eq!(
+        (s, v["bytes"].as_u64(), v["received"].as_u64()),
+        (200, Some(file.len() as u64), Some(0)),
+        "{v}"
+    );
+    let half = file.len() / 2;
+    let (s, v) = put_media(&n, &gtok, &sm3, 0, &file[..half]);
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = put_media(&n, &gtok, &sm3, half, &file[half..]);
+    assert_eq!((s, v["complete"].as_bool()), (201, Some(true)), "{v}");
+    let stored = n.data_dir.join("media").join(&sm3[..2]).join(&sm3);
+    assert_eq!(std::fs::read(stored).unwrap(), file);
+
+    // The file belongs to the proof that declares it truthfully.
+    let (court, _) = n.token("court", &[]);
+    assert!(media_stored(&n, &court, &proof_sm3(&real)));
+    assert!(!media_stored(&n, &court, &proof_sm3(&squat)));
+    let (s, _) = n.call(
+        "GET",
+        &format!("/v1/proofs/{}/media/0", proof_sm3(&squat)),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 404, "a false declaration never exports the file");
+    let log = custody_log(&n);
+    let stored_for: Vec<&str> = log
+        .iter()
+        .filter(|e| e.event == "media_stored")
+        .map(|e| e.proof_sm3.as_str())
+        .collect();
+    assert_eq!(stored_for, vec![proof_sm3(&real).as_str()]);
+    // The squatter is told its declaration can never be satisfied.
+    let (s, v) = put_media(&n, &stok, &sm3, 0, b"junk");
+    assert_eq!(
+        (s, v["code"].as_str().unwrap_or("")),
+        (422, "media_hash_mismatch"),
+        "{v}"
+    );
+    let (_, v) = n.call("GET", &format!("/v1/media/{sm3}/status"), Some(&stok), b"");
+    assert_eq!(v["complete"], false, "{v}");
+}
+
+/// A chunk that overlaps acknowledged bytes must carry the same bytes: an identical retry is
+/// accepted, a different one is refused with 409, and acknowledged bytes never change, also
+/// when two chunks race for the same offset.
+#[test]
+fn overlapping_chunks_never_change_acknowledged_bytes() {
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(root.path(), &[]);
+    let dev = device(root.path(), "dev", &n);
+    let tok = token(&dev);
+    let file = std::fs::read(common::corpus_dir().join("photos/DSCN0025.jpg")).unwrap();
+    let proof = capture(&dev, "photos/DSCN0025.jpg");
+    assert_eq!(n.call("POST", "/v1/proofs", Some(&tok), &proof).0, 200);
+    let sm3 = media_of(&proof);
+    let q = file.len() / 4;
+    let received = || {
+        n.call("GET", &format!("/v1/media/{sm3}/status"), Some(&tok), b"")
+            .1["received"]
+            .as_u64()
+            .unwrap() as usize
+    };
+
+    assert_eq!(put_media(&n, &tok, &sm3, 0, &file[..q]).0, 202);
+    // Different bytes over acknowledged ones: refused, nothing changes.
+    let mut other = file[..q].to_vec();
+    other[q / 2] ^= 0xff;
+    let (s, v) = put_media(&n, &tok, &sm3, 0, &other);
+    assert_eq!(
+        (s, v["code"].as_str().unwrap_or(""), v["field"].as_str()),
+        (409, "overlap_mismatch", Some("offset")),
+        "{v}"
+    );
+    assert_eq!(received(), q);
+    // The same bytes again (a retry whose answer was lost): accepted, nothing changes.
+    assert_eq!(put_media(&n, &tok, &sm3, 0, &file[..q]).0, 202);
+    assert_eq!(received(), q);
+    // Overlapping identical bytes plus new ones: only the new ones are added.
+    assert_eq!(put_media(&n, &tok, &sm3, q / 2, &file[q / 2..2 * q]).0, 202);
+    assert_eq!(received(), 2 * q);
+
+    // Two chunks race for the same offset: one wins, the other is refused.
+    let mut junk = file[2 * q..3 * q].to_vec();
+    junk[0] ^= 0xff;
+    let results: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let a = s.spawn(|| put_media(&n, &tok, &sm3, 2 * q, &file[2 * q..3 * q]));
+        let b = s.spawn(|| put_media(&n, &tok, &sm3, 2 * q, &junk));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let mut statuses: Vec<u16> = results.iter().map(|r| r.0).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![202, 409], "{results:?}");
+    assert_eq!(received(), 3 * q);
+    let genuine_won = results[0].0 == 202;
+    // The loser's bytes were not taken: resending the winner's is accepted, the loser's not.
+    let (winner, loser) = if genuine_won {
+        (&file[2 * q..3 * q], &junk[..])
+    } else {
+        (&junk[..], &file[2 * q..3 * q])
+    };
+    assert_eq!(put_media(&n, &tok, &sm3, 2 * q, winner).0, 202);
+    assert_eq!(put_media(&n, &tok, &sm3, 2 * q, loser).0, 409);
+    // Finish: with the genuine bytes the file is stored; after junk it is refused and restarts.
+    let (s, v) = put_media(&n, &tok, &sm3, 3 * q, &file[3 * q..]);
+    if genuine_won {
+        assert_eq!((s, v["complete"].as_bool()), (201, Some(true)), "{v}");
+    } else {
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (422, Some("media_hash_mismatch")),
+            "{v}"
+        );
+        assert_eq!(received(), 0);
+        let (s, v) = put_media(&n, &tok, &sm3, 0, &file);
+        assert_eq!((s, v["complete"].as_bool()), (201, Some(true)), "{v}");
+    }
+    let stored = n.data_dir.join("media").join(&sm3[..2]).join(&sm3);
+    assert_eq!(std::fs::read(stored).unwrap(), file);
+}
+
+/// A request whose body stops arriving holds nothing others wait for: while it hangs, the
+/// device's status request and its retry of the upload are answered at once; the stalled
+/// request is cut off by the body timeout with a JSON error.
+#[test]
+fn a_stalled_upload_blocks_nobody() {
+    use std::io::{Read as _, Write as _};
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(root.path(), &[("TIEZHENG_NOTARY_BODY_TIMEOUT_MS", "20000")]);
+    let dev = device(root.path(), "dev", &n);
+    let tok = token(&dev);
+    let file = std::fs::read(common::corpus_dir().join("photos/DSCN0027.jpg")).unwrap();
+    let proof = capture(&dev, "photos/DSCN0027.jpg");
+    assert_eq!(n.call("POST", "/v1/proofs", Some(&tok), &proof).0, 200);
+    let sm3 = media_of(&proof);
+
+    let host = n.url.strip_prefix("http://").unwrap();
+    let mut stalled = std::net::TcpStream::connect(host).unwrap();
+    stalled
+        .write_all(
+            format!(
+                "PUT /v1/media/{sm3}?offset=0 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                file.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    stalled.write_all(&file[..1000]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    // Answered while the stalled request still hangs (the client gives up after 5 s).
+    let answered_within = |method: &str, path: &str, body: &[u8]| -> u16 {
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        s.write_all(
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        s.write_all(body).unwrap();
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp)
+            .unwrap_or_else(|e| panic!("{method} {path} hung behind the stalled upload: {e}"));
+        String::from_utf8_lossy(&resp)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        answered_within("GET", &format!("/v1/media/{sm3}/status"), b""),
+        200
+    );
+    assert_eq!(
+        answered_within("PUT", &format!("/v1/media/{sm3}?offset=0"), &file),
+        201,
+        "the device's retry completes the upload"
+    );
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    assert!(
+        stalled.read(&mut first).is_err(),
+        "the stalled request is still waiting for its body"
+    );
+    drop(stalled);
+    let stored = n.data_dir.join("media").join(&sm3[..2]).join(&sm3);
+    assert_eq!(std::fs::read(stored).unwrap(), file);
+}

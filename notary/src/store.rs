@@ -98,6 +98,29 @@ pub struct MediaRow {
     pub complete: bool,
 }
 
+/// Media as one proof declares it.
+#[derive(Debug, Clone)]
+pub struct DeclaredMedia {
+    /// SM3.
+    pub sm3: String,
+    /// File name in the manifest.
+    pub file_name: String,
+    /// SHA-256 the proof declares (`None` for proofs stored before declarations were kept).
+    pub sha256: Option<String>,
+    /// Size the proof declares (`None` as above).
+    pub bytes: Option<i64>,
+}
+
+impl DeclaredMedia {
+    /// Whether the stored media `m` is the file this proof declares.
+    pub fn satisfied_by(&self, m: &MediaRow) -> bool {
+        m.complete
+            && m.sm3 == self.sm3
+            && self.sha256.as_ref().is_none_or(|s| *s == m.sha256)
+            && self.bytes.is_none_or(|b| b == m.bytes)
+    }
+}
+
 /// A custody event.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct CustodyEvent {
@@ -417,11 +440,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (i, m) in p.media.iter().enumerate() {
-            sqlx::query("INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name, sha256, bytes) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(p.proof_sm3)
                 .bind(i64::try_from(i).unwrap_or(i64::MAX))
                 .bind(&m.sm3)
                 .bind(&m.file_name)
+                .bind(&m.sha256)
+                .bind(m.bytes)
                 .execute(&mut *tx)
                 .await?;
             let exists = sqlx::query("SELECT sm3 FROM media WHERE sm3 = $1")
@@ -621,40 +646,94 @@ impl Store {
         .transpose()
     }
 
-    /// Whether a device submitted a proof naming this media.
-    pub async fn device_declared_media(&self, device_key_id: &str, sm3: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT p.proof_sm3 FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2")
+    /// What `device_key_id` declared for this media in its first proof naming it: (SHA-256,
+    /// size). Another device's declaration of the same SM3 is not consulted.
+    pub async fn declaration(
+        &self,
+        device_key_id: &str,
+        sm3: &str,
+    ) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query("SELECT COALESCE(m.sha256, d.sha256) AS sha256, COALESCE(m.bytes, d.bytes) AS bytes FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 JOIN media d ON d.sm3 = m.media_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2 ORDER BY p.device_seq, m.item LIMIT 1")
             .bind(sm3)
             .bind(device_key_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.is_some())
+        row.map(|r| Ok((r.try_get("sha256")?, r.try_get("bytes")?)))
+            .transpose()
     }
 
-    /// Records upload progress.
-    pub async fn set_media_received(&self, sm3: &str, received: i64) -> Result<()> {
-        sqlx::query("UPDATE media SET received = $1 WHERE sm3 = $2 AND complete = 0")
-            .bind(received)
+    /// Bytes of `sm3` acknowledged to `uploader` so far.
+    pub async fn upload_received(&self, sm3: &str, uploader: &str) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT received FROM media_uploads WHERE sm3 = $1 AND uploader = $2")
+                .bind(sm3)
+                .bind(uploader)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.try_get("received")).transpose()?.unwrap_or(0))
+    }
+
+    /// The most bytes of `sm3` any uploader has had acknowledged (for operators).
+    pub async fn upload_received_max(&self, sm3: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT MAX(received) AS received FROM media_uploads WHERE sm3 = $1")
             .bind(sm3)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(opt_i64(&row, "received")?.unwrap_or(0))
+    }
+
+    /// Records an uploader's progress (acknowledged bytes).
+    pub async fn set_upload_received(
+        &self,
+        sm3: &str,
+        uploader: &str,
+        received: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO media_uploads (sm3, uploader, received) VALUES ($1, $2, $3) ON CONFLICT (sm3, uploader) DO UPDATE SET received = excluded.received")
+            .bind(sm3)
+            .bind(uploader)
+            .bind(received)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Marks media stored and verified, with a custody event for every proof naming it.
-    pub async fn complete_media(&self, sm3: &str, actor: &str, now: i64) -> Result<()> {
+    /// Marks media stored and verified as the file of SM3 `sm3`, SHA-256 `sha256` and `bytes`
+    /// bytes, with a `media_stored` custody event for every proof whose declaration it
+    /// satisfies (a false declaration of the same SM3 gets none).
+    pub async fn complete_media(
+        &self,
+        sm3: &str,
+        sha256: &str,
+        bytes: i64,
+        actor: &str,
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.begin_custody().await?;
-        sqlx::query(
-            "UPDATE media SET complete = 1, received = bytes, stored_at = $1 WHERE sm3 = $2",
+        let updated = sqlx::query(
+            "UPDATE media SET complete = 1, sha256 = $1, bytes = $2, received = $2, stored_at = $3 WHERE sm3 = $4 AND complete = 0",
         )
+        .bind(sha256)
+        .bind(bytes)
         .bind(now)
         .bind(sm3)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() == 0 {
+            // Already complete (another uploader finished first): nothing more to record.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM media_uploads WHERE sm3 = $1")
+            .bind(sm3)
+            .execute(&mut *tx)
+            .await?;
         let proofs = sqlx::query(
-            "SELECT DISTINCT proof_sm3 FROM proof_media WHERE media_sm3 = $1 ORDER BY proof_sm3",
+            "SELECT DISTINCT proof_sm3 FROM proof_media WHERE media_sm3 = $1 AND COALESCE(sha256, $2) = $2 AND COALESCE(bytes, $3) = $3 ORDER BY proof_sm3",
         )
         .bind(sm3)
+        .bind(sha256)
+        .bind(bytes)
         .fetch_all(&mut *tx)
         .await?;
         for r in proofs {
@@ -673,16 +752,23 @@ impl Store {
         Ok(())
     }
 
-    /// Media of a proof: (sm3, file name).
-    pub async fn proof_media(&self, proof_sm3: &str) -> Result<Vec<(String, String)>> {
+    /// Media a proof declares, in item order.
+    pub async fn proof_media(&self, proof_sm3: &str) -> Result<Vec<DeclaredMedia>> {
         let rows = sqlx::query(
-            "SELECT media_sm3, file_name FROM proof_media WHERE proof_sm3 = $1 ORDER BY item",
+            "SELECT media_sm3, file_name, sha256, bytes FROM proof_media WHERE proof_sm3 = $1 ORDER BY item",
         )
         .bind(proof_sm3)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("media_sm3")?, r.try_get("file_name")?)))
+            .map(|r| {
+                Ok(DeclaredMedia {
+                    sm3: r.try_get("media_sm3")?,
+                    file_name: r.try_get("file_name")?,
+                    sha256: r.try_get("sha256")?,
+                    bytes: opt_i64(r, "bytes")?,
+                })
+            })
             .collect()
     }
 

@@ -71,15 +71,19 @@ pub async fn get_proof(
         )
         .await?;
     let mut media = Vec::new();
-    for (i, (sm3, name)) in state
+    for (i, declared) in state
         .store
         .proof_media(&row.proof_sm3)
         .await?
         .into_iter()
         .enumerate()
     {
-        let stored = state.store.media(&sm3).await?.is_some_and(|m| m.complete);
-        media.push(json!({"item": i, "sm3": sm3, "file_name": name, "stored": stored}));
+        let stored = state
+            .store
+            .media(&declared.sm3)
+            .await?
+            .is_some_and(|m| declared.satisfied_by(&m));
+        media.push(json!({"item": i, "sm3": declared.sm3, "file_name": declared.file_name, "stored": stored}));
     }
     let custody = state.store.custody_of(&row.proof_sm3).await?;
     let proof: Value = serde_json::from_str(&row.proof_json).map_err(HttpError::internal)?;
@@ -103,7 +107,7 @@ pub async fn get_media(
         )
     })?;
     let media = state.store.proof_media(&row.proof_sm3).await?;
-    let (media_sm3, name) = media.get(item).cloned().ok_or_else(|| {
+    let declared = media.get(item).cloned().ok_or_else(|| {
         HttpError::new(
             StatusCode::NOT_FOUND,
             "unknown_item",
@@ -111,11 +115,12 @@ pub async fn get_media(
             Some("item"),
         )
     })?;
+    let (media_sm3, name) = (declared.sm3.clone(), declared.file_name.clone());
     let stored = state
         .store
         .media(&media_sm3)
         .await?
-        .is_some_and(|m| m.complete);
+        .is_some_and(|m| declared.satisfied_by(&m));
     if !stored {
         return Err(HttpError::new(
             StatusCode::NOT_FOUND,
