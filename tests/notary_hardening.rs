@@ -692,3 +692,90 @@ fn a_stalled_upload_blocks_nobody() {
     let stored = n.data_dir.join("media").join(&sm3[..2]).join(&sm3);
     assert_eq!(std::fs::read(stored).unwrap(), file);
 }
+
+/// Over a limit the notary answers 429 with `Retry-After` and does nothing else: wrong
+/// enrolment codes per client address, requests per token, proofs per device.
+#[test]
+fn throttled_callers_get_429_with_retry_after() {
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(
+        root.path(),
+        &[
+            ("TIEZHENG_NOTARY_TOKEN_REQUESTS_PER_SECOND", "5"),
+            ("TIEZHENG_NOTARY_DEVICE_PROOFS_PER_SECOND", "1"),
+        ],
+    );
+    let dev = device(root.path(), "dev", &n);
+    let tok = token(&dev);
+
+    // Guessing enrolment codes: five refusals, then 429 for every attempt, right or wrong.
+    let key = unlocked(&dev);
+    let enrolment = |code: &str| -> Vec<u8> {
+        let body = json!({"type": "tiezheng.enrolment-request.v1", "code": code, "device_id": "guess", "model": "m", "os": "o", "requested_at": "2026-12-01T08:00:00.000Z"});
+        let sig = key.sign_document(&body).unwrap();
+        canonical::canonicalize(&json!({"request": body, "signature": sig})).unwrap()
+    };
+    for i in 0..5 {
+        let (s, v) = n.call(
+            "POST",
+            "/v1/enrol",
+            None,
+            &enrolment(&format!("WRONG-CODE-{i}")),
+        );
+        assert_eq!((s, v["code"].as_str()), (403, Some("invalid_code")), "{v}");
+    }
+    let good_code = n.code("310101");
+    for code in ["WRONG-CODE-9", good_code.as_str()] {
+        let body = enrolment(code);
+        let (s, head, b) = raw(
+            &n.url,
+            &format!(
+                "POST /v1/enrol HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}",
+                body.len()
+            ),
+            &body,
+        );
+        assert_error(
+            "throttled enrolment",
+            (s, serde_json::from_slice(&b).unwrap()),
+            (429, "rate_limited", None),
+        );
+        let wait: u64 = head
+            .lines()
+            .find_map(|l| l.strip_prefix("retry-after: "))
+            .expect("Retry-After")
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+
+    // Requests per token: a burst of 20, then 429; another token is not affected.
+    let (court, _) = n.token("court", &[]);
+    let codes: Vec<u16> = (0..40)
+        .map(|_| n.call("GET", "/v1/proofs/00", Some(&court), b"").0)
+        .collect();
+    assert!(
+        codes.contains(&429),
+        "a token over its rate is throttled: {codes:?}"
+    );
+    let (other, _) = n.token("court", &[]);
+    let (s, v) = n.call("GET", "/v1/proofs/00", Some(&other), b"");
+    assert_eq!((s, v["code"].as_str()), (400, Some("bad_proof_id")), "{v}");
+
+    // Proofs per device: a burst of 10, then 429; the refused proof is not stored and is
+    // accepted once the device has waited.
+    let proofs: Vec<Value> = (0..11)
+        .map(|_| serde_json::from_slice(&capture(&dev, "photos/DSCN0010.jpg")).unwrap())
+        .collect();
+    let batch = canonical::canonicalize(&json!({"proofs": &proofs[..10]})).unwrap();
+    let (s, v) = n.call("POST", "/v1/proofs", Some(&tok), &batch);
+    assert_eq!(s, 200, "{v}");
+    let last = canonical::canonicalize(&proofs[10]).unwrap();
+    let (s, v) = n.call("POST", "/v1/proofs", Some(&tok), &last);
+    assert_error("device over its rate", (s, v), (429, "rate_limited", None));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (s, v) = n.call("POST", "/v1/proofs", Some(&tok), &last);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["results"][0]["receipt"]["receipt"]["device_seq"], 11);
+}

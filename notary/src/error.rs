@@ -14,6 +14,8 @@ pub struct HttpError {
     pub status: StatusCode,
     /// The JSON body.
     pub body: ApiError,
+    /// Seconds the client should wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl HttpError {
@@ -31,7 +33,21 @@ impl HttpError {
                 message: message.into(),
                 field: field.map(str::to_owned),
             },
+            retry_after_seconds: None,
         }
+    }
+
+    /// 429: the caller is over a rate limit and may try again after `wait`.
+    pub fn too_many(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let seconds = crate::throttle::retry_after_seconds(wait);
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("{}; retry after {seconds} s", message.into()),
+            None,
+        );
+        e.retry_after_seconds = Some(seconds);
+        e
     }
 
     /// 400.
@@ -74,7 +90,11 @@ impl ResponseError for HttpError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(&self.body)
+        let mut res = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after_seconds {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, s.to_string()));
+        }
+        res.json(&self.body)
     }
 }
 

@@ -24,6 +24,7 @@ pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod store;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,6 +139,7 @@ impl Notary {
             metrics: metrics::Metrics::default(),
             media,
             intake: tokio::sync::Mutex::new(()),
+            throttle: throttle::Throttle::new(&config),
             config: config.clone(),
         });
         let data = web::Data::new(state.clone());

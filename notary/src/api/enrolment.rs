@@ -82,9 +82,26 @@ pub async fn revoke_device(
 
 /// `POST /v1/enrol`: a device with a one-time code and proof of possession of its key.
 pub async fn enrol(
+    http: HttpRequest,
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
+    // Guessing codes is throttled per client address, before anything else is done.
+    let client = http
+        .peer_addr()
+        .map_or_else(String::new, |a| a.ip().to_string());
+    let throttled =
+        |wait| HttpError::too_many("too many failed enrolment attempts from this address", wait);
+    state
+        .throttle
+        .enrol_failures
+        .check(&client)
+        .map_err(throttled)?;
+    let failed = |e: HttpError| {
+        // A refused code costs one attempt; the next refusal may already be throttled.
+        let _ = state.throttle.enrol_failures.take(&client, 1.0);
+        e
+    };
     // Anonymous: the whole body within one body timeout, however it trickles in.
     let within = std::time::Duration::from_millis(state.config.body_timeout_ms);
     let body = tokio::time::timeout(within, read_body(payload, 64 * 1024, &state.config))
@@ -123,9 +140,18 @@ pub async fn enrol(
     }
     let now = now_ms();
     let code_sm3 = token_sm3(&req.request.code);
-    let officer = state.store.enrolment_code_officer(&code_sm3, now).await?.ok_or_else(|| {
-        HttpError::new(StatusCode::FORBIDDEN, "invalid_code", "the enrolment code is unknown, already used or expired; ask the administrator for a new one", Some("/request/code"))
-    })?;
+    let officer = state
+        .store
+        .enrolment_code_officer(&code_sm3, now)
+        .await?
+        .ok_or_else(|| {
+            failed(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_code",
+                "the enrolment code is unknown, already used or expired; ask the administrator for a new one",
+                Some("/request/code"),
+            ))
+        })?;
     if state.store.device(&key.key_id().to_hex()).await?.is_some() {
         return Err(HttpError::new(
             StatusCode::CONFLICT,
@@ -176,12 +202,12 @@ pub async fn enrol(
         )
         .await?
     {
-        return Err(HttpError::new(
+        return Err(failed(HttpError::new(
             StatusCode::FORBIDDEN,
             "invalid_code",
             "the enrolment code was used concurrently; ask for a new one",
             Some("/request/code"),
-        ));
+        )));
     }
     Ok(HttpResponse::Created().json(EnrolmentResponse {
         certificate,

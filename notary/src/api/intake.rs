@@ -27,7 +27,16 @@ pub async fn submit_proofs(
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&req, &state, &[Role::Device]).await?;
     let body = read_body(payload, state.config.max_body_bytes, &state.config).await?;
-    let value = match canonical::parse_canonical(&body) {
+    // A large body is parsed off the HTTP worker, so one device's huge request does not hold
+    // up the others' small ones.
+    let parsed = if body.len() > 64 * 1024 {
+        web::block(move || canonical::parse_canonical(&body))
+            .await
+            .map_err(HttpError::internal)?
+    } else {
+        canonical::parse_canonical(&body)
+    };
+    let value = match parsed {
         Ok(v) => v,
         Err(e) => {
             let err = canonical_error(e);
@@ -40,6 +49,17 @@ pub async fn submit_proofs(
         .filter(|o| o.len() == 1)
         .and_then(|o| o.get("proofs"))
         .and_then(Value::as_array);
+    let count = batch.map_or(1, Vec::len);
+    state
+        .throttle
+        .device_proofs
+        .take(&caller.subject, count as f64)
+        .map_err(|wait| {
+            HttpError::too_many(
+                "this device is over its rate of proofs; the proofs are not stored, send them again",
+                wait,
+            )
+        })?;
     match batch {
         Some(items) => {
             if items.len() > state.config.max_batch {

@@ -83,6 +83,8 @@ pub struct AppState {
     /// One intake writer at a time: sequence, chain and custody checks are then race-free on
     /// every backend.
     pub intake: tokio::sync::Mutex<()>,
+    /// Rate limits.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl std::fmt::Debug for AppState {
@@ -166,6 +168,11 @@ pub async fn authenticate(
             "this token has expired; ask the administrator for a new one",
         ));
     }
+    state
+        .throttle
+        .per_token
+        .take(&row.token_id, 1.0)
+        .map_err(|wait| HttpError::too_many("this token is over its request rate", wait))?;
     let role = Role::parse(&row.role).ok_or_else(|| unauthorized("token has an unknown role"))?;
     if !allowed.contains(&role) {
         let names: Vec<&str> = allowed.iter().map(|r| r.name()).collect();
