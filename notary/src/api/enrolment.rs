@@ -37,7 +37,7 @@ pub async fn create_enrolment_code(
 ) -> Result<HttpResponse, HttpError> {
     authenticate(&req, &state, &[Role::Admin]).await?;
     let r: CodeRequest = parse_json(&read_body(payload, 64 * 1024, &state.config).await?)?;
-    if r.officer_id.trim().is_empty() || r.officer_id.len() > 64 {
+    if r.officer_id.trim().is_empty() || r.officer_id.chars().count() > 64 {
         return Err(HttpError::unprocessable(
             "invalid_officer",
             "officer_id must be 1 to 64 characters",

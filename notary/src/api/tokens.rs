@@ -36,7 +36,7 @@ pub async fn create_token(
             return Err(HttpError::unprocessable(
                 "invalid_role",
                 "device tokens are issued at enrolment",
-                Some("role"),
+                Some("/role"),
             ));
         }
         Some(role) => role,
@@ -44,7 +44,7 @@ pub async fn create_token(
             return Err(HttpError::unprocessable(
                 "invalid_role",
                 "role must be appraiser, court or admin",
-                Some("role"),
+                Some("/role"),
             ));
         }
     };
@@ -53,12 +53,35 @@ pub async fn create_token(
         return Err(HttpError::unprocessable(
             "invalid_ttl",
             "ttl_seconds must be between 1 second and 10 years",
-            Some("ttl_seconds"),
+            Some("/ttl_seconds"),
         ));
     }
+    if !(1..=256).contains(&r.subject.chars().count()) {
+        return Err(HttpError::unprocessable(
+            "invalid_subject",
+            "subject (who holds the token) must be 1 to 256 characters",
+            Some("/subject"),
+        ));
+    }
+    let max = tiezheng_protocol::manifest::limits::CASE_REFERENCE_MAX_CHARS;
+    if let Some(i) = r
+        .cases
+        .iter()
+        .position(|c| !(1..=max).contains(&(c.chars().count() as u64)))
+    {
+        return Err(HttpError::unprocessable(
+            "invalid_case",
+            format!("case references are 1 to {max} characters, as in manifests"),
+            Some(&format!("/cases/{i}")),
+        ));
+    }
+    // A case granted twice is granted once.
+    let mut cases = r.cases;
+    cases.sort_unstable();
+    cases.dedup();
     let expires = now_ms() + ttl * 1000;
     let (token, row) = new_token(role, &r.subject, expires);
-    state.store.insert_token(&row, &r.cases, now_ms()).await?;
+    state.store.insert_token(&row, &cases, now_ms()).await?;
     Ok(HttpResponse::Created().json(json!({"token": token, "token_id": row.token_id, "role": role.name(), "expires_at": Timestamp::from_unix_ms(expires, 0)})))
 }
 
