@@ -779,3 +779,246 @@ fn throttled_callers_get_429_with_retry_after() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["results"][0]["receipt"]["receipt"]["device_seq"], 11);
 }
+
+/// A private PostgreSQL cluster this test may stop and start (never the shared one).
+struct PrivateCluster {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl PrivateCluster {
+    /// `None` when the PostgreSQL server binaries are not installed.
+    fn start(root: &Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut versions: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("pg_ctl").is_file())
+            .collect();
+        versions.sort();
+        let bin = versions.pop()?;
+        let as_postgres = String::from_utf8_lossy(
+            &std::process::Command::new("id")
+                .arg("-u")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .trim()
+            == "0";
+        let dir = root.join("pg");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if as_postgres {
+            // PostgreSQL refuses to run as root: the cluster belongs to `postgres`.
+            let ok = std::process::Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown postgres {}", dir.display());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = Self {
+            bin,
+            dir,
+            port,
+            as_postgres,
+        };
+        let data = c.dir.join("data");
+        c.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ],
+        );
+        c.ctl("start");
+        Some(c)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            std::process::Command::new(exe)
+        };
+        let out = cmd.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn ctl(&self, action: &str) {
+        let data = self.dir.join("data");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let log = self.dir.join("log");
+        let mut args = vec![
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-m",
+            "fast",
+        ];
+        if action == "start" {
+            args.extend_from_slice(&["-o", &opts]);
+        }
+        args.push(action);
+        self.run("pg_ctl", &args);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let exe = self.bin.join("pg_ctl");
+        let args = [
+            "-D",
+            data.to_str().unwrap_or_default(),
+            "-m",
+            "immediate",
+            "stop",
+        ];
+        let _ = if self.as_postgres {
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(exe)
+                .args(args)
+                .output()
+        } else {
+            std::process::Command::new(exe).args(args).output()
+        };
+    }
+}
+
+/// PostgreSQL stopped under load: intake answers 503 `database_unavailable` with
+/// `Retry-After` (no 500, no hang), the device keeps its proofs queued, and once the database
+/// is back every queued proof is receipted and the custody chain is intact.
+#[test]
+fn postgres_restarted_under_load_answers_503_then_resumes() {
+    let root = tempfile::tempdir().unwrap();
+    let Some(pg) = PrivateCluster::start(root.path()) else {
+        assert!(
+            !common::on_postgres(),
+            "PostgreSQL's server binaries (initdb, pg_ctl) are needed: apt-get install postgresql"
+        );
+        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
+        return;
+    };
+    let url = pg.url();
+    let n = Notary::start(
+        &root.path().join("notary"),
+        &[("TIEZHENG_NOTARY_DATABASE_URL", url.as_str())],
+    );
+    let dev = device(root.path(), "dev", &n);
+    let tok = token(&dev);
+    let files = [
+        "photos/DSCN0010.jpg",
+        "photos/DSCN0012.jpg",
+        "photos/DSCN0021.jpg",
+        "photos/DSCN0025.jpg",
+        "photos/DSCN0027.jpg",
+        "photos/Canon_40D.jpg",
+    ];
+    let proofs: Vec<Vec<u8>> = files.iter().map(|f| capture(&dev, f)).collect();
+    for p in &proofs[..2] {
+        assert_eq!(n.call("POST", "/v1/proofs", Some(&tok), p).0, 200);
+    }
+    let (court, _) = n.token("court", &[]);
+
+    // Readers keep reading while the database goes away.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (st, _) = n.call(
+                    "GET",
+                    &format!("/v1/proofs/{}", proof_sm3(&proofs[0])),
+                    Some(&court),
+                    b"",
+                );
+                seen.push(st);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            seen
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        pg.ctl("stop");
+        let (s3, head, body) = raw(
+            &n.url,
+            &format!(
+                "POST /v1/proofs HTTP/1.1\r\nAuthorization: Bearer {tok}\r\nContent-Type: application/json\r\nContent-Length: {}",
+                proofs[2].len()
+            ),
+            &proofs[2],
+        );
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_error(
+            "intake while down",
+            (s3, v.clone()),
+            (503, "database_unavailable", None),
+        );
+        assert!(head.contains("retry-after: "), "{head}");
+        let (s4, v4) = n.call("GET", "/readyz", None, b"");
+        assert_eq!(s4, 503, "{v4}");
+        pg.ctl("start");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "readers saw only 200 or 503: {statuses:?}"
+    );
+
+    // Back: the device's queue goes through, nothing was lost.
+    let out = common::cli(&dev, &["sync"]);
+    assert!(out.status.success());
+    let (s, v) = n.call("GET", "/readyz", None, b"");
+    assert_eq!(s, 200, "{v}");
+    for p in &proofs {
+        let (s, v) = n.call(
+            "GET",
+            &format!("/v1/proofs/{}", proof_sm3(p)),
+            Some(&court),
+            b"",
+        );
+        assert_eq!(
+            s, 200,
+            "every queued proof is stored after the restart: {v}"
+        );
+    }
+    let log = custody_log(&n);
+    verify_custody_chain(&log).unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.event == "received").count(),
+        proofs.len()
+    );
+}

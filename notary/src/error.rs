@@ -100,7 +100,19 @@ impl ResponseError for HttpError {
 
 impl From<crate::store::StoreError> for HttpError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::internal(e)
+        if e.is_unavailable() {
+            tracing::warn!(cause = %e, "database unavailable");
+            let mut err = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the notary's database is unavailable; nothing was stored; keep the proofs queued and retry in a few seconds",
+                None,
+            );
+            err.retry_after_seconds = Some(5);
+            err
+        } else {
+            Self::internal(e)
+        }
     }
 }
 

@@ -86,7 +86,7 @@ impl Op {
     fn build(mut self) -> Value {
         let authenticated = self.authenticated();
         if authenticated {
-            self.errors.extend_from_slice(&["401", "403", "429"]);
+            self.errors.extend_from_slice(&["401", "403", "429", "503"]);
         }
         if self.body.is_some() {
             self.errors.extend_from_slice(&["400", "408", "413", "422"]);
@@ -113,7 +113,7 @@ impl Op {
                 "description": error_meaning(status),
                 "content": json_content(schema_ref("api-error")),
             });
-            if status == "429"
+            if (status == "429" || status == "503")
                 && let Some(o) = r.as_object_mut()
             {
                 o.insert(
@@ -298,7 +298,7 @@ pub fn document() -> Value {
         "/v1/enrol": {"post": Op::new("Enrol a device with a code and proof of possession of its SM2 key", "holders of a one-time enrolment code")
             .json_body(schema_ref("enrolment-request"))
             .ok("201", "the device certificate and token", Some(schema_ref("enrolment-response")))
-            .errors(&["403", "409", "429"]).build()},
+            .errors(&["403", "409", "429", "503"]).build()},
         "/v1/devices/{key_id}/revoke": {"post": Op::new("Revoke a device and its tokens", "admin")
             .param(path_param("key_id", "SM3 of the device's public key", json!({"type": "string"})))
             .ok("200", "revoked", Some(schema_ref("revoked"))).errors(&["404"]).build()},
@@ -370,7 +370,7 @@ fn media_put_responses() -> Value {
         json!({"description": "chunk acknowledged", "content": status}),
     );
     for s in [
-        "400", "401", "403", "404", "408", "409", "413", "422", "429",
+        "400", "401", "403", "404", "408", "409", "413", "422", "429", "503",
     ] {
         r.insert(
             s.into(),

@@ -17,6 +17,27 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, refusing connections),
+    /// as opposed to refusing a statement: the request may simply be tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        match &self.0 {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE classes 08 (connection exception) and 57 (operator intervention:
+            // shutting down, cannot connect now).
+            sqlx::Error::Database(e) => e
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
+            _ => false,
+        }
+    }
+}
+
 /// Result alias for the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -170,6 +191,9 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            // While the database is down a request waits at most this long, then is answered
+            // 503 (and the device retries), instead of hanging.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
