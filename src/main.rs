@@ -51,6 +51,9 @@ enum Command {
     Ledger(cmd::ledger::Command),
     /// Verify an offline proof bundle (and the evidence file), layer by layer, offline.
     Verify(cmd::verify::Args),
+    /// Re-check a notary's stored proofs, receipts, media, custody log and anchors against
+    /// each other and the ledger; name what was altered (exit 1).
+    Audit(cmd::audit::Args),
     /// Run the end-to-end demonstration on the shared corpus.
     Demo(cmd::demo::Args),
 }
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => cmd::notary::sync(&args),
         Command::Ledger(c) => cmd::ledger::run(&c),
         Command::Verify(args) => cmd::verify::run(&args),
+        Command::Audit(args) => cmd::audit::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

@@ -1022,3 +1022,125 @@ fn postgres_restarted_under_load_answers_503_then_resumes() {
         proofs.len()
     );
 }
+
+/// Runs SQL on a notary's database, as someone tampering with it would.
+fn tamper(url: &str, statements: &[String]) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        for s in statements {
+            // Test-made statements: tampering is the point here.
+            let done = sqlx::query(sqlx::AssertSqlSafe(s.clone()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert_eq!(done.rows_affected(), 1, "{s}");
+        }
+        pool.close().await;
+    });
+}
+
+/// `tiezheng audit` finds an intact notary intact, then names each kind of tampering: a
+/// changed proof row, a flipped byte in a media file, a changed custody event, a changed
+/// receipt, a changed batch leaf (and the anchored bundles that no longer verify).
+#[test]
+fn audit_names_each_kind_of_tampering() {
+    let root = tempfile::tempdir().unwrap();
+    let mut n = notary(root.path(), &[]);
+    let dev = device(root.path(), "dev", &n);
+    let p1 = capture(&dev, "photos/DSCN0010.jpg");
+    let p2 = capture(&dev, "photos/DSCN0012.jpg");
+    common::cli(&dev, &["sync"]);
+    let (court, _) = n.token("court", &[]);
+    let (s1, s2) = (proof_sm3(&p1), proof_sm3(&p2));
+    common::wait_for_bundle(&n, &court, &s1);
+    common::wait_for_bundle(&n, &court, &s2);
+    let url = database_url(&n);
+    let data_dir = n.data_dir.clone();
+    let env = n.env.clone();
+    n.kill();
+
+    let audit = || -> (bool, Vec<Value>) {
+        let out = common::tiezheng()
+            .args(["audit", "--data-dir"])
+            .arg(&data_dir)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            out.stderr.is_empty() || out.status.code() == Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), lines)
+    };
+    let (ok, lines) = audit();
+    assert!(ok, "an untouched notary is intact: {lines:?}");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["audit"], "intact", "{summary}");
+    assert_eq!(summary["proofs"], 2);
+    assert_eq!(summary["media_files"], 2);
+    assert_eq!(summary["bundles_verified"], 2);
+
+    let media2 = media_of(&p2);
+    let file = data_dir.join("media").join(&media2[..2]).join(&media2);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[1000] ^= 0x01;
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
+    tamper(
+        &url,
+        &[
+            format!("UPDATE proofs SET case_reference = 'CASE-9' WHERE proof_sm3 = '{s1}'"),
+            "UPDATE custody_events SET detail = detail || '!' WHERE seq = 2".to_owned(),
+            format!(
+                "UPDATE proofs SET receipt_json = REPLACE(receipt_json, '\"chain_gap\":false', '\"chain_gap\":true') WHERE proof_sm3 = '{s2}'"
+            ),
+            format!(
+                "UPDATE batch_leaves SET salt = '{}' WHERE proof_sm3 = '{s1}'",
+                "0".repeat(32)
+            ),
+        ],
+    );
+    let (ok, lines) = audit();
+    assert!(!ok, "tampering makes the audit fail");
+    assert_eq!(lines.last().unwrap()["audit"], "altered");
+    let named = |layer: &str, item: &str, words: &str| {
+        assert!(
+            lines.iter().any(|f| f["layer"] == layer
+                && (item.is_empty() || f["item"] == item)
+                && f["problem"].as_str().is_some_and(|p| p.contains(words))),
+            "no {layer} finding for {item} mentioning {words:?}: {lines:#?}"
+        );
+    };
+    named("proof", &s1, "case_reference");
+    named("media", &media2, "bytes changed");
+    named("custody", "2", "changed");
+    named("receipt", &s2, "signature");
+    named("batch", "", "leaf was altered");
+    named("anchor", &s1, "bundle fails");
+    // Nothing untouched is accused.
+    assert!(
+        !lines
+            .iter()
+            .any(|f| f["layer"] == "custody" && f["item"] != "2"),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|f| f["layer"] == "proof" && f["item"] == s2.as_str()),
+        "{lines:#?}"
+    );
+}

@@ -17,6 +17,7 @@ Run it with [`run`] (or `tiezheng serve`): SQLite and a local media store under
 
 pub mod anchoring;
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod keys;

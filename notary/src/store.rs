@@ -74,6 +74,17 @@ pub struct ProofRow {
     pub receipt_json: String,
 }
 
+/// A proof row as an audit reads it.
+#[derive(Debug, Clone)]
+pub struct AuditProof {
+    /// The device column.
+    pub device_key_id: String,
+    /// The sequence column.
+    pub device_seq: i64,
+    /// The rest of the row.
+    pub row: ProofRow,
+}
+
 /// A device row.
 #[derive(Debug, Clone)]
 pub struct DeviceRow {
@@ -792,6 +803,60 @@ impl Store {
                     sha256: r.try_get("sha256")?,
                     bytes: opt_i64(r, "bytes")?,
                 })
+            })
+            .collect()
+    }
+
+    // --- audit -----------------------------------------------------------------------------
+
+    /// Every stored proof with the columns an audit checks against its JSON.
+    pub async fn audit_proofs(&self) -> Result<Vec<AuditProof>> {
+        let rows = sqlx::query("SELECT proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs ORDER BY device_key_id, device_seq").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditProof {
+                    device_key_id: r.try_get("device_key_id")?,
+                    device_seq: r.try_get("device_seq")?,
+                    row: proof_row(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every media row.
+    pub async fn audit_media(&self) -> Result<Vec<MediaRow>> {
+        let rows =
+            sqlx::query("SELECT sm3, sha256, bytes, received, complete FROM media ORDER BY sm3")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MediaRow {
+                    sm3: r.try_get("sm3")?,
+                    sha256: r.try_get("sha256")?,
+                    bytes: r.try_get("bytes")?,
+                    received: r.try_get("received")?,
+                    complete: r.try_get::<i64, _>("complete")? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// Every closed batch: (seq, header JSON, header SM3, root, leaf count, anchored height).
+    pub async fn audit_batches(
+        &self,
+    ) -> Result<Vec<(i64, String, String, String, i64, Option<i64>)>> {
+        let rows = sqlx::query("SELECT batch_seq, header_json, header_sm3, root, leaf_count, anchored_height FROM batches ORDER BY batch_seq").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("batch_seq")?,
+                    r.try_get("header_json")?,
+                    r.try_get("header_sm3")?,
+                    r.try_get("root")?,
+                    r.try_get("leaf_count")?,
+                    opt_i64(r, "anchored_height")?,
+                ))
             })
             .collect()
     }
