@@ -584,7 +584,7 @@ impl Proof {
 
 /// The rules of the proof schema that the Rust types alone do not enforce. The schemars
 /// attributes of [`Manifest`] and its parts are written with these constants, so the
-/// published schema (`schemas/proof.schema.json`) and [`Proof::check_schema`], which the
+/// published schema (`schemas/proof.schema.json`) and [`Proof::from_value_checked`], which the
 /// notary, the SDK and every verifier call, say the same thing.
 pub mod limits {
     /// The largest integer a signed document may carry (2^53 − 1, as RFC 8785 / I-JSON).
