@@ -29,6 +29,7 @@ fn error_meaning(status: &str) -> &'static str {
         "404" => "no such resource",
         "408" => "the request body stopped arriving (BODY_TIMEOUT_MS)",
         "409" => "conflicts with what is stored",
+        "410" => "recorded as stored but missing from the media store (see `tiezheng audit`)",
         "413" => "the body (or the batch) is too large",
         "422" => "well-formed but refused; `field` names the value at fault",
         "429" => "over a rate limit; retry after `Retry-After` seconds",
@@ -318,7 +319,7 @@ pub fn document() -> Value {
         "/v1/proofs/{proof_sm3}/media/{item}": {"get": Op::new("Download an original file (logged as a custody event)", "appraiser granted the case, court, admin")
             .param(proof_sm3.clone())
             .param(path_param("item", "index of the item in the manifest", json!({"type": "integer", "minimum": 0})))
-            .ok("200", "the original bytes", Some(binary.clone())).errors(&["400", "404"]).build()},
+            .ok("200", "the original bytes", Some(binary.clone())).errors(&["400", "404", "410"]).build()},
         "/v1/proofs/{proof_sm3}/bundle": {"get": Op::new("The offline proof bundle once the proof's batch is anchored (409 until then; logged as a custody event)", "appraiser granted the case, court, admin")
             .param(proof_sm3)
             .ok("200", "the bundle", Some(schema_ref("bundle"))).errors(&["400", "404", "409"]).build()},

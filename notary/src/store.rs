@@ -28,11 +28,16 @@ impl StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            // SQLSTATE classes 08 (connection exception) and 57 (operator intervention:
-            // shutting down, cannot connect now).
-            sqlx::Error::Database(e) => e
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")),
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources: disk
+            // full, out of memory, too many connections) and 57 (operator intervention:
+            // shutting down, cannot connect now); SQLite's busy or locked database beyond
+            // busy_timeout (5, 6 and their extended codes) and full disk (13).
+            sqlx::Error::Database(e) => e.code().is_some_and(|c| {
+                c.starts_with("08")
+                    || c.starts_with("53")
+                    || c.starts_with("57")
+                    || matches!(c.as_ref(), "5" | "6" | "13" | "261" | "262" | "517" | "773")
+            }),
             _ => false,
         }
     }

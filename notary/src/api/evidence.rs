@@ -129,9 +129,22 @@ pub async fn get_media(
             Some("item"),
         ));
     }
-    let file = tokio::fs::File::open(state.media.path(&media_sm3))
-        .await
-        .map_err(HttpError::internal)?;
+    let file = match tokio::fs::File::open(state.media.path(&media_sm3)).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::error!(
+                media_sm3,
+                "a stored media file is missing; run `tiezheng audit`"
+            );
+            return Err(HttpError::new(
+                StatusCode::GONE,
+                "media_missing",
+                "the notary recorded this file as stored but cannot find it; the operator has been alerted (`tiezheng audit` names what changed)",
+                Some("item"),
+            ));
+        }
+        Err(e) => return Err(HttpError::internal(e)),
+    };
     state
         .store
         .custody(
