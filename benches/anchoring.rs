@@ -63,6 +63,8 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
     let rpc = net.map(|t| t.rpc(0));
     let mut env = vec![
         ("TIEZHENG_NOTARY_BATCH_MAX_MS", "100"),
+        // One device sends every proof: no per-device rate limit here.
+        ("TIEZHENG_NOTARY_DEVICE_PROOFS_PER_SECOND", "0"),
         ("TIEZHENG_LOG", "warn"),
     ];
     if let Some(r) = &rpc {

@@ -52,6 +52,9 @@ enum Command {
     /// Verify an offline proof bundle, a certificate (JSON) or a certificate PDF (and the
     /// evidence file), rule by rule, offline.
     Verify(cmd::verify::Args),
+    /// Re-check a notary's stored proofs, receipts, media, custody log and anchors against
+    /// each other and the ledger; name what was altered (exit 1).
+    Audit(cmd::audit::Args),
     /// Notarised certificates (存证证书): fetch them from a notary.
     #[command(subcommand)]
     Certificate(cmd::certificate::Command),
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Ledger(c) => cmd::ledger::run(&c),
         Command::Verify(args) => cmd::verify::run(&args),
         Command::Certificate(c) => cmd::certificate::run(&c),
+        Command::Audit(args) => cmd::audit::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

@@ -13,9 +13,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{Notary, PIN, capture, cli, corpus_path, device, tiezheng, wait_for_bundle};
+use common::{
+    Notary, PIN, capture, cli, corpus_path, device, notary, on_postgres, tiezheng, wait_for_bundle,
+};
 use serde_json::{Value, json};
 use tiezheng_notary::store::{CustodyEvent, verify_custody_chain};
 use tiezheng_protocol::notary::SignedReceipt;
@@ -23,66 +24,6 @@ use tiezheng_protocol::{Hash32, Proof, Sm2PublicKey, canonical};
 use tiezheng_sdk::client::NotaryBinding;
 use tiezheng_sdk::device::{Device, UnlockedDevice};
 use tiezheng_sdk::vault::PassphraseVault;
-
-/// PostgreSQL when `TIEZHENG_TEST_DATABASE_URL` names a server: each notary gets a fresh
-/// database on it (created with `psql`), so tests running in parallel never share state.
-fn db_env() -> Vec<(&'static str, String)> {
-    match std::env::var("TIEZHENG_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let name = format!(
-                "tz_{}",
-                Hash32::sm3(
-                    format!(
-                        "{:?}{:?}",
-                        std::time::SystemTime::now(),
-                        std::thread::current().id()
-                    )
-                    .as_bytes()
-                )
-                .to_hex()
-                .get(..16)
-                .unwrap()
-            );
-            let out = Command::new("psql")
-                .arg(&base)
-                .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
-                .output()
-                .expect(
-                    "psql is needed for the PostgreSQL tests (apt-get install postgresql-client)",
-                );
-            assert!(
-                out.status.success(),
-                "creating {name}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let url = match base.rsplit_once('/') {
-                Some((server, _)) => format!("{server}/{name}"),
-                None => panic!("TIEZHENG_TEST_DATABASE_URL must end with /DATABASE"),
-            };
-            vec![("TIEZHENG_NOTARY_DATABASE_URL", url)]
-        }
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the notary tests on PostgreSQL too: set TIEZHENG_TEST_DATABASE_URL"
-            );
-            Vec::new()
-        }
-    }
-}
-
-fn on_postgres() -> bool {
-    std::env::var("TIEZHENG_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
-}
-
-/// A notary with its own data directory (and, on PostgreSQL, its own database schema state:
-/// each test uses distinct devices, so shared tables do not interfere).
-fn notary(dir: &Path, extra: &[(&str, &str)]) -> Notary {
-    let env = db_env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    all.extend_from_slice(extra);
-    Notary::start(&dir.join("notary"), &all)
-}
 
 fn token(dir: &Path) -> String {
     NotaryBinding::load(dir).unwrap().api_token
@@ -430,8 +371,8 @@ fn media_uploads_are_resumable_verified_and_write_once() {
     let (s, v) = put(0, &file[..half]);
     assert_eq!((s, v["complete"].as_bool()), (202, Some(false)), "{v}");
     assert_eq!(status()["received"], half as u64);
-    // Resuming at the wrong offset is refused with the right one.
-    let (s, v) = put(10, &file[half..]);
+    // Resuming beyond the acknowledged bytes is refused with the right offset.
+    let (s, v) = put(half + 10, &file[half + 10..]);
     assert_eq!((s, v["code"].as_str().unwrap()), (409, "wrong_offset"));
     assert!(v["message"].as_str().unwrap().contains(&half.to_string()));
     // More bytes than the proof declares.

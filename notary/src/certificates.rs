@@ -18,7 +18,8 @@ use tiezheng_protocol::certificate::{
 use tiezheng_protocol::manifest::ItemKind;
 use tiezheng_protocol::{Hash32, Timestamp};
 
-use crate::api::{AppState, Caller, Role, authenticate, now_ms, readable_proof};
+use crate::api::readable_proof_sm3 as readable_proof;
+use crate::api::{AppState, Caller, Role, authenticate, now_ms};
 use crate::error::HttpError;
 use crate::store::ProofRow;
 
@@ -173,7 +174,7 @@ async fn certificate_of(
                 ),
                 None,
             );
-            e.retry_after = Some(RETRY_AFTER_SECONDS);
+            e.retry_after_seconds = Some(RETRY_AFTER_SECONDS);
             e
         })?;
     let events = state.store.custody_of(&row.proof_sm3).await?;

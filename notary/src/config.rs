@@ -34,6 +34,19 @@ pub struct NotaryConfig {
     pub enrolment_code_ttl_seconds: i64,
     /// Lifetime of device API tokens, in seconds.
     pub device_token_ttl_seconds: i64,
+    /// Longest wait, in milliseconds, for the next piece of a request body (and for the
+    /// whole body of an anonymous request): a stalled client is answered 408 and holds
+    /// nothing others wait for.
+    pub body_timeout_ms: u64,
+    /// Requests each authenticated token may make per second (bursts of four times as many);
+    /// 0: unlimited.
+    pub token_requests_per_second: u32,
+    /// Proofs each device may submit per second (bursts of ten times as many, so a phone
+    /// back online sends its queue at once); 0: unlimited.
+    pub device_proofs_per_second: u32,
+    /// Failed enrolment attempts (unknown, used or expired codes) allowed per client address
+    /// per minute, after a burst of 5; 0: unlimited.
+    pub enrol_attempts_per_minute: u32,
     /// Worker threads for HTTP (0: one per core).
     pub workers: usize,
     /// A batch closes when it holds this many proofs...
@@ -65,6 +78,10 @@ impl Default for NotaryConfig {
             max_media_chunk_bytes: 8 * 1024 * 1024,
             enrolment_code_ttl_seconds: 7 * 24 * 3600,
             device_token_ttl_seconds: 365 * 24 * 3600,
+            body_timeout_ms: 30_000,
+            token_requests_per_second: 50,
+            device_proofs_per_second: 100,
+            enrol_attempts_per_minute: 6,
             workers: 0,
             batch_max_leaves: 1024,
             batch_max_ms: 1000,
@@ -189,6 +206,21 @@ impl NotaryConfig {
                 "MAX_BATCH" => cfg.max_batch = number(&value)?,
                 "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,
                 "WORKERS" => cfg.workers = number(&value)?,
+                "TOKEN_REQUESTS_PER_SECOND" => {
+                    cfg.token_requests_per_second =
+                        u32::try_from(number(&value)?).map_err(|_| bad("too large"))?;
+                }
+                "DEVICE_PROOFS_PER_SECOND" => {
+                    cfg.device_proofs_per_second =
+                        u32::try_from(number(&value)?).map_err(|_| bad("too large"))?;
+                }
+                "ENROL_ATTEMPTS_PER_MINUTE" => {
+                    cfg.enrol_attempts_per_minute =
+                        u32::try_from(number(&value)?).map_err(|_| bad("too large"))?;
+                }
+                "BODY_TIMEOUT_MS" => {
+                    cfg.body_timeout_ms = u64::try_from(number(&value)?.max(1)).unwrap_or(u64::MAX)
+                }
                 "BATCH_MAX_LEAVES" => cfg.batch_max_leaves = number(&value)?.max(1),
                 "BATCH_MAX_MS" => {
                     cfg.batch_max_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)

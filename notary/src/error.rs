@@ -14,8 +14,8 @@ pub struct HttpError {
     pub status: StatusCode,
     /// The JSON body.
     pub body: ApiError,
-    /// Seconds after which to retry, sent as `Retry-After` (409 not yet anchored, say).
-    pub retry_after: Option<u64>,
+    /// Seconds the client should wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl HttpError {
@@ -33,8 +33,21 @@ impl HttpError {
                 message: message.into(),
                 field: field.map(str::to_owned),
             },
-            retry_after: None,
+            retry_after_seconds: None,
         }
+    }
+
+    /// 429: the caller is over a rate limit and may try again after `wait`.
+    pub fn too_many(message: impl Into<String>, wait: std::time::Duration) -> Self {
+        let seconds = crate::throttle::retry_after_seconds(wait);
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("{}; retry after {seconds} s", message.into()),
+            None,
+        );
+        e.retry_after_seconds = Some(seconds);
+        e
     }
 
     /// 400.
@@ -77,16 +90,83 @@ impl ResponseError for HttpError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut r = HttpResponse::build(self.status);
-        if let Some(s) = self.retry_after {
-            r.insert_header(("retry-after", s.to_string()));
+        let mut res = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after_seconds {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, s.to_string()));
         }
-        r.json(&self.body)
+        res.json(&self.body)
     }
 }
 
 impl From<crate::store::StoreError> for HttpError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::internal(e)
+        if e.is_unavailable() {
+            tracing::warn!(cause = %e, "database unavailable");
+            let mut err = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the notary's database is unavailable; nothing was stored; keep the proofs queued and retry in a few seconds",
+                None,
+            );
+            err.retry_after_seconds = Some(5);
+            err
+        } else {
+            Self::internal(e)
+        }
     }
+}
+
+/// Makes every error answer JSON in the one shape: answers from the HTTP layer itself (405
+/// for a wrong method, 404, 413 or 400 from actix's readers) arrive here without a JSON body
+/// and get `{code, message, field}` with the same status (and headers such as `Allow`).
+pub fn json_errors<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
+    use actix_web::http::header;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res.map_into_boxed_body();
+    }
+    let cause = res.response().error().map(ToString::to_string);
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not answer that method; the Allow header lists the ones it does (see /openapi.json)".to_owned(),
+        ),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "no such endpoint; see /openapi.json".to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body_too_large",
+            "the request body is larger than this endpoint accepts".to_owned(),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "the request did not arrive in time; send it again".to_owned(),
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "the notary failed to process the request; it was not stored; retry later".to_owned(),
+        ),
+        _ => (
+            "bad_request",
+            match cause {
+                Some(c) => format!("the request could not be read: {c}"),
+                None => "the request could not be read".to_owned(),
+            },
+        ),
+    };
+    let mut json = HttpError::new(status, code, message, None).error_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = res.headers().get(&name) {
+            json.headers_mut().insert(name.clone(), v.clone());
+        }
+    }
+    res.into_response(json)
 }

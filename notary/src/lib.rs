@@ -17,6 +17,7 @@ Run it with [`run`] (or `tiezheng serve`): SQLite and a local media store under
 
 pub mod anchoring;
 pub mod api;
+pub mod audit;
 pub mod certificates;
 pub mod config;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod store;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -139,6 +141,7 @@ impl Notary {
             metrics: metrics::Metrics::default(),
             media,
             intake: tokio::sync::Mutex::new(()),
+            throttle: throttle::Throttle::new(&config),
             config: config.clone(),
         });
         let data = web::Data::new(state.clone());
@@ -198,7 +201,7 @@ impl Notary {
                     let state = metrics_state.clone();
                     let fut = srv.call(req);
                     async move {
-                        let mut res = fut.await?;
+                        let mut res = error::json_errors(fut.await?);
                         let status = res.status().as_u16();
                         state.metrics.response(status);
                         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
@@ -218,48 +221,7 @@ impl Notary {
                         Ok(res)
                     }
                 })
-                .route("/healthz", web::get().to(api::healthz))
-                .route("/readyz", web::get().to(api::readyz))
-                .route("/metrics", web::get().to(api::metrics))
-                .route("/openapi.json", web::get().to(api::openapi))
-                .route("/v1/notary", web::get().to(api::notary_key))
-                .route("/verify", web::get().to(certificates::verify_page))
-                .route(
-                    "/v1/enrolment-codes",
-                    web::post().to(api::create_enrolment_code),
-                )
-                .route("/v1/enrol", web::post().to(api::enrol))
-                .route(
-                    "/v1/devices/{key_id}/revoke",
-                    web::post().to(api::revoke_device),
-                )
-                .route("/v1/tokens", web::post().to(api::create_token))
-                .route("/v1/tokens/{token_id}", web::delete().to(api::revoke_token))
-                .route("/v1/proofs", web::post().to(api::submit_proofs))
-                .route("/v1/proofs/{proof_sm3}", web::get().to(api::get_proof))
-                .route(
-                    "/v1/proofs/{proof_sm3}/media/{item}",
-                    web::get().to(api::get_media),
-                )
-                .route(
-                    "/v1/proofs/{proof_sm3}/bundle",
-                    web::get().to(api::get_bundle),
-                )
-                .route(
-                    "/v1/proofs/{proof_sm3}/certificate",
-                    web::get().to(certificates::proof_certificate),
-                )
-                .route(
-                    "/v1/proofs/{proof_sm3}/certificate.pdf",
-                    web::get().to(certificates::proof_certificate_pdf),
-                )
-                .route(
-                    "/v1/certificates/{number}",
-                    web::get().to(certificates::certificate_by_number),
-                )
-                .route("/v1/ledger/policy", web::get().to(api::ledger_policy))
-                .route("/v1/media/{sm3}", web::put().to(api::upload_media))
-                .route("/v1/media/{sm3}/status", web::get().to(api::media_status))
+                .configure(api::routes)
                 .default_service(web::to(api::not_found))
         })
         .workers(workers)

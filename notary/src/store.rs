@@ -17,6 +17,32 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, refusing connections),
+    /// as opposed to refusing a statement: the request may simply be tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        match &self.0 {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE classes 08 (connection exception), 53 (insufficient resources: disk
+            // full, out of memory, too many connections) and 57 (operator intervention:
+            // shutting down, cannot connect now); SQLite's busy or locked database beyond
+            // busy_timeout (5, 6 and their extended codes) and full disk (13).
+            sqlx::Error::Database(e) => e.code().is_some_and(|c| {
+                c.starts_with("08")
+                    || c.starts_with("53")
+                    || c.starts_with("57")
+                    || matches!(c.as_ref(), "5" | "6" | "13" | "261" | "262" | "517" | "773")
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// Result alias for the store.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -51,6 +77,17 @@ pub struct ProofRow {
     pub proof_json: String,
     /// The signed receipt returned.
     pub receipt_json: String,
+}
+
+/// A proof row as an audit reads it.
+#[derive(Debug, Clone)]
+pub struct AuditProof {
+    /// The device column.
+    pub device_key_id: String,
+    /// The sequence column.
+    pub device_seq: i64,
+    /// The rest of the row.
+    pub row: ProofRow,
 }
 
 /// A device row.
@@ -96,6 +133,29 @@ pub struct MediaRow {
     pub received: i64,
     /// Whether stored and verified.
     pub complete: bool,
+}
+
+/// Media as one proof declares it.
+#[derive(Debug, Clone)]
+pub struct DeclaredMedia {
+    /// SM3.
+    pub sm3: String,
+    /// File name in the manifest.
+    pub file_name: String,
+    /// SHA-256 the proof declares (`None` for proofs stored before declarations were kept).
+    pub sha256: Option<String>,
+    /// Size the proof declares (`None` as above).
+    pub bytes: Option<i64>,
+}
+
+impl DeclaredMedia {
+    /// Whether the stored media `m` is the file this proof declares.
+    pub fn satisfied_by(&self, m: &MediaRow) -> bool {
+        m.complete
+            && m.sm3 == self.sm3
+            && self.sha256.as_ref().is_none_or(|s| *s == m.sha256)
+            && self.bytes.is_none_or(|b| b == m.bytes)
+    }
 }
 
 /// A custody event.
@@ -147,6 +207,9 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            // While the database is down a request waits at most this long, then is answered
+            // 503 (and the device retries), instead of hanging.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -173,6 +236,21 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Begins a transaction that may append custody events. Its first statement updates the
+    /// one `custody_head` row: on PostgreSQL that row lock serialises custody appends across
+    /// every connection and notary instance; on SQLite a write as the first statement takes
+    /// the database's write lock at once (waiting up to `busy_timeout`), like `BEGIN
+    /// IMMEDIATE`, so the transaction never has to upgrade a stale read snapshot, which SQLite
+    /// refuses at once with "database is locked". Readers of evidence therefore never fail
+    /// because of each other or of intake, and each event reads the true last hash.
+    async fn begin_custody(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE custody_head SET appends = appends + 1 WHERE name = 'custody'")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     /// Whether the database answers.
@@ -387,7 +465,7 @@ impl Store {
     /// Stores an accepted proof, its media expectations and its `received` custody event in
     /// one transaction.
     pub async fn insert_proof(&self, p: &NewProof<'_>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         sqlx::query("INSERT INTO proofs (proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json, received_at, chain_gap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(p.proof_sm3)
             .bind(p.device_key_id)
@@ -402,11 +480,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (i, m) in p.media.iter().enumerate() {
-            sqlx::query("INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name, sha256, bytes) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(p.proof_sm3)
                 .bind(i64::try_from(i).unwrap_or(i64::MAX))
                 .bind(&m.sm3)
                 .bind(&m.file_name)
+                .bind(&m.sha256)
+                .bind(m.bytes)
                 .execute(&mut *tx)
                 .await?;
             let exists = sqlx::query("SELECT sm3 FROM media WHERE sm3 = $1")
@@ -518,7 +598,7 @@ impl Store {
 
     /// Records a batch as anchored at `height`, with an `anchored` custody event per proof.
     pub async fn set_anchored(&self, seq: i64, height: i64, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
         let proofs = sqlx::query(
             "SELECT proof_sm3 FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
@@ -649,40 +729,94 @@ impl Store {
         .transpose()
     }
 
-    /// Whether a device submitted a proof naming this media.
-    pub async fn device_declared_media(&self, device_key_id: &str, sm3: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT p.proof_sm3 FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2")
+    /// What `device_key_id` declared for this media in its first proof naming it: (SHA-256,
+    /// size). Another device's declaration of the same SM3 is not consulted.
+    pub async fn declaration(
+        &self,
+        device_key_id: &str,
+        sm3: &str,
+    ) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query("SELECT COALESCE(m.sha256, d.sha256) AS sha256, COALESCE(m.bytes, d.bytes) AS bytes FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 JOIN media d ON d.sm3 = m.media_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2 ORDER BY p.device_seq, m.item LIMIT 1")
             .bind(sm3)
             .bind(device_key_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.is_some())
+        row.map(|r| Ok((r.try_get("sha256")?, r.try_get("bytes")?)))
+            .transpose()
     }
 
-    /// Records upload progress.
-    pub async fn set_media_received(&self, sm3: &str, received: i64) -> Result<()> {
-        sqlx::query("UPDATE media SET received = $1 WHERE sm3 = $2 AND complete = 0")
-            .bind(received)
+    /// Bytes of `sm3` acknowledged to `uploader` so far.
+    pub async fn upload_received(&self, sm3: &str, uploader: &str) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT received FROM media_uploads WHERE sm3 = $1 AND uploader = $2")
+                .bind(sm3)
+                .bind(uploader)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.try_get("received")).transpose()?.unwrap_or(0))
+    }
+
+    /// The most bytes of `sm3` any uploader has had acknowledged (for operators).
+    pub async fn upload_received_max(&self, sm3: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT MAX(received) AS received FROM media_uploads WHERE sm3 = $1")
             .bind(sm3)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(opt_i64(&row, "received")?.unwrap_or(0))
+    }
+
+    /// Records an uploader's progress (acknowledged bytes).
+    pub async fn set_upload_received(
+        &self,
+        sm3: &str,
+        uploader: &str,
+        received: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO media_uploads (sm3, uploader, received) VALUES ($1, $2, $3) ON CONFLICT (sm3, uploader) DO UPDATE SET received = excluded.received")
+            .bind(sm3)
+            .bind(uploader)
+            .bind(received)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Marks media stored and verified, with a custody event for every proof naming it.
-    pub async fn complete_media(&self, sm3: &str, actor: &str, now: i64) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE media SET complete = 1, received = bytes, stored_at = $1 WHERE sm3 = $2",
+    /// Marks media stored and verified as the file of SM3 `sm3`, SHA-256 `sha256` and `bytes`
+    /// bytes, with a `media_stored` custody event for every proof whose declaration it
+    /// satisfies (a false declaration of the same SM3 gets none).
+    pub async fn complete_media(
+        &self,
+        sm3: &str,
+        sha256: &str,
+        bytes: i64,
+        actor: &str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin_custody().await?;
+        let updated = sqlx::query(
+            "UPDATE media SET complete = 1, sha256 = $1, bytes = $2, received = $2, stored_at = $3 WHERE sm3 = $4 AND complete = 0",
         )
+        .bind(sha256)
+        .bind(bytes)
         .bind(now)
         .bind(sm3)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() == 0 {
+            // Already complete (another uploader finished first): nothing more to record.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM media_uploads WHERE sm3 = $1")
+            .bind(sm3)
+            .execute(&mut *tx)
+            .await?;
         let proofs = sqlx::query(
-            "SELECT DISTINCT proof_sm3 FROM proof_media WHERE media_sm3 = $1 ORDER BY proof_sm3",
+            "SELECT DISTINCT proof_sm3 FROM proof_media WHERE media_sm3 = $1 AND COALESCE(sha256, $2) = $2 AND COALESCE(bytes, $3) = $3 ORDER BY proof_sm3",
         )
         .bind(sm3)
+        .bind(sha256)
+        .bind(bytes)
         .fetch_all(&mut *tx)
         .await?;
         for r in proofs {
@@ -701,16 +835,77 @@ impl Store {
         Ok(())
     }
 
-    /// Media of a proof: (sm3, file name).
-    pub async fn proof_media(&self, proof_sm3: &str) -> Result<Vec<(String, String)>> {
+    /// Media a proof declares, in item order.
+    pub async fn proof_media(&self, proof_sm3: &str) -> Result<Vec<DeclaredMedia>> {
         let rows = sqlx::query(
-            "SELECT media_sm3, file_name FROM proof_media WHERE proof_sm3 = $1 ORDER BY item",
+            "SELECT media_sm3, file_name, sha256, bytes FROM proof_media WHERE proof_sm3 = $1 ORDER BY item",
         )
         .bind(proof_sm3)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("media_sm3")?, r.try_get("file_name")?)))
+            .map(|r| {
+                Ok(DeclaredMedia {
+                    sm3: r.try_get("media_sm3")?,
+                    file_name: r.try_get("file_name")?,
+                    sha256: r.try_get("sha256")?,
+                    bytes: opt_i64(r, "bytes")?,
+                })
+            })
+            .collect()
+    }
+
+    // --- audit -----------------------------------------------------------------------------
+
+    /// Every stored proof with the columns an audit checks against its JSON.
+    pub async fn audit_proofs(&self) -> Result<Vec<AuditProof>> {
+        let rows = sqlx::query("SELECT proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs ORDER BY device_key_id, device_seq").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditProof {
+                    device_key_id: r.try_get("device_key_id")?,
+                    device_seq: r.try_get("device_seq")?,
+                    row: proof_row(r)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every media row.
+    pub async fn audit_media(&self) -> Result<Vec<MediaRow>> {
+        let rows =
+            sqlx::query("SELECT sm3, sha256, bytes, received, complete FROM media ORDER BY sm3")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MediaRow {
+                    sm3: r.try_get("sm3")?,
+                    sha256: r.try_get("sha256")?,
+                    bytes: r.try_get("bytes")?,
+                    received: r.try_get("received")?,
+                    complete: r.try_get::<i64, _>("complete")? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// Every closed batch: (seq, header JSON, header SM3, root, leaf count, anchored height).
+    pub async fn audit_batches(
+        &self,
+    ) -> Result<Vec<(i64, String, String, String, i64, Option<i64>)>> {
+        let rows = sqlx::query("SELECT batch_seq, header_json, header_sm3, root, leaf_count, anchored_height FROM batches ORDER BY batch_seq").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("batch_seq")?,
+                    r.try_get("header_json")?,
+                    r.try_get("header_sm3")?,
+                    r.try_get("root")?,
+                    r.try_get("leaf_count")?,
+                    opt_i64(r, "anchored_height")?,
+                ))
+            })
             .collect()
     }
 
@@ -725,7 +920,7 @@ impl Store {
         now: i64,
         detail: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         append_custody(&mut tx, proof_sm3, event, actor, now, detail).await?;
         tx.commit().await?;
         Ok(())

@@ -396,6 +396,13 @@ impl NotaryClient {
             match build().send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    // Throttled: wait as long as the notary asks (at most a minute), then retry.
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s.min(60)));
                     let body = match resp.bytes().await {
                         Ok(b) => b.to_vec(),
                         Err(e) => {
@@ -417,6 +424,15 @@ impl NotaryClient {
                         message: String::from_utf8_lossy(&body).into_owned(),
                         field: None,
                     });
+                    if status == 429 && attempt < self.max_attempts {
+                        last = format!("{status}: {}", error.message);
+                        progress(SyncEvent::Retrying {
+                            attempt,
+                            reason: last.clone(),
+                        });
+                        tokio::time::sleep(retry_after.unwrap_or(delay)).await;
+                        continue;
+                    }
                     if status < 500 {
                         return Err(ClientError::Rejected { status, error });
                     }

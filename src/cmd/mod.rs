@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod audit;
 pub(crate) mod capture;
 pub(crate) mod certificate;
 pub(crate) mod demo;

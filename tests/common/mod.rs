@@ -296,6 +296,75 @@ impl Drop for Notary {
     }
 }
 
+/// PostgreSQL when `TIEZHENG_TEST_DATABASE_URL` names a server: each notary gets a fresh
+/// database on it (created with `psql`), so tests running in parallel never share state.
+pub fn db_env() -> Vec<(&'static str, String)> {
+    match std::env::var("TIEZHENG_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!(
+                "tz_{}",
+                tiezheng_protocol::Hash32::sm3(
+                    format!(
+                        "{:?}{:?}",
+                        std::time::SystemTime::now(),
+                        std::thread::current().id()
+                    )
+                    .as_bytes()
+                )
+                .to_hex()
+                .get(..16)
+                .unwrap()
+            );
+            let out = Command::new("psql")
+                .arg(&base)
+                .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
+                .output()
+                .expect("psql is needed for the PostgreSQL tests");
+            assert!(
+                out.status.success(),
+                "creating {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let url = match base.rsplit_once('/') {
+                Some((server, _)) => format!("{server}/{name}"),
+                None => panic!("TIEZHENG_TEST_DATABASE_URL must end with /DATABASE"),
+            };
+            vec![("TIEZHENG_NOTARY_DATABASE_URL", url)]
+        }
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the notary tests on PostgreSQL too: set TIEZHENG_TEST_DATABASE_URL"
+            );
+            Vec::new()
+        }
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("TIEZHENG_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// A notary with its own data directory (and, on PostgreSQL, its own database schema state:
+/// each test uses distinct devices, so shared tables do not interfere).
+pub fn notary(dir: &std::path::Path, extra: &[(&str, &str)]) -> Notary {
+    let env = db_env();
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(extra);
+    Notary::start(&dir.join("notary"), &all)
+}
+
+/// The database URL a notary started by [`notary`] uses (to inspect it as an auditor would).
+pub fn database_url(n: &Notary) -> String {
+    n.env
+        .iter()
+        .find(|(k, _)| k == "TIEZHENG_NOTARY_DATABASE_URL")
+        .map_or_else(
+            || format!("sqlite://{}", n.data_dir.join("notary.db").display()),
+            |(_, v)| v.clone(),
+        )
+}
+
 /// The device PIN of the tests.
 pub const PIN: &str = "97531";
 

@@ -46,8 +46,23 @@ def strict_json(raw: bytes):
     def no_const(s):
         raise ValueError(f"{s} is not JSON")
 
-    return json.loads(text, object_pairs_hook=pairs, parse_float=no_float,
-                      parse_int=int_in_range, parse_constant=no_const)
+    value = json.loads(text, object_pairs_hook=pairs, parse_float=no_float,
+                       parse_int=int_in_range, parse_constant=no_const)
+    _no_surrogates(value)
+    return value
+
+
+def _no_surrogates(v):
+    """A \\uD800-style escape of a lone surrogate is not Unicode text (and has no UTF-8 bytes)."""
+    if isinstance(v, str):
+        v.encode("utf-8")  # raises UnicodeEncodeError (a ValueError) on a lone surrogate
+    elif isinstance(v, list):
+        for x in v:
+            _no_surrogates(x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _no_surrogates(k)
+            _no_surrogates(x)
 
 
 # ---- RFC 8785 canonical bytes -----------------------------------------------------------

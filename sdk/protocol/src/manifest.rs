@@ -149,10 +149,10 @@ pub struct Manifest {
     #[schemars(extend("const" = "tiezheng.manifest.v1"))]
     pub kind: String,
     /// Random identifier of this manifest (32 lowercase hex digits).
-    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    #[schemars(regex(pattern = limits::HEX32_PATTERN))]
     pub manifest_id: String,
     /// Position in the device's chain of manifests, starting at 1, increasing by one.
-    #[schemars(range(min = 1, max = 9_007_199_254_740_991u64))]
+    #[schemars(range(min = 1, max = limits::MAX_SAFE_INTEGER))]
     pub device_seq: u64,
     /// SM3 of the RFC 8785 bytes of the device's previous manifest; `null` for the first.
     pub previous_manifest_sm3: Option<Hash32>,
@@ -173,7 +173,7 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct CaseRecord {
     /// Case or enforcement-session reference.
-    #[schemars(length(min = 1, max = 128))]
+    #[schemars(length(min = 1, max = limits::CASE_REFERENCE_MAX_CHARS))]
     pub reference: String,
     /// Cause of the case (案由), if known at capture.
     pub cause: Option<String>,
@@ -184,7 +184,7 @@ pub struct CaseRecord {
     /// Collection method (e.g. "on-site photograph with Tiezheng SDK").
     pub method: String,
     /// Officer IDs of the collectors; the rules require two or more.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = limits::COLLECTORS_MIN))]
     pub collectors: Vec<String>,
     /// The holder or party, or why none signed.
     pub holder: Option<PartyRecord>,
@@ -237,15 +237,15 @@ pub struct EvidenceItem {
     /// Captured or imported.
     pub origin: Origin,
     /// File name (no directories).
-    #[schemars(regex(pattern = r"^[^/\\\x00]{1,255}$"))]
+    #[schemars(regex(pattern = limits::FILE_NAME_PATTERN))]
     pub file_name: String,
     /// MIME type sniffed from the bytes.
     pub mime: String,
     /// Size in bytes.
-    #[schemars(range(max = 9_007_199_254_740_991u64))]
+    #[schemars(range(max = limits::MAX_SAFE_INTEGER))]
     pub bytes: u64,
     /// SM3 and SHA-256 of the whole file.
-    #[schemars(length(min = 2))]
+    #[schemars(length(min = limits::HASHES_MIN))]
     pub hashes: Vec<ContentHash>,
     /// Device, monotonic and GNSS times.
     pub times: CaptureTimes,
@@ -292,7 +292,7 @@ pub struct TimeSync {
 #[serde(deny_unknown_fields)]
 pub struct Location {
     /// Always `"WGS-84"`.
-    #[schemars(extend("const" = "WGS-84"))]
+    #[schemars(extend("const" = limits::COORDINATE_SYSTEM))]
     pub coordinate_system: String,
     /// The operating system's fix handed in by the app.
     pub os_fix: Option<LocationFix>,
@@ -375,7 +375,7 @@ pub struct Fingerprint {
     /// `"dHash-64"`: difference hash of a 9×8 greyscale thumbnail.
     pub algorithm: String,
     /// 16 lowercase hex digits.
-    #[schemars(regex(pattern = r"^[0-9a-f]{16}$"))]
+    #[schemars(regex(pattern = limits::HEX16_PATTERN))]
     pub value: String,
 }
 
@@ -385,7 +385,7 @@ pub struct Fingerprint {
 pub struct Recording {
     /// Random identifier of the recording (32 lowercase hex digits), also kept in the device's
     /// recording journal so that recovery never proves the same recording twice.
-    #[schemars(regex(pattern = r"^[0-9a-f]{32}$"))]
+    #[schemars(regex(pattern = limits::HEX32_PATTERN))]
     pub recording_id: String,
     /// Segment policy: a segment closes after this many bytes...
     pub segment_max_bytes: u64,
@@ -533,6 +533,9 @@ pub enum ProofError {
     /// `manifest.type` is not a manifest type this version knows.
     #[error("manifest.type {0:?} is not \"tiezheng.manifest.v1\"")]
     UnknownType(String),
+    /// A value breaks a rule of the proof schema; the violation names it.
+    #[error("proof does not match the proof schema: {0}")]
+    Schema(SchemaViolation),
 }
 
 impl Proof {
@@ -561,6 +564,18 @@ impl Proof {
     pub fn verify_value(value: &Value) -> Result<VerifiedProof, ProofError> {
         let proof: Proof =
             serde_json::from_value(value.clone()).map_err(|e| ProofError::Shape(e.to_string()))?;
+        Self::verify_parsed(proof, value)
+    }
+
+    /// As [`Self::verify_value`], and first every rule of the proof schema
+    /// ([`Self::from_value_checked`]): what the notary's intake runs, so that a refused proof
+    /// names the value at fault.
+    pub fn verify_value_checked(value: &Value) -> Result<VerifiedProof, ProofError> {
+        let proof = Self::from_value_checked(value).map_err(ProofError::Schema)?;
+        Self::verify_parsed(proof, value)
+    }
+
+    fn verify_parsed(proof: Proof, value: &Value) -> Result<VerifiedProof, ProofError> {
         if proof.manifest.kind != MANIFEST_TYPE {
             return Err(ProofError::UnknownType(proof.manifest.kind.clone()));
         }
@@ -583,6 +598,230 @@ impl Proof {
             manifest_sm3,
         })
     }
+}
+
+/// The rules of the proof schema that the Rust types alone do not enforce. The schemars
+/// attributes of [`Manifest`] and its parts are written with these constants, so the
+/// published schema (`schemas/proof.schema.json`) and [`Proof::from_value_checked`], which the
+/// notary, the SDK and every verifier call, say the same thing.
+pub mod limits {
+    /// The largest integer a signed document may carry (2^53 − 1, as RFC 8785 / I-JSON).
+    pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+    /// Longest case reference, in characters (JSON Schema counts code points).
+    pub const CASE_REFERENCE_MAX_CHARS: u64 = 128;
+    /// Fewest collectors a collection record names.
+    pub const COLLECTORS_MIN: u64 = 1;
+    /// Fewest content hashes per item (SM3 and SHA-256).
+    pub const HASHES_MIN: u64 = 2;
+    /// Longest file name, in characters.
+    pub const FILE_NAME_MAX_CHARS: usize = 255;
+    /// A file name: 1 to 255 characters, none of them `/`, `\` or NUL.
+    pub const FILE_NAME_PATTERN: &str = r"^[^/\\\x00]{1,255}$";
+    /// 32 lowercase hex digits (`manifest_id`, `recording_id`).
+    pub const HEX32_PATTERN: &str = r"^[0-9a-f]{32}$";
+    /// 16 lowercase hex digits (a dHash fingerprint).
+    pub const HEX16_PATTERN: &str = r"^[0-9a-f]{16}$";
+    /// The only coordinate system locations are recorded in.
+    pub const COORDINATE_SYSTEM: &str = "WGS-84";
+}
+
+/// A value of a proof that breaks a rule of the proof schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pointer}: {message}")]
+pub struct SchemaViolation {
+    /// A stable code for the rule (`invalid_value`, `bad_file_name`, `invalid_hashes`...).
+    pub code: &'static str,
+    /// JSON pointer (RFC 6901) of the value at fault, from the proof's root.
+    pub pointer: String,
+    /// What the rule is, for people.
+    pub message: String,
+}
+
+impl SchemaViolation {
+    fn new(code: &'static str, pointer: String, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            pointer,
+            message: message.into(),
+        }
+    }
+}
+
+fn lower_hex_of_len(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `name` is a plain file name: the schema's pattern, and neither `.` nor `..` nor
+/// any control character (what a file system or a terminal could misread).
+pub fn is_plain_file_name(name: &str) -> bool {
+    let chars = name.chars().count();
+    (1..=limits::FILE_NAME_MAX_CHARS).contains(&chars)
+        && !name.contains(['/', '\\', '\0'])
+        && name != "."
+        && name != ".."
+        && !name.chars().any(char::is_control)
+}
+
+impl Manifest {
+    /// Checks every rule of the manifest schema that deserialisation does not (lengths,
+    /// patterns, ranges, constants), and that each item carries consistent SM3 and SHA-256
+    /// hashes. The first rule broken is returned with the JSON pointer of the value, from the
+    /// proof's root (`/manifest/...`).
+    pub fn check_schema(&self) -> Result<(), SchemaViolation> {
+        let at = |path: &str| format!("/manifest{path}");
+        let invalid = |path: &str, message: String| {
+            Err(SchemaViolation::new("invalid_value", at(path), message))
+        };
+        if self.kind != MANIFEST_TYPE {
+            return Err(SchemaViolation::new(
+                "unknown_type",
+                at("/type"),
+                format!("manifest.type {:?} is not {MANIFEST_TYPE:?}", self.kind),
+            ));
+        }
+        if !lower_hex_of_len(&self.manifest_id, 32) {
+            return invalid(
+                "/manifest_id",
+                "manifest_id must be 32 lowercase hex digits".into(),
+            );
+        }
+        if !(1..=limits::MAX_SAFE_INTEGER).contains(&self.device_seq) {
+            return invalid(
+                "/device_seq",
+                "device_seq must be 1 or more (the first manifest of a device is 1)".into(),
+            );
+        }
+        let reference = self.case.reference.chars().count();
+        if !(1..=limits::CASE_REFERENCE_MAX_CHARS).contains(&(reference as u64)) {
+            return invalid(
+                "/case/reference",
+                format!(
+                    "the case reference must be 1 to {} characters; it has {reference}",
+                    limits::CASE_REFERENCE_MAX_CHARS
+                ),
+            );
+        }
+        if (self.case.collectors.len() as u64) < limits::COLLECTORS_MIN {
+            return invalid(
+                "/case/collectors",
+                "the collection record must name at least one collector".into(),
+            );
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            item.check_schema().map_err(|mut v| {
+                v.pointer = at(&format!("/items/{i}{}", v.pointer));
+                v
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl EvidenceItem {
+    /// The item's rules; pointers relative to the item.
+    fn check_schema(&self) -> Result<(), SchemaViolation> {
+        let invalid = |path: &str, message: &str| {
+            Err(SchemaViolation::new(
+                "invalid_value",
+                path.to_owned(),
+                message,
+            ))
+        };
+        if !is_plain_file_name(&self.file_name) {
+            return Err(SchemaViolation::new(
+                "bad_file_name",
+                "/file_name".into(),
+                format!(
+                    "file name {:?} must be a plain name of 1 to {} characters without directories or control characters",
+                    self.file_name,
+                    limits::FILE_NAME_MAX_CHARS
+                ),
+            ));
+        }
+        if self.bytes > limits::MAX_SAFE_INTEGER {
+            return invalid("/bytes", "bytes must be at most 2^53 - 1");
+        }
+        let has = |alg| {
+            self.hashes
+                .iter()
+                .any(|h| h.algorithm == alg && h.is_consistent())
+        };
+        if (self.hashes.len() as u64) < limits::HASHES_MIN
+            || !has(crate::HashAlgorithm::Sm3)
+            || !has(crate::HashAlgorithm::Sha256)
+            || self.hashes.iter().any(|h| !h.is_consistent())
+        {
+            return Err(SchemaViolation::new(
+                "invalid_hashes",
+                "/hashes".into(),
+                "each item needs SM3 and SHA-256 entries whose OIDs match their algorithms",
+            ));
+        }
+        if let Some(loc) = &self.location
+            && loc.coordinate_system != limits::COORDINATE_SYSTEM
+        {
+            return invalid(
+                "/location/coordinate_system",
+                "locations are recorded in WGS-84 as the device reports them (coordinate_system \"WGS-84\"), never converted",
+            );
+        }
+        if let Some(f) = &self.fingerprint
+            && !lower_hex_of_len(&f.value, 16)
+        {
+            return invalid(
+                "/fingerprint/value",
+                "the fingerprint is 16 lowercase hex digits",
+            );
+        }
+        if let Some(r) = &self.recording
+            && !lower_hex_of_len(&r.recording_id, 32)
+        {
+            return invalid(
+                "/recording/recording_id",
+                "recording_id must be 32 lowercase hex digits",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Proof {
+    /// Parses a proof from a JSON value as the schema says, naming the member at fault (as a
+    /// JSON pointer) when a member is unknown, missing or of the wrong type, then checks the
+    /// rules of [`Manifest::check_schema`]. Does not check the signature.
+    pub fn from_value_checked(value: &Value) -> Result<Self, SchemaViolation> {
+        let proof: Proof = serde_path_to_error::deserialize(value).map_err(|e| {
+            let message = e.inner().to_string();
+            SchemaViolation::new("invalid_proof", pointer_of(e.path(), &message), message)
+        })?;
+        proof.manifest.check_schema()?;
+        Ok(proof)
+    }
+}
+
+/// The JSON pointer of the value a serde error is about (`manifest.items[0].bytes` →
+/// `/manifest/items/0/bytes`); for a missing member, the member's own pointer.
+pub fn pointer_of(path: &serde_path_to_error::Path, message: &str) -> String {
+    use serde_path_to_error::Segment as S;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            S::Seq { index } => out.push_str(&index.to_string()),
+            S::Map { key } | S::Enum { variant: key } => {
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            S::Unknown => out.push('?'),
+        }
+    }
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        out.push('/');
+        out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+    }
+    out
 }
 
 /// A proof whose signature has been checked.

@@ -1,0 +1,214 @@
+//! Reading evidence: a proof with its receipt, media and custody log, the original media files
+//! and the offline bundle, for appraisers granted the case, courts and administrators. Every
+//! read is a custody event.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+use tiezheng_protocol::Hash32;
+
+use super::{AppState, Caller, Role, authenticate, now_ms, path_param};
+use crate::error::HttpError;
+
+async fn readable_proof(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Caller, crate::store::ProofRow), HttpError> {
+    readable_proof_sm3(req, state, path_param(req, "proof_sm3")).await
+}
+
+/// The caller (appraiser granted the case, court, admin) and the stored proof `sm3`; the token
+/// is checked first.
+pub(crate) async fn readable_proof_sm3(
+    req: &HttpRequest,
+    state: &AppState,
+    sm3: &str,
+) -> Result<(Caller, crate::store::ProofRow), HttpError> {
+    let caller = authenticate(req, state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let id = Hash32::from_hex(sm3).map_err(|_| {
+        HttpError::bad_request(
+            "bad_proof_id",
+            "proofs are addressed by their SM3 as 64 lowercase hex digits",
+            Some("proof_sm3"),
+        )
+    })?;
+    let not_found = || {
+        HttpError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_proof",
+            "no proof with that SM3 is stored here",
+            Some("proof_sm3"),
+        )
+    };
+    let row = state
+        .store
+        .proof(&id.to_hex())
+        .await?
+        .ok_or_else(not_found)?;
+    if caller.role == Role::Appraiser
+        && !state
+            .store
+            .granted(&caller.token_id, &row.case_reference)
+            .await?
+    {
+        return Err(HttpError::new(
+            StatusCode::FORBIDDEN,
+            "not_granted",
+            "this appraiser token is not granted the proof's case",
+            Some("proof_sm3"),
+        ));
+    }
+    Ok((caller, row))
+}
+
+/// `GET /v1/proofs/{proof_sm3}` (appraiser granted the case, court, admin): the proof, its
+/// receipt, its media and its custody log. Reading is itself a custody event.
+pub async fn get_proof(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    let (caller, row) = readable_proof(&req, &state).await?;
+    state
+        .store
+        .custody(
+            &row.proof_sm3,
+            "viewed",
+            &format!("{}:{}", caller.role.name(), caller.token_id),
+            now_ms(),
+            "proof and receipt read",
+        )
+        .await?;
+    let mut media = Vec::new();
+    for (i, declared) in state
+        .store
+        .proof_media(&row.proof_sm3)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let stored = state
+            .store
+            .media(&declared.sm3)
+            .await?
+            .is_some_and(|m| declared.satisfied_by(&m));
+        media.push(json!({"item": i, "sm3": declared.sm3, "file_name": declared.file_name, "stored": stored}));
+    }
+    let custody = state.store.custody_of(&row.proof_sm3).await?;
+    let proof: Value = serde_json::from_str(&row.proof_json).map_err(HttpError::internal)?;
+    let receipt: Value = serde_json::from_str(&row.receipt_json).map_err(HttpError::internal)?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"proof": proof, "receipt": receipt, "media": media, "custody": custody})))
+}
+
+/// `GET /v1/proofs/{proof_sm3}/media/{item}` (appraiser granted the case, court, admin): the
+/// original file. Export is a custody event.
+pub async fn get_media(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    let (caller, row) = readable_proof(&req, &state).await?;
+    let item: usize = path_param(&req, "item").parse().map_err(|_| {
+        HttpError::bad_request(
+            "bad_item",
+            "items are addressed by their index in the manifest: 0, 1, 2...",
+            Some("item"),
+        )
+    })?;
+    let media = state.store.proof_media(&row.proof_sm3).await?;
+    let declared = media.get(item).cloned().ok_or_else(|| {
+        HttpError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_item",
+            "the proof has no item with that index",
+            Some("item"),
+        )
+    })?;
+    let (media_sm3, name) = (declared.sm3.clone(), declared.file_name.clone());
+    let stored = state
+        .store
+        .media(&media_sm3)
+        .await?
+        .is_some_and(|m| declared.satisfied_by(&m));
+    if !stored {
+        return Err(HttpError::new(
+            StatusCode::NOT_FOUND,
+            "media_not_uploaded",
+            "the device has not uploaded this file yet",
+            Some("item"),
+        ));
+    }
+    let file = match tokio::fs::File::open(state.media.path(&media_sm3)).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::error!(
+                media_sm3,
+                "a stored media file is missing; run `tiezheng audit`"
+            );
+            return Err(HttpError::new(
+                StatusCode::GONE,
+                "media_missing",
+                "the notary recorded this file as stored but cannot find it; the operator has been alerted (`tiezheng audit` names what changed)",
+                Some("item"),
+            ));
+        }
+        Err(e) => return Err(HttpError::internal(e)),
+    };
+    state
+        .store
+        .custody(
+            &row.proof_sm3,
+            "exported",
+            &format!("{}:{}", caller.role.name(), caller.token_id),
+            now_ms(),
+            &format!("media {media_sm3} ({name}) downloaded"),
+        )
+        .await?;
+    let stream = futures_util::stream::unfold(file, |mut f| async move {
+        use tokio::io::AsyncReadExt as _;
+        let mut buf = vec![0u8; 256 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(web::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(['"', '\\'], "_")
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("content-disposition", disposition))
+        .streaming(stream))
+}
+
+/// `GET /v1/proofs/{proof_sm3}/bundle` (appraiser granted the case, court, admin): the offline
+/// proof bundle, once the proof's batch is anchored. Export is a custody event.
+pub async fn get_bundle(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    let (caller, row) = readable_proof(&req, &state).await?;
+    let bundle = state
+        .anchoring
+        .bundle(&state.store, &row.proof_sm3, &row.proof_json, &row.receipt_json)
+        .await
+        .map_err(HttpError::internal)?
+        .ok_or_else(|| HttpError::new(StatusCode::CONFLICT, "not_yet_anchored", "the proof is receipted and waits for its batch to be anchored; retry in a few seconds", None))?;
+    state
+        .store
+        .custody(
+            &row.proof_sm3,
+            "exported",
+            &format!("{}:{}", caller.role.name(), caller.token_id),
+            now_ms(),
+            "offline proof bundle exported",
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(bundle))
+}

@@ -1,0 +1,51 @@
+//! Operator and public endpoints: health, readiness, metrics, the OpenAPI description and the
+//! notary's public key.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::{AppState, IntoResponse as _};
+use crate::error::HttpError;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the database answers.
+pub async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Err(e) => HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!("database unavailable: {e}"),
+            None,
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    let stored = state.store.unanchored_count().await.unwrap_or(-1);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(stored))
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(crate::openapi::OPENAPI_JSON)
+}
+
+/// `GET /v1/notary`: the notary's public key.
+pub async fn notary_key(state: web::Data<Arc<AppState>>) -> HttpResponse {
+    let pk = state.key.public_key();
+    HttpResponse::Ok().json(json!({"public_key": pk.to_hex(), "key_id": pk.key_id(), "sm2_id": tiezheng_protocol::DEFAULT_SM2_ID}))
+}

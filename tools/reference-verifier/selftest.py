@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Self-test: schemas/vectors known answers, the three example bundles, and single-value forgeries."""
+import base64, copy, json, os, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import prims, verify  # noqa: E402
+
+ROOT = os.path.join(HERE, "..", "..", "schemas")
+ok = True
+
+
+def expect(name, cond):
+    global ok
+    ok &= bool(cond)
+    print(("ok   " if cond else "FAIL ") + name)
+
+
+# primitives against schemas/vectors
+v = json.load(open(os.path.join(ROOT, "vectors", "sm2-sm3.json")))
+for t in v["sm3"]:
+    expect("sm3 " + t["message_ascii"][:8], prims.sm3(t["message_ascii"].encode()).hex() == t["digest"])
+s = v["sm2_sign"]
+block = {"algorithm": "SM2-with-SM3", "oid": prims.SM2_OID, "sm2_id": "1234567812345678",
+         "public_key": s["public_key_uncompressed"],
+         "value": base64.b64encode(bytes.fromhex(s["signature_der"])).decode()}
+expect("sm2 known answer", prims.sm2_verify_block(block, s["message_ascii"].encode())[0])
+expect("sm2 changed message refused", not prims.sm2_verify_block(block, b"message digesT")[0])
+m = json.load(open(os.path.join(ROOT, "vectors", "merkle.json")))
+leaves = [bytes.fromhex(x) for x in m["leaves"]]
+for alg, h in (("sha256", prims.sha256), ("sm3", prims.sm3)):
+    roots = [prims.merkle_root(leaves[:n], h).hex() for n in range(len(leaves) + 1)]
+    expect(f"merkle {alg} roots", roots == m[alg]["roots"][:len(roots)])
+for t in m["sm3"]["inclusion"]:
+    i, n = t["leaf_index"], t["tree_size"]
+    expect(f"sm3 inclusion {i}/{n}", prims.verify_inclusion(prims.leaf_hash(leaves[i]), i, n, t["path"],
+                                                             bytes.fromhex(m["sm3"]["roots"][n])))
+
+# examples, then forgeries that must be refused
+E = os.path.join(ROOT, "examples")
+cases = [("bundle.json", "policy.json"), ("bundle-consortium.json", "policy-consortium.json"),
+         ("bundle-consortium-governance.json", "policy-consortium.json")]
+
+
+def run(bundle, pol):
+    R = verify.Report()
+    verify.check_bundle(json.dumps(bundle, ensure_ascii=False).encode(), json.load(open(os.path.join(E, pol))), None, R)
+    return R.failed
+
+
+for f, p in cases:
+    expect(f"example {f} valid", run(json.load(open(os.path.join(E, f))), p) == [])
+
+FORGERIES = [  # (bundle, description, edit, a rule that must fail)
+    (0, "receipt.device_seq", lambda b: b["receipt"]["receipt"].update(device_seq=3), "receipt.device_seq"),
+    (0, "received_at", lambda b: b["receipt"]["receipt"].update(received_at="2026-11-21T09:31:01.417+08:00"), "receipt.signature"),
+    (0, "leaf salt digit", lambda b: b["batch"]["leaf"].update(salt="1" + b["batch"]["leaf"]["salt"][1:]), "leaf.inclusion"),
+    (0, "anchor height", lambda b: b["anchor"]["record"].update(height=1043), "anchor.height"),
+    (0, "manifest time", lambda b: b["proof"]["manifest"].update(created_at="2026-11-21T09:30:00.251+08:00"), "proof.signature"),
+    (0, "policy copy", lambda b: b["policy"]["members"][0].update(power=2), "policy.copy"),
+    (1, "header time", lambda b: b["cometbft"]["signed_header"]["header"].update(time="2026-11-21T11:08:55.455404969Z"), "chain.commit"),
+    (1, "vote timestamp", lambda b: b["cometbft"]["signed_header"]["commit"]["signatures"][0].update(timestamp="2026-11-21T11:08:56.1Z"), "chain.signatures"),
+    (1, "validator order", lambda b: b["cometbft"]["validators"].reverse(), "chain.validators"),
+    (1, "two cosignatures dropped", lambda b: b["checkpoint"]["cosignatures"].__delitem__(slice(0, 2)), "checkpoint.quorum"),
+    (2, "approval dropped", lambda b: b["governance"][0]["approvals"].pop(), "governance.quorum"),
+    (2, "governance dropped", lambda b: b.pop("governance"), "checkpoint.registry_root"),
+]
+for idx, what, edit, rule in FORGERIES:
+    f, p = cases[idx]
+    b = copy.deepcopy(json.load(open(os.path.join(E, f))))
+    edit(b)
+    failed = run(b, p)
+    expect(f"forgery {f}: {what} -> {rule} {failed}", rule in failed)
+sys.exit(0 if ok else 1)
