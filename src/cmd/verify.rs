@@ -78,7 +78,7 @@ pub(crate) fn verify_bytes(
             }
             Err(e) => {
                 checks.push(check(e.rule(), Status::Fail, e.reason()));
-                return Ok(finish(checks, None, Value::Null));
+                return Ok(finish(checks, None, &Value::Null));
             }
         }
     } else {
@@ -164,7 +164,7 @@ pub(crate) fn verify_bytes(
     let bundle_bytes = canonical::canonicalize(&bundle_value).unwrap_or_default();
     let v = verify::verify_bundle_bytes(&bundle_bytes, media.as_ref(), &policy)
         .map_err(|e| Unusable(e.to_string()))?;
-    Ok(finish(checks, Some(v), certificate_line))
+    Ok(finish(checks, Some(v), &certificate_line))
 }
 
 fn check(rule: &'static str, status: Status, detail: String) -> Check {
@@ -176,7 +176,7 @@ fn check(rule: &'static str, status: Status, detail: String) -> Check {
     }
 }
 
-fn finish(mut checks: Vec<Check>, v: Option<Verification>, certificate: Value) -> Outcome {
+fn finish(mut checks: Vec<Check>, v: Option<Verification>, certificate: &Value) -> Outcome {
     let facts = v.as_ref().map(|v| v.facts.clone()).unwrap_or_default();
     let bundle_valid = v.as_ref().is_some_and(|v| v.valid);
     if let Some(v) = v {
@@ -261,7 +261,9 @@ pub(crate) fn run(a: &Args) -> anyhow::Result<ExitCode> {
     };
     if a.json {
         let mut line = outcome.line.clone();
-        line["file"] = json!(a.bundle.display().to_string());
+        if let Some(o) = line.as_object_mut() {
+            o.insert("file".into(), json!(a.bundle.display().to_string()));
+        }
         emit_json_line(&mut io::stdout().lock(), &line)?;
     } else {
         print_checks(&a.bundle, &outcome)?;

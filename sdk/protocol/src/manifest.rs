@@ -668,17 +668,30 @@ impl Manifest {
     /// hashes. The first rule broken is returned with the JSON pointer of the value, from the
     /// proof's root (`/manifest/...`).
     pub fn check_schema(&self) -> Result<(), SchemaViolation> {
+        if self.kind != MANIFEST_TYPE {
+            return Err(SchemaViolation::new(
+                "unknown_type",
+                "/manifest/type".into(),
+                format!("manifest.type {:?} is not {MANIFEST_TYPE:?}", self.kind),
+            ));
+        }
+        self.check_limits()?;
+        for (i, item) in self.items.iter().enumerate() {
+            item.check_hashes().map_err(|mut v| {
+                v.pointer = format!("/manifest/items/{i}{}", v.pointer);
+                v
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The schema's limits on values (lengths, patterns, ranges, constants), without the
+    /// manifest type and the items' digests (which verifiers report as rules of their own).
+    pub fn check_limits(&self) -> Result<(), SchemaViolation> {
         let at = |path: &str| format!("/manifest{path}");
         let invalid = |path: &str, message: String| {
             Err(SchemaViolation::new("invalid_value", at(path), message))
         };
-        if self.kind != MANIFEST_TYPE {
-            return Err(SchemaViolation::new(
-                "unknown_type",
-                at("/type"),
-                format!("manifest.type {:?} is not {MANIFEST_TYPE:?}", self.kind),
-            ));
-        }
         if !lower_hex_of_len(&self.manifest_id, 32) {
             return invalid(
                 "/manifest_id",
@@ -708,7 +721,7 @@ impl Manifest {
             );
         }
         for (i, item) in self.items.iter().enumerate() {
-            item.check_schema().map_err(|mut v| {
+            item.check_limits().map_err(|mut v| {
                 v.pointer = at(&format!("/items/{i}{}", v.pointer));
                 v
             })?;
@@ -718,8 +731,8 @@ impl Manifest {
 }
 
 impl EvidenceItem {
-    /// The item's rules; pointers relative to the item.
-    fn check_schema(&self) -> Result<(), SchemaViolation> {
+    /// The item's limits; pointers relative to the item.
+    fn check_limits(&self) -> Result<(), SchemaViolation> {
         let invalid = |path: &str, message: &str| {
             Err(SchemaViolation::new(
                 "invalid_value",
@@ -740,22 +753,6 @@ impl EvidenceItem {
         }
         if self.bytes > limits::MAX_SAFE_INTEGER {
             return invalid("/bytes", "bytes must be at most 2^53 - 1");
-        }
-        let has = |alg| {
-            self.hashes
-                .iter()
-                .any(|h| h.algorithm == alg && h.is_consistent())
-        };
-        if (self.hashes.len() as u64) < limits::HASHES_MIN
-            || !has(crate::HashAlgorithm::Sm3)
-            || !has(crate::HashAlgorithm::Sha256)
-            || self.hashes.iter().any(|h| !h.is_consistent())
-        {
-            return Err(SchemaViolation::new(
-                "invalid_hashes",
-                "/hashes".into(),
-                "each item needs SM3 and SHA-256 entries whose OIDs match their algorithms",
-            ));
         }
         if let Some(loc) = &self.location
             && loc.coordinate_system != limits::COORDINATE_SYSTEM
@@ -780,6 +777,29 @@ impl EvidenceItem {
                 "/recording/recording_id",
                 "recording_id must be 32 lowercase hex digits",
             );
+        }
+        Ok(())
+    }
+}
+
+impl EvidenceItem {
+    /// SM3 and SHA-256 entries whose OIDs match their algorithms; pointer relative to the item.
+    fn check_hashes(&self) -> Result<(), SchemaViolation> {
+        let has = |alg| {
+            self.hashes
+                .iter()
+                .any(|h| h.algorithm == alg && h.is_consistent())
+        };
+        if (self.hashes.len() as u64) < limits::HASHES_MIN
+            || !has(crate::HashAlgorithm::Sm3)
+            || !has(crate::HashAlgorithm::Sha256)
+            || self.hashes.iter().any(|h| !h.is_consistent())
+        {
+            return Err(SchemaViolation::new(
+                "invalid_hashes",
+                "/hashes".into(),
+                "each item needs SM3 and SHA-256 entries whose OIDs match their algorithms",
+            ));
         }
         Ok(())
     }

@@ -244,11 +244,11 @@ fn signature_issuer_and_bundle_are_checked() {
     let mut v = example();
     v["certificate"]["bundle"]["proof"]["manifest"]["case"]["cause"] = json!("盗窃");
     v["certificate"]["case"]["cause"] = json!("盗窃");
-    assert_eq!(rule_of(&resign(v, &key())), ("proof", "proof"));
+    assert_eq!(rule_of(&resign(v, &key())), ("proof", "proof.signature"));
     let mut v = example();
     v["certificate"]["bundle"]["receipt"]["receipt"]["chain_gap"] = json!(true);
     v["certificate"]["receipt"]["chain_gap"] = json!(true);
-    assert_eq!(rule_of(&resign(v, &key())), ("receipt", "receipt"));
+    assert_eq!(rule_of(&resign(v, &key())), ("receipt", "receipt.signature"));
     // Not JSON, duplicate keys.
     let bad = verify_certificate(
         b"{\"certificate\":1,\"certificate\":2}",

@@ -120,79 +120,12 @@ pub(super) fn check<'a>(b: &'a Bundle, r: &mut Report) -> Option<Checked<'a>> {
     })
 }
 
-/// The limits of schemas/manifest.schema.json that its types do not enforce by themselves.
+/// The limits of schemas/manifest.schema.json that its types do not enforce by themselves:
+/// the same check intake runs ([`Manifest::check_limits`]).
 fn schema(m: &Manifest) -> Result<String, String> {
-    let lower_hex = |s: &str, n: usize| {
-        s.len() == n
-            && s.bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    };
-    let bad = |field: String, what: &str| Err(format!("{field}: {what}"));
-    if !lower_hex(&m.manifest_id, 32) {
-        return bad(
-            "manifest.manifest_id".into(),
-            "must be 32 lowercase hex digits",
-        );
-    }
-    if m.device_seq == 0 || m.device_seq > 9_007_199_254_740_991 {
-        return bad("manifest.device_seq".into(), "must be 1 to 2^53−1");
-    }
-    let reference = m.case.reference.chars().count();
-    if !(1..=128).contains(&reference) {
-        return bad(
-            "manifest.case.reference".into(),
-            "must be 1 to 128 characters",
-        );
-    }
-    if m.case.collectors.is_empty() {
-        return bad(
-            "manifest.case.collectors".into(),
-            "must name at least one collector",
-        );
-    }
-    for (i, item) in m.items.iter().enumerate() {
-        let at = |f: &str| format!("manifest.items[{i}].{f}");
-        let name = &item.file_name;
-        if name.is_empty()
-            || name.chars().count() > 255
-            || name.chars().any(|c| c == '/' || c == '\\' || c == '\0')
-        {
-            return bad(
-                at("file_name"),
-                "must be 1 to 255 characters without / \\ or NUL",
-            );
-        }
-        if item.bytes > 9_007_199_254_740_991 {
-            return bad(at("bytes"), "must be at most 2^53−1");
-        }
-        if let Some(loc) = &item.location
-            && loc.coordinate_system != "WGS-84"
-        {
-            return bad(at("location.coordinate_system"), "must be \"WGS-84\"");
-        }
-        if let Some(f) = &item.fingerprint
-            && (f.algorithm != "dHash-64" || !lower_hex(&f.value, 16))
-        {
-            return bad(
-                at("fingerprint"),
-                "must be dHash-64 with 16 lowercase hex digits",
-            );
-        }
-        if let Some(rec) = &item.recording
-            && !lower_hex(&rec.recording_id, 32)
-        {
-            return bad(
-                at("recording.recording_id"),
-                "must be 32 lowercase hex digits",
-            );
-        }
-        if let Some(o) = item.metadata.orientation
-            && !(1..=8).contains(&o)
-        {
-            return bad(at("metadata.orientation"), "must be 1 to 8");
-        }
-    }
-    Ok("within the manifest schema's limits".into())
+    m.check_limits()
+        .map(|()| "within the manifest schema's limits".to_owned())
+        .map_err(|v| format!("/proof{}: {}", v.pointer, v.message))
 }
 
 fn item_hashes(m: &Manifest) -> Result<String, String> {
