@@ -142,6 +142,7 @@ fn get(n: &Notary, path: &str, token: &str) -> (u16, String, Vec<u8>) {
 fn verify(file: &Path, media: &Path, policy: &Path) -> (bool, Value) {
     let out = tiezheng()
         .arg("verify")
+        .arg("--json")
         .arg(file)
         .arg("--media")
         .arg(media)

@@ -1,5 +1,10 @@
-"""§5 certificates (placeholder until implemented)."""
-import json
+"""§5 certificates (JSON form; the PDF form is not implemented)."""
+import datetime, json
+
+import schema
+from prims import HEX64, jcs, key_id, sm2_verify_block, sm3, sm3_doc, strict_json, ts_ms
+
+CST = datetime.timezone(datetime.timedelta(hours=8))
 
 
 def is_certificate(raw):
@@ -7,8 +12,112 @@ def is_certificate(raw):
         d = json.loads(raw)
     except Exception:  # noqa: BLE001
         return False
-    return isinstance(d, dict) and "certificate" in d and "signature" in d and "type" not in d
+    return isinstance(d, dict) and "certificate" in d
+
+
+def app_hash(cp):  # §4.11 chain.app_hash, also stated in embedded mode
+    return sm3(b"TIEZHENG-APPHASH-V1" + cp["anchor_log_size"].to_bytes(8, "big")
+               + bytes.fromhex(cp["anchor_log_root"]) + bytes.fromhex(cp["registry_root"])).hex()
+
+
+def diff(stated, expected):
+    return stated == expected, "" if stated == expected else f"stated {json.dumps(stated, ensure_ascii=False)[:200]}, expected {json.dumps(expected, ensure_ascii=False)[:200]}"
 
 
 def check(raw, pinned, media, R, check_bundle):
-    R.add("certificate.format", None, "certificates not implemented")
+    try:
+        doc = strict_json(raw)
+    except ValueError as e:
+        R.add("certificate.format", False, f"not strict JSON: {e}")
+        return
+    errs = schema.check(doc, "certificate.schema.json")
+    R.add("certificate.format", not errs, "; ".join(errs[:8]) or "matches schemas/certificate.schema.json")
+    c, sig = doc.get("certificate"), doc.get("signature")
+    if not isinstance(c, dict) or not isinstance(c.get("bundle"), dict):
+        R.add("bundle.schema", False, "certificate carries no bundle")
+        return
+    b = c["bundle"]
+    R.rule("certificate.signature", lambda: sm2_verify_block(sig, jcs(c)))
+    R.rule("certificate.issuer", lambda: (
+        c["issuer"]["public_key"] == sig["public_key"] and c["issuer"]["key_id"] == key_id(sig["public_key"])
+        and c["issuer"]["key_id"] == b["receipt"]["receipt"]["notary_key_id"],
+        "issuer key = signing key = the receipt's notary"))
+
+    man, rc, rec = b["proof"]["manifest"], b["receipt"]["receipt"], b["anchor"]["record"]
+    cp, hdr = b["checkpoint"]["checkpoint"], b["batch"]["header"]["header"]
+
+    def number():
+        day = datetime.datetime.fromtimestamp(ts_ms(rec["time"]) / 1000, CST).strftime("%Y%m%d")
+        h = sm3(f"tiezheng.certificate.v1|{cp['chain_id']}|{b['batch']['leaf']['proof_sm3']}|{sm3_doc(rec)}".encode())
+        return diff(c["number"], f"TZ-{day}-{h[:8].hex().upper()}")
+    R.rule("certificate.number", number)
+
+    def evidence():
+        exp = []
+        for i, it in enumerate(man["items"]):
+            r = it["recording"]
+            exp.append({"index": i, "file_name": it["file_name"], "kind": it["kind"], "origin": it["origin"],
+                        "mime": it["mime"], "bytes": it["bytes"], "hashes": it["hashes"],
+                        "fingerprint": it.get("fingerprint"),
+                        "recording": None if r is None else {"segments": len(r["segments"]),
+                                                             "interrupted": r["interrupted"], "truncated": r["truncated"]}})
+        keys = ["index", "file_name", "kind", "origin", "mime", "bytes", "hashes", "fingerprint", "recording"]
+        got = [{k: ci.get(k) for k in keys} for ci in c["items"]]
+        ok = c["proof_sm3"] == b["batch"]["leaf"]["proof_sm3"] and c.get("session") == man.get("session_summary")
+        ok2, d = diff(got, exp)
+        return ok and ok2, d or ("" if ok else "proof_sm3 or session differs")
+    R.rule("certificate.facts.evidence", evidence)
+
+    def per_item(fn):
+        if len(c["items"]) != len(man["items"]):
+            return False, "not one entry per manifest item"
+        return diff([fn(ci, None) for ci in c["items"]], [fn(None, it) for it in man["items"]])
+
+    def times(ci, it):
+        if ci is not None:
+            t = ci["times"]
+            return [t["device_time"], t.get("gnss_time"), t.get("last_time_sync"), t.get("file_time"),
+                    t["capture_to_receipt_ms"], t["capture_to_anchor_ms"]]
+        t, dev = it["times"], ts_ms(it["times"]["device_time"])
+        return [t["device_time"], t.get("gnss_time"), t.get("last_time_sync"), (it.get("metadata") or {}).get("captured_at"),
+                ts_ms(rc["received_at"]) - dev, ts_ms(rec["time"]) - dev]
+    R.rule("certificate.facts.capture_time", lambda: per_item(times))
+    R.rule("certificate.facts.location", lambda: per_item(
+        lambda ci, it: [ci.get("location"), ci.get("file_gps")] if ci is not None else
+        [(it.get("location") or {}).get("os_fix"), (it.get("metadata") or {}).get("gps")]))
+
+    def findings():
+        ok, d = per_item(lambda ci, it: [(f["code"], f["detail"]) for f in (ci or it)["findings"]])
+        return ok, d or "codes and details match; explanation texts NOT checked (explain_finding() is not in VERIFYING.md)"
+    R.rule("certificate.facts.findings", findings)
+    R.rule("certificate.facts.device", lambda: diff(c["device"], man["device"]))
+    R.rule("certificate.facts.case", lambda: diff(c["case"], man["case"]))
+    R.rule("certificate.facts.receipt", lambda: diff(c["receipt"], {k: rc[k] for k in (
+        "received_at", "device_seq", "chain_gap", "manifest_sm3", "notary_key_id")}))
+
+    def anchor():
+        cb = b.get("cometbft")
+        exp = {"mode": b["mode"], "chain_id": cp["chain_id"], "checkpoint_height": cp["height"],
+               "checkpoint_time": cp["time"], "app_hash": app_hash(cp), "height": rec["height"],
+               "block_time": rec["time"], "anchor_record_sm3": sm3_doc(rec), "batch_seq": hdr["batch_seq"],
+               "batch_root": hdr["root"], "batch_size": hdr["leaf_count"], "batch_header_sm3": sm3_doc(hdr),
+               "leaf_index": b["batch"]["inclusion"]["leaf_index"],
+               "commit_height": int(cb["signed_header"]["header"]["height"]) if cb else None,
+               "commit_block_hash": cb["signed_header"]["commit"]["block_id"]["hash"] if cb else None}
+        return diff({k: c["anchor"].get(k) for k in exp}, exp)
+    R.rule("certificate.facts.anchor", anchor)
+
+    def consortium():
+        members = b["policy"]["members"]
+        power = {m["id"]: m["power"] for m in members}
+        cos = [x["member"] for x in b["checkpoint"]["cosignatures"]]
+        return diff(c["consortium"], {"members": members, "cosigners": cos,
+                                      "signed_power": sum(power.get(m, 0) for m in cos),
+                                      "total_power": sum(power.values())})
+    R.rule("certificate.facts.consortium", consortium)
+    R.add("certificate.statement", None, "not checked: the fixed text (statement()) is not given in VERIFYING.md")
+    R.rule("certificate.issued_at", lambda: ts_ms(c["issued_at"]) >= max(ts_ms(rc["received_at"]), ts_ms(cp["time"])))
+    R.rule("certificate.custody", lambda: c["custody"]["events"] >= 1 and isinstance(c["custody"]["last_event_hash"], str)
+           and HEX64.match(c["custody"]["last_event_hash"]) is not None)
+    # then the embedded bundle, with every rule of §4
+    check_bundle(json.dumps(b, ensure_ascii=False).encode("utf-8"), pinned, media, R)

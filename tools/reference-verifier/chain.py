@@ -62,7 +62,9 @@ def hexb(s):
 
 def pb_block_id(bid):  # BlockID / CanonicalBlockID{1: hash, 2: PartSetHeader{1: total, 2: hash}}
     psh = f_varint(1, bid["parts"]["total"]) + f_bytes(2, hexb(bid["parts"]["hash"]))
-    return f_bytes(1, hexb(bid["hash"])) + f_bytes(2, psh)
+    # part_set_header is a non-nullable gogoproto field: CometBFT writes it even when empty
+    # (VERIFYING.md §4.11 says defaults are omitted; the two differ only for an empty BlockID).
+    return f_bytes(1, hexb(bid["hash"])) + f_bytes(2, psh, always=True)
 
 
 def header_hash(h):
@@ -179,11 +181,15 @@ def check(bundle, pinned, add):
     cp = bundle["checkpoint"]["checkpoint"]
     try:
         check_shape(cb["signed_header"])
-        check_validator_entries(cb["validators"])
     except (ValueError, TypeError, KeyError) as e:
         add("chain.header", False, str(e))
         return  # nothing below can be computed from a malformed header
     add("chain.header", True, "CometBFT v0.38 signed header JSON")
+    try:
+        check_validator_entries(cb["validators"])
+    except (ValueError, TypeError, KeyError) as e:
+        add("chain.validators", False, str(e))
+        cb = None  # validators_hash, signatures and commit need a well-formed set
     h, c, vals = cb["signed_header"]["header"], cb["signed_header"]["commit"], cb["validators"]
 
     add("chain.chain_id", h["chain_id"] == cp["chain_id"], f"header chain {h['chain_id']!r}")
@@ -195,6 +201,10 @@ def check(bundle, pinned, add):
     secs, nanos = go_time(h["time"])
     add("chain.time", secs * 10**9 + nanos > ts_ms(cp["time"]) * 10**6, f"header time {h['time']}")
 
+    if cb is None:
+        for r in ("chain.validators_hash", "chain.signatures", "chain.commit"):
+            add(r, None, "not checked: cometbft.validators is malformed")
+        return
     # chain.validators: exactly the pinned set, derived addresses, CometBFT order.
     pinned_set = sorted((v["address"].upper(), v["pub_key"], v["power"]) for v in pinned.get("validators", []))
     listed = [(v["address"], v["pub_key"]["value"], int(v["voting_power"])) for v in vals]

@@ -1,6 +1,8 @@
 """A small JSON Schema (2020-12 subset) validator: exactly the keywords schemas/*.schema.json use."""
 import json, os, re
 
+from prims import TS, is_ts
+
 SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schemas")
 FORMATS = {"int64": (-2**63, 2**63 - 1), "uint64": (0, 2**64 - 1),
            "uint32": (0, 2**32 - 1), "uint16": (0, 2**16 - 1)}
@@ -26,6 +28,8 @@ def errors(value, schema, root=None, path="$"):
         for part in schema["$ref"].lstrip("#/").split("/"):
             target = target[part]
         yield from errors(value, target, root, path)
+        if schema["$ref"].endswith("/Timestamp") and isinstance(value, str) and TS.match(value) and not is_ts(value):
+            yield f"{path}: {value!r} is not a real time"  # e.g. month 13, offset +25:00
     t = schema.get("type")
     if t is not None:
         types = t if isinstance(t, list) else [t]
