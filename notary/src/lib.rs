@@ -23,6 +23,7 @@ pub mod keys;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -246,6 +247,7 @@ impl Notary {
                 .route("/v1/ledger/policy", web::get().to(api::ledger_policy))
                 .route("/v1/media/{sm3}", web::put().to(api::upload_media))
                 .route("/v1/media/{sm3}/status", web::get().to(api::media_status))
+                .configure(portal::routes)
                 .default_service(web::to(api::not_found))
         })
         .workers(workers)

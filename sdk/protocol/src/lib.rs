@@ -14,6 +14,7 @@ verifier.
 * [`wire`] and [`schema`]: wire documents and their generated JSON Schemas (`schemas/`).
 * [`manifest`]: the evidence manifest and the device [`Proof`] (manifest + signature).
 * [`bundle`]: the offline proof bundle and its layer-by-layer verifier.
+* [`custody`]: the hash-chained custody log and the check of its integrity.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
@@ -37,6 +38,7 @@ pub mod algorithm;
 pub mod bundle;
 pub mod canonical;
 pub mod cometbft;
+pub mod custody;
 pub mod hash;
 pub mod ledger;
 pub mod manifest;
@@ -49,7 +51,7 @@ pub mod time;
 pub mod wire;
 
 pub use algorithm::{HashAlgorithm, SignatureAlgorithm};
-pub use hash::{ContentDigests, DualHasher, Hash32, hash_reader};
+pub use hash::{ContentDigests, ContentHasher, DualHasher, Hash32, hash_reader};
 pub use manifest::{Manifest, Proof, VerifiedProof};
 pub use merkle::{MerkleTree, Sm3Hasher};
 pub use signed::{SignatureBlock, SignedError};
