@@ -84,7 +84,10 @@ fn serve(name: &str) -> HttpResponse {
 /// Registers the portal's routes (called from the notary's `App`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/verify", web::get().to(|| async { serve("verify.html") }))
-        .route("/appraiser", web::get().to(|| async { serve("appraiser.html") }))
+        .route(
+            "/appraiser",
+            web::get().to(|| async { serve("appraiser.html") }),
+        )
         .route("/court", web::get().to(|| async { serve("court.html") }))
         .route(
             "/portal/{file:.*}",

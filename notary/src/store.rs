@@ -678,11 +678,10 @@ impl Store {
 
     /// Every case with at least one proof, in order.
     pub async fn cases(&self) -> Result<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT case_reference FROM proofs ORDER BY case_reference",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT DISTINCT case_reference FROM proofs ORDER BY case_reference")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| Ok(r.try_get("case_reference")?))
             .collect()

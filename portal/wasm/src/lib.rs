@@ -91,19 +91,17 @@ pub fn verify(evidence: &[u8], media: Option<String>, policy: Option<Vec<u8>>) -
 
 /// [`verify`] without the JavaScript types (also used by native tests).
 pub fn verify_json(evidence: &[u8], media: Option<&str>, policy: Option<&[u8]>) -> String {
-    let bad_input = |layer: &'static str, rule: &'static str, message: String| {
-        report::Report {
-            verdict: "unusable",
-            media_checked: false,
-            checks: vec![report::Check {
-                layer,
-                rule: rule.to_owned(),
-                status: "fail",
-                message,
-            }],
-            policy: None,
-            facts: None,
-        }
+    let bad_input = |layer: &'static str, rule: &'static str, message: String| report::Report {
+        verdict: "unusable",
+        media_checked: false,
+        checks: vec![report::Check {
+            layer,
+            rule: rule.to_owned(),
+            status: "fail",
+            message,
+        }],
+        policy: None,
+        facts: None,
     };
     let r = match (
         media.map(parse_media).transpose(),
@@ -113,7 +111,8 @@ pub fn verify_json(evidence: &[u8], media: Option<&str>, policy: Option<&[u8]>) 
         (_, Err(e)) => bad_input("policy", "policy.parse", e),
         (Ok(m), Ok(p)) => report::verify_evidence(evidence, m.as_ref(), p.as_ref()),
     };
-    serde_json::to_string(&r).unwrap_or_else(|e| format!("{{\"verdict\":\"unusable\",\"error\":\"{e}\"}}"))
+    serde_json::to_string(&r)
+        .unwrap_or_else(|e| format!("{{\"verdict\":\"unusable\",\"error\":\"{e}\"}}"))
 }
 
 /// Checks a custody log given as a JSON array of events; returns the report as JSON.

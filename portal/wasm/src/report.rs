@@ -91,9 +91,8 @@ fn unusable(u: Unusable) -> Report {
 
 /// Parses a policy file a court loaded.
 pub fn parse_policy(bytes: &[u8]) -> Result<Policy, String> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        format!("this file is not a policy (schemas/policy.schema.json): {e}")
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| format!("this file is not a policy (schemas/policy.schema.json): {e}"))
 }
 
 /// Verifies `evidence` (bundle or certificate bytes) with the media file's digests if given,
@@ -175,7 +174,9 @@ fn passed_message(layer: &str) -> String {
         "leaf" => "the proof's salted leaf is in the batch's Merkle tree",
         "batch" => "the batch header is signed by a trusted notary",
         "anchor" => "the ledger's anchor record is this batch, in the checkpoint's anchor log",
-        "checkpoint" => "members with more than two thirds of the voting power cosigned the checkpoint",
+        "checkpoint" => {
+            "members with more than two thirds of the voting power cosigned the checkpoint"
+        }
         "chain" => "the CometBFT header and commit of the validators carry the checkpoint",
         _ => "passed",
     }
