@@ -5,7 +5,13 @@
 //!
 //! Needs `node`, the npm packages of `portal/tests` (`npm ci --prefix portal/tests`) and
 //! Chromium at /usr/bin/chromium (`apt-get install chromium`), or `TIEZHENG_CHROMIUM`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod common;
 

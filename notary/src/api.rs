@@ -1073,7 +1073,7 @@ pub async fn upload_media(
 
 // --- evidence access -------------------------------------------------------------------------
 
-async fn readable_proof(
+pub(crate) async fn readable_proof(
     req: &HttpRequest,
     state: &AppState,
     sm3: &str,

@@ -13,6 +13,8 @@
 //! * `GET /v1/cases` and `GET /v1/cases/items?reference=…` (appraiser: granted cases only;
 //!   court and admin: all): the cases and their evidence items. Reading an item's facts,
 //!   media or bundle goes through the `/v1/proofs/...` endpoints, each a custody event.
+//! * `GET /v1/proofs/{proof_sm3}/thumbnail/{item}`: a small PNG of a photo, made from the
+//!   stored original (decoding bounded against hostile files); a custody event like any view.
 
 use std::sync::Arc;
 
@@ -94,7 +96,89 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(|p: web::Path<String>| async move { serve(&p) }),
         )
         .route("/v1/cases", web::get().to(list_cases))
-        .route("/v1/cases/items", web::get().to(case_items));
+        .route("/v1/cases/items", web::get().to(case_items))
+        .route(
+            "/v1/proofs/{proof_sm3}/thumbnail/{item}",
+            web::get().to(thumbnail),
+        );
+}
+
+/// Longest side of a thumbnail, in pixels.
+pub const THUMBNAIL_PIXELS: u32 = 320;
+/// Largest original decoded for a thumbnail (width or height), against decompression bombs.
+const THUMBNAIL_MAX_DIMENSION: u32 = 20_000;
+/// Largest decoder allocation for a thumbnail.
+const THUMBNAIL_MAX_ALLOC: u64 = 512 * 1024 * 1024;
+
+fn make_thumbnail(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(THUMBNAIL_MAX_DIMENSION);
+    limits.max_image_height = Some(THUMBNAIL_MAX_DIMENSION);
+    limits.max_alloc = Some(THUMBNAIL_MAX_ALLOC);
+    let mut reader = image::ImageReader::open(path)
+        .map_err(|e| e.to_string())?
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| e.to_string())?;
+    let small = img.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS).to_rgb8();
+    let mut out = std::io::Cursor::new(Vec::new());
+    small
+        .write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(out.into_inner())
+}
+
+/// `GET /v1/proofs/{proof_sm3}/thumbnail/{item}` (appraiser granted the case, court, admin):
+/// a PNG of at most [`THUMBNAIL_PIXELS`] a side of a stored photo. Viewing it is a custody
+/// event.
+async fn thumbnail(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    path: web::Path<(String, usize)>,
+) -> Result<HttpResponse, HttpError> {
+    let (sm3, item) = path.into_inner();
+    let (caller, row) = crate::api::readable_proof(&req, &state, &sm3).await?;
+    let no_thumbnail =
+        |msg: &str| HttpError::new(StatusCode::NOT_FOUND, "no_thumbnail", msg, Some("item"));
+    let (media_sm3, name) = state
+        .store
+        .proof_media(&row.proof_sm3)
+        .await?
+        .get(item)
+        .cloned()
+        .ok_or_else(|| no_thumbnail("the proof has no item with that index"))?;
+    if !state
+        .store
+        .media(&media_sm3)
+        .await?
+        .is_some_and(|m| m.complete)
+    {
+        return Err(no_thumbnail("the device has not uploaded this file yet"));
+    }
+    let file = state.media.path(&media_sm3);
+    let png = web::block(move || make_thumbnail(&file))
+        .await
+        .map_err(HttpError::internal)?
+        .map_err(|e| {
+            no_thumbnail(&format!(
+                "not a photo the notary can decode (JPEG or PNG): {e}"
+            ))
+        })?;
+    state
+        .store
+        .custody(
+            &row.proof_sm3,
+            "viewed",
+            &format!("{}:{}", caller.role.name(), caller.token_id),
+            crate::api::now_ms(),
+            &format!("thumbnail of media {media_sm3} ({name})"),
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header(("cache-control", "private, no-store"))
+        .body(png))
 }
 
 /// `GET /v1/cases`: the cases this token may read (an appraiser's grants; every case for a

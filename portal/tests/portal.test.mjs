@@ -93,7 +93,8 @@ try {
   await a.press('#token', 'Enter');
   const granted = env('PORTAL_GRANTED_CASE');
   await a.click(`[data-case="${granted}"]`);
-  await a.waitForSelector('#case[data-state="open"]');
+  await a.waitForSelector('#case[data-state="open"][data-thumbnails="loaded"]');
+  assert.match(await a.getAttribute(`#items img[data-thumbnail^="${env('PORTAL_PROOF')}"]`, 'src'), /^blob:/, 'the photo has a thumbnail');
   step('views an item');
   await a.click(`#items a[data-proof="${env('PORTAL_PROOF')}"]`);
   await a.waitForSelector('#custody[data-custody="intact"]');

@@ -64,7 +64,7 @@ async function openCase(reference) {
       const open = el('a', { href: `#case=${encodeURIComponent(reference)}&proof=${p.proof_sm3}&item=${it.item}`, 'data-proof': p.proof_sm3, 'data-item': it.item },
         bi('查看', 'Open'), el('span', { className: 'visually-hidden' }, ` ${it.file_name}`));
       const thumb = it.kind === 'photo'
-        ? el('div', { className: 'thumb-placeholder' }, bi('照片', 'photo'))
+        ? el('img', { alt: `${it.file_name}（缩略图 thumbnail）`, 'data-thumbnail': `${p.proof_sm3}/${it.item}` })
         : el('div', { className: 'thumb-placeholder' }, it.kind === 'video' ? bi('视频', 'video') : it.kind === 'audio' ? bi('录音', 'audio') : String(it.kind));
       items.append(el('li', { className: 'card', 'data-proof': p.proof_sm3 },
         thumb,
@@ -78,6 +78,15 @@ async function openCase(reference) {
       items.append(el('li', { className: 'card' }, bi('执法会话汇总', 'Enforcement session summary'), ` #${p.device_seq}`));
     }
   }
+  // Thumbnails one at a time (each view is a custody event the notary appends in order).
+  for (const img of items.querySelectorAll('img[data-thumbnail]')) {
+    try {
+      img.src = URL.createObjectURL(await api(`/v1/proofs/${img.dataset.thumbnail.replace('/', '/thumbnail/')}`, 'blob'));
+    } catch {
+      img.replaceWith(el('div', { className: 'thumb-placeholder' }, bi('无缩略图', 'no thumbnail')));
+    }
+  }
+  $('case').dataset.thumbnails = 'loaded';
 }
 
 function fact(zh, en, value) {

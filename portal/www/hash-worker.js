@@ -1,6 +1,7 @@
 // Hashes one file (a File or Blob) with one algorithm, in this Web Worker, with the protocol
 // crate's hasher compiled to WebAssembly. The page runs one worker per algorithm (SM3 and
-// SHA-256 on two cores). The file is read in 4 MiB slices; nothing is sent anywhere but back
+// SHA-256 on two cores). The file is read in 4 MiB slices, the next one while this one is
+// hashed; nothing is sent anywhere but back
 // to the page: the running byte count (progress) and the digest.
 import init, { Hasher } from './pkg/tiezheng_wasm.js';
 
@@ -13,11 +14,14 @@ self.onmessage = async ({ data }) => {
   try {
     await ready;
     const hasher = new Hasher(algorithm);
-    const reader = new FileReaderSync();
     const started = performance.now();
+    const read = (offset) => (offset < blob.size ? blob.slice(offset, offset + CHUNK).arrayBuffer() : null);
+    // Read ahead: the next slice is on its way while this one is hashed.
+    let next = read(0);
     let last = 0;
-    for (let offset = 0; offset < blob.size; offset += CHUNK) {
-      const chunk = reader.readAsArrayBuffer(blob.slice(offset, offset + CHUNK));
+    for (let offset = 0; next; offset += CHUNK) {
+      const chunk = await next;
+      next = read(offset + CHUNK);
       hasher.update(new Uint8Array(chunk));
       const now = performance.now();
       if (now - last > 100) {

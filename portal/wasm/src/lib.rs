@@ -84,6 +84,8 @@ fn parse_media(json: &str) -> Result<ContentDigests, String> {
 /// Verifies `evidence` (the bytes of a bundle or certificate) against the media digests
 /// (`{"bytes", "sm3", "sha256"}` JSON, if a file was given) and the court's policy file (if
 /// loaded; otherwise the keys inside the bundle). Returns the report as JSON.
+// wasm-bindgen hands optional JavaScript values over by value.
+#[allow(clippy::needless_pass_by_value)]
 #[wasm_bindgen]
 pub fn verify(evidence: &[u8], media: Option<String>, policy: Option<Vec<u8>>) -> String {
     verify_json(evidence, media.as_deref(), policy.as_deref())
