@@ -143,6 +143,20 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
     assert_eq!(altered_cli, (false, Some("media".into())));
     let forged_layer = forged_cli.1.clone().expect("the CLI refuses the forgery");
 
+    // Segment hashes over byte ranges (as a recording's manifest gives them), computed here
+    // with the protocol and in the browser's worker.
+    let bytes = std::fs::read(&photo).unwrap();
+    let ranges = [
+        [0, 1000],
+        [1000, 0],
+        [1000, 20_000],
+        [30_000, bytes.len() - 30_000],
+    ];
+    let segment_sm3: Vec<String> = ranges
+        .iter()
+        .map(|[o, n]| Hash32::sm3(&bytes[*o..o + n]).to_hex())
+        .collect();
+
     let out = tmp.path().join("verdicts.json");
     let run = Command::new("node")
         .arg(tests.join("portal.test.mjs"))
@@ -162,6 +176,10 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
         .env("PORTAL_OTHER_CASE", "沪浦-2026-OTHER")
         .env("PORTAL_PROOF", &proof)
         .env("PORTAL_OUT", &out)
+        .env(
+            "PORTAL_SEGMENTS",
+            serde_json::json!({"ranges": ranges, "sm3": segment_sm3}).to_string(),
+        )
         .output()
         .unwrap();
     assert!(

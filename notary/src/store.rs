@@ -844,14 +844,16 @@ fn custody_row(r: &AnyRow) -> Result<CustodyEvent> {
     })
 }
 
-/// Checks a custody log's hash chain; returns the first broken sequence number.
+/// Checks a whole custody log's hash chain (from its first event, no gaps) with the protocol's
+/// check; returns the first broken sequence number.
 pub fn verify_custody_chain(events: &[CustodyEvent]) -> std::result::Result<(), i64> {
-    let mut prev = "0".repeat(64);
-    for e in events {
-        if e.prev_hash != prev || e.hash != e.compute_hash() {
-            return Err(e.seq);
-        }
-        prev = e.hash.clone();
+    let report = tiezheng_protocol::custody::check_chain(events);
+    match report
+        .events
+        .iter()
+        .find(|c| c.problem.is_some() || c.link == "gap")
+    {
+        Some(c) => Err(c.seq),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -67,6 +67,12 @@ try {
   assert.ok(failing(r).rule.startsWith(F.forged_layer));
   verdicts.forged = { verdict: r.verdict, layer: failing(r).layer, rule: failing(r).rule };
 
+  step('segment hashes of a recording, over byte ranges');
+  const seg = JSON.parse(env('PORTAL_SEGMENTS'));
+  await page.setInputFiles('[data-input="media"]', F.media);
+  const got = await page.evaluate((ranges) => window.tiezhengHashOne(document.querySelector('[data-input="media"]').files[0], 'SM3', ranges), seg.ranges);
+  assert.deepEqual(got.segments, seg.sm3);
+
   step('no request carries the media file');
   const media = readFileSync(F.media);
   const sample = media.subarray(Math.floor(media.length / 2), Math.floor(media.length / 2) + 32);

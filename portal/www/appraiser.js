@@ -181,7 +181,8 @@ $('verify-item').addEventListener('click', async () => {
     const media = await api(`/v1/proofs/${current.proof_sm3}/media/${current.item}`, 'blob');
     const policy = await fetch('/v1/ledger/policy', { cache: 'no-store' }).then((r) => r.arrayBuffer());
     $('progress-area').hidden = false;
-    const digests = await pool.hash(media, (f) => { $('progress').value = f; });
+    const segments = JSON.parse(wasm.segment_ranges(new Uint8Array(bundle)));
+    const digests = await pool.hash(media, (f) => { $('progress').value = f; }, segments);
     const report = JSON.parse(wasm.verify(new Uint8Array(bundle), JSON.stringify(digests), new Uint8Array(policy)));
     renderReport(out, report, { policySource: 'notary' });
   } catch (e) {

@@ -65,24 +65,30 @@ export class HashPool {
     this.ready = Promise.all(Object.values(this.workers).map((x) => x.ready));
   }
 
-  /** One algorithm over `blob`; `progress(bytes)` as it goes. Resolves to `{done, bytes, ms}`. */
-  async hashOne(blob, algorithm, progress = () => {}) {
+  /**
+   * One algorithm over `blob`; `progress(bytes)` as it goes; for SM3 also the SM3 of each
+   * `[offset, length]` of `segments`. Resolves to `{done, segments, bytes, ms}`.
+   */
+  async hashOne(blob, algorithm, progress = () => {}, segments = []) {
     await this.ready;
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, progress });
-      this.workers[algorithm].w.postMessage({ id, blob, algorithm });
+      this.workers[algorithm].w.postMessage({ id, blob, algorithm, segments });
     });
   }
 
-  /** SM3 and SHA-256 of `blob` in parallel; `progress(fraction)`. */
-  async hash(blob, progress = () => {}) {
+  /**
+   * SM3 and SHA-256 of `blob` in parallel, and the SM3 of each recording segment
+   * (`segments`, from `wasm.segment_ranges`); `progress(fraction)`.
+   */
+  async hash(blob, progress = () => {}, segments = []) {
     const seen = { SM3: 0, 'SHA-256': 0 };
     const report = () => progress(blob.size ? Math.min(seen.SM3, seen['SHA-256']) / blob.size : 1);
-    const run = (alg) => this.hashOne(blob, alg, (n) => { seen[alg] = n; report(); });
-    const [sm3, sha256] = await Promise.all([run('SM3'), run('SHA-256')]);
+    const run = (alg, ranges) => this.hashOne(blob, alg, (n) => { seen[alg] = n; report(); }, ranges);
+    const [sm3, sha256] = await Promise.all([run('SM3', segments), run('SHA-256', [])]);
     progress(1);
-    return { bytes: blob.size, sm3: sm3.done, sha256: sha256.done };
+    return { bytes: blob.size, sm3: sm3.done, sha256: sha256.done, segments: sm3.segments };
   }
 }
 

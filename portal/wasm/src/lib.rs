@@ -62,23 +62,53 @@ impl Hasher {
     }
 }
 
-/// The media digests the page computed, as `{"bytes", "sm3", "sha256"}`.
+/// The media digests the page computed, as `{"bytes", "sm3", "sha256", "segments"}`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MediaDigests {
     bytes: u64,
     sm3: String,
     sha256: String,
+    /// SM3 of each byte range [`segment_ranges`] gave, in order (recordings).
+    #[serde(default)]
+    segments: Vec<String>,
 }
 
-fn parse_media(json: &str) -> Result<ContentDigests, String> {
-    let m: MediaDigests = serde_json::from_str(json)
-        .map_err(|e| format!("media digests must be {{\"bytes\", \"sm3\", \"sha256\"}}: {e}"))?;
-    Ok(ContentDigests {
-        bytes: m.bytes,
-        sm3: Hash32::from_hex(&m.sm3).map_err(|e| format!("media sm3: {e}"))?,
-        sha256: Hash32::from_hex(&m.sha256).map_err(|e| format!("media sha256: {e}"))?,
+fn parse_media(json: &str) -> Result<report::MediaFile, String> {
+    let m: MediaDigests = serde_json::from_str(json).map_err(|e| {
+        format!("media digests must be {{\"bytes\", \"sm3\", \"sha256\", \"segments\"}}: {e}")
+    })?;
+    Ok(report::MediaFile {
+        digests: ContentDigests {
+            bytes: m.bytes,
+            sm3: Hash32::from_hex(&m.sm3).map_err(|e| format!("media sm3: {e}"))?,
+            sha256: Hash32::from_hex(&m.sha256).map_err(|e| format!("media sha256: {e}"))?,
+        },
+        segment_sm3: m
+            .segments
+            .iter()
+            .map(|s| Hash32::from_hex(s).map_err(|e| format!("media segment sm3: {e}")))
+            .collect::<Result<_, _>>()?,
     })
+}
+
+/// The byte ranges `[[offset, bytes], ...]` of the segments of the recording in `evidence`
+/// (the first recording item of its manifest), whose SM3s the page computes while it hashes
+/// the file; `[]` for a photo or a document that cannot be read.
+#[wasm_bindgen]
+pub fn segment_ranges(evidence: &[u8]) -> String {
+    let ranges: Vec<[u64; 2]> = match evidence::recognise(evidence) {
+        Ok(evidence::Evidence::Bundle(b)) => b
+            .proof
+            .manifest
+            .items
+            .iter()
+            .find_map(|i| i.recording.as_ref())
+            .map(|r| r.segments.iter().map(|s| [s.offset, s.bytes]).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    serde_json::to_string(&ranges).unwrap_or_else(|_| "[]".into())
 }
 
 /// Verifies `evidence` (the bytes of a bundle or certificate) against the media digests

@@ -56,6 +56,15 @@ pub struct Report {
     pub facts: Option<Value>,
 }
 
+/// What the page measured of the media file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFile {
+    /// Size, SM3 and SHA-256 of the whole file.
+    pub digests: ContentDigests,
+    /// For a recording, the SM3 of each segment's byte range as the manifest gives them.
+    pub segment_sm3: Vec<Hash32>,
+}
+
 /// The fingerprint shown beside a policy: SM3 of its RFC 8785 bytes.
 pub fn policy_fingerprint(policy: &Policy) -> String {
     canonical::to_canonical_bytes(policy)
@@ -99,9 +108,12 @@ pub fn parse_policy(bytes: &[u8]) -> Result<Policy, String> {
 /// against the court's `policy` if given (else the keys inside the bundle).
 pub fn verify_evidence(
     evidence: &[u8],
-    media: Option<&ContentDigests>,
+    media_file: Option<&MediaFile>,
     policy: Option<&Policy>,
 ) -> Report {
+    // HOOK (rule-by-rule verifier): its media checks also take `media_file.segment_sm3`, the
+    // per-segment SM3s of a recording; today's verifier checks the whole file only.
+    let media = media_file.map(|m| &m.digests);
     let bundle = match recognise(evidence) {
         Ok(Evidence::Bundle(b)) => b,
         Err(u) => return unusable(u),

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use serde_json::Value;
-use tiezheng_wasm::{Hasher, check_custody, verify_json};
+use tiezheng_wasm::{Hasher, check_custody, segment_ranges, verify_json};
 
 fn example(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -102,6 +102,17 @@ fn hasher_and_custody_entry_points() {
     assert_eq!(
         h.finalize(),
         "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    );
+    let ranges: Vec<[u64; 2]> =
+        serde_json::from_str(&segment_ranges(&example("bundle.json"))).unwrap();
+    assert!(ranges.iter().all(|[_, n]| *n > 0));
+    assert_eq!(segment_ranges(b"not a bundle"), "[]");
+    let media = r#"{"bytes": 0, "sm3": "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b", "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "segments": ["zz"]}"#;
+    let r: Value =
+        serde_json::from_str(&verify_json(&example("bundle.json"), Some(media), None)).unwrap();
+    assert_eq!(
+        r["verdict"], "unusable",
+        "a malformed segment hash is refused"
     );
     let c: Value = serde_json::from_str(&check_custody("[]")).unwrap();
     assert_eq!(c["intact"], true);

@@ -111,6 +111,28 @@ export function fingerprint_policy(policy) {
 }
 
 /**
+ * The byte ranges `[[offset, bytes], ...]` of the segments of the recording in `evidence`
+ * (the first recording item of its manifest), whose SM3s the page computes while it hashes
+ * the file; `[]` for a photo or a document that cannot be read.
+ * @param {Uint8Array | number[]} evidence
+ * @returns {string}
+ */
+export function segment_ranges(evidence) {
+    let deferred2_0;
+    let deferred2_1;
+    try {
+        const ptr0 = passArray8ToWasm0(evidence, wasm.__wbindgen_malloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.segment_ranges(ptr0, len0);
+        deferred2_0 = ret[0];
+        deferred2_1 = ret[1];
+        return getStringFromWasm0(ret[0], ret[1]);
+    } finally {
+        wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
+    }
+}
+
+/**
  * Verifies `evidence` (the bytes of a bundle or certificate) against the media digests
  * (`{"bytes", "sm3", "sha256"}` JSON, if a file was given) and the court's policy file (if
  * loaded; otherwise the keys inside the bundle). Returns the report as JSON.
