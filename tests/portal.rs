@@ -135,6 +135,14 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
     let forged_path = files.join("forged.bundle.json");
     std::fs::write(&forged_path, serde_json::to_vec(&forged).unwrap()).unwrap();
 
+    // A court policy that trusts another notary key.
+    let mut foreign = policy.clone();
+    foreign["notary_keys"] = serde_json::json!([tiezheng_protocol::Sm2SigningKey::generate()
+        .public_key()
+        .to_hex()]);
+    let foreign_path = files.join("foreign-policy.json");
+    std::fs::write(&foreign_path, serde_json::to_vec(&foreign).unwrap()).unwrap();
+
     // The same files through `tiezheng verify`.
     let valid = cli_verdict(&bundle_path, &media_path, &policy_path);
     let altered_cli = cli_verdict(&bundle_path, &altered_path, &policy_path);
@@ -142,6 +150,11 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
     assert_eq!(valid, (true, None));
     assert_eq!(altered_cli, (false, Some("media".into())));
     let forged_layer = forged_cli.1.clone().expect("the CLI refuses the forgery");
+    let foreign_cli = cli_verdict(&bundle_path, &media_path, &foreign_path);
+    let foreign_layer = foreign_cli
+        .1
+        .clone()
+        .expect("the CLI refuses an untrusted notary");
 
     // Segment hashes over byte ranges (as a recording's manifest gives them), computed here
     // with the protocol and in the browser's worker.
@@ -167,6 +180,7 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
             serde_json::json!({
                 "bundle": bundle_path, "media": media_path, "altered": altered_path,
                 "forged": forged_path, "forged_layer": forged_layer,
+                "policy": policy_path, "foreign_policy": foreign_path, "foreign_layer": foreign_layer,
             })
             .to_string(),
         )
@@ -195,6 +209,10 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
     assert_eq!(
         seen["forged"]["layer"].as_str(),
         Some(forged_layer.as_str())
+    );
+    assert_eq!(
+        seen["foreign"]["layer"].as_str(),
+        Some(foreign_layer.as_str())
     );
     assert_eq!(seen["appraiser"], "valid");
 

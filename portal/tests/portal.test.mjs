@@ -67,6 +67,20 @@ try {
   assert.ok(failing(r).rule.startsWith(F.forged_layer));
   verdicts.forged = { verdict: r.verdict, layer: failing(r).layer, rule: failing(r).rule };
 
+  step("a court's own policy file");
+  await page.setInputFiles('[data-input="policy"]', F.policy);
+  r = await verify(F.bundle, F.media);
+  assert.equal(r.verdict, 'valid');
+  const shown = await page.textContent('#policy-fingerprint');
+  assert.equal(await page.getAttribute('#result [data-fingerprint]', 'data-fingerprint'), shown);
+  assert.match(shown, /^[0-9a-f]{64}$/);
+  await page.setInputFiles('[data-input="policy"]', F.foreign_policy);
+  r = await verify(F.bundle, F.media);
+  assert.equal(r.verdict, 'invalid');
+  assert.equal(failing(r).layer, F.foreign_layer, JSON.stringify(r));
+  verdicts.foreign = { verdict: r.verdict, layer: failing(r).layer };
+  await page.setInputFiles('[data-input="policy"]', []);
+
   step('segment hashes of a recording, over byte ranges');
   const seg = JSON.parse(env('PORTAL_SEGMENTS'));
   await page.setInputFiles('[data-input="media"]', F.media);
