@@ -33,14 +33,6 @@ enum Format {
     Pdf,
 }
 
-/// `GET /verify`: the page a certificate's QR code opens (anyone). It shows the number and
-/// hashes from the URL fragment, which never reaches this server, and how to verify.
-pub async fn verify_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("verify_page.html"))
-}
-
 /// `GET /v1/proofs/{proof_sm3}/certificate` (appraiser granted the case, court, admin).
 pub async fn proof_certificate(
     req: HttpRequest,

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod store;
 pub mod throttle;
 
@@ -222,6 +223,7 @@ impl Notary {
                     }
                 })
                 .configure(api::routes)
+                .configure(portal::routes)
                 .default_service(web::to(api::not_found))
         })
         .workers(workers)

@@ -336,7 +336,15 @@ pub fn document() -> Value {
         "/v1/certificates/{number}": {"get": Op::new("A certificate by its number, e.g. TZ-20261121-3F9AC2B177D0E41A, as JSON; with the suffix .pdf (…/{number}.pdf) as PDF/A-3u (logged as a custody event)", "appraiser granted the case, court, admin")
             .param(path_param("number", "the certificate number, optionally followed by .pdf", json!({"type": "string", "maxLength": 80})))
             .ok("200", "the signed certificate (JSON), or the PDF for a number ending in .pdf", Some(schema_ref("certificate"))).errors(&["400", "404", "409", "500"]).build()},
-        "/verify": {"get": Op::new("The online verification page a certificate's QR code opens (the hashes stay in the URL fragment)", "anyone").ok("200", "HTML", Some(json!({"x-html": true}))).build()},
+        "/v1/cases": {"get": Op::new("The cases this token may read: an appraiser's granted cases, every case for court and admin (the portal's workspace)", "appraiser, court, admin")
+            .ok("200", "the cases", Some(json!({"type": "object"}))).build()},
+        "/v1/cases/items": {"get": Op::new("The evidence items of the case ?reference=… as their signed manifests list them (an appraiser not granted the case gets 403 not_granted)", "appraiser granted the case, court, admin")
+            .param(json!({"name": "reference", "in": "query", "required": true, "description": "the case reference", "schema": {"type": "string", "minLength": 1, "maxLength": 128}}))
+            .ok("200", "the items", Some(json!({"type": "object"}))).errors(&["400", "404"]).build()},
+        "/v1/proofs/{proof_sm3}/thumbnail/{item}": {"get": Op::new("A PNG thumbnail (at most 320 pixels a side) of a stored photo (logged as a custody event)", "appraiser granted the case, court, admin")
+            .param(proof_sm3.clone())
+            .param(path_param("item", "index of the item in the manifest", json!({"type": "integer", "minimum": 0})))
+            .ok("200", "the PNG", Some(json!({"type": "string", "format": "binary"}))).errors(&["400", "404", "410", "422"]).build()},
         "/v1/ledger/policy": {"get": Op::new("The keys of this notary's ledger (courts pin their own copy)", "anyone").ok("200", "the policy", Some(schema_ref("policy"))).build()},
         "/v1/media/{sm3}": {"put": {
             // Built by hand: the body is the file's bytes, not JSON.

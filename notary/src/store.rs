@@ -4,7 +4,6 @@
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
-use tiezheng_protocol::{Hash32, canonical};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -158,39 +157,7 @@ impl DeclaredMedia {
     }
 }
 
-/// A custody event.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct CustodyEvent {
-    /// Global sequence number.
-    pub seq: i64,
-    /// The proof concerned.
-    pub proof_sm3: String,
-    /// received, media_stored, viewed, exported, ...
-    pub event: String,
-    /// Who: token ID or device key ID.
-    pub actor: String,
-    /// When (Unix ms).
-    pub at: i64,
-    /// Details.
-    pub detail: String,
-    /// Hash of the previous event (64 zeros for the first).
-    pub prev_hash: String,
-    /// SM3 of this event's canonical form without `hash`.
-    pub hash: String,
-}
-
-impl CustodyEvent {
-    /// The hash this event must carry.
-    pub fn compute_hash(&self) -> String {
-        let v = serde_json::json!({
-            "seq": self.seq, "proof_sm3": self.proof_sm3, "event": self.event, "actor": self.actor,
-            "at": self.at, "detail": self.detail, "prev_hash": self.prev_hash,
-        });
-        canonical::canonicalize(&v)
-            .map(|b| Hash32::sm3(&b).to_hex())
-            .unwrap_or_default()
-    }
-}
+pub use tiezheng_protocol::custody::CustodyEvent;
 
 fn opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(col)?)
@@ -932,6 +899,41 @@ impl Store {
         rows.iter().map(custody_row).collect()
     }
 
+    // --- portal (reading by case) --------------------------------------------------------
+
+    /// The cases `token_id` is granted, in order.
+    pub async fn granted_cases(&self, token_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT case_reference FROM grants WHERE token_id = $1 ORDER BY case_reference",
+        )
+        .bind(token_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get("case_reference")?))
+            .collect()
+    }
+
+    /// Every case with at least one proof, in order.
+    pub async fn cases(&self) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT DISTINCT case_reference FROM proofs ORDER BY case_reference")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get("case_reference")?))
+            .collect()
+    }
+
+    /// The proofs of a case, by device and sequence.
+    pub async fn proofs_of_case(&self, case_reference: &str) -> Result<Vec<ProofRow>> {
+        let rows = sqlx::query("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE case_reference = $1 ORDER BY device_key_id, device_seq")
+            .bind(case_reference)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(proof_row).collect()
+    }
+
     /// The whole custody log, in order (for audits and tests).
     pub async fn custody_log(&self) -> Result<Vec<CustodyEvent>> {
         let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events ORDER BY seq").fetch_all(&self.pool).await?;
@@ -1080,14 +1082,16 @@ fn custody_row(r: &AnyRow) -> Result<CustodyEvent> {
     })
 }
 
-/// Checks a custody log's hash chain; returns the first broken sequence number.
+/// Checks a whole custody log's hash chain (from its first event, no gaps) with the protocol's
+/// check; returns the first broken sequence number.
 pub fn verify_custody_chain(events: &[CustodyEvent]) -> std::result::Result<(), i64> {
-    let mut prev = "0".repeat(64);
-    for e in events {
-        if e.prev_hash != prev || e.hash != e.compute_hash() {
-            return Err(e.seq);
-        }
-        prev = e.hash.clone();
+    let report = tiezheng_protocol::custody::check_chain(events);
+    match report
+        .events
+        .iter()
+        .find(|c| c.problem.is_some() || c.link == "gap")
+    {
+        Some(c) => Err(c.seq),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -36,6 +36,10 @@ pub(crate) struct Args {
     /// Keep the notary's and the device's files here instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// Keep the notary running at the end and print the addresses of its verification portal
+    /// and appraiser workspace (with a token granted the demo case) until Ctrl-C.
+    #[arg(long)]
+    serve: bool,
 }
 
 /// The notary process, stopped when dropped.
@@ -420,6 +424,37 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         pdf_path.display(),
         first_file.display()
     )?;
+    if args.serve {
+        let bundle_path = work.join("evidence.bundle.json");
+        std::fs::write(&bundle_path, serde_json::to_vec_pretty(&bundle)?)?;
+        let appraiser = admin_call(
+            &conn,
+            "/v1/tokens",
+            &json!({"role": "appraiser", "subject": "demo appraiser", "cases": ["沪浦-2026-DEMO"], "ttl_seconds": 86400}),
+        )?;
+        let appraiser = appraiser
+            .get("token")
+            .and_then(|t| t.as_str())
+            .context("appraiser token")?;
+        writeln!(
+            out,
+            "\n8. The portal (open in a browser; files are hashed and verified there, never uploaded):"
+        )?;
+        writeln!(out, "   verify:    {url}/verify")?;
+        writeln!(
+            out,
+            "              certificate/bundle {}\n              media              {}",
+            bundle_path.display(),
+            first_file.display()
+        )?;
+        writeln!(out, "   appraiser: {url}/appraiser   token {appraiser}")?;
+        writeln!(out, "   court:     {url}/court        token {court_token}")?;
+        writeln!(out, "\nServing until Ctrl-C.")?;
+        out.flush()?;
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     writeln!(
         out,
         "\nDone. (Embedded ledger: one validator, quorum of one. The CometBFT consortium ledger is `tiezheng ledger`; see the README.)"

@@ -67,6 +67,13 @@ def errors(value, schema, root=None, path="$"):
         for k in schema.get("required", []):
             if k not in value:
                 yield f"{path}: missing member {k!r}"
+        # §4.1: optional members inside documents are written as null, never omitted (the
+        # schemas' `required` lists leave nullable members out; the bundle's own top level
+        # omits `cometbft`/`governance` instead, see check()).
+        if path not in TOP_LEVEL_OMITS:
+            for k, sub in props.items():
+                if k not in value and k not in schema.get("required", []) and _nullable(sub, root):
+                    yield f"{path}: optional member {k!r} omitted instead of written as null"
         for k, x in value.items():
             if k in props:
                 yield from errors(x, props[k], root, f"{path}.{k}")
@@ -76,6 +83,23 @@ def errors(value, schema, root=None, path="$"):
                 yield from errors(x, schema["additionalProperties"], root, f"{path}.{k}")
 
 
+TOP_LEVEL_OMITS = {"$"}  # only the bundle's top level; set per call in check()
+
+
+def _nullable(sub, root):
+    if "$ref" in sub:
+        target = root
+        for part in sub["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        return _nullable(target, root)
+    t = sub.get("type")
+    if t == "null" or isinstance(t, list) and "null" in t:
+        return True
+    return any(_nullable(x, root) for x in sub.get("anyOf", []) + sub.get("oneOf", []))
+
+
 def check(value, schema_name):
+    global TOP_LEVEL_OMITS
+    TOP_LEVEL_OMITS = {"bundle.schema.json": {"$"}, "certificate.schema.json": {"$.certificate.bundle"}}.get(schema_name, set())
     s = load(schema_name)
     return list(errors(value, s, s))

@@ -71,4 +71,13 @@ for idx, what, edit, rule in FORGERIES:
     edit(b)
     failed = run(b, p)
     expect(f"forgery {f}: {what} -> {rule} {failed}", rule in failed)
+# the lead's Rust forgery suite, when it has been written (cargo test -p … forgeries)
+FORGED = os.path.join(HERE, "..", "..", "target", "forgeries")
+if os.path.exists(os.path.join(FORGED, "index.json")):
+    pol = json.load(open(os.path.join(FORGED, "policy.json")))
+    for e in json.load(open(os.path.join(FORGED, "index.json"))):
+        media = open(os.path.join(FORGED, e["media"]), "rb").read() if e["media"] else None
+        R = verify.Report()
+        verify.check_bundle(open(os.path.join(FORGED, e["file"]), "rb").read(), pol, media, R)
+        expect(f"{e['file']} {e['name'][:50]} -> {e['rule']}", e["rule"] in R.failed)
 sys.exit(0 if ok else 1)

@@ -410,7 +410,8 @@ def check_bundle(raw, pinned, media, R):
             return False, "signature block does not carry the notary's key"
         return sm2_verify_block(b["batch"]["header"]["signature"], jcs(hdr))
     R.rule("batch.signature", batch_sig)
-    R.rule("batch.sequence", lambda: (hdr["previous_header_sm3"] is None) == (hdr["batch_seq"] == 1))
+    # reading: batch numbers start at 1 (schema: "from 1, without gaps"), so 0 fails here too
+    R.rule("batch.sequence", lambda: hdr["batch_seq"] >= 1 and (hdr["previous_header_sm3"] is None) == (hdr["batch_seq"] == 1))
     R.rule("batch.window", lambda: ts_ms(hdr["window_start"]) <= ts_ms(hdr["window_end"]))
 
     # 4.9 anchor

@@ -342,7 +342,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/certificates/{number}")
                 .get(crate::certificates::certificate_by_number),
         )
-        .service(web::resource("/verify").get(crate::certificates::verify_page))
         .service(web::resource("/v1/ledger/policy").get(ledger_policy))
         .service(web::resource("/v1/media/{sm3}").put(upload_media))
         .service(web::resource("/v1/media/{sm3}/status").get(media_status));

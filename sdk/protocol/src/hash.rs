@@ -3,7 +3,12 @@
 //! [`DualHasher`] is the single place where evidence bytes are hashed. It implements
 //! [`std::io::Write`] so that a capture pipeline can `io::copy` into it, and [`hash_reader`]
 //! drives it from any reader with a fixed-size buffer: a 10 GB video costs the same memory as
-//! a 10 kB photo.
+//! a 10 kB photo. [`ContentHasher`] is one of its two halves on its own, for a caller that
+//! runs the two algorithms on separate cores (the browser's workers).
+//!
+//! SM3 is RustCrypto's `sm3`, SHA-256 RustCrypto's `sha2` (hardware SHA instructions where the
+//! CPU has them): pure Rust, so that the same code builds for the phone, the server and
+//! WebAssembly.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -11,7 +16,7 @@ use std::str::FromStr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sm3::Digest as _;
+use sha2::Digest as _;
 
 use crate::algorithm::HashAlgorithm;
 
@@ -59,10 +64,7 @@ impl Hash32 {
 
     /// SHA-256 of `data` in one call.
     pub fn sha256(data: &[u8]) -> Self {
-        let d = ring::digest::digest(&ring::digest::SHA256, data);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(d.as_ref());
-        Self(out)
+        Self(sha2::Sha256::digest(data).into())
     }
 }
 
@@ -150,18 +152,80 @@ impl ContentDigests {
     }
 }
 
+/// One content digest of a chosen algorithm, fed incrementally.
+#[derive(Clone)]
+pub struct ContentHasher {
+    state: HasherState,
+    bytes: u64,
+}
+
+#[derive(Clone)]
+enum HasherState {
+    Sm3(sm3::Sm3),
+    Sha256(sha2::Sha256),
+}
+
+impl fmt::Debug for ContentHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContentHasher")
+            .field("algorithm", &self.algorithm())
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ContentHasher {
+    /// A hasher for `algorithm` that has seen no bytes.
+    pub fn new(algorithm: HashAlgorithm) -> Self {
+        let state = match algorithm {
+            HashAlgorithm::Sm3 => HasherState::Sm3(sm3::Sm3::new()),
+            HashAlgorithm::Sha256 => HasherState::Sha256(sha2::Sha256::new()),
+        };
+        Self { state, bytes: 0 }
+    }
+
+    /// The algorithm this hasher computes.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        match self.state {
+            HasherState::Sm3(_) => HashAlgorithm::Sm3,
+            HasherState::Sha256(_) => HashAlgorithm::Sha256,
+        }
+    }
+
+    /// Feeds more bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.state {
+            HasherState::Sm3(h) => h.update(data),
+            HasherState::Sha256(h) => h.update(data),
+        }
+        self.bytes = self.bytes.saturating_add(data.len() as u64);
+    }
+
+    /// Bytes fed so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Finishes the digest.
+    pub fn finalize(self) -> Hash32 {
+        match self.state {
+            HasherState::Sm3(h) => Hash32(h.finalize().into()),
+            HasherState::Sha256(h) => Hash32(h.finalize().into()),
+        }
+    }
+}
+
 /// SM3 and SHA-256 over the same bytes, fed incrementally.
 #[derive(Clone)]
 pub struct DualHasher {
-    sm3: sm3::Sm3,
-    sha256: ring::digest::Context,
-    bytes: u64,
+    sm3: ContentHasher,
+    sha256: ContentHasher,
 }
 
 impl fmt::Debug for DualHasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DualHasher")
-            .field("bytes", &self.bytes)
+            .field("bytes", &self.bytes())
             .finish_non_exhaustive()
     }
 }
@@ -176,9 +240,8 @@ impl DualHasher {
     /// A hasher that has seen no bytes.
     pub fn new() -> Self {
         Self {
-            sm3: sm3::Sm3::new(),
-            sha256: ring::digest::Context::new(&ring::digest::SHA256),
-            bytes: 0,
+            sm3: ContentHasher::new(HashAlgorithm::Sm3),
+            sha256: ContentHasher::new(HashAlgorithm::Sha256),
         }
     }
 
@@ -186,22 +249,19 @@ impl DualHasher {
     pub fn update(&mut self, data: &[u8]) {
         self.sm3.update(data);
         self.sha256.update(data);
-        self.bytes = self.bytes.saturating_add(data.len() as u64);
     }
 
     /// Bytes fed so far.
     pub fn bytes(&self) -> u64 {
-        self.bytes
+        self.sm3.bytes()
     }
 
     /// Finishes both digests.
     pub fn finalize(self) -> ContentDigests {
-        let mut sha256 = [0u8; 32];
-        sha256.copy_from_slice(self.sha256.finish().as_ref());
         ContentDigests {
-            bytes: self.bytes,
-            sm3: Hash32(self.sm3.finalize().into()),
-            sha256: Hash32(sha256),
+            bytes: self.sm3.bytes(),
+            sm3: self.sm3.finalize(),
+            sha256: self.sha256.finalize(),
         }
     }
 }
@@ -282,6 +342,27 @@ mod tests {
         assert_eq!(d.sm3, Hash32::sm3(&data));
         assert_eq!(d.sha256, Hash32::sha256(&data));
         assert!(calls >= 4);
+    }
+
+    #[test]
+    fn single_hashers_match_the_dual_hasher() {
+        // FIPS 180-4 example "abc" and GB/T 32905-2016 example 1 "abc".
+        for (alg, want) in [
+            (
+                HashAlgorithm::Sha256,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+            (
+                HashAlgorithm::Sm3,
+                "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
+            ),
+        ] {
+            let mut h = ContentHasher::new(alg);
+            h.update(b"a");
+            h.update(b"bc");
+            assert_eq!(h.bytes(), 3);
+            assert_eq!(h.finalize().to_hex(), want);
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ verifier.
 * [`verify`]: the verifier: every rule of `VERIFYING.md`, each check reported by layer and rule.
 * [`certificate`]: the notarised certificate (存证证书), signed by the notary, its facts
   derived from the bundle it embeds, and its verifier; [`pdf`] finds it attached to a PDF.
+* [`custody`]: the hash-chained custody log and the check of its integrity.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
@@ -41,6 +42,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod certificate;
 pub mod cometbft;
+pub mod custody;
 pub mod hash;
 pub mod ledger;
 pub mod manifest;
@@ -55,7 +57,7 @@ pub mod verify;
 pub mod wire;
 
 pub use algorithm::{HashAlgorithm, SignatureAlgorithm};
-pub use hash::{ContentDigests, DualHasher, Hash32, hash_reader};
+pub use hash::{ContentDigests, ContentHasher, DualHasher, Hash32, hash_reader};
 pub use manifest::{Manifest, Proof, VerifiedProof};
 pub use merkle::{MerkleTree, Sm3Hasher};
 pub use signed::{SignatureBlock, SignedError};

@@ -67,13 +67,11 @@ impl MerkleHasher for Sha256Hasher {
     const ALGORITHM: HashAlgorithm = HashAlgorithm::Sha256;
 
     fn hash(parts: &[&[u8]]) -> Hash32 {
-        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut h = crate::hash::ContentHasher::new(HashAlgorithm::Sha256);
         for p in parts {
             h.update(p);
         }
-        let mut out = [0u8; 32];
-        out.copy_from_slice(h.finish().as_ref());
-        Hash32(out)
+        h.finalize()
     }
 }
 

@@ -248,7 +248,10 @@ fn signature_issuer_and_bundle_are_checked() {
     let mut v = example();
     v["certificate"]["bundle"]["receipt"]["receipt"]["chain_gap"] = json!(true);
     v["certificate"]["receipt"]["chain_gap"] = json!(true);
-    assert_eq!(rule_of(&resign(v, &key())), ("receipt", "receipt.signature"));
+    assert_eq!(
+        rule_of(&resign(v, &key())),
+        ("receipt", "receipt.signature")
+    );
     // Not JSON, duplicate keys.
     let bad = verify_certificate(
         b"{\"certificate\":1,\"certificate\":2}",

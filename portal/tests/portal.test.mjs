@@ -1,0 +1,141 @@
+// The portal in Debian's Chromium against a live notary (started by tests/portal.rs, which
+// passes the notary's address and the evidence files in the environment):
+// - the verify page: a valid bundle with its media is valid; a one-byte-altered media file
+//   fails the `media` layer; a forged bundle fails its layer and rule; no request carries the
+//   media bytes; verification still works after the browser is set offline;
+// - the appraiser workspace: sign in, open the granted case, view an item, verify it, and the
+//   custody log shows the view; a case not granted is refused.
+// Writes the verdicts it saw to $PORTAL_OUT (JSON) so the Rust test compares them with
+// `tiezheng verify`.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { launch } from './browser.mjs';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run this through tests/portal.rs (cargo test --test portal)`);
+  return v;
+};
+const URL_ = env('PORTAL_URL');
+const F = JSON.parse(env('PORTAL_FILES')); // {bundle, media, altered, forged, forged_layer}
+const verdicts = {};
+
+const { context, close } = await launch();
+const step = (s) => process.stdout.write(`portal test: ${s}\n`);
+try {
+  const page = await context.newPage();
+  const requests = [];
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer() }));
+  page.on('pageerror', (e) => step(`page error: ${e.message}`));
+  await page.goto(`${URL_}/verify`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  const loaded = requests.length;
+
+  async function verify(evidence, media) {
+    await page.setInputFiles('[data-input="certificate"]', evidence);
+    await page.setInputFiles('[data-input="media"]', media ? [media] : []);
+    await page.click('#verify-button');
+    await page.waitForSelector('#result[data-verdict]', { timeout: 60000 });
+    return page.evaluate(() => {
+      const r = document.getElementById('result');
+      return {
+        verdict: r.dataset.verdict,
+        layers: [...r.querySelectorAll('[data-layer]')].map((l) => ({ layer: l.dataset.layer, status: l.dataset.status, rule: l.dataset.rule })),
+      };
+    });
+  }
+  const failing = (r) => r.layers.find((l) => l.status === 'fail');
+
+  step('valid bundle with its media');
+  let r = await verify(F.bundle, F.media);
+  assert.equal(r.verdict, 'valid', JSON.stringify(r));
+  assert.ok(r.layers.filter((l) => l.status === 'ok').length >= 8 && r.layers.every((l) => l.status !== 'fail'), JSON.stringify(r));
+  assert.ok(r.layers.some((l) => l.layer === 'media' && l.status === 'ok'));
+  verdicts.valid = { verdict: r.verdict };
+
+  step('one byte of the media altered');
+  r = await verify(F.bundle, F.altered);
+  assert.equal(r.verdict, 'invalid');
+  assert.equal(failing(r).layer, 'media', JSON.stringify(r));
+  assert.ok(failing(r).rule.startsWith('media'), JSON.stringify(r));
+  verdicts.altered = { verdict: r.verdict, layer: failing(r).layer, rule: failing(r).rule };
+
+  step('forged bundle (re-signed with the real notary key)');
+  r = await verify(F.forged, F.media);
+  assert.equal(r.verdict, 'invalid');
+  assert.equal(failing(r).layer, F.forged_layer, JSON.stringify(r));
+  assert.ok(failing(r).rule.startsWith(F.forged_layer));
+  verdicts.forged = { verdict: r.verdict, layer: failing(r).layer, rule: failing(r).rule };
+
+  step("a court's own policy file");
+  await page.setInputFiles('[data-input="policy"]', F.policy);
+  r = await verify(F.bundle, F.media);
+  assert.equal(r.verdict, 'valid');
+  const shown = await page.textContent('#policy-fingerprint');
+  assert.equal(await page.getAttribute('#result [data-fingerprint]', 'data-fingerprint'), shown);
+  assert.match(shown, /^[0-9a-f]{64}$/);
+  await page.setInputFiles('[data-input="policy"]', F.foreign_policy);
+  r = await verify(F.bundle, F.media);
+  assert.equal(r.verdict, 'invalid');
+  assert.equal(failing(r).layer, F.foreign_layer, JSON.stringify(r));
+  verdicts.foreign = { verdict: r.verdict, layer: failing(r).layer };
+  await page.setInputFiles('[data-input="policy"]', []);
+
+  step('segment hashes of a recording, over byte ranges');
+  const seg = JSON.parse(env('PORTAL_SEGMENTS'));
+  await page.setInputFiles('[data-input="media"]', F.media);
+  const got = await page.evaluate((ranges) => window.tiezhengHashOne(document.querySelector('[data-input="media"]').files[0], 'SM3', ranges), seg.ranges);
+  assert.deepEqual(got.segments, seg.sm3);
+
+  step('no request carries the media file');
+  const media = readFileSync(F.media);
+  const sample = media.subarray(Math.floor(media.length / 2), Math.floor(media.length / 2) + 32);
+  for (const q of requests) {
+    assert.ok(!q.body || !q.body.includes(sample), `a request carried media bytes: ${q.method} ${q.url}`);
+    assert.equal(q.body, null, `the verify page sent a request body: ${q.method} ${q.url}`);
+  }
+  assert.equal(requests.length, loaded, `requests after the page loaded: ${requests.slice(loaded).map((q) => q.url).join(', ')}`);
+
+  step('offline');
+  await context.setOffline(true);
+  r = await verify(F.bundle, F.media);
+  assert.equal(r.verdict, 'valid');
+  r = await verify(F.bundle, F.altered);
+  assert.equal(failing(r).layer, 'media');
+  await context.setOffline(false);
+
+  step('appraiser signs in and opens the granted case');
+  const a = await context.newPage();
+  a.on('pageerror', (e) => step(`page error: ${e.message}`));
+  await a.goto(`${URL_}/appraiser`);
+  await a.waitForSelector('body[data-ready="true"]');
+  await a.fill('#token', env('PORTAL_APPRAISER_TOKEN'));
+  await a.press('#token', 'Enter');
+  const granted = env('PORTAL_GRANTED_CASE');
+  await a.click(`[data-case="${granted}"]`);
+  await a.waitForSelector('#case[data-state="open"][data-thumbnails="loaded"]');
+  assert.match(await a.getAttribute(`#items img[data-thumbnail^="${env('PORTAL_PROOF')}"]`, 'src'), /^blob:/, 'the photo has a thumbnail');
+  step('views an item');
+  await a.click(`#items a[data-proof="${env('PORTAL_PROOF')}"]`);
+  await a.waitForSelector('#custody[data-custody="intact"]');
+  const actor = `appraiser:${env('PORTAL_APPRAISER_ID')}`;
+  assert.ok(await a.$(`#custody tr[data-event="viewed"][data-actor="${actor}"]`), 'the custody log shows the view');
+  step('verifies it');
+  await a.click('#verify-item');
+  await a.waitForSelector('#item-result[data-verdict], #item-result .error', { timeout: 60000 });
+  assert.ok(await a.$('#item-result[data-verdict]'), await a.innerText('#item-result'));
+  assert.equal(await a.getAttribute('#item-result', 'data-verdict'), 'valid');
+  await a.waitForSelector(`#custody tr[data-event="exported"][data-actor="${actor}"]`);
+  assert.equal(await a.getAttribute('#custody', 'data-custody'), 'intact');
+  verdicts.appraiser = 'valid';
+
+  step('a case not granted is refused');
+  await a.goto(`${URL_}/appraiser#case=${encodeURIComponent(env('PORTAL_OTHER_CASE'))}`);
+  await a.waitForSelector('#case[data-state="refused"]');
+  verdicts.refused = true;
+
+  writeFileSync(env('PORTAL_OUT'), JSON.stringify(verdicts));
+  step('all passed');
+} finally {
+  await close();
+}

@@ -1,0 +1,216 @@
+// Shared by the portal's pages: the WebAssembly verifier (the protocol crate), the pool of
+// hashing workers, and the rendering of a verification report in Chinese and English.
+import init, * as wasm from './pkg/tiezheng_wasm.js';
+
+export { wasm };
+
+/** Loads the WebAssembly module once. */
+export const wasmReady = init();
+
+/** An element with attributes and children (strings become text). */
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'for' || k === 'lang') e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+/** Chinese and English side by side. */
+export function bi(zh, en) {
+  return el('span', { className: 'bi' }, el('span', { lang: 'zh-CN' }, zh), ' ', el('span', { lang: 'en', className: 'en' }, en));
+}
+
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024, i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/**
+ * Two Web Workers, SM3 and SHA-256, created when the page loads (so hashing still works once
+ * the network is cut). `hash(blob)` reads the file in slices in both at once and resolves to
+ * `{bytes, sm3, sha256}`; nothing leaves the browser.
+ */
+export class HashPool {
+  constructor() {
+    this.next = 1;
+    this.jobs = new Map();
+    const start = () => {
+      const w = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
+      const ready = new Promise((resolve, reject) => {
+        w.addEventListener('message', ({ data }) => {
+          if ('ready' in data) (data.ready ? resolve() : reject(new Error(data.error)));
+        });
+        w.addEventListener('error', (e) => reject(new Error(e.message || 'the hashing worker failed to start')));
+      });
+      w.addEventListener('message', ({ data }) => {
+        const job = this.jobs.get(data.id);
+        if (!job) return;
+        if ('progress' in data) job.progress(data.progress);
+        else if ('done' in data) { this.jobs.delete(data.id); job.resolve(data); }
+        else if ('error' in data) { this.jobs.delete(data.id); job.reject(new Error(data.error)); }
+      });
+      return { w, ready };
+    };
+    this.workers = { SM3: start(), 'SHA-256': start() };
+    this.ready = Promise.all(Object.values(this.workers).map((x) => x.ready));
+  }
+
+  /**
+   * One algorithm over `blob`; `progress(bytes)` as it goes; for SM3 also the SM3 of each
+   * `[offset, length]` of `segments`. Resolves to `{done, segments, bytes, ms}`.
+   */
+  async hashOne(blob, algorithm, progress = () => {}, segments = []) {
+    await this.ready;
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.jobs.set(id, { resolve, reject, progress });
+      this.workers[algorithm].w.postMessage({ id, blob, algorithm, segments });
+    });
+  }
+
+  /**
+   * SM3 and SHA-256 of `blob` in parallel, and the SM3 of each recording segment
+   * (`segments`, from `wasm.segment_ranges`); `progress(fraction)`.
+   */
+  async hash(blob, progress = () => {}, segments = []) {
+    const seen = { SM3: 0, 'SHA-256': 0 };
+    const report = () => progress(blob.size ? Math.min(seen.SM3, seen['SHA-256']) / blob.size : 1);
+    const run = (alg, ranges) => this.hashOne(blob, alg, (n) => { seen[alg] = n; report(); }, ranges);
+    const [sm3, sha256] = await Promise.all([run('SM3', segments), run('SHA-256', [])]);
+    progress(1);
+    return { bytes: blob.size, sm3: sm3.done, sha256: sha256.done, segments: sm3.segments };
+  }
+}
+
+/** What each layer establishes, and what its failure means, in both languages. */
+export const LAYERS = {
+  certificate: ['证书', 'Certificate', '存证证书的公证处签名与其内容', "the notary's signature over the certificate and its facts"],
+  bundle: ['证据包', 'Bundle', '文件是可识别的铁证证据包', 'the file is a Tiezheng bundle this verifier knows'],
+  governance: ['治理', 'Governance', '自创世以来的每次成员变更均经成员法定多数批准', 'every change of members since genesis was approved by a quorum'],
+  policy: ['信任策略', 'Policy', '证据包使用的密钥均为您信任的密钥', 'the keys the bundle uses are keys you trust'],
+  proof: ['设备签名', 'Device proof', '执法设备对清单的SM2签名有效', "the device's SM2 signature over the manifest is valid"],
+  media: ['媒体文件', 'Media file', '文件的大小、SM3和SHA-256与设备签名的记录一致', "the file's size, SM3 and SHA-256 are those the device signed"],
+  receipt: ['接收回执', 'Receipt', '公证处签名的回执指向此证明', "the notary's signed receipt names this proof"],
+  leaf: ['批次叶子', 'Batch leaf', '证明在批次的默克尔树中', "the proof is in the batch's Merkle tree"],
+  batch: ['批次', 'Batch', '批次头由受信任的公证处签名', 'the batch header is signed by a trusted notary'],
+  anchor: ['上链', 'Anchor', '批次已记录在账本的锚定日志中', "the batch is recorded in the ledger's anchor log"],
+  checkpoint: ['检查点', 'Checkpoint', '超过三分之二投票权的联盟成员以SM2共同签署', 'members with over two thirds of the voting power cosigned it with SM2'],
+  chain: ['区块链', 'Chain', 'CometBFT区块头及验证人提交包含该检查点', "the CometBFT header and the validators' commit carry the checkpoint"],
+};
+
+const STATUS = {
+  ok: ['通过', 'passed'],
+  fail: ['未通过', 'FAILED'],
+  skipped: ['未检查', 'not checked'],
+};
+
+/** Groups the report's checks by layer: a layer fails if any rule fails. */
+export function layersOf(report) {
+  const order = [];
+  const by = new Map();
+  for (const c of report.checks || []) {
+    if (!by.has(c.layer)) { by.set(c.layer, []); order.push(c.layer); }
+    by.get(c.layer).push(c);
+  }
+  return order.map((layer) => {
+    const checks = by.get(layer);
+    const failed = checks.find((c) => c.status === 'fail');
+    const status = failed ? 'fail' : checks.some((c) => c.status === 'ok') ? 'ok' : 'skipped';
+    return { layer, status, rule: failed ? failed.rule : checks[0].rule, checks };
+  });
+}
+
+/** Renders `report` into `container` (which then carries `data-verdict`). */
+export function renderReport(container, report, { policySource } = {}) {
+  container.replaceChildren();
+  const verdict = report.verdict === 'valid' ? 'valid' : 'invalid';
+  const heading = {
+    valid: ['核验通过', 'Verified: every layer holds'],
+    invalid: ['核验未通过', 'NOT verified'],
+    unusable: ['无法核验', 'Cannot be verified'],
+  }[report.verdict] || ['核验未通过', 'NOT verified'];
+  container.append(el('h2', { className: `verdict ${verdict}` }, bi(...heading)));
+  if (report.verdict === 'valid' && !report.media_checked) {
+    container.append(el('p', { className: 'note' }, bi('未提供媒体文件：仅核验了证据包，未核验文件本身。', 'No media file was given: the bundle was checked, not the file itself.')));
+  }
+  const list = el('ol', { className: 'layers' });
+  for (const l of layersOf(report)) {
+    const info = LAYERS[l.layer] || [l.layer, l.layer, '', ''];
+    const row = el('li', { className: `layer ${l.status}`, 'data-layer': l.layer, 'data-status': l.status, 'data-rule': l.rule },
+      el('span', { className: 'status' }, bi(...STATUS[l.status])),
+      el('strong', {}, bi(info[0], info[1])),
+      el('span', { className: 'what' }, bi(info[2], info[3])));
+    const rules = el('ul', { className: 'rules' });
+    for (const c of l.checks) {
+      rules.append(el('li', { 'data-rule': c.rule, 'data-status': c.status },
+        el('code', {}, c.rule), ' ',
+        el('span', { className: 'requires' }, bi(c.zh || '', c.en || '')), ' ',
+        el('span', { lang: 'en', className: 'found' }, c.message)));
+    }
+    row.append(rules);
+    list.append(row);
+  }
+  container.append(el('h3', {}, bi('逐层结果', 'Layer by layer')), list);
+  const failed = layersOf(report).find((l) => l.status === 'fail');
+  if (failed) {
+    const info = LAYERS[failed.layer] || [failed.layer, failed.layer, '', ''];
+    container.append(el('p', { className: 'finding', role: 'alert' }, bi(
+      `“${info[0]}”一层不成立：${info[2]}——这一点未得到证明。上面给出了不一致之处。`,
+      `The ${info[1]} layer does not hold: it is NOT established that ${info[3]}. The disagreement is stated above.`)));
+  }
+  if (report.policy) renderPolicy(container, report.policy, policySource);
+  if (report.facts) renderFacts(container, report.facts);
+  container.dataset.verdict = verdict;
+  container.dataset.outcome = report.verdict;
+}
+
+function renderPolicy(container, p, source) {
+  const from = {
+    notary: ['本公证处公布的信任策略（/v1/ledger/policy）', "this notary's published policy (/v1/ledger/policy)"],
+    court: ['您载入的信任策略文件', 'the policy file you loaded'],
+    bundle: ['证据包自带的密钥（仅证明一致性，不证明签署者身份）', "the keys inside the bundle (proves consistency, not who signed)"],
+  }[source || p.source] || ['', ''];
+  container.append(el('h3', {}, bi('所用信任策略', 'Trusted policy used')),
+    el('dl', { className: 'policy' },
+      el('dt', {}, bi('来源', 'Source')), el('dd', {}, bi(...from)),
+      el('dt', {}, bi('指纹 (SM3)', 'Fingerprint (SM3)')), el('dd', {}, el('code', { 'data-fingerprint': p.fingerprint }, p.fingerprint)),
+      el('dt', {}, bi('链标识', 'Chain ID')), el('dd', {}, p.chain_id),
+      el('dt', {}, bi('公证处密钥', 'Notary keys')), el('dd', {}, (p.notary_keys || []).map((k) => el('code', { className: 'key' }, k))),
+      el('dt', {}, bi('联盟成员', 'Members')), el('dd', {}, (p.members || []).map((m) => el('div', {}, `${m.id} (${m.power}) `, el('code', { className: 'key' }, m.public_key))))));
+}
+
+function renderFacts(container, f) {
+  const m = f.manifest || {};
+  const item = (m.items || [])[f.media_item ?? 0] || {};
+  const dl = el('dl', { className: 'facts' });
+  const row = (zh, en, value) => { if (value !== undefined && value !== null && value !== '') dl.append(el('dt', {}, bi(zh, en)), el('dd', {}, value)); };
+  row('案件', 'Case', m.case && m.case.reference);
+  row('案由', 'Cause', m.case && m.case.cause);
+  row('文件', 'File', item.file_name && `${item.file_name} (${item.mime}, ${item.bytes} B)`);
+  for (const h of item.hashes || []) row(h.algorithm, h.algorithm, el('code', {}, h.value));
+  row('设备时间', 'Device time', item.times && item.times.device_time);
+  const fix = item.location && item.location.os_fix;
+  row('位置', 'Location', fix && `${fix.latitude}, ${fix.longitude} (±${fix.horizontal_accuracy ?? '?'} m, ${fix.provider})`);
+  row('采集人', 'Collectors', m.case && (m.case.collectors || []).join(', '));
+  row('设备序号', 'Device sequence', m.device_seq);
+  row('接收时间', 'Received', f.receipt && f.receipt.received_at);
+  row('证明 SM3', 'Proof SM3', f.proof_sm3 && el('code', {}, f.proof_sm3));
+  row('批次 / 高度', 'Batch / height', `${f.batch_seq} / ${f.anchor_height} (checkpoint ${f.checkpoint_height}, ${f.mode})`);
+  row('共同签署成员', 'Cosigners', f.cosigners && f.cosigners.join(', '));
+  container.append(el('h3', {}, bi('证据所述事实', 'What the evidence states')), dl);
+  const findings = item.findings || [];
+  if (findings.length) {
+    container.append(el('h3', {}, bi('采集时的发现', 'Findings at capture')),
+      el('ul', { className: 'findings' }, findings.map((x) => el('li', { 'data-finding': x.code }, el('code', {}, x.code), ' ', x.detail))));
+  }
+}

@@ -1,0 +1,108 @@
+// The verify page: hash the media in Web Workers, verify in WebAssembly, show the layers.
+// Nothing is sent to the server: the only requests are the page, its scripts, the module and
+// this notary's public policy, all made when the page loads.
+import { wasm, wasmReady, HashPool, renderReport, formatBytes, bi } from './portal.js';
+
+const $ = (id) => document.getElementById(id);
+const form = $('verify-form');
+const status = $('status');
+const result = $('result');
+const pool = new HashPool();
+let notaryPolicy = null;
+let courtPolicy = null;
+
+function say(zh, en) { status.replaceChildren(bi(zh, en)); }
+
+async function loadNotaryPolicy() {
+  try {
+    const r = await fetch('/v1/ledger/policy', { cache: 'no-store' });
+    if (!r.ok) throw new Error(String(r.status));
+    notaryPolicy = new Uint8Array(await r.arrayBuffer());
+  } catch {
+    notaryPolicy = null;
+  }
+  showPolicy();
+}
+
+function showPolicy() {
+  const bytes = courtPolicy || notaryPolicy;
+  const source = courtPolicy ? ['您载入的策略文件', 'your policy file'] : notaryPolicy
+    ? ['本公证处公布的策略（/v1/ledger/policy）', "this notary's published policy (/v1/ledger/policy)"]
+    : ['无：将使用证据包自带的密钥（仅证明一致性）', 'none: the keys inside the bundle will be used (consistency only)'];
+  $('policy-source').replaceChildren(bi(...source));
+  try {
+    $('policy-fingerprint').textContent = bytes ? wasm.fingerprint_policy(bytes) : '—';
+  } catch (e) {
+    $('policy-fingerprint').textContent = String(e.message || e);
+  }
+}
+
+$('policy').addEventListener('change', async () => {
+  const f = $('policy').files[0];
+  courtPolicy = null;
+  if (f) {
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    try {
+      wasm.fingerprint_policy(bytes);
+      courtPolicy = bytes;
+    } catch (e) {
+      say('这不是信任策略文件：', `not a policy file: ${e.message || e}`);
+    }
+  }
+  showPolicy();
+});
+
+export async function verifyFiles(evidenceFile, mediaFile) {
+  result.removeAttribute('data-verdict');
+  result.removeAttribute('data-outcome');
+  result.replaceChildren();
+  const evidence = new Uint8Array(await evidenceFile.arrayBuffer());
+  let media;
+  if (mediaFile) {
+    $('progress-area').hidden = false;
+    const started = performance.now();
+    const segments = JSON.parse(wasm.segment_ranges(evidence));
+    const digests = await pool.hash(mediaFile, (fraction) => {
+      $('progress').value = fraction;
+      $('progress-text').textContent = `${Math.round(fraction * 100)} % · ${formatBytes(Math.round(fraction * mediaFile.size))} / ${formatBytes(mediaFile.size)}`;
+    }, segments);
+    const secs = (performance.now() - started) / 1000;
+    $('progress-text').textContent = `${formatBytes(mediaFile.size)} · ${secs.toFixed(1)} s · SM3 ${digests.sm3}`;
+    media = JSON.stringify(digests);
+  }
+  const policy = courtPolicy || notaryPolicy || undefined;
+  const report = JSON.parse(wasm.verify(evidence, media, policy));
+  renderReport(result, report, { policySource: courtPolicy ? 'court' : notaryPolicy ? 'notary' : 'bundle' });
+  return report;
+}
+
+form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const evidenceFile = $('certificate').files[0];
+  if (!evidenceFile) {
+    say('请先选择证书或证据包。', 'Choose a certificate or bundle first.');
+    $('certificate').focus();
+    return;
+  }
+  $('verify-button').disabled = true;
+  say('正在核验…', 'Verifying…');
+  try {
+    const report = await verifyFiles(evidenceFile, $('media').files[0]);
+    say(report.verdict === 'valid' ? '核验完成：通过。' : '核验完成：未通过。',
+      report.verdict === 'valid' ? 'Done: verified.' : 'Done: not verified.');
+    result.focus();
+  } catch (err) {
+    say('核验出错：', `Verification failed to run: ${err.message || err}`);
+  } finally {
+    $('verify-button').disabled = false;
+  }
+});
+
+// For the browser benchmark (benches/browser_hashing.mjs): one algorithm over a file.
+// Also used by the tests for segment hashes.
+window.tiezhengHashOne = (file, algorithm, segments = []) => pool.hashOne(file, algorithm, () => {}, segments);
+
+Promise.all([wasmReady, pool.ready, loadNotaryPolicy()]).then(() => {
+  $('verify-button').disabled = false;
+  document.body.dataset.ready = 'true';
+}, (e) => say('页面未能载入核验模块：', `the verifier could not load: ${e.message || e}`));
