@@ -1387,3 +1387,107 @@ fn verifying_md_documents_every_rule() {
         );
     }
 }
+
+/// The reference verifier in Python (`tools/reference-verifier/`, written from `VERIFYING.md`
+/// alone) on a bundle: `(valid, failed rules)`.
+fn reference_verdict(
+    bundle: &std::path::Path,
+    policy: &std::path::Path,
+    media: Option<&std::path::Path>,
+) -> (bool, Vec<String>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut c = std::process::Command::new("python3");
+    c.arg(root.join("tools/reference-verifier/verify.py"))
+        .arg(bundle)
+        .arg("--policy")
+        .arg(policy)
+        .arg("--json");
+    if let Some(m) = media {
+        c.arg("--media").arg(m);
+    }
+    let out = c.output().unwrap_or_else(|e| {
+        panic!("python3 is needed to run the reference verifier (apt-get install python3): {e}")
+    });
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "the reference verifier gave no report on {}: {}\n(it needs gmssl: pip install -r tools/reference-verifier/requirements.txt)",
+            bundle.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let failed = v["failed"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (v["valid"] == json!(true), failed)
+}
+
+/// Both verifiers agree on every genuine bundle (accepted) and every forgery (refused, and the
+/// Python verifier names the forgery's rule too).
+#[test]
+fn the_reference_verifier_in_python_agrees() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import gmssl"])
+        .output();
+    assert!(
+        probe.as_ref().is_ok_and(|o| o.status.success()),
+        "the reference verifier needs python3 with gmssl: apt-get install python3 python3-pip && pip install -r tools/reference-verifier/requirements.txt"
+    );
+    let k = keys();
+    let policy = pinned(&k);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(p.join(name), bytes).unwrap();
+        p.join(name)
+    };
+    let policy_file = write("policy.json", &serde_json::to_vec(&policy).unwrap());
+    let video_file = write("video.bin", &video());
+    for (name, b) in [("genuine", genuine(&k)), ("governed", governed(&k))] {
+        let f = write(&format!("{name}.json"), &serde_json::to_vec(&b).unwrap());
+        assert_eq!(
+            reference_verdict(&f, &policy_file, Some(&video_file)),
+            (true, Vec::new()),
+            "{name}"
+        );
+    }
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/examples");
+    for (bundle, pol) in [
+        ("bundle.json", "policy.json"),
+        ("bundle-consortium.json", "policy-consortium.json"),
+        (
+            "bundle-consortium-governance.json",
+            "policy-consortium.json",
+        ),
+    ] {
+        let (valid, failed) = reference_verdict(&examples.join(bundle), &examples.join(pol), None);
+        assert!(valid, "{bundle}: {failed:?}");
+    }
+    let mut disagree = Vec::new();
+    for (i, f) in forgeries(&k).iter().enumerate() {
+        let file = write(
+            &format!("forgery-{i:03}.json"),
+            &serde_json::to_vec(&f.bundle).unwrap(),
+        );
+        let media = f
+            .media
+            .as_ref()
+            .map(|d| write(&format!("forgery-{i:03}.media"), d));
+        let (valid, failed) = reference_verdict(&file, &policy_file, media.as_deref());
+        if valid || !failed.iter().any(|r| r == f.rule) {
+            disagree.push(format!(
+                "{} ({}): python says valid={valid}, failed {failed:?}",
+                f.rule, f.name
+            ));
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "the reference verifier disagrees:\n{}",
+        disagree.join("\n")
+    );
+}
