@@ -181,7 +181,7 @@ fn a_member_joins_with_three_of_four_approvals_and_not_with_two() {
 }
 
 #[test]
-fn duplicate_unknown_and_forged_approvals_count_for_nothing() {
+fn duplicate_unknown_and_forged_approvals_are_refused() {
     let c = consortium(&ORGS);
     let mut l = Ledger::new(&c.genesis).unwrap();
     let centre = Sm2SigningKey::generate();
@@ -208,15 +208,39 @@ fn duplicate_unknown_and_forged_approvals_count_for_nothing() {
             .unwrap(),
     ];
     let results = l
-        .finalize_block(1, t(2000), &[gov_tx(proposal.clone(), approvals)])
+        .finalize_block(1, t(2000), &[gov_tx(proposal.clone(), approvals.clone())])
         .unwrap();
-    assert_eq!(
-        results[0],
-        TxResult::Refused(LedgerError::Governance(GovernanceError::NoQuorum {
-            approved: 1,
-            total: 4
-        }))
+    // Every approval must be a distinct member's and verify: the second approval by court is
+    // refused (and so would be the impostor's, the non-member's and the one over another
+    // proposal, each tried alone below).
+    assert!(
+        matches!(
+            &results[0],
+            TxResult::Refused(LedgerError::Governance(GovernanceError::Approver {
+                index: 1,
+                ..
+            }))
+        ),
+        "{:?}",
+        results[0]
     );
+    for (junk, expect_approver) in [(3usize, false), (4, true), (5, false)] {
+        let mut only = vec![approvals[0].clone()];
+        only.push(approvals[junk].clone());
+        let r = l.check_tx(
+            &canonical::to_canonical_bytes(&GovernanceTx {
+                proposal: proposal.clone(),
+                approvals: only,
+            })
+            .unwrap(),
+        );
+        match (r, expect_approver) {
+            (Err(LedgerError::Governance(GovernanceError::Approver { index: 1, .. })), true)
+            | (Err(LedgerError::Governance(GovernanceError::Approval { index: 1, .. })), false) => {
+            }
+            (other, _) => panic!("approval {junk}: {other:?}"),
+        }
+    }
     // Changing the proposal after approval invalidates every approval.
     let mut approved: GovernanceTx = serde_json::from_slice(&c.approved(
         proposal,
@@ -227,12 +251,12 @@ fn duplicate_unknown_and_forged_approvals_count_for_nothing() {
     let err = l
         .check_tx(&canonical::to_canonical_bytes(&approved).unwrap())
         .unwrap_err();
-    assert_eq!(
-        err,
-        LedgerError::Governance(GovernanceError::NoQuorum {
-            approved: 0,
-            total: 4
-        })
+    assert!(
+        matches!(
+            err,
+            LedgerError::Governance(GovernanceError::Approval { index: 0, .. })
+        ),
+        "{err:?}"
     );
     assert_eq!(l.governance_seq(), 0);
     assert_eq!(l.members().len(), 4);

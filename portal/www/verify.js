@@ -13,6 +13,29 @@ let courtPolicy = null;
 
 function say(zh, en) { status.replaceChildren(bi(zh, en)); }
 
+// A certificate's QR code opens /verify#n=<number>&c=<certificate SM3>&p=<proof SM3>&f=<file
+// SM3>: the fragment never reaches the server. Show it, and compare after verification.
+const fromQr = (() => {
+  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const hex = (v) => (/^[0-9a-f]{64}$/.test(v || '') ? v : null);
+  const q = { n: params.get('n'), c: hex(params.get('c')), p: hex(params.get('p')), f: hex(params.get('f')) };
+  if (!q.n && !q.c && !q.p && !q.f) return null;
+  $('qr-number').textContent = (q.n || '—').slice(0, 80);
+  $('qr-certificate').textContent = q.c || '—';
+  $('qr-proof').textContent = q.p || '—';
+  $('qr-file').textContent = q.f || '—';
+  $('from-qr').hidden = false;
+  return q;
+})();
+
+function compareWithQr(expected, found, id) {
+  if (!fromQr || !expected || !found) return;
+  $(id).replaceChildren(expected === found
+    ? bi('✓ 与核验结果一致', '✓ matches what was verified')
+    : bi('✗ 与核验结果不一致', '✗ differs from what was verified'));
+  $(id).dataset.match = String(expected === found);
+}
+
 async function loadNotaryPolicy() {
   try {
     const r = await fetch('/v1/ledger/policy', { cache: 'no-store' });
@@ -73,6 +96,10 @@ export async function verifyFiles(evidenceFile, mediaFile) {
   const policy = courtPolicy || notaryPolicy || undefined;
   const report = JSON.parse(wasm.verify(evidence, media, policy));
   renderReport(result, report, { policySource: courtPolicy ? 'court' : notaryPolicy ? 'notary' : 'bundle' });
+  if (fromQr) {
+    compareWithQr(fromQr.p, report.facts && report.facts.proof_sm3, 'qr-proof-match');
+    compareWithQr(fromQr.f, media && JSON.parse(media).sm3, 'qr-file-match');
+  }
   return report;
 }
 

@@ -78,7 +78,8 @@ fn a_changed_bundle_fails_the_same_layer_as_the_protocol_verifier() {
 fn bad_input_gets_a_typed_report() {
     for (evidence, media, policy, layer) in [
         (&b"not json"[..], None, None, "bundle"),
-        (&b"%PDF-1.7 ..."[..], None, None, "certificate"),
+        // A PDF carrying no certificate is refused (invalid), as `tiezheng verify` does: see
+        // below.
         (
             &br#"{"type":"tiezheng.certificate.v1"}"#[..],
             None,
@@ -93,6 +94,9 @@ fn bad_input_gets_a_typed_report() {
         assert_eq!(r["verdict"], "unusable", "{r}");
         assert_eq!(failing(&r).unwrap().0, layer, "{r}");
     }
+    let r = report(&b"%PDF-1.7 ..."[..], None, None);
+    assert_eq!(r["verdict"], "invalid", "{r}");
+    assert_eq!(failing(&r).unwrap().0, "certificate", "{r}");
 }
 
 #[test]
