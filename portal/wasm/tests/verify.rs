@@ -80,11 +80,12 @@ fn bad_input_gets_a_typed_report() {
         (&b"not json"[..], None, None, "bundle"),
         // A PDF carrying no certificate is refused (invalid), as `tiezheng verify` does: see
         // below.
+        // Not a certificate (its type sits under `certificate`), and not a bundle either.
         (
             &br#"{"type":"tiezheng.certificate.v1"}"#[..],
             None,
             None,
-            "certificate",
+            "bundle",
         ),
         (&br#"{"type":"something.else"}"#[..], None, None, "bundle"),
         (&b"{}"[..], Some("{}"), None, "media"),
