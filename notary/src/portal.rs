@@ -85,22 +85,16 @@ fn serve(name: &str) -> HttpResponse {
 
 /// Registers the portal's routes (called from the notary's `App`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/verify", web::get().to(|| async { serve("verify.html") }))
-        .route(
-            "/appraiser",
-            web::get().to(|| async { serve("appraiser.html") }),
+    // Resources, so that another method gets 405 with `Allow`, as every notary route does.
+    cfg.service(web::resource("/verify").get(|| async { serve("verify.html") }))
+        .service(web::resource("/appraiser").get(|| async { serve("appraiser.html") }))
+        .service(web::resource("/court").get(|| async { serve("court.html") }))
+        .service(
+            web::resource("/portal/{file:.*}").get(|p: web::Path<String>| async move { serve(&p) }),
         )
-        .route("/court", web::get().to(|| async { serve("court.html") }))
-        .route(
-            "/portal/{file:.*}",
-            web::get().to(|p: web::Path<String>| async move { serve(&p) }),
-        )
-        .route("/v1/cases", web::get().to(list_cases))
-        .route("/v1/cases/items", web::get().to(case_items))
-        .route(
-            "/v1/proofs/{proof_sm3}/thumbnail/{item}",
-            web::get().to(thumbnail),
-        );
+        .service(web::resource("/v1/cases").get(list_cases))
+        .service(web::resource("/v1/cases/items").get(case_items))
+        .service(web::resource("/v1/proofs/{proof_sm3}/thumbnail/{item}").get(thumbnail));
 }
 
 /// Longest side of a thumbnail, in pixels.
