@@ -32,6 +32,18 @@ use crate::store::Store;
 pub struct Anchoring {
     backend: Backend,
     policy: Mutex<Policy>,
+    /// This instance's name in the batching lease (random, per process).
+    holder: String,
+}
+
+/// How long the batching lease lasts without renewal: when its holder dies, another instance
+/// takes over batching and anchoring within this time.
+pub const BATCHING_LEASE_MS: i64 = 3000;
+
+fn new_holder() -> String {
+    let mut b = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).ok();
+    format!("{}-{}", std::process::id(), hex::encode(b))
 }
 
 #[derive(Debug)]
@@ -82,6 +94,7 @@ impl Anchoring {
         let chain = EmbeddedChain::open(dir, &genesis, EMBEDDED_MEMBER, member_key)
             .map_err(|e| e.to_string())?;
         Ok(Self {
+            holder: new_holder(),
             backend: Backend::Embedded(Box::new(Mutex::new(chain))),
             policy: Mutex::new(policy),
         })
@@ -91,6 +104,7 @@ impl Anchoring {
     /// `http://127.0.0.1:26657`). The node need not be up yet: anchoring waits for it.
     pub fn cometbft(rpc: &str) -> Result<Self, String> {
         Ok(Self {
+            holder: new_holder(),
             backend: Backend::CometBft(CometRpc::new(rpc)?),
             policy: Mutex::new(Policy {
                 chain_id: String::new(),
@@ -135,15 +149,28 @@ impl Anchoring {
         metrics: &crate::metrics::Metrics,
     ) -> Result<(), String> {
         let now = Timestamp::now_utc().unix_ms();
-        let limit = i64::try_from(max_leaves).unwrap_or(i64::MAX);
-        let pending = store
-            .pending_leaves(limit)
+        if !store
+            .hold_batching_lease(&self.holder, now, BATCHING_LEASE_MS)
             .await
-            .map_err(|e| e.to_string())?;
-        let due = pending
-            .first()
-            .is_some_and(|(_, _, oldest)| pending.len() >= max_leaves || now - oldest >= max_ms);
-        if due {
+            .map_err(|e| e.to_string())?
+        {
+            // Another instance closes and anchors batches; this one only takes proofs.
+            return Ok(());
+        }
+        let limit = i64::try_from(max_leaves).unwrap_or(i64::MAX);
+        // Every batch that is due, so a backlog (after an outage, or under a load above one
+        // full batch per tick) drains at once.
+        for _ in 0..64 {
+            let pending = store
+                .pending_leaves(limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            let due = pending.first().is_some_and(|(_, _, oldest)| {
+                pending.len() >= max_leaves || now - oldest >= max_ms
+            });
+            if !due {
+                break;
+            }
             self.close_batch(store, key, &pending, now).await?;
         }
         let batches = store
@@ -250,6 +277,7 @@ impl Anchoring {
         let proofs: Vec<String> = pending.iter().map(|(p, _, _)| p.clone()).collect();
         store
             .insert_batch(
+                &self.holder,
                 seq,
                 &json,
                 &header_sm3.to_hex(),

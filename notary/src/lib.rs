@@ -26,6 +26,7 @@ pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod portal;
+pub mod sequencer;
 pub mod store;
 pub mod throttle;
 
@@ -135,13 +136,14 @@ impl Notary {
                     })?
             }
         };
+        let sequencer = sequencer::Sequencer::start(store.clone(), key.clone());
         let state = Arc::new(AppState {
             anchoring,
             store,
             key,
             metrics: metrics::Metrics::default(),
             media,
-            intake: tokio::sync::Mutex::new(()),
+            sequencer,
             throttle: throttle::Throttle::new(&config),
             config: config.clone(),
         });

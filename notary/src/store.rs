@@ -1,6 +1,7 @@
 //! Durable state through sqlx's `Any` driver: the same queries run on SQLite (embedded
-//! default, WAL with `synchronous=FULL`) and PostgreSQL (production). Every intake write is one
-//! transaction that commits before the notary answers.
+//! default, WAL with `synchronous=FULL`) and PostgreSQL (production). Intake writes a group of
+//! proofs in one transaction (a few multi-row statements per table) that commits before any of
+//! their receipts is returned.
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -429,66 +430,32 @@ impl Store {
         Ok(r.try_get("n")?)
     }
 
-    /// Stores an accepted proof, its media expectations and its `received` custody event in
-    /// one transaction.
-    pub async fn insert_proof(&self, p: &NewProof<'_>) -> Result<()> {
-        let mut tx = self.begin_custody().await?;
-        sqlx::query("INSERT INTO proofs (proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json, received_at, chain_gap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(p.proof_sm3)
-            .bind(p.device_key_id)
-            .bind(p.device_seq)
-            .bind(p.manifest_sm3)
-            .bind(p.previous_manifest_sm3)
-            .bind(p.case_reference)
-            .bind(p.proof_json)
-            .bind(p.receipt_json)
-            .bind(p.received_at)
-            .bind(i64::from(p.chain_gap))
-            .execute(&mut *tx)
-            .await?;
-        for (i, m) in p.media.iter().enumerate() {
-            sqlx::query("INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name, sha256, bytes) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(p.proof_sm3)
-                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                .bind(&m.sm3)
-                .bind(&m.file_name)
-                .bind(&m.sha256)
-                .bind(m.bytes)
-                .execute(&mut *tx)
-                .await?;
-            let exists = sqlx::query("SELECT sm3 FROM media WHERE sm3 = $1")
-                .bind(&m.sm3)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                sqlx::query("INSERT INTO media (sm3, sha256, bytes, received, complete) VALUES ($1, $2, $3, 0, 0)")
-                    .bind(&m.sm3)
-                    .bind(&m.sha256)
-                    .bind(m.bytes)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        sqlx::query("INSERT INTO batch_leaves (proof_sm3, salt, added_at) VALUES ($1, $2, $3)")
-            .bind(p.proof_sm3)
-            .bind(&p.salt)
-            .bind(p.received_at)
-            .execute(&mut *tx)
-            .await?;
-        append_custody(
-            &mut tx,
-            p.proof_sm3,
-            "received",
-            p.device_key_id,
-            p.received_at,
-            &format!("device_seq {}", p.device_seq),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+    /// Begins an intake group: one transaction in which the sequencer reads each device's
+    /// stored chain around the sequence numbers it is about to receipt, then stores every
+    /// accepted proof of the group. Its first statement takes the custody head (see
+    /// [`Self::begin_custody`]), which serialises groups across connections and notary
+    /// instances, so every check reads what the previous group committed.
+    pub async fn begin_intake(&self) -> Result<IntakeTx> {
+        Ok(IntakeTx {
+            tx: self.begin_custody().await?,
+        })
     }
 
     // --- batches ---------------------------------------------------------------------------
+
+    /// Takes or renews the batching lease for `holder` until `now + ttl_ms`; whether `holder`
+    /// holds it now. Free or expired leases are taken; a live one held by another is not.
+    pub async fn hold_batching_lease(&self, holder: &str, now: i64, ttl_ms: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE leases SET holder = $1, expires_at = $2 WHERE name = 'batching' AND (holder = $3 OR expires_at < $4)")
+            .bind(holder)
+            .bind(now.saturating_add(ttl_ms))
+            .bind(holder)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(n.rows_affected() == 1)
+    }
+
 
     /// Proofs not yet anchored (waiting for a batch or for their batch's anchor).
     pub async fn unanchored_count(&self) -> Result<i64> {
@@ -524,6 +491,7 @@ impl Store {
     /// Stores a closed batch and assigns its leaves, in one transaction.
     pub async fn insert_batch(
         &self,
+        holder: &str,
         seq: i64,
         header_json: &str,
         header_sm3: &str,
@@ -532,6 +500,17 @@ impl Store {
         closed_at: i64,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        // Fenced by the lease: a closer that lost it (stalled past its expiry) stores nothing.
+        let held = sqlx::query("UPDATE leases SET holder = holder WHERE name = 'batching' AND holder = $1")
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+        if held.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Err(StoreError(sqlx::Error::Protocol(format!(
+                "batch {seq} not stored: this instance no longer holds the batching lease"
+            ))));
+        }
         sqlx::query("INSERT INTO batches (batch_seq, header_json, header_sm3, root, leaf_count, closed_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(seq)
             .bind(header_json)
@@ -541,15 +520,25 @@ impl Store {
             .bind(closed_at)
             .execute(&mut *tx)
             .await?;
-        for (i, p) in leaves.iter().enumerate() {
-            sqlx::query(
-                "UPDATE batch_leaves SET batch_seq = $1, leaf_index = $2 WHERE proof_sm3 = $3",
-            )
-            .bind(seq)
-            .bind(i64::try_from(i).unwrap_or(i64::MAX))
-            .bind(p)
-            .execute(&mut *tx)
-            .await?;
+        // One multi-row statement per hundred leaves: (proof SM3, leaf index) pairs.
+        for (c, chunk) in leaves.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let sql = format!(
+                "UPDATE batch_leaves SET batch_seq = $1, leaf_index = v.column2 FROM (VALUES {}) AS v WHERE batch_leaves.proof_sm3 = v.column1",
+                values_clause_from(2, chunk.len(), 2)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(seq);
+            for (i, p) in chunk.iter().enumerate() {
+                let index = c * ROWS_PER_STATEMENT + i;
+                q = q.bind(p).bind(i64::try_from(index).unwrap_or(i64::MAX));
+            }
+            let n = q.execute(&mut *tx).await?;
+            if n.rows_affected() != chunk.len() as u64 {
+                return Err(StoreError(sqlx::Error::Protocol(format!(
+                    "batch {seq}: {} of {} leaves assigned",
+                    n.rows_affected(),
+                    chunk.len()
+                ))));
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -566,25 +555,34 @@ impl Store {
     /// Records a batch as anchored at `height`, with an `anchored` custody event per proof.
     pub async fn set_anchored(&self, seq: i64, height: i64, now: i64) -> Result<()> {
         let mut tx = self.begin_custody().await?;
-        sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
+        let updated = sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
+        if updated.rows_affected() == 0 {
+            // Recorded already (by another instance that held the batching lease before).
+            tx.rollback().await?;
+            return Ok(());
+        }
         let proofs = sqlx::query(
             "SELECT proof_sm3 FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
         )
         .bind(seq)
         .fetch_all(&mut *tx)
         .await?;
-        for r in proofs {
-            let p: String = r.try_get("proof_sm3")?;
-            append_custody(
-                &mut tx,
-                &p,
-                "anchored",
-                "ledger",
-                now,
-                &format!("batch {seq} anchored at height {height}"),
-            )
-            .await?;
-        }
+        let proofs: Vec<String> = proofs
+            .iter()
+            .map(|r| r.try_get("proof_sm3"))
+            .collect::<std::result::Result<_, _>>()?;
+        let detail = format!("batch {seq} anchored at height {height}");
+        let events: Vec<NewCustody<'_>> = proofs
+            .iter()
+            .map(|p| NewCustody {
+                proof_sm3: p,
+                event: "anchored",
+                actor: "ledger",
+                at: now,
+                detail: detail.clone(),
+            })
+            .collect();
+        append_custody_many(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -970,24 +968,24 @@ pub struct NewMedia {
 }
 
 /// A proof to store.
-#[derive(Debug)]
-pub struct NewProof<'a> {
+#[derive(Debug, Clone)]
+pub struct NewProof {
     /// SM3 of the proof.
-    pub proof_sm3: &'a str,
+    pub proof_sm3: String,
     /// Device key ID.
-    pub device_key_id: &'a str,
+    pub device_key_id: String,
     /// Sequence number.
     pub device_seq: i64,
     /// SM3 of the manifest.
-    pub manifest_sm3: &'a str,
+    pub manifest_sm3: String,
     /// Claimed link.
-    pub previous_manifest_sm3: Option<&'a str>,
+    pub previous_manifest_sm3: Option<String>,
     /// Case.
-    pub case_reference: &'a str,
-    /// Proof bytes.
-    pub proof_json: &'a str,
-    /// Receipt bytes.
-    pub receipt_json: &'a str,
+    pub case_reference: String,
+    /// Proof bytes (RFC 8785).
+    pub proof_json: String,
+    /// Receipt bytes (RFC 8785).
+    pub receipt_json: String,
     /// Receipt time.
     pub received_at: i64,
     /// Gap flag.
@@ -996,6 +994,226 @@ pub struct NewProof<'a> {
     pub media: Vec<NewMedia>,
     /// Random salt of the proof's batch leaf (32 hex digits).
     pub salt: String,
+}
+
+/// What the sequencer reads of a stored proof: enough to tell a resubmission from a replay
+/// and to check chain links in both directions.
+#[derive(Debug, Clone)]
+pub struct ChainRow {
+    /// SM3 of the proof.
+    pub proof_sm3: String,
+    /// SM3 of the manifest.
+    pub manifest_sm3: String,
+    /// The link the manifest claims.
+    pub previous_manifest_sm3: Option<String>,
+    /// The receipt returned for it (returned again on resubmission).
+    pub receipt_json: String,
+}
+
+/// Rows per multi-row statement: well under both engines' limits on bound values.
+const ROWS_PER_STATEMENT: usize = 100;
+
+// The multi-row statements below are built only from fixed text and numbered placeholders
+// (`AssertSqlSafe`); every value is bound.
+
+/// `($1, $2, …), (…)`: `rows` groups of `cols` numbered placeholders.
+fn values_clause(rows: usize, cols: usize) -> String {
+    values_clause_from(1, rows, cols)
+}
+
+/// As [`values_clause`], numbered from `$from`.
+fn values_clause_from(from: usize, rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(from + r * cols + c).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// `$1, $2, …, $n`, numbered from `from`.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An intake group's transaction (see [`Store::begin_intake`]).
+pub struct IntakeTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl std::fmt::Debug for IntakeTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntakeTx").finish_non_exhaustive()
+    }
+}
+
+impl IntakeTx {
+    /// The enrolled devices among `key_ids`: key ID → revocation time (if revoked).
+    pub async fn devices(
+        &mut self,
+        key_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Option<i64>>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in key_ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT key_id, revoked_at FROM devices WHERE key_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.insert(r.try_get("key_id")?, opt_i64(&r, "revoked_at")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored proofs of `device` at any of `seqs`.
+    pub async fn chain_rows(
+        &mut self,
+        device: &str,
+        seqs: &[i64],
+    ) -> Result<Vec<(i64, ChainRow)>> {
+        let mut out = Vec::new();
+        for chunk in seqs.chunks(ROWS_PER_STATEMENT * 4) {
+            let sql = format!(
+                "SELECT device_seq, proof_sm3, manifest_sm3, previous_manifest_sm3, receipt_json FROM proofs WHERE device_key_id = $1 AND device_seq IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(device);
+            for s in chunk {
+                q = q.bind(*s);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.push((
+                    r.try_get("device_seq")?,
+                    ChainRow {
+                        proof_sm3: r.try_get("proof_sm3")?,
+                        manifest_sm3: r.try_get("manifest_sm3")?,
+                        previous_manifest_sm3: r.try_get("previous_manifest_sm3")?,
+                        receipt_json: r.try_get("receipt_json")?,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores accepted proofs with their media expectations, batch leaves and `received`
+    /// custody events (chained in order), a few multi-row statements per table.
+    pub async fn insert_proofs(&mut self, proofs: &[NewProof]) -> Result<()> {
+        let tx = &mut self.tx;
+        for chunk in proofs.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO proofs (proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json, received_at, chain_gap) VALUES {}",
+                values_clause(chunk.len(), 10)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for p in chunk {
+                q = q
+                    .bind(&p.proof_sm3)
+                    .bind(&p.device_key_id)
+                    .bind(p.device_seq)
+                    .bind(&p.manifest_sm3)
+                    .bind(p.previous_manifest_sm3.as_deref())
+                    .bind(&p.case_reference)
+                    .bind(&p.proof_json)
+                    .bind(&p.receipt_json)
+                    .bind(p.received_at)
+                    .bind(i64::from(p.chain_gap));
+            }
+            q.execute(&mut **tx).await?;
+
+            let sql = format!(
+                "INSERT INTO batch_leaves (proof_sm3, salt, added_at) VALUES {}",
+                values_clause(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for p in chunk {
+                q = q.bind(&p.proof_sm3).bind(&p.salt).bind(p.received_at);
+            }
+            q.execute(&mut **tx).await?;
+        }
+
+        let declared: Vec<(&NewProof, usize, &NewMedia)> = proofs
+            .iter()
+            .flat_map(|p| p.media.iter().enumerate().map(move |(i, m)| (p, i, m)))
+            .collect();
+        for chunk in declared.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO proof_media (proof_sm3, item, media_sm3, file_name, sha256, bytes) VALUES {}",
+                values_clause(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (p, i, m) in chunk {
+                q = q
+                    .bind(&p.proof_sm3)
+                    .bind(i64::try_from(*i).unwrap_or(i64::MAX))
+                    .bind(&m.sm3)
+                    .bind(&m.file_name)
+                    .bind(&m.sha256)
+                    .bind(m.bytes);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        // The media each proof expects: the first declaration of a file creates its row.
+        let mut seen = std::collections::HashSet::new();
+        let media: Vec<&NewMedia> = declared
+            .iter()
+            .map(|(_, _, m)| *m)
+            .filter(|m| seen.insert(m.sm3.as_str()))
+            .collect();
+        for chunk in media.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO media (sm3, sha256, bytes, received, complete) VALUES {} ON CONFLICT (sm3) DO NOTHING",
+                values_clause(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for m in chunk {
+                q = q
+                    .bind(&m.sm3)
+                    .bind(&m.sha256)
+                    .bind(m.bytes)
+                    .bind(0_i64)
+                    .bind(0_i64);
+            }
+            q.execute(&mut **tx).await?;
+        }
+
+        let events: Vec<NewCustody<'_>> = proofs
+            .iter()
+            .map(|p| NewCustody {
+                proof_sm3: &p.proof_sm3,
+                event: "received",
+                actor: &p.device_key_id,
+                at: p.received_at,
+                detail: format!("device_seq {}", p.device_seq),
+            })
+            .collect();
+        append_custody_many(tx, &events).await?;
+        Ok(())
+    }
+
+    /// Commits the group: only now may its receipts be returned.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 async fn insert_token(
@@ -1015,6 +1233,74 @@ async fn insert_token(
     Ok(())
 }
 
+/// A custody event to append.
+struct NewCustody<'a> {
+    proof_sm3: &'a str,
+    event: &'a str,
+    actor: &'a str,
+    at: i64,
+    detail: String,
+}
+
+/// Appends `events` to the custody log in order, chained from its last event, a hundred rows
+/// per statement. The caller's transaction holds the custody head.
+async fn append_custody_many(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    events: &[NewCustody<'_>],
+) -> Result<()> {
+    let (mut seq, mut prev_hash) = last_custody(tx).await?;
+    let events: Vec<CustodyEvent> = events
+        .iter()
+        .map(|n| {
+            seq += 1;
+            let mut e = CustodyEvent {
+                seq,
+                proof_sm3: n.proof_sm3.to_owned(),
+                event: n.event.to_owned(),
+                actor: n.actor.to_owned(),
+                at: n.at,
+                detail: n.detail.clone(),
+                prev_hash: std::mem::take(&mut prev_hash),
+                hash: String::new(),
+            };
+            e.hash = e.compute_hash();
+            prev_hash.clone_from(&e.hash);
+            e
+        })
+        .collect();
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, hash) VALUES {}",
+            values_clause(chunk.len(), 8)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(&e.proof_sm3)
+                .bind(&e.event)
+                .bind(&e.actor)
+                .bind(e.at)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The custody log's last sequence number and hash (0 and 64 zeros when it is empty).
+async fn last_custody(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(i64, String)> {
+    let last = sqlx::query("SELECT seq, hash FROM custody_events ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match last {
+        Some(r) => (r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?),
+        None => (0, "0".repeat(64)),
+    })
+}
+
 async fn append_custody(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     proof_sm3: &str,
@@ -1023,16 +1309,8 @@ async fn append_custody(
     at: i64,
     detail: &str,
 ) -> Result<()> {
-    let last = sqlx::query("SELECT seq, hash FROM custody_events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (seq, prev_hash) = match last {
-        Some(r) => (
-            r.try_get::<i64, _>("seq")? + 1,
-            r.try_get::<String, _>("hash")?,
-        ),
-        None => (1, "0".repeat(64)),
-    };
+    let (last, prev_hash) = last_custody(tx).await?;
+    let seq = last + 1;
     let mut e = CustodyEvent {
         seq,
         proof_sm3: proof_sm3.to_owned(),

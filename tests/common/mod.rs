@@ -448,3 +448,150 @@ pub fn wait_for_bundle_within(
     }
     panic!("proof {proof_sm3} was not anchored within {within:?}");
 }
+
+/// A device enrolled with a notary, with proofs signed ahead of time: a real capture of a
+/// corpus photo as `device_seq` 1, then manifests chained to it (for load: benches and the
+/// scale-out test).
+pub struct Fleet {
+    /// The device's API token.
+    pub token: String,
+    /// Its proofs in sequence order, as JSON values.
+    pub proofs: Vec<serde_json::Value>,
+    /// The first manifest's RFC 8785 bytes.
+    pub manifest: Vec<u8>,
+}
+
+/// Creates device `index` in `dir`, enrols it with `n` and signs `count` chained proofs.
+pub fn fleet(n: &Notary, dir: &std::path::Path, index: usize, count: usize) -> Fleet {
+    use tiezheng_protocol::{Hash32, Timestamp, canonical};
+    use tiezheng_sdk::capture::CaptureContext;
+    use tiezheng_sdk::client::{NotaryBinding, NotaryClient};
+    use tiezheng_sdk::device::{Device, DeviceSetup};
+    use tiezheng_sdk::vault::PassphraseVault;
+
+    let vault = PassphraseVault::new("fleet").danger_with_iterations(1);
+    let setup = DeviceSetup {
+        officers: vec!["1".into(), "2".into()],
+        model: "fleet".into(),
+        os: "linux".into(),
+    };
+    Device::init(dir, setup, &vault).unwrap();
+    let device = Device::open(dir).unwrap().unlock(&vault).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(NotaryClient::new(&n.url).unwrap().enrol(&device, &n.code("1")))
+        .unwrap();
+    let token = NotaryBinding::load(dir).unwrap().api_token;
+    let photo = std::fs::read(corpus_path("photos/Canon_40D.jpg")).unwrap();
+    let ctx = CaptureContext {
+        case: tiezheng_protocol::manifest::CaseRecord {
+            reference: format!("FLEET-{index}"),
+            cause: None,
+            object: None,
+            description: None,
+            method: "fleet".into(),
+            collectors: vec!["1".into(), "2".into()],
+            holder: None,
+            witness: None,
+        },
+        device_time: Timestamp::now_utc(),
+        monotonic_ms: None,
+        gnss_time: None,
+        last_time_sync: None,
+        os_fix: None,
+    };
+    let first = device.capture_photo("p.jpg", &photo, &ctx).unwrap().proof;
+    let manifest_bytes = canonical::to_canonical_bytes(&first.manifest).unwrap();
+    let mut manifest = first.manifest.clone();
+    let mut proofs = vec![serde_json::to_value(&first).unwrap()];
+    for seq in 2..=count as u64 {
+        manifest.previous_manifest_sm3 =
+            Some(Hash32::sm3(&canonical::to_canonical_bytes(&manifest).unwrap()));
+        manifest.device_seq = seq;
+        manifest.manifest_id = format!("{index:016x}{seq:016x}");
+        proofs.push(serde_json::to_value(device.sign(manifest.clone()).unwrap()).unwrap());
+    }
+    Fleet {
+        token,
+        proofs,
+        manifest: manifest_bytes,
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection to a notary, as a device's client keeps one.
+pub struct Conn {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    host: String,
+}
+
+impl Conn {
+    /// Connects to `url` (`http://host:port`).
+    pub fn open(url: &str) -> std::io::Result<Self> {
+        let host = url.trim_start_matches("http://").trim_end_matches('/');
+        let s = std::net::TcpStream::connect(host)?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+        Ok(Self {
+            reader: std::io::BufReader::new(s),
+            host: host.to_owned(),
+        })
+    }
+
+    /// POSTs `{"proofs": [...]}`: `(status, answer)`, or an error when the connection fails.
+    pub fn submit(
+        &mut self,
+        token: &str,
+        proofs: &[serde_json::Value],
+    ) -> std::io::Result<(u16, serde_json::Value)> {
+        let body =
+            tiezheng_protocol::canonical::canonicalize(&serde_json::json!({ "proofs": proofs }))
+                .unwrap();
+        self.submit_body(token, &body)
+    }
+
+    /// POSTs a body already encoded (`{"proofs": [...]}`, RFC 8785).
+    pub fn submit_body(
+        &mut self,
+        token: &str,
+        body: &[u8],
+    ) -> std::io::Result<(u16, serde_json::Value)> {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        let head = format!(
+            "POST /v1/proofs HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        );
+        let s = self.reader.get_mut();
+        s.write_all(head.as_bytes())?;
+        s.write_all(body)?;
+        let mut status = String::new();
+        if self.reader.read_line(&mut status)? == 0 {
+            return Err(std::io::Error::other("connection closed"));
+        }
+        let code: u16 = status
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("not HTTP: {status:?}")))?;
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::other("connection closed"));
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut answer = vec![0; length];
+        self.reader.read_exact(&mut answer)?;
+        Ok((code, serde_json::from_slice(&answer).unwrap_or_default()))
+    }
+}

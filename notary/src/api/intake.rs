@@ -1,21 +1,21 @@
-//! Proof intake: `POST /v1/proofs` checks each proof (canonical form, signature, enrolled
-//! device, sequence and chain), stores it and answers with a signed receipt.
+//! Proof intake: `POST /v1/proofs` verifies each proof (canonical form, schema, signature) in
+//! parallel off the HTTP workers, then the sequencer places it in its device's chain
+//! (enrolled device, sequence, links), stores it in a group commit and signs its receipt.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 use std::sync::Arc;
 use tiezheng_protocol::manifest::ProofError;
-use tiezheng_protocol::notary::{
-    RECEIPT_TYPE, Receipt, SignedReceipt, SubmitResponse, SubmitResult,
-};
+use tiezheng_protocol::notary::{SignedReceipt, SubmitResponse, SubmitResult};
 use tiezheng_protocol::signed::SignedError;
 use tiezheng_protocol::sm2::Sm2Error;
-use tiezheng_protocol::{Proof, Timestamp, canonical};
+use tiezheng_protocol::{Proof, canonical};
 
-use super::{AppState, Caller, Role, authenticate, canonical_error, now_ms, read_body};
+use super::{AppState, Caller, Role, authenticate, canonical_error, read_body};
 use crate::error::HttpError;
-use crate::store::{NewMedia, NewProof};
+use crate::sequencer::{Candidate, Outcome};
+use crate::store::NewMedia;
 
 /// `POST /v1/proofs` (device): one proof, or `{"proofs": [...]}` (up to `max_batch`). The body
 /// must be RFC 8785 canonical JSON. Each proof is checked and stored before its receipt is
@@ -48,8 +48,9 @@ pub async fn submit_proofs(
         .as_object()
         .filter(|o| o.len() == 1)
         .and_then(|o| o.get("proofs"))
-        .and_then(Value::as_array);
-    let count = batch.map_or(1, Vec::len);
+        .and_then(Value::as_array)
+        .map(Vec::len);
+    let count = batch.unwrap_or(1);
     state
         .throttle
         .device_proofs
@@ -60,46 +61,110 @@ pub async fn submit_proofs(
                 wait,
             )
         })?;
-    match batch {
-        Some(items) => {
-            if items.len() > state.config.max_batch {
-                return Err(HttpError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "batch_too_large",
-                    format!("at most {} proofs per request", state.config.max_batch),
-                    Some("/proofs"),
-                ));
-            }
-            let mut results = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let index = i as u64;
-                match intake(&state, &caller, item).await {
-                    Ok(receipt) => results.push(SubmitResult {
-                        index,
-                        receipt: Some(receipt),
-                        error: None,
-                    }),
-                    Err(e) if e.status.is_server_error() => return Err(e),
-                    Err(e) => results.push(SubmitResult {
-                        index,
-                        receipt: None,
-                        error: Some(e.body),
-                    }),
-                }
-            }
-            Ok(HttpResponse::Ok().json(SubmitResponse { results }))
+    let items = match value {
+        Value::Object(mut o) if batch.is_some() => match o.remove("proofs") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        single => vec![single],
+    };
+    if batch.is_some() && items.len() > state.config.max_batch {
+        return Err(HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {} proofs per request", state.config.max_batch),
+            Some("/proofs"),
+        ));
+    }
+    let mut outcomes = intake(&state, &caller, items).await?;
+    if batch.is_none()
+        && let Some(Err(e)) = outcomes.pop()
+    {
+        // A single proof's refusal is the answer itself.
+        return Err(e);
+    }
+    let results = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(index, o)| match o {
+            Ok(receipt) => SubmitResult {
+                index: index as u64,
+                receipt: Some(receipt),
+                error: None,
+            },
+            Err(e) => SubmitResult {
+                index: index as u64,
+                receipt: None,
+                error: Some(e.body),
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SubmitResponse { results }))
+}
+
+/// Proofs verified per blocking task: a large request yields between chunks, so one device's
+/// big submission does not hold up the others' small ones.
+const VERIFY_CHUNK: usize = 32;
+
+/// Verifies `items` in chunks, off the HTTP worker and in parallel with other requests, and
+/// hands each chunk's verified proofs to the sequencer; one result per item, in order.
+async fn intake(
+    state: &AppState,
+    caller: &Caller,
+    items: Vec<Value>,
+) -> Result<Vec<Result<SignedReceipt, HttpError>>, HttpError> {
+    let mut results = Vec::with_capacity(items.len());
+    let mut items = items.into_iter();
+    loop {
+        let chunk: Vec<Value> = items.by_ref().take(VERIFY_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
         }
-        None => {
-            let receipt = intake(&state, &caller, &value).await?;
-            Ok(HttpResponse::Ok().json(SubmitResponse {
-                results: vec![SubmitResult {
-                    index: 0,
-                    receipt: Some(receipt),
-                    error: None,
-                }],
-            }))
+        let subject = caller.subject.clone();
+        let checked = web::block(move || {
+            chunk
+                .iter()
+                .map(|v| candidate(v, &subject))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(HttpError::internal)?;
+        let candidates: Vec<Candidate> = checked
+            .iter()
+            .filter_map(|c| c.as_ref().ok().cloned())
+            .collect();
+        let mut outcomes = if candidates.is_empty() {
+            Vec::new()
+        } else {
+            state.sequencer.submit(candidates).await?
+        }
+        .into_iter();
+        for c in checked {
+            let outcome = match c {
+                Err(e) => Outcome::Refused(e),
+                Ok(_) => {
+                    outcomes
+                        .next()
+                        .unwrap_or_else(|| Outcome::Refused(HttpError::internal("no outcome")))
+                }
+            };
+            results.push(match outcome {
+                Outcome::Accepted(r) => {
+                    state.metrics.accepted();
+                    Ok(r)
+                }
+                Outcome::Resubmitted(r) => {
+                    state.metrics.duplicate();
+                    Ok(r)
+                }
+                Outcome::Refused(e) => {
+                    state.metrics.rejected(&e.body.code);
+                    Err(e)
+                }
+            });
         }
     }
+    Ok(results)
 }
 
 fn proof_error(e: ProofError) -> HttpError {
@@ -152,180 +217,40 @@ fn proof_error(e: ProofError) -> HttpError {
     }
 }
 
-/// Checks one proof and stores it; returns its (possibly existing) receipt.
-async fn intake(
-    state: &AppState,
-    caller: &Caller,
-    value: &Value,
-) -> Result<SignedReceipt, HttpError> {
-    let result = intake_inner(state, caller, value).await;
-    match &result {
-        Ok(_) => {}
-        Err(e) => state.metrics.rejected(&e.body.code),
-    }
-    result
-}
-
-async fn intake_inner(
-    state: &AppState,
-    caller: &Caller,
-    value: &Value,
-) -> Result<SignedReceipt, HttpError> {
+/// Checks what needs no stored state (canonical form, schema, the device's SM2 signature, and
+/// that the device signs its own proofs); the sequencer does the rest.
+fn candidate(value: &Value, submitter: &str) -> Result<Candidate, HttpError> {
     let verified = Proof::verify_value_checked(value).map_err(proof_error)?;
     let m = &verified.proof.manifest;
-    let key_id = verified.key.key_id().to_hex();
-    let device = state.store.device(&key_id).await?.ok_or_else(|| {
-        HttpError::new(
-            StatusCode::FORBIDDEN,
-            "unknown_device",
-            "the signing key is not enrolled with this notary; enrol the device first",
-            Some("/signature/public_key"),
-        )
-    })?;
-    if device.revoked_at.is_some() {
-        return Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            "revoked_device",
-            "the signing device has been revoked; its proofs are refused",
-            Some("/signature/public_key"),
-        ));
-    }
-    if caller.subject != key_id {
-        return Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            "device_mismatch",
-            "a device may only submit proofs signed with its own key",
-            Some("/signature/public_key"),
-        ));
-    }
-    let seq = i64::try_from(m.device_seq).map_err(|_| {
-        HttpError::unprocessable(
-            "invalid_proof",
-            "device_seq out of range",
-            Some("/manifest/device_seq"),
-        )
-    })?;
-    let proof_sm3 = verified.proof_sm3.to_hex();
-    let manifest_sm3 = verified.manifest_sm3.to_hex();
-
-    let _writer = state.intake.lock().await;
-    if let Some(existing) = state.store.proof_at(&key_id, seq).await? {
-        if existing.proof_sm3 == proof_sm3 {
-            state.metrics.duplicate();
-            return serde_json::from_str(&existing.receipt_json).map_err(HttpError::internal);
-        }
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            "replayed_sequence",
-            format!("device_seq {seq} of this device was already used by another proof"),
-            Some("/manifest/device_seq"),
-        ));
-    }
-    let claimed = m.previous_manifest_sm3.map(|h| h.to_hex());
-    let mut gap = false;
-    if seq == 1 {
-        if claimed.is_some() {
-            return Err(HttpError::new(
-                StatusCode::CONFLICT,
-                "chain_mismatch",
-                "the first manifest of a device must have previous_manifest_sm3 null",
-                Some("/manifest/previous_manifest_sm3"),
-            ));
-        }
-    } else {
-        match state.store.proof_at(&key_id, seq - 1).await? {
-            Some(prev) if Some(&prev.manifest_sm3) != claimed.as_ref() => {
-                return Err(HttpError::new(
-                    StatusCode::CONFLICT,
-                    "chain_mismatch",
-                    format!(
-                        "previous_manifest_sm3 does not match the stored manifest {} of device_seq {}",
-                        prev.manifest_sm3,
-                        seq - 1
-                    ),
-                    Some("/manifest/previous_manifest_sm3"),
-                ));
-            }
-            Some(_) => {}
-            None => gap = true,
-        }
-    }
-    if let Some(next) = state.store.proof_at(&key_id, seq + 1).await?
-        && next.previous_manifest_sm3.as_deref() != Some(manifest_sm3.as_str())
-    {
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            "chain_mismatch",
-            format!(
-                "the stored manifest of device_seq {} links to a different predecessor",
-                seq + 1
-            ),
-            Some("/manifest"),
-        ));
-    }
-    let now = now_ms();
-    let receipt = SignedReceipt::sign(
-        Receipt {
-            kind: RECEIPT_TYPE.to_owned(),
-            proof_sm3: verified.proof_sm3,
-            manifest_sm3: verified.manifest_sm3,
-            device_key_id: verified.key.key_id(),
-            device_seq: m.device_seq,
-            received_at: Timestamp::from_unix_ms(now, 0),
-            notary_key_id: state.key.public_key().key_id(),
-            chain_gap: gap,
-        },
-        &state.key,
-    )
-    .map_err(HttpError::internal)?;
-    let receipt_json =
-        String::from_utf8(canonical::to_canonical_bytes(&receipt).map_err(HttpError::internal)?)
-            .map_err(HttpError::internal)?;
-    let proof_json =
-        String::from_utf8(canonical::canonicalize(value).map_err(HttpError::internal)?)
-            .map_err(HttpError::internal)?;
+    let device = verified.key.key_id();
     let media = m
         .items
         .iter()
-        .map(|i| NewMedia {
-            sm3: i
-                .hashes
-                .iter()
-                .find(|h| h.algorithm == tiezheng_protocol::HashAlgorithm::Sm3)
-                .map(|h| h.value.to_hex())
-                .unwrap_or_default(),
-            sha256: i
-                .hashes
-                .iter()
-                .find(|h| h.algorithm == tiezheng_protocol::HashAlgorithm::Sha256)
-                .map(|h| h.value.to_hex())
-                .unwrap_or_default(),
-            bytes: i64::try_from(i.bytes).unwrap_or(i64::MAX),
-            file_name: i.file_name.clone(),
+        .map(|i| {
+            let hex = |alg| {
+                i.hashes
+                    .iter()
+                    .find(|h| h.algorithm == alg)
+                    .map(|h| h.value.to_hex())
+                    .unwrap_or_default()
+            };
+            NewMedia {
+                sm3: hex(tiezheng_protocol::HashAlgorithm::Sm3),
+                sha256: hex(tiezheng_protocol::HashAlgorithm::Sha256),
+                bytes: i64::try_from(i.bytes).unwrap_or(i64::MAX),
+                file_name: i.file_name.clone(),
+            }
         })
         .collect();
-    state
-        .store
-        .insert_proof(&NewProof {
-            proof_sm3: &proof_sm3,
-            device_key_id: &key_id,
-            device_seq: seq,
-            manifest_sm3: &manifest_sm3,
-            previous_manifest_sm3: claimed.as_deref(),
-            case_reference: &m.case.reference,
-            proof_json: &proof_json,
-            receipt_json: &receipt_json,
-            received_at: now,
-            chain_gap: gap,
-            media,
-            salt: {
-                let mut b = [0u8; 16];
-                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).ok();
-                hex::encode(b)
-            },
-        })
-        .await?;
-    state.metrics.accepted();
-    tracing::info!(proof_sm3, device_seq = seq, device = %key_id, chain_gap = gap, "proof accepted");
-    Ok(receipt)
+    Ok(Candidate {
+        device,
+        submitter: submitter.to_owned(),
+        seq: m.device_seq,
+        proof_sm3: verified.proof_sm3,
+        manifest_sm3: verified.manifest_sm3,
+        previous: m.previous_manifest_sm3,
+        case_reference: m.case.reference.clone(),
+        media,
+        proof_json: String::from_utf8(verified.canonical).map_err(HttpError::internal)?,
+    })
 }

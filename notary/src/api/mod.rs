@@ -81,9 +81,9 @@ pub struct AppState {
     pub media: MediaStore,
     /// Counters.
     pub metrics: Metrics,
-    /// One intake writer at a time: sequence, chain and custody checks are then race-free on
-    /// every backend.
-    pub intake: tokio::sync::Mutex<()>,
+    /// The intake writer: places verified proofs in their devices' chains, group-commits them
+    /// and signs their receipts.
+    pub sequencer: crate::sequencer::Sequencer,
     /// Rate limits.
     pub throttle: crate::throttle::Throttle,
 }

@@ -582,20 +582,23 @@ impl Proof {
         let manifest_value = value
             .get("manifest")
             .ok_or_else(|| ProofError::Shape("missing field `manifest`".into()))?;
-        let key = proof.signature.verify_value(manifest_value)?;
+        // Each document is canonicalised once: the manifest's bytes are both signed and
+        // hashed, the proof's bytes hashed and kept (the notary stores exactly these).
+        let manifest_bytes = canonical::canonicalize(manifest_value)?;
+        let key = proof.signature.verify_bytes(&manifest_bytes)?;
         if key.key_id() != proof.manifest.device.key_id {
             return Err(ProofError::KeyMismatch {
                 claimed: proof.manifest.device.key_id,
                 actual: key.key_id(),
             });
         }
-        let proof_sm3 = Hash32::sm3(&canonical::canonicalize(value)?);
-        let manifest_sm3 = Hash32::sm3(&canonical::canonicalize(manifest_value)?);
+        let canonical = canonical::canonicalize(value)?;
         Ok(VerifiedProof {
             proof,
             key,
-            proof_sm3,
-            manifest_sm3,
+            proof_sm3: Hash32::sm3(&canonical),
+            manifest_sm3: Hash32::sm3(&manifest_bytes),
+            canonical,
         })
     }
 }
@@ -855,6 +858,8 @@ pub struct VerifiedProof {
     pub proof_sm3: Hash32,
     /// SM3 of the manifest's canonical bytes.
     pub manifest_sm3: Hash32,
+    /// The proof's RFC 8785 bytes (what `proof_sm3` hashes).
+    pub canonical: Vec<u8>,
 }
 
 #[cfg(test)]

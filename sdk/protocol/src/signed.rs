@@ -111,9 +111,15 @@ impl SignatureBlock {
     /// Verifies the signature over the canonical form of `document` (a parsed JSON value, so
     /// that unknown members are covered too). Returns the signer's key.
     pub fn verify_value(&self, document: &Value) -> Result<Sm2PublicKey, SignedError> {
-        let (key, sig) = self.parts()?;
         let bytes = canonical::canonicalize(document)?;
-        key.verify(&self.sm2_id, &bytes, &sig)?;
+        self.verify_bytes(&bytes)
+    }
+
+    /// Verifies the signature over `canonical`, the RFC 8785 bytes of the signed document
+    /// (the caller has canonicalised it already). Returns the signer's key.
+    pub fn verify_bytes(&self, canonical: &[u8]) -> Result<Sm2PublicKey, SignedError> {
+        let (key, sig) = self.parts()?;
+        key.verify(&self.sm2_id, canonical, &sig)?;
         Ok(key)
     }
 
