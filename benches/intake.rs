@@ -175,7 +175,11 @@ fn start_notary(dir: &Path) -> (common::Notary, String) {
                 .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
                 .output()
                 .expect("psql");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let (server, _) = base.rsplit_once('/').unwrap();
             env.push(("TIEZHENG_NOTARY_DATABASE_URL", format!("{server}/{name}")));
             "PostgreSQL (synchronous_commit on)".to_owned()

@@ -42,7 +42,11 @@ fn psql(url: &str, sql: &str) -> String {
         .args([url, "-tA", "-c", sql])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -138,9 +142,14 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
                         match conn.submit(&f.token, chunk) {
                             Ok((200, v)) => {
                                 let mut got = receipts.lock().unwrap();
-                                for (res, proof) in v["results"].as_array().unwrap().iter().zip(chunk) {
+                                for (res, proof) in
+                                    v["results"].as_array().unwrap().iter().zip(chunk)
+                                {
                                     assert!(res["receipt"].is_object(), "refused: {res}");
-                                    let sm3 = res["receipt"]["receipt"]["proof_sm3"].as_str().unwrap().to_owned();
+                                    let sm3 = res["receipt"]["receipt"]["proof_sm3"]
+                                        .as_str()
+                                        .unwrap()
+                                        .to_owned();
                                     assert_eq!(
                                         res["receipt"]["receipt"]["device_seq"],
                                         proof["manifest"]["device_seq"]
@@ -159,7 +168,10 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
                                 std::thread::sleep(Duration::from_millis(200));
                             }
                             Err(_) => {
-                                assert!(dead.load(Ordering::SeqCst), "a live instance dropped a request");
+                                assert!(
+                                    dead.load(Ordering::SeqCst),
+                                    "a live instance dropped a request"
+                                );
                                 conns[target] = None;
                                 target = 1 - target;
                             }
@@ -178,7 +190,10 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
             let holder = psql(url, "SELECT holder FROM leases WHERE name = 'batching'");
             let pid: u32 = holder.split('-').next().unwrap().parse().unwrap();
             let mut list = instances.lock().unwrap();
-            let i = list.iter().position(|n| n.child.id() == pid).expect("the lease holder is one of the instances");
+            let i = list
+                .iter()
+                .position(|n| n.child.id() == pid)
+                .expect("the lease holder is one of the instances");
             let batches: i64 = psql(url, "SELECT COUNT(*) FROM batches").parse().unwrap();
             dead.store(true, Ordering::SeqCst);
             list[i].kill();
@@ -202,7 +217,11 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
         if waiting == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{waiting} proofs not anchored within 120 s; logs:\n{}", net.tail_logs());
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} proofs not anchored within 120 s; logs:\n{}",
+            net.tail_logs()
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     let stored: BTreeSet<String> = psql(&url, "SELECT proof_sm3 FROM proofs")
@@ -210,7 +229,10 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
         .map(str::to_owned)
         .collect();
     let receipted: BTreeSet<String> = receipts.keys().cloned().collect();
-    assert_eq!(stored, receipted, "stored proofs are exactly the receipted ones");
+    assert_eq!(
+        stored, receipted,
+        "stored proofs are exactly the receipted ones"
+    );
 
     // Per device: sequence numbers 1..=PROOFS once each, none after a gap.
     let per_device = psql(
@@ -244,7 +266,9 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
         seqs.len() as i64 > batches_at_kill,
         "the survivor closed batches after the kill"
     );
-    let leaves: i64 = psql(&url, "SELECT SUM(leaf_count) FROM batches").parse().unwrap();
+    let leaves: i64 = psql(&url, "SELECT SUM(leaf_count) FROM batches")
+        .parse()
+        .unwrap();
     assert_eq!(leaves, (DEVICES * PROOFS) as i64);
     let heights: BTreeSet<String> = psql(&url, "SELECT anchored_height FROM batches")
         .lines()
@@ -297,8 +321,12 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
             .to_hex();
             let deadline = Instant::now() + Duration::from_secs(60);
             let v = loop {
-                let (s, v) =
-                    survivor.call("GET", &format!("/v1/proofs/{sm3}/bundle"), Some(&court), b"");
+                let (s, v) = survivor.call(
+                    "GET",
+                    &format!("/v1/proofs/{sm3}/bundle"),
+                    Some(&court),
+                    b"",
+                );
                 if s == 200 {
                     break v;
                 }

@@ -148,6 +148,18 @@ impl Notary {
             config: config.clone(),
         });
         let data = web::Data::new(state.clone());
+        let checkpoints = state.store.clone();
+        actix_web::rt::spawn(async move {
+            // The SQLite write-ahead log is copied into the database file here, twice a
+            // second, never by intake's commits.
+            let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(500));
+            loop {
+                every.tick().await;
+                if let Err(e) = checkpoints.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpointing the SQLite log failed; will retry");
+                }
+            }
+        });
         let background = state.clone();
         actix_web::rt::spawn(async move {
             let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(100));

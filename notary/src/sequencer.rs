@@ -83,12 +83,31 @@ impl Sequencer {
     /// Places `candidates` (in order) in their devices' chains; one outcome per candidate, or
     /// an error when the group could not be committed (nothing of it is stored).
     pub async fn submit(&self, candidates: Vec<Candidate>) -> Result<Vec<Outcome>, HttpError> {
+        self.enqueue(candidates).await?.outcomes().await
+    }
+
+    /// Queues `candidates` behind everything queued before them and returns at once; the
+    /// caller may queue more (their order is kept) before awaiting [`Pending::outcomes`].
+    pub async fn enqueue(&self, candidates: Vec<Candidate>) -> Result<Pending, HttpError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { candidates, reply })
             .await
             .map_err(|_| HttpError::internal("the intake writer has stopped"))?;
-        answer
+        Ok(Pending { answer })
+    }
+}
+
+/// Candidates queued with [`Sequencer::enqueue`], their outcomes to come.
+#[derive(Debug)]
+pub struct Pending {
+    answer: oneshot::Receiver<Result<Vec<Outcome>, HttpError>>,
+}
+
+impl Pending {
+    /// One outcome per candidate once their group has committed, or the group's error.
+    pub async fn outcomes(self) -> Result<Vec<Outcome>, HttpError> {
+        self.answer
             .await
             .map_err(|_| HttpError::internal("the intake writer has stopped"))?
     }
@@ -132,7 +151,9 @@ enum Decision {
     Refused(HttpError),
     /// Already stored (or earlier in this group): the receipt of that proof.
     Same(SameAs),
-    New { gap: bool },
+    New {
+        gap: bool,
+    },
 }
 
 enum SameAs {
@@ -268,7 +289,13 @@ async fn group(
     tx.commit().await?;
 
     for p in &new_proofs {
-        tracing::debug!(proof_sm3 = p.proof_sm3, device_seq = p.device_seq, device = p.device_key_id, chain_gap = p.chain_gap, "proof accepted");
+        tracing::debug!(
+            proof_sm3 = p.proof_sm3,
+            device_seq = p.device_seq,
+            device = p.device_key_id,
+            chain_gap = p.chain_gap,
+            "proof accepted"
+        );
     }
     let mut outcomes = Vec::with_capacity(decisions.len());
     for (i, d) in decisions.into_iter().enumerate() {
@@ -410,10 +437,12 @@ async fn sign_all(
         key: &Sm2SigningKey,
         receipts: Vec<(usize, Receipt)>,
     ) -> Result<Vec<(usize, SignedReceipt, String)>, String> {
-        receipts
+        let (indices, receipts): (Vec<usize>, Vec<Receipt>) = receipts.into_iter().unzip();
+        let signed = SignedReceipt::sign_many(receipts, key).map_err(|e| e.to_string())?;
+        indices
             .into_iter()
-            .map(|(i, r)| {
-                let signed = SignedReceipt::sign(r, key).map_err(|e| e.to_string())?;
+            .zip(signed)
+            .map(|(i, signed)| {
                 let json = canonical::to_canonical_bytes(&signed)
                     .map_err(|e| e.to_string())
                     .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))?;

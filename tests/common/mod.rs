@@ -481,8 +481,12 @@ pub fn fleet(n: &Notary, dir: &std::path::Path, index: usize, count: usize) -> F
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(NotaryClient::new(&n.url).unwrap().enrol(&device, &n.code("1")))
-        .unwrap();
+    rt.block_on(
+        NotaryClient::new(&n.url)
+            .unwrap()
+            .enrol(&device, &n.code("1")),
+    )
+    .unwrap();
     let token = NotaryBinding::load(dir).unwrap().api_token;
     let photo = std::fs::read(corpus_path("photos/Canon_40D.jpg")).unwrap();
     let ctx = CaptureContext {
@@ -507,8 +511,9 @@ pub fn fleet(n: &Notary, dir: &std::path::Path, index: usize, count: usize) -> F
     let mut manifest = first.manifest.clone();
     let mut proofs = vec![serde_json::to_value(&first).unwrap()];
     for seq in 2..=count as u64 {
-        manifest.previous_manifest_sm3 =
-            Some(Hash32::sm3(&canonical::to_canonical_bytes(&manifest).unwrap()));
+        manifest.previous_manifest_sm3 = Some(Hash32::sm3(
+            &canonical::to_canonical_bytes(&manifest).unwrap(),
+        ));
         manifest.device_seq = seq;
         manifest.manifest_id = format!("{index:016x}{seq:016x}");
         proofs.push(serde_json::to_value(device.sign(manifest.clone()).unwrap()).unwrap());

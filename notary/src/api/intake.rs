@@ -4,9 +4,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::stream::{self, StreamExt as _};
 use serde_json::Value;
 use std::sync::Arc;
-use tiezheng_protocol::manifest::ProofError;
+use tiezheng_protocol::manifest::{ProofError, VerifiedProof};
 use tiezheng_protocol::notary::{SignedReceipt, SubmitResponse, SubmitResult};
 use tiezheng_protocol::signed::SignedError;
 use tiezheng_protocol::sm2::Sm2Error;
@@ -106,47 +107,61 @@ pub async fn submit_proofs(
 /// big submission does not hold up the others' small ones.
 const VERIFY_CHUNK: usize = 32;
 
+/// Chunks of one request verified at once: enough to keep every core busy while earlier chunks
+/// are committed, few enough that one huge request cannot fill the blocking pool.
+const VERIFY_AHEAD: usize = 4;
+
 /// Verifies `items` in chunks, off the HTTP worker and in parallel with other requests, and
-/// hands each chunk's verified proofs to the sequencer; one result per item, in order.
+/// queues each chunk's verified proofs with the sequencer in order as soon as they are
+/// verified (later chunks are verified while earlier ones commit); one result per item, in
+/// order, once every chunk has committed.
 async fn intake(
     state: &AppState,
     caller: &Caller,
     items: Vec<Value>,
 ) -> Result<Vec<Result<SignedReceipt, HttpError>>, HttpError> {
-    let mut results = Vec::with_capacity(items.len());
+    let mut chunks = Vec::with_capacity(items.len().div_ceil(VERIFY_CHUNK));
     let mut items = items.into_iter();
     loop {
         let chunk: Vec<Value> = items.by_ref().take(VERIFY_CHUNK).collect();
         if chunk.is_empty() {
             break;
         }
-        let subject = caller.subject.clone();
-        let checked = web::block(move || {
-            chunk
-                .iter()
-                .map(|v| candidate(v, &subject))
-                .collect::<Vec<_>>()
+        chunks.push(chunk);
+    }
+    let mut verified = stream::iter(chunks)
+        .map(|chunk| {
+            let subject = caller.subject.clone();
+            web::block(move || candidates(&chunk, &subject))
         })
-        .await
-        .map_err(HttpError::internal)?;
+        .buffered(VERIFY_AHEAD);
+    let mut queued = Vec::new();
+    while let Some(checked) = verified.next().await {
+        let checked = checked.map_err(HttpError::internal)?;
         let candidates: Vec<Candidate> = checked
             .iter()
             .filter_map(|c| c.as_ref().ok().cloned())
             .collect();
-        let mut outcomes = if candidates.is_empty() {
-            Vec::new()
+        let pending = if candidates.is_empty() {
+            None
         } else {
-            state.sequencer.submit(candidates).await?
+            Some(state.sequencer.enqueue(candidates).await?)
+        };
+        queued.push((checked, pending));
+    }
+    let mut results = Vec::new();
+    for (checked, pending) in queued {
+        let mut outcomes = match pending {
+            Some(p) => p.outcomes().await?,
+            None => Vec::new(),
         }
         .into_iter();
         for c in checked {
             let outcome = match c {
                 Err(e) => Outcome::Refused(e),
-                Ok(_) => {
-                    outcomes
-                        .next()
-                        .unwrap_or_else(|| Outcome::Refused(HttpError::internal("no outcome")))
-                }
+                Ok(_) => outcomes
+                    .next()
+                    .unwrap_or_else(|| Outcome::Refused(HttpError::internal("no outcome"))),
             };
             results.push(match outcome {
                 Outcome::Accepted(r) => {
@@ -218,9 +233,18 @@ fn proof_error(e: ProofError) -> HttpError {
 }
 
 /// Checks what needs no stored state (canonical form, schema, the device's SM2 signature, and
-/// that the device signs its own proofs); the sequencer does the rest.
-fn candidate(value: &Value, submitter: &str) -> Result<Candidate, HttpError> {
-    let verified = Proof::verify_value_checked(value).map_err(proof_error)?;
+/// that the device signs its own proofs); the sequencer does the rest. The chunk's signatures
+/// are verified together.
+fn candidates(values: &[Value], submitter: &str) -> Vec<Result<Candidate, HttpError>> {
+    let refs: Vec<&Value> = values.iter().collect();
+    Proof::verify_values_checked(&refs)
+        .into_iter()
+        .map(|verified| candidate(verified.map_err(proof_error)?, submitter))
+        .collect()
+}
+
+/// A verified proof as the sequencer takes it.
+fn candidate(verified: VerifiedProof, submitter: &str) -> Result<Candidate, HttpError> {
     let m = &verified.proof.manifest;
     let device = verified.key.key_id();
     let media = m

@@ -52,6 +52,7 @@ pub mod pdf;
 pub mod schema;
 pub mod signed;
 pub mod sm2;
+mod sm2_verify;
 pub mod time;
 pub mod verify;
 pub mod wire;

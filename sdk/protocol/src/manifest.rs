@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::canonical::{self, CanonicalError};
 use crate::hash::Hash32;
 use crate::signed::{SignatureBlock, SignedError};
-use crate::sm2::{Sm2PublicKey, Sm2SigningKey};
+use crate::sm2::{Sm2Error, Sm2PublicKey, Sm2Signature, Sm2SigningKey};
 use crate::time::Timestamp;
 use crate::wire::ContentHash;
 
@@ -564,18 +564,62 @@ impl Proof {
     pub fn verify_value(value: &Value) -> Result<VerifiedProof, ProofError> {
         let proof: Proof =
             serde_json::from_value(value.clone()).map_err(|e| ProofError::Shape(e.to_string()))?;
-        Self::verify_parsed(proof, value)
+        let u = Self::unverified(proof, value)?;
+        u.key
+            .verify(crate::sm2::DEFAULT_SM2_ID, &u.manifest_bytes, &u.signature)
+            .map_err(SignedError::Sm2)?;
+        u.finish(value)
     }
 
     /// As [`Self::verify_value`], and first every rule of the proof schema
     /// ([`Self::from_value_checked`]): what the notary's intake runs, so that a refused proof
     /// names the value at fault.
     pub fn verify_value_checked(value: &Value) -> Result<VerifiedProof, ProofError> {
-        let proof = Self::from_value_checked(value).map_err(ProofError::Schema)?;
-        Self::verify_parsed(proof, value)
+        Self::verify_values_checked(&[value])
+            .pop()
+            .unwrap_or_else(|| Err(ProofError::Shape("no proof".into())))
     }
 
-    fn verify_parsed(proof: Proof, value: &Value) -> Result<VerifiedProof, ProofError> {
+    /// [`Self::verify_value_checked`] for each of `values`, one result per value, with the
+    /// signatures verified together (see [`crate::sm2::verify_many`]).
+    pub fn verify_values_checked(values: &[&Value]) -> Vec<Result<VerifiedProof, ProofError>> {
+        let parsed: Vec<Result<Unverified, ProofError>> = values
+            .iter()
+            .map(|value| {
+                let proof = Self::from_value_checked(value).map_err(ProofError::Schema)?;
+                Self::unverified(proof, value)
+            })
+            .collect();
+        let items: Vec<(&Sm2PublicKey, &str, &[u8], &Sm2Signature)> = parsed
+            .iter()
+            .filter_map(|u| u.as_ref().ok())
+            .map(|u| {
+                (
+                    &u.key,
+                    crate::sm2::DEFAULT_SM2_ID,
+                    u.manifest_bytes.as_slice(),
+                    &u.signature,
+                )
+            })
+            .collect();
+        let mut verdicts = crate::sm2::verify_many(&items).into_iter();
+        parsed
+            .into_iter()
+            .zip(values)
+            .map(|(u, value)| {
+                let u = u?;
+                verdicts
+                    .next()
+                    .unwrap_or(Err(Sm2Error::BadSignature))
+                    .map_err(SignedError::Sm2)?;
+                u.finish(value)
+            })
+            .collect()
+    }
+
+    /// Everything but the signature equation: type, the manifest's canonical bytes, and the
+    /// signature block's own fields (OID, ID, key and value encodings).
+    fn unverified(proof: Proof, value: &Value) -> Result<Unverified, ProofError> {
         if proof.manifest.kind != MANIFEST_TYPE {
             return Err(ProofError::UnknownType(proof.manifest.kind.clone()));
         }
@@ -585,7 +629,33 @@ impl Proof {
         // Each document is canonicalised once: the manifest's bytes are both signed and
         // hashed, the proof's bytes hashed and kept (the notary stores exactly these).
         let manifest_bytes = canonical::canonicalize(manifest_value)?;
-        let key = proof.signature.verify_bytes(&manifest_bytes)?;
+        let (key, signature) = proof.signature.parts()?;
+        Ok(Unverified {
+            proof,
+            key,
+            signature,
+            manifest_bytes,
+        })
+    }
+}
+
+/// A proof whose signature equation is still to be checked.
+struct Unverified {
+    proof: Proof,
+    key: Sm2PublicKey,
+    signature: Sm2Signature,
+    manifest_bytes: Vec<u8>,
+}
+
+impl Unverified {
+    /// After the signature has verified: the signer must be the device the manifest names.
+    fn finish(self, value: &Value) -> Result<VerifiedProof, ProofError> {
+        let Self {
+            proof,
+            key,
+            manifest_bytes,
+            ..
+        } = self;
         if key.key_id() != proof.manifest.device.key_id {
             return Err(ProofError::KeyMismatch {
                 claimed: proof.manifest.device.key_id,

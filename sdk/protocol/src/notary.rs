@@ -70,6 +70,19 @@ impl SignedReceipt {
         Ok(Self { receipt, signature })
     }
 
+    /// Signs each of `receipts` with the notary key, as [`Self::sign`] would, together.
+    pub fn sign_many(
+        receipts: Vec<Receipt>,
+        key: &Sm2SigningKey,
+    ) -> Result<Vec<Self>, SignedError> {
+        let signatures = SignatureBlock::sign_many(key, &receipts)?;
+        Ok(receipts
+            .into_iter()
+            .zip(signatures)
+            .map(|(receipt, signature)| Self { receipt, signature })
+            .collect())
+    }
+
     /// Verifies the signature was made by `notary` over exactly this receipt.
     pub fn verify(&self, notary: &Sm2PublicKey) -> Result<(), SignedError> {
         let value = serde_json::to_value(&self.receipt).map_err(|e| {

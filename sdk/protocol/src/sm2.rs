@@ -15,7 +15,6 @@
 
 use std::fmt;
 
-use sm2::dsa::signature::hazmat::PrehashVerifier;
 use sm3::Digest as _;
 
 use crate::hash::Hash32;
@@ -257,6 +256,20 @@ impl Sm2PublicKey {
         message: &[u8],
         signature: &Sm2Signature,
     ) -> Result<(), Sm2Error> {
+        verify_many(&[(self, id, message, signature)])
+            .pop()
+            .unwrap_or(Err(Sm2Error::BadSignature))
+    }
+
+    /// The library's own constant-time verification, which [`Self::verify`] must agree with.
+    #[cfg(test)]
+    fn verify_with_library(
+        &self,
+        id: &str,
+        message: &[u8],
+        signature: &Sm2Signature,
+    ) -> Result<(), Sm2Error> {
+        use sm2::dsa::signature::hazmat::PrehashVerifier as _;
         let e = message_digest(id, self, message)?;
         let verifier =
             sm2::dsa::VerifyingKey::new(id, self.key).map_err(|_| Sm2Error::PublicKeyNotOnCurve)?;
@@ -433,40 +446,71 @@ impl Sm2SigningKey {
     /// RFC 6979 nonce, exactly as `sm2::dsa::SigningKey::sign_prehash` computes it (a test
     /// checks the two agree byte for byte), except that `(1 + d)⁻¹` is computed once per key.
     pub fn sign(&self, id: &str, message: &[u8]) -> Result<Sm2Signature, Sm2Error> {
+        self.sign_many(id, &[message])
+            .pop()
+            .unwrap_or(Err(Sm2Error::SigningFailed))
+    }
+
+    /// Signs each of `messages` as [`Self::sign`] would, byte for byte, for less work per
+    /// signature: the points `[k]G` are brought to affine form together, with one
+    /// constant-time field inversion for the lot.
+    pub fn sign_many(&self, id: &str, messages: &[&[u8]]) -> Vec<Result<Sm2Signature, Sm2Error>> {
+        use sm2::elliptic_curve::group::Curve as _;
         use sm2::elliptic_curve::ops::Reduce as _;
         use sm2::elliptic_curve::point::AffineCoordinates as _;
         use sm2::elliptic_curve::subtle::ConstantTimeEq as _;
         use sm2::elliptic_curve::{Curve as _, Group as _, PrimeField as _};
 
-        let digest = message_digest(id, &self.public, message)?;
-        // A2: e = Hv(Z‖M) as a scalar.
-        let e = <sm2::Scalar as sm2::elliptic_curve::ops::Reduce<sm2::U256>>::reduce(
-            &sm2::U256::from_be_slice(digest.as_bytes()),
-        );
         let d: &sm2::Scalar = self.inner.as_nonzero_scalar();
-        // A3: k by RFC 6979 (HMAC-SM3), as the library derives it.
-        let mut kgen = rfc6979::KGenerator::<sm3::Sm3, sm2::U256>::new(
-            &d.to_repr(),
-            &e.to_bytes(),
-            &[],
-            &sm2::Sm2::ORDER,
-        );
-        let mut k_bytes = sm2::FieldBytes::default();
-        kgen.fill_next_k(&mut k_bytes);
-        let k = Option::<sm2::Scalar>::from(sm2::Scalar::from_repr(k_bytes))
-            .ok_or(Sm2Error::SigningFailed)?;
-        // A4–A5: (x1, y1) = [k]G; r = (e + x1) mod n, neither r = 0 nor r + k = n.
-        let point = sm2::ProjectivePoint::mul_by_generator(&k).to_affine();
-        let r = e + sm2::Scalar::reduce(&point.x());
-        if bool::from(r.is_zero() | (r + k).ct_eq(&sm2::Scalar::ZERO)) {
-            return Err(Sm2Error::SigningFailed);
-        }
-        // A6: s = (1 + d)⁻¹ · (k − r·d) mod n.
-        let s = self.d_plus_1_inv * (k - (r * d));
-        if bool::from(s.is_zero()) {
-            return Err(Sm2Error::SigningFailed);
-        }
-        Sm2Signature::from_scalars(r.to_bytes().into(), s.to_bytes().into())
+        // A1–A3 for each message: e = Hv(Z‖M) as a scalar, k by RFC 6979 (HMAC-SM3) as the
+        // library derives it.
+        let nonces: Vec<Result<(sm2::Scalar, sm2::Scalar), Sm2Error>> = messages
+            .iter()
+            .map(|message| {
+                let digest = message_digest(id, &self.public, message)?;
+                let e = <sm2::Scalar as sm2::elliptic_curve::ops::Reduce<sm2::U256>>::reduce(
+                    &sm2::U256::from_be_slice(digest.as_bytes()),
+                );
+                let mut kgen = rfc6979::KGenerator::<sm3::Sm3, sm2::U256>::new(
+                    &d.to_repr(),
+                    &e.to_bytes(),
+                    &[],
+                    &sm2::Sm2::ORDER,
+                );
+                let mut k_bytes = sm2::FieldBytes::default();
+                kgen.fill_next_k(&mut k_bytes);
+                let k = Option::<sm2::Scalar>::from(sm2::Scalar::from_repr(k_bytes))
+                    .ok_or(Sm2Error::SigningFailed)?;
+                Ok((e, k))
+            })
+            .collect();
+        // A4: (x1, y1) = [k]G, in constant time, normalised together.
+        let points: Vec<sm2::ProjectivePoint> = nonces
+            .iter()
+            .filter_map(|n| n.as_ref().ok())
+            .map(|(_, k)| sm2::ProjectivePoint::mul_by_generator(k))
+            .collect();
+        let mut affine = vec![sm2::AffinePoint::IDENTITY; points.len()];
+        sm2::ProjectivePoint::batch_normalize(&points, &mut affine);
+        let mut affine = affine.into_iter();
+        nonces
+            .into_iter()
+            .map(|n| {
+                let (e, k) = n?;
+                let point = affine.next().ok_or(Sm2Error::SigningFailed)?;
+                // A5: r = (e + x1) mod n, neither r = 0 nor r + k = n.
+                let r = e + sm2::Scalar::reduce(&point.x());
+                if bool::from(r.is_zero() | (r + k).ct_eq(&sm2::Scalar::ZERO)) {
+                    return Err(Sm2Error::SigningFailed);
+                }
+                // A6: s = (1 + d)⁻¹ · (k − r·d) mod n.
+                let s = self.d_plus_1_inv * (k - (r * d));
+                if bool::from(s.is_zero()) {
+                    return Err(Sm2Error::SigningFailed);
+                }
+                Sm2Signature::from_scalars(r.to_bytes().into(), s.to_bytes().into())
+            })
+            .collect()
     }
 
     /// The library's own signature (`sm2::dsa::SigningKey::sign_prehash`), which
@@ -481,6 +525,39 @@ impl Sm2SigningKey {
             .map_err(|_| Sm2Error::SigningFailed)?;
         Sm2Signature::from_scalars(sig.r_bytes().into(), sig.s_bytes().into())
     }
+}
+
+/// Verifies many signatures at once, one result per `(key, id, message, signature)`, each as
+/// [`Sm2PublicKey::verify`] would answer it, for less work per signature (see
+/// `sm2_verify`: the final points share one field inversion).
+pub fn verify_many(
+    items: &[(&Sm2PublicKey, &str, &[u8], &Sm2Signature)],
+) -> Vec<Result<(), Sm2Error>> {
+    let digests: Vec<Result<Hash32, Sm2Error>> = items
+        .iter()
+        .map(|(key, id, message, _)| message_digest(id, key, message))
+        .collect();
+    let prepared: Vec<crate::sm2_verify::Prehashed<'_>> = items
+        .iter()
+        .zip(&digests)
+        .filter_map(|((key, _, _, sig), e)| {
+            e.as_ref().ok().map(|e| crate::sm2_verify::Prehashed {
+                sec1: &key.sec1,
+                key: &key.key,
+                e: *e.as_bytes(),
+                r: sig.r,
+                s: sig.s,
+            })
+        })
+        .collect();
+    let mut verdicts = crate::sm2_verify::verify_prehash_many(&prepared).into_iter();
+    digests
+        .into_iter()
+        .map(|e| match e {
+            Ok(_) => verdicts.next().unwrap_or(Err(Sm2Error::BadSignature)),
+            Err(err) => Err(err),
+        })
+        .collect()
 }
 
 /// `Z = SM3(ENTL‖ID‖a‖b‖xG‖yG‖xA‖yA)` (GB/T 32918.2 §5.5).
@@ -607,6 +684,138 @@ mod tests {
                 key.public_key().verify(id, &message, &ours).unwrap();
             }
         }
+    }
+
+    /// The variable-time verifier with per-key tables says what the library's constant-time
+    /// verifier says: for genuine signatures (first sighting of a key, then from its table),
+    /// for every kind of alteration, for foreign keys, IDs and messages, for `t = 0`, and for
+    /// arbitrary `(r, s)`.
+    #[test]
+    fn table_verification_agrees_with_the_library() {
+        let n = CURVE_N;
+        let mut seed = Hash32::sm3(b"differential");
+        let mut next = || {
+            seed = Hash32::sm3(seed.as_bytes());
+            *seed.as_bytes()
+        };
+        let keys: Vec<Sm2SigningKey> = (0..24)
+            .map(|_| {
+                loop {
+                    if let Ok(k) = Sm2SigningKey::from_bytes(&next()) {
+                        break k;
+                    }
+                }
+            })
+            .collect();
+        let mut agreed = 0;
+        for (i, key) in keys.iter().enumerate() {
+            let other = &keys[(i + 1) % keys.len()];
+            let message = next();
+            let sig = key.sign(DEFAULT_SM2_ID, &message).unwrap();
+            let mut cases: Vec<(&Sm2PublicKey, &str, Vec<u8>, [u8; 32], [u8; 32])> = Vec::new();
+            // Three times: wNAF on first sighting, then building and using the table.
+            for _ in 0..3 {
+                cases.push((
+                    key.public_key(),
+                    DEFAULT_SM2_ID,
+                    message.to_vec(),
+                    sig.r,
+                    sig.s,
+                ));
+            }
+            for byte in [0usize, 13, 31] {
+                let mut r = sig.r;
+                r[byte] ^= 0x01;
+                cases.push((key.public_key(), DEFAULT_SM2_ID, message.to_vec(), r, sig.s));
+                let mut s = sig.s;
+                s[byte] ^= 0x80;
+                cases.push((key.public_key(), DEFAULT_SM2_ID, message.to_vec(), sig.r, s));
+            }
+            cases.push((
+                key.public_key(),
+                DEFAULT_SM2_ID,
+                message.to_vec(),
+                sig.s,
+                sig.r,
+            ));
+            cases.push((
+                other.public_key(),
+                DEFAULT_SM2_ID,
+                message.to_vec(),
+                sig.r,
+                sig.s,
+            ));
+            cases.push((
+                key.public_key(),
+                TLS13_SM2_ID,
+                message.to_vec(),
+                sig.r,
+                sig.s,
+            ));
+            cases.push((
+                key.public_key(),
+                DEFAULT_SM2_ID,
+                message[1..].to_vec(),
+                sig.r,
+                sig.s,
+            ));
+            cases.push((
+                key.public_key(),
+                DEFAULT_SM2_ID,
+                message.to_vec(),
+                next(),
+                next(),
+            ));
+            // t = r + s = n: s = n - r.
+            let r_int = sm2::U256::from_be_slice(&sig.r);
+            let minus_r = sm2::U256::from_be_slice(&n).wrapping_sub(&r_int);
+            cases.push((
+                key.public_key(),
+                DEFAULT_SM2_ID,
+                message.to_vec(),
+                sig.r,
+                minus_r.to_be_bytes().into(),
+            ));
+            let mut batch = Vec::new();
+            for (pk, id, msg, r, s) in cases {
+                let Ok(candidate) = Sm2Signature::from_scalars(r, s) else {
+                    continue;
+                };
+                let ours = pk.verify(id, &msg, &candidate);
+                let library = pk.verify_with_library(id, &msg, &candidate);
+                assert_eq!(ours, library, "key {i}, r {r:02x?}, s {s:02x?}");
+                batch.push((pk, id, msg, candidate, library));
+                agreed += 1;
+            }
+            // The same cases verified together, with one shared inversion.
+            let items: Vec<(&Sm2PublicKey, &str, &[u8], &Sm2Signature)> = batch
+                .iter()
+                .map(|(pk, id, msg, sig, _)| (*pk, *id, msg.as_slice(), sig))
+                .collect();
+            let together = verify_many(&items);
+            let expected: Vec<Result<(), Sm2Error>> =
+                batch.iter().map(|(.., library)| library.clone()).collect();
+            assert_eq!(together, expected, "key {i}: verified together");
+        }
+        assert!(agreed > 24 * 14, "only {agreed} cases compared");
+    }
+
+    /// Signing many messages at once gives each the signature signing it alone gives.
+    #[test]
+    fn signing_together_equals_signing_alone() {
+        let key = Sm2SigningKey::from_bytes(Hash32::sm3(b"together").as_bytes()).unwrap();
+        let messages: Vec<Vec<u8>> = (0..40u32)
+            .map(|i| i.to_be_bytes().repeat(i as usize))
+            .collect();
+        let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+        let together = key.sign_many(DEFAULT_SM2_ID, &refs);
+        assert_eq!(together.len(), messages.len());
+        for (m, sig) in messages.iter().zip(together) {
+            let sig = sig.unwrap();
+            assert_eq!(sig, key.sign_with_library(DEFAULT_SM2_ID, m).unwrap());
+            key.public_key().verify(DEFAULT_SM2_ID, m, &sig).unwrap();
+        }
+        assert!(key.sign_many(DEFAULT_SM2_ID, &[]).is_empty());
     }
 
     #[test]
