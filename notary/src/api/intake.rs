@@ -78,11 +78,11 @@ pub async fn submit_proofs(
         ));
     }
     let mut outcomes = intake(&state, &caller, items).await?;
-    if batch.is_none()
-        && let Some(Err(e)) = outcomes.pop()
-    {
+    if batch.is_none() && matches!(outcomes.last(), Some(Err(_))) {
         // A single proof's refusal is the answer itself.
-        return Err(e);
+        if let Some(Err(e)) = outcomes.pop() {
+            return Err(e);
+        }
     }
     let results = outcomes
         .into_iter()
