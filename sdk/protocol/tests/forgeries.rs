@@ -730,6 +730,17 @@ fn chain_forgeries(k: &Keys) -> Vec<Forgery> {
                 seal(l, k);
             },
         ),
+        forge_chain(
+            "chain.app_hash",
+            "a 20-byte app hash, re-committed",
+            k,
+            &ALL,
+            |l, k, cp| {
+                let short = cp.app_hash().to_hex().to_uppercase()[..40].to_owned();
+                hdr(l)["app_hash"] = json!(short);
+                seal(l, k);
+            },
+        ),
         // chain.time
         forge_chain(
             "chain.time",
@@ -804,6 +815,15 @@ fn chain_forgeries(k: &Keys) -> Vec<Forgery> {
                 l["validators"].as_array_mut().unwrap().swap(0, 1);
                 cmt(l)["signatures"].as_array_mut().unwrap().swap(0, 1);
                 seal(l, k);
+            },
+        ),
+        forge_chain(
+            "chain.validators",
+            "a validator's address in lower case",
+            k,
+            &ALL,
+            |l, k, _| {
+                l["validators"][2]["address"] = json!(k.validators[2].address().to_lowercase())
             },
         ),
         forge_chain(

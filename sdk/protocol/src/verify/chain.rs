@@ -308,6 +308,14 @@ fn validators(layer: &BundleCometBft, pinned: &[PolicyValidator]) -> Result<Set,
     for (i, v) in layer.validators.iter().enumerate() {
         let pv =
             policy_validator_from_rpc(v).map_err(|e| format!("cometbft.validators[{i}]: {e}"))?;
+        let upper_hex =
+            |a: &str| a.len() == 40 && a.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
+        if !upper_hex(&pv.address) {
+            return Err(format!(
+                "cometbft.validators[{i}]: the address {:?} is not 40 upper-case hex digits, as CometBFT writes it",
+                pv.address
+            ));
+        }
         if *v != bundle_validator(&pv) {
             return Err(format!(
                 "cometbft.validators[{i}] ({}): write exactly address, pub_key {{type, value}} and voting_power",
