@@ -88,8 +88,9 @@ def validators_hash(vals):
 
 def vote_sign_bytes(commit, sig, chain_id):
     body = f_varint(1, 2) + f_sfixed64(2, int(commit["height"])) + f_sfixed64(3, commit["round"])
-    if sig["block_id_flag"] == 2:
-        body += f_bytes(4, pb_block_id(commit["block_id"]))
+    bid = commit["block_id"]
+    if sig["block_id_flag"] == 2 and (bid["hash"] or bid["parts"]["total"] or bid["parts"]["hash"]):
+        body += f_bytes(4, pb_block_id(bid))  # a zero BlockID is omitted (CanonicalizeBlockID)
     body += f_bytes(5, pb_timestamp(sig["timestamp"]), always=True)
     body += f_bytes(6, chain_id.encode())
     return uvarint(len(body)) + body
@@ -141,7 +142,10 @@ def check_shape(sh):
     go_time(h["time"])
     _block_id(h["last_block_id"], "header.last_block_id")
     for k in HEADER_FIELDS[5:13]:
-        _hex(h[k], "header." + k, (0, 64))
+        if k == "app_hash":  # any bytes to CometBFT; whether they are the right ones is chain.app_hash
+            _hex(h[k], "header." + k, range(0, 2 * 64 + 1, 2))
+        else:
+            _hex(h[k], "header." + k, (0, 64))
     _hex(h["proposer_address"], "header.proposer_address", (40,))
     _keys(c, ["height", "round", "block_id", "signatures"], "commit")
     _dec(c["height"], "commit.height")
@@ -155,8 +159,11 @@ def check_shape(sh):
         _int(s["block_id_flag"], w + ".block_id_flag")
         _hex(s["validator_address"], w + ".validator_address", (0, 40))
         go_time(s["timestamp"])
-        if s["signature"] is not None and not isinstance(s["signature"], str):
-            raise ValueError(w + ".signature: not a string or null")
+        if s["signature"] is not None:
+            if not isinstance(s["signature"], str):
+                raise ValueError(w + ".signature: not a string or null")
+            if base64.b64encode(base64.b64decode(s["signature"], validate=True)).decode() != s["signature"]:
+                raise ValueError(w + ".signature: not canonical base64")
 
 
 def check_validator_entries(vals):
@@ -176,6 +183,9 @@ def check_validator_entries(vals):
 
 
 # ---- the rules --------------------------------------------------------------------------
+LATER = ("chain.validators_hash", "chain.signatures", "chain.commit")
+
+
 def check(bundle, pinned, add):
     cb = bundle["cometbft"]
     cp = bundle["checkpoint"]["checkpoint"]
@@ -185,11 +195,6 @@ def check(bundle, pinned, add):
         add("chain.header", False, str(e))
         return  # nothing below can be computed from a malformed header
     add("chain.header", True, "CometBFT v0.38 signed header JSON")
-    try:
-        check_validator_entries(cb["validators"])
-    except (ValueError, TypeError, KeyError) as e:
-        add("chain.validators", False, str(e))
-        cb = None  # validators_hash, signatures and commit need a well-formed set
     h, c, vals = cb["signed_header"]["header"], cb["signed_header"]["commit"], cb["validators"]
 
     add("chain.chain_id", h["chain_id"] == cp["chain_id"], f"header chain {h['chain_id']!r}")
@@ -198,17 +203,23 @@ def check(bundle, pinned, add):
     app = sm3(b"TIEZHENG-APPHASH-V1" + cp["anchor_log_size"].to_bytes(8, "big")
               + hexb(cp["anchor_log_root"]) + hexb(cp["registry_root"]))
     add("chain.app_hash", h["app_hash"] == app.hex().upper(), f"expected {app.hex().upper()}")
-    secs, nanos = go_time(h["time"])
+    secs, nanos = go_time(h["time"])  # compared at nanosecond precision
     add("chain.time", secs * 10**9 + nanos > ts_ms(cp["time"]) * 10**6, f"header time {h['time']}")
 
-    if cb is None:
-        for r in ("chain.validators_hash", "chain.signatures", "chain.commit"):
+    # chain.validators: well-formed entries, exactly the pinned set, derived addresses, CometBFT
+    # order. The rules below need that set: not checked when it is not.
+    try:
+        check_validator_entries(vals)
+    except (ValueError, TypeError, KeyError) as e:
+        add("chain.validators", False, str(e))
+        for r in LATER:
             add(r, None, "not checked: cometbft.validators is malformed")
         return
-    # chain.validators: exactly the pinned set, derived addresses, CometBFT order.
     pinned_set = sorted((v["address"].upper(), v["pub_key"], v["power"]) for v in pinned.get("validators", []))
     listed = [(v["address"], v["pub_key"]["value"], int(v["voting_power"])) for v in vals]
     problems = []
+    if not pinned_set:
+        problems.append("the policy pins no validators")
     if sorted(listed) != pinned_set:
         problems.append("not the pinned validator set")
     for a, pk, _ in listed:
@@ -218,16 +229,21 @@ def check(bundle, pinned, add):
     if listed != order:
         problems.append("not in CometBFT order")
     add("chain.validators", not problems, "; ".join(problems) or f"{len(vals)} pinned validators")
+    if problems:
+        for r in LATER:
+            add(r, None, "not checked: the validator set is not the pinned one")
+        return
 
     vh = validators_hash(vals).hex().upper()
     add("chain.validators_hash", h["validators_hash"] == vh, f"computed {vh}")
 
-    # chain.signatures and chain.commit
-    bh = header_hash(h).hex().upper()
-    sigs, problems, signed, total = c["signatures"], [], 0, sum(v[2] for v in listed)
+    # chain.signatures: one entry per validator in set order, absent entries as CometBFT writes
+    # them, every vote (for the block or for nil) verifies with the key of the validator it names.
+    by_address = {v["address"]: v for v in vals}
+    sigs, problems, signers = c["signatures"], [], set()
     if len(sigs) != len(vals):
         problems.append(f"{len(sigs)} commit entries for {len(vals)} validators")
-    for i, (s, v) in enumerate(zip(sigs, vals)):
+    for i, s in enumerate(sigs):
         flag = s["block_id_flag"]
         if flag == 1:
             if s["validator_address"] or s["timestamp"] != ZERO_TIME or s["signature"] is not None:
@@ -236,19 +252,25 @@ def check(bundle, pinned, add):
         if flag not in (2, 3):
             problems.append(f"entry {i}: unknown block_id_flag {flag}")
             continue
-        if s["validator_address"] != v["address"]:
-            problems.append(f"entry {i} is not validator {v['address']}")
+        if i >= len(vals) or s["validator_address"] != vals[i]["address"]:
+            problems.append(f"entry {i} is not by validator {i} of the set")
+        v = by_address.get(s["validator_address"])
+        if v is None:
+            problems.append(f"entry {i} is by {s['validator_address']!r}, not a validator of the set")
             continue
-        try:
-            sig = base64.b64decode(s["signature"] or "", validate=True)
-        except ValueError:
-            sig = b""
+        sig = base64.b64decode(s["signature"] or "")
         pk = base64.b64decode(v["pub_key"]["value"])
         if not ed25519.verify(pk, vote_sign_bytes(c, s, h["chain_id"]), sig):
             problems.append(f"entry {i}: ed25519 signature does not verify")
         elif flag == 2:
-            signed += int(v["voting_power"])
+            signers.add(v["address"])
     add("chain.signatures", not problems, "; ".join(problems) or f"{len(sigs)} entries verified")
+
+    # chain.commit: for this header, and the validators whose votes for the block verify (each
+    # once, wherever its entry stands) hold more than two thirds of the power.
+    bh = header_hash(h).hex().upper()
+    total = sum(v[2] for v in listed)
+    signed = sum(int(by_address[a]["voting_power"]) for a in signers)
     cproblems = []
     if c["height"] != h["height"]:
         cproblems.append("commit height is not the header's")

@@ -74,8 +74,10 @@ for idx, what, edit, rule in FORGERIES:
 # the lead's Rust forgery suite, when it has been written (cargo test -p … forgeries)
 FORGED = os.path.join(HERE, "..", "..", "target", "forgeries")
 if os.path.exists(os.path.join(FORGED, "index.json")):
-    pol = json.load(open(os.path.join(FORGED, "policy.json")))
+    policies = {}  # each forgery names the policy it is checked against (the consortium's pins validators)
     for e in json.load(open(os.path.join(FORGED, "index.json"))):
+        name = e.get("policy", "policy.json")
+        pol = policies.setdefault(name, json.load(open(os.path.join(FORGED, name))))
         media = open(os.path.join(FORGED, e["media"]), "rb").read() if e["media"] else None
         R = verify.Report()
         verify.check_bundle(open(os.path.join(FORGED, e["file"]), "rb").read(), pol, media, R)

@@ -1,15 +1,13 @@
 //! The CometBFT layer of a consortium bundle: the header of the height after a checkpoint,
 //! whose `app_hash` is the checkpoint's state, committed by more than two thirds of the
-//! validator set a court pins in its policy. Checked offline with the light-client
-//! verifier's `verify_validator_sets` and `verify_commit` (ed25519, SHA-256): no network, no
-//! clock, no trust in any single node.
+//! validator set a court pins in its policy. Checked offline by `verify::chain` (ed25519,
+//! SHA-256): no network, no clock, no trust in any single node.
 
 use base64::Engine as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tendermint::block::signed_header::SignedHeader;
-use tendermint::validator::{Info, Set};
+use tendermint::validator::Info;
 
 /// A CometBFT validator as a policy pins it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -108,45 +106,4 @@ pub fn policy_validator_from_rpc(v: &Value) -> Result<PolicyValidator, String> {
         pub_key: pub_key.to_owned(),
         power,
     })
-}
-
-/// The light-client rules skip precommits for nil; a bundle's must verify too (else a vote
-/// for the block could be relabelled nil unnoticed).
-pub(crate) fn verify_nil_votes(sh: &SignedHeader, set: &Set) -> Result<(), String> {
-    use tendermint::block::CommitSig;
-    for (i, sig) in sh.commit.signatures.iter().enumerate() {
-        let CommitSig::BlockIdFlagNil {
-            validator_address,
-            timestamp,
-            signature,
-        } = sig
-        else {
-            continue;
-        };
-        let validator = set.validator(*validator_address).ok_or_else(|| {
-            format!("commit: nil vote {i} by {validator_address}, not a validator of the set")
-        })?;
-        let vote = tendermint::vote::Vote {
-            vote_type: tendermint::vote::Type::Precommit,
-            height: sh.commit.height,
-            round: sh.commit.round,
-            block_id: None,
-            timestamp: Some(*timestamp),
-            validator_address: *validator_address,
-            validator_index: tendermint::vote::ValidatorIndex::try_from(i)
-                .map_err(|e| e.to_string())?,
-            signature: signature.clone(),
-            extension: Vec::new(),
-            extension_signature: None,
-        };
-        let signed = tendermint::vote::SignedVote::from_vote(vote, sh.header.chain_id.clone())
-            .ok_or_else(|| format!("commit: nil vote {i} has no signature"))?;
-        validator
-            .verify_signature::<tendermint::crypto::default::signature::Verifier>(
-                &signed.sign_bytes(),
-                signed.signature(),
-            )
-            .map_err(|e| format!("commit: nil vote {i} does not verify: {e}"))?;
-    }
-    Ok(())
 }

@@ -7,6 +7,8 @@
     unreachable_pub
 )]
 
+pub mod consortium;
+
 use std::path::PathBuf;
 
 /// The repository root.
