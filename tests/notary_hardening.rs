@@ -693,6 +693,136 @@ fn a_stalled_upload_blocks_nobody() {
     assert_eq!(std::fs::read(stored).unwrap(), file);
 }
 
+/// Fairness (issue #15): one device's huge submission, or one whose body stalls, holds up no
+/// other device. Ordering, not timing: a proof sent once the huge request's first proofs are
+/// stored is receipted before the huge request is answered, the notary's receipts show the
+/// huge request's proofs stored both before and after it, and the stalled request is still
+/// waiting for its body throughout (then completes when the body arrives).
+#[test]
+fn a_huge_or_stalled_submission_delays_no_other_device() {
+    use std::io::{Read as _, Write as _};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = tempfile::tempdir().unwrap();
+    let n = notary(
+        root.path(),
+        &[
+            ("TIEZHENG_NOTARY_DEVICE_PROOFS_PER_SECOND", "0"),
+            ("TIEZHENG_NOTARY_MAX_BATCH", "1000"),
+            ("TIEZHENG_NOTARY_BODY_TIMEOUT_MS", "30000"),
+        ],
+    );
+    let big = common::fleet(&n, &root.path().join("big"), 0, 1000);
+    let small = common::fleet(&n, &root.path().join("small"), 1, 1);
+    let slow = common::fleet(&n, &root.path().join("slow"), 2, 1);
+    let key_of = |proofs: &[Value]| {
+        proofs[0]["manifest"]["device"]["key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let big_key = key_of(&big.proofs);
+
+    // A device whose request body stops half-way.
+    let host = n.url.strip_prefix("http://").unwrap().to_owned();
+    let slow_body = canonical::canonicalize(&json!({ "proofs": slow.proofs })).unwrap();
+    let mut stalled = std::net::TcpStream::connect(&host).unwrap();
+    stalled
+        .write_all(
+            format!(
+                "POST /v1/proofs HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                slow.token,
+                slow_body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let half = slow_body.len() / 2;
+    stalled.write_all(&slow_body[..half]).unwrap();
+
+    // A device sending a thousand proofs in one request.
+    let done = Arc::new(AtomicBool::new(false));
+    let huge = {
+        let (url, done) = (n.url.clone(), done.clone());
+        let (token, proofs) = (big.token.clone(), big.proofs.clone());
+        std::thread::spawn(move || {
+            let answer = common::Conn::open(&url)
+                .unwrap()
+                .submit(&token, &proofs)
+                .unwrap();
+            done.store(true, Ordering::SeqCst);
+            answer
+        })
+    };
+    // Once its first proofs are stored (the notary's custody log says so) …
+    let stored_before = loop {
+        let stored = custody_log(&n)
+            .iter()
+            .filter(|e| e.event == "received" && e.actor == big_key)
+            .count();
+        if stored > 0 {
+            break stored;
+        }
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "the huge request was answered before any of it was seen stored"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    assert!(stored_before < 1000, "the huge request is still under way");
+    // … another device's proof is receipted while the huge request is still being answered.
+    let (status, answer) = common::Conn::open(&n.url)
+        .unwrap()
+        .submit(&small.token, &small.proofs)
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "the small proof's receipt waited for the huge request"
+    );
+    let small_at = answer["results"][0]["receipt"]["receipt"]["received_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, answer) = huge.join().unwrap();
+    assert_eq!(status, 200);
+    let big_times: Vec<&str> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["receipt"]["receipt"]["received_at"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        big_times.len(),
+        1000,
+        "every proof of the huge request is receipted"
+    );
+    let parse = |t: &str| tiezheng_protocol::Timestamp::parse(t).unwrap().unix_ms();
+    assert!(
+        big_times.iter().any(|t| parse(t) > parse(&small_at)),
+        "some of the huge request's proofs were stored after the small one"
+    );
+
+    // The stalled request is still waiting for its body; sent, it is receipted.
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut first = [0u8; 1];
+    assert!(
+        stalled.read(&mut first).is_err(),
+        "the stalled request is still waiting for its body"
+    );
+    stalled.write_all(&slow_body[half..]).unwrap();
+    stalled
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut response = Vec::new();
+    stalled.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"receipt\""), "{response}");
+}
+
 /// Over a limit the notary answers 429 with `Retry-After` and does nothing else: wrong
 /// enrolment codes per client address, requests per token, proofs per device.
 #[test]
