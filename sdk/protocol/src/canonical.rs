@@ -79,8 +79,7 @@ pub fn to_canonical_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, C
 /// The canonical bytes of a JSON value.
 pub fn canonicalize(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     let mut out = Vec::with_capacity(256);
-    let mut path = String::new();
-    write_value(&mut out, value, &mut path)?;
+    write_value(&mut out, value).map_err(Unwritable::into_error)?;
     Ok(out)
 }
 
@@ -176,13 +175,55 @@ fn display_path(path: &str) -> String {
     }
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<(), CanonicalError> {
+/// A number that has no canonical form, and where it is: the pointer's segments, innermost
+/// first (collected only on the way out of an error, so writing costs nothing for paths).
+struct Unwritable {
+    float: bool,
+    segments: Vec<String>,
+}
+
+impl Unwritable {
+    fn at(mut self, segment: String) -> Self {
+        self.segments.push(segment);
+        self
+    }
+
+    fn into_error(self) -> CanonicalError {
+        let mut path = String::new();
+        for segment in self.segments.iter().rev() {
+            push_segment(&mut path, segment);
+        }
+        if self.float {
+            CanonicalError::Float {
+                path: display_path(&path),
+            }
+        } else {
+            CanonicalError::IntegerOutOfRange {
+                path: display_path(&path),
+            }
+        }
+    }
+}
+
+/// Member names in RFC 8785 order: by UTF-16 code units (for ASCII names, by bytes).
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.as_bytes().cmp(b.as_bytes())
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), Unwritable> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
-            check_integer(n, path)?;
+            check_integer(n, "").map_err(|e| Unwritable {
+                float: matches!(e, CanonicalError::Float { .. }),
+                segments: Vec::new(),
+            })?;
             out.extend_from_slice(n.to_string().as_bytes());
         }
         Value::String(s) => write_string(out, s),
@@ -192,16 +233,13 @@ fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<()
                 if i > 0 {
                     out.push(b',');
                 }
-                let len = path.len();
-                push_segment(path, &i.to_string());
-                write_value(out, item, path)?;
-                path.truncate(len);
+                write_value(out, item).map_err(|e| e.at(i.to_string()))?;
             }
             out.push(b']');
         }
         Value::Object(map) => {
             let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            members.sort_by(|a, b| utf16_order(a.0, b.0));
             out.push(b'{');
             for (i, (k, v)) in members.into_iter().enumerate() {
                 if i > 0 {
@@ -209,10 +247,7 @@ fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<()
                 }
                 write_string(out, k);
                 out.push(b':');
-                let len = path.len();
-                push_segment(path, k);
-                write_value(out, v, path)?;
-                path.truncate(len);
+                write_value(out, v).map_err(|e| e.at(k.clone()))?;
             }
             out.push(b'}');
         }
@@ -223,28 +258,34 @@ fn write_value(out: &mut Vec<u8>, value: &Value, path: &mut String) -> Result<()
 fn write_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            c if (c as u32) < 0x20 => {
-                // c < 0x20, so both nibbles index a 16-entry table.
-                let b = c as usize;
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX.get(b >> 4).copied().unwrap_or(b'0'));
-                out.push(HEX.get(b & 0xf).copied().unwrap_or(b'0'));
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    let bytes = s.as_bytes();
+    // Runs of bytes that need no escape are copied whole (every byte of a multi-byte UTF-8
+    // character is >= 0x80, so characters are never split).
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0x0c => b"\\f",
+            b'\r' => b"\\r",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            // Other controls as \u00XX, lowercase hex.
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+            out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
+        } else {
+            out.extend_from_slice(escape);
         }
+        start = i + 1;
     }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
     out.push(b'"');
 }
 
@@ -432,6 +473,33 @@ mod tests {
             parse_strict(deep.as_bytes()),
             Err(CanonicalError::Syntax { .. })
         ));
+    }
+
+    /// A value built in code (not parsed) that has no canonical form is refused with the
+    /// pointer to the offending number.
+    #[test]
+    fn canonicalize_names_the_number_it_cannot_write() {
+        let v = serde_json::json!({"a": [1, {"b~/c": 1.5}], "z": 2});
+        assert_eq!(
+            canonicalize(&v),
+            Err(CanonicalError::Float {
+                path: "/a/1/b~0~1c".into()
+            })
+        );
+        let v = serde_json::json!([0, 9_007_199_254_740_992_u64]);
+        assert_eq!(
+            canonicalize(&v),
+            Err(CanonicalError::IntegerOutOfRange { path: "/1".into() })
+        );
+        assert_eq!(
+            canonicalize(&serde_json::json!(0.5)),
+            Err(CanonicalError::Float { path: "/".into() })
+        );
+        // Controls other than the named escapes, as \u00XX with lowercase hex.
+        assert_eq!(
+            canonicalize(&serde_json::json!("\u{1}\u{1f}é\"\\")).unwrap(),
+            b"\"\\u0001\\u001f\xc3\xa9\\\"\\\\\""
+        );
     }
 
     #[test]
