@@ -2,8 +2,11 @@
 //! returned only after its proof is durably committed, with N devices submitting at once.
 //!
 //! 1. The SM2 bound of this machine, measured first in the same run: one device-signature
-//!    verify and one receipt signature per proof (RustCrypto `sm2`, as the notary uses),
-//!    spread over every core: `cores ÷ (verify + sign)`.
+//!    verify and one receipt signature per proof, one at a time with the protocol's own
+//!    `Sm2PublicKey::verify` (per-key table, warm) and `Sm2SigningKey::sign` (constant time),
+//!    spread over every core: `cores ÷ (verify + sign)`. The notary verifies and signs in
+//!    chunks (`sm2::verify_many`, `Sm2SigningKey::sign_many`), which share a field inversion,
+//!    so it can do slightly better than one at a time.
 //! 2. N enrolled devices, each with its proofs signed ahead of time (a real capture as the
 //!    first, then manifests chained to it), each on its own keep-alive connection sending
 //!    requests of 100 proofs as fast as receipts come back. Figure: receipted proofs per second.
