@@ -467,7 +467,7 @@ impl Store {
     /// Begins an intake group: one transaction in which the sequencer reads each device's
     /// stored chain around the sequence numbers it is about to receipt, then stores every
     /// accepted proof of the group. Its first statement takes the custody head (see
-    /// [`Self::begin_custody`]), which serialises groups across connections and notary
+    /// `begin_custody`), which serialises groups across connections and notary
     /// instances, so every check reads what the previous group committed.
     pub async fn begin_intake(&self) -> Result<IntakeTx> {
         Ok(IntakeTx {
@@ -521,7 +521,9 @@ impl Store {
             .transpose()
     }
 
-    /// Stores a closed batch and assigns its leaves, in one transaction.
+    /// Stores a closed batch and assigns its leaves, in one transaction, only while `holder`
+    /// still holds the batching lease.
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_batch(
         &self,
         holder: &str,

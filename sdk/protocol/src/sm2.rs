@@ -712,7 +712,9 @@ mod tests {
             let other = &keys[(i + 1) % keys.len()];
             let message = next();
             let sig = key.sign(DEFAULT_SM2_ID, &message).unwrap();
-            let mut cases: Vec<(&Sm2PublicKey, &str, Vec<u8>, [u8; 32], [u8; 32])> = Vec::new();
+            // (key, ID, message, r, s)
+            type Case<'a> = (&'a Sm2PublicKey, &'a str, Vec<u8>, [u8; 32], [u8; 32]);
+            let mut cases: Vec<Case<'_>> = Vec::new();
             // Three times: wNAF on first sighting, then building and using the table.
             for _ in 0..3 {
                 cases.push((

@@ -69,9 +69,11 @@ impl KeyTable {
     }
 }
 
-/// Tables of keys seen before; `None` marks a key seen once.
-static TABLES: LazyLock<Mutex<HashMap<[u8; 65], Option<Arc<KeyTable>>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Key (SEC1 bytes) → its table, or `None` for a key seen once.
+type Tables = HashMap<[u8; 65], Option<Arc<KeyTable>>>;
+
+/// Tables of keys seen before.
+static TABLES: LazyLock<Mutex<Tables>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The key's table if it has been seen before (building it now if need be).
 fn table_for(sec1: &[u8; 65], point: &ProjectivePoint) -> Option<Arc<KeyTable>> {
