@@ -9,6 +9,14 @@
 //!    own `tiezheng ledger serve`, `timeout_commit` 1 s (CometBFT's default). Its bundle is
 //!    verified with the BFT layer against the validators pinned from genesis.
 //!
+//! Then, on each ledger, **at intake speed**: 16 devices (`TIEZHENG_BENCH_DEVICES`) each send
+//! `TIEZHENG_BENCH_PROOFS_PER_DEVICE` (default 1000) proofs signed ahead, in requests of 100, as
+//! fast as receipts come back, while a poller fetches the bundle of every request's last proof
+//! from the moment it is receipted. Figures: intake rate, anchored proofs per second (from the
+//! first sampled anchor to the last), and receipt → bundle latency p50 / p95 / max. The chain
+//! keeps up when the anchored rate matches intake and p95 stays within the batch window plus
+//! a few blocks.
+//!
 //! `cargo bench --bench anchoring` (N with `TIEZHENG_BENCH_PROOFS`, default 1000).
 
 #![allow(
@@ -74,14 +82,14 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
 
     // An enrolled device with N proofs queued (captured from a small photo).
     let vault = PassphraseVault::new("bench").danger_with_iterations(1);
-    let dir = dir.join("device");
+    let device_dir = dir.join("device");
     let setup = DeviceSetup {
         officers: vec!["1".into(), "2".into()],
         model: "bench".into(),
         os: "linux".into(),
     };
-    Device::init(&dir, setup, &vault).unwrap();
-    let device = Device::open(&dir).unwrap().unlock(&vault).unwrap();
+    Device::init(&device_dir, setup, &vault).unwrap();
+    let device = Device::open(&device_dir).unwrap().unlock(&vault).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,7 +100,7 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
             .enrol(&device, &notary.code("1")),
     )
     .unwrap();
-    let token = NotaryBinding::load(&dir).unwrap().api_token;
+    let token = NotaryBinding::load(&device_dir).unwrap().api_token;
     let photo = std::fs::read(common::corpus_path("photos/Canon_40D.jpg")).unwrap();
     let ctx = CaptureContext {
         case: CaseRecord {
@@ -205,5 +213,135 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
             .chain
             .map(|c| format!(", {} of {} validators' commit", c.signers, c.validators))
             .unwrap_or_default()
+    );
+    at_intake_speed(&notary, dir, &court);
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Fleet devices sending as fast as receipts come back; every request's last proof sampled
+/// for receipt → bundle latency.
+fn at_intake_speed(notary: &common::Notary, dir: &Path, court: &str) {
+    use std::sync::mpsc;
+    let devices = env_usize("TIEZHENG_BENCH_DEVICES", 16);
+    let per_device = env_usize("TIEZHENG_BENCH_PROOFS_PER_DEVICE", 1000);
+    let fleet: Vec<common::Fleet> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..devices)
+            .map(|i| {
+                let dir = dir.join(format!("fleet-{i}"));
+                s.spawn(move || common::fleet(notary, &dir, 100 + i, per_device))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let requests: Vec<Vec<(Vec<u8>, String)>> = fleet
+        .iter()
+        .map(|f| {
+            f.proofs
+                .chunks(100)
+                .map(|c| {
+                    let last = tiezheng_protocol::Hash32::sm3(
+                        &canonical::canonicalize(c.last().unwrap()).unwrap(),
+                    )
+                    .to_hex();
+                    (
+                        canonical::canonicalize(&json!({ "proofs": c })).unwrap(),
+                        last,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+
+    let (sampled, samples) = mpsc::channel::<(String, Instant)>();
+    let started = Instant::now();
+    let url = notary.url.clone();
+    let court = court.to_owned();
+    // The poller: every sampled proof's bundle, fetched until it is there.
+    let poller = std::thread::spawn(move || {
+        let mut pending: Vec<(String, Instant)> = Vec::new();
+        let mut done: Vec<(Instant, f64)> = Vec::new();
+        let mut open = true;
+        while open || !pending.is_empty() {
+            loop {
+                match samples.try_recv() {
+                    Ok(s) => pending.push(s),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            let mut still = Vec::new();
+            for (sm3, receipted) in pending.drain(..) {
+                let (status, _) = common::http(
+                    "GET",
+                    &format!("{url}/v1/proofs/{sm3}/bundle"),
+                    Some(&court),
+                    b"",
+                );
+                if status == 200 {
+                    let now = Instant::now();
+                    done.push((now, (now - receipted).as_secs_f64()));
+                } else {
+                    assert!(receipted.elapsed().as_secs() < 120, "not anchored in 120 s");
+                    still.push((sm3, receipted));
+                }
+            }
+            pending = still;
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        done
+    });
+    let last_receipt = std::thread::scope(|s| {
+        let handles: Vec<_> = fleet
+            .iter()
+            .zip(&requests)
+            .map(|(f, reqs)| {
+                let url = notary.url.as_str();
+                let sampled = sampled.clone();
+                s.spawn(move || {
+                    let mut conn = common::Conn::open(url).unwrap();
+                    let mut last = Instant::now();
+                    for (body, sm3) in reqs {
+                        let (status, answer) = conn.submit_body(&f.token, body).unwrap();
+                        assert_eq!(status, 200, "{answer}");
+                        last = Instant::now();
+                        sampled.send((sm3.clone(), last)).unwrap();
+                    }
+                    last
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    });
+    drop(sampled);
+    let done = poller.join().unwrap();
+    let total = devices * per_device;
+    let intake = total as f64 / (last_receipt - started).as_secs_f64();
+    let first = done.iter().map(|d| d.0).min().unwrap();
+    let last = done.iter().map(|d| d.0).max().unwrap();
+    let mut latencies: Vec<f64> = done.iter().map(|d| d.1).collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    // Proofs anchored between the first sampled anchor and the last: all but the first
+    // request's worth of each device.
+    let anchored = (total - devices * 100) as f64 / (last - first).as_secs_f64().max(1e-3);
+    println!(
+        "  at intake speed, {devices} devices x {per_device} proofs: intake {intake:.0} proofs/s; anchored {anchored:.0} proofs/s; receipt -> bundle p50 {:.2} s, p95 {:.2} s, max {:.2} s ({} samples)",
+        pct(0.5),
+        pct(0.95),
+        latencies.last().unwrap(),
+        latencies.len()
     );
 }
