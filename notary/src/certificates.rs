@@ -256,5 +256,10 @@ async fn photo_of(state: &AppState, cert: &SignedCertificate) -> Option<Vec<u8>>
     if !stored.complete {
         return None;
     }
-    tokio::fs::read(state.media.path(&sm3)).await.ok()
+    state
+        .media
+        .read_all(&sm3, 64 * 1024 * 1024)
+        .await
+        .ok()
+        .flatten()
 }
