@@ -128,6 +128,14 @@ impl From<crate::media::MediaError> for HttpError {
             );
             err.retry_after_seconds = Some(5);
             err
+        } else if let crate::media::MediaError::Corrupt(sm3) = &e {
+            tracing::error!(media_sm3 = %sm3, "the media storage holds a different object under this SM3");
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "media_store_conflict",
+                "the notary's media storage already holds a different object under this SM3; it is never overwritten; your acknowledged bytes are kept and the operator has been alerted (`tiezheng audit`)",
+                None,
+            )
         } else {
             Self::internal(e)
         }

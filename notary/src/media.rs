@@ -143,6 +143,8 @@ impl MediaStore {
     /// stay under `root/partial`. Nothing is contacted yet.
     pub fn open_s3(root: &Path, s3: &S3Settings) -> Result<Self, MediaError> {
         std::fs::create_dir_all(root.join("partial"))?;
+        // reqwest is built without a TLS provider (no aws-lc): ring, unless one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let rest = s3.url.strip_prefix("s3://").ok_or_else(|| {
             MediaError::Config(format!("media URL {} must start with s3://", s3.url))
         })?;
