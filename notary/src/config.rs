@@ -354,4 +354,43 @@ mod tests {
         );
         assert!(unknown.is_err());
     }
+
+    #[test]
+    fn s3_media_settings_from_the_environment() {
+        assert!(NotaryConfig::default().s3_settings().is_none());
+        let env = [
+            ("MEDIA_URL", "s3://evidence/tz"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_REGION", "cn-east-1"),
+            ("S3_ACCESS_KEY_ID", "AK"),
+            ("S3_SECRET_ACCESS_KEY", "s3cret-key"),
+            ("S3_ALLOW_HTTP", "true"),
+        ]
+        .map(|(k, v)| (format!("TIEZHENG_NOTARY_{k}"), v.to_owned()));
+        let cfg = NotaryConfig::load(None, env).unwrap();
+        let s3 = cfg.s3_settings().unwrap();
+        assert_eq!(s3.url, "s3://evidence/tz");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s3.allow_http);
+        assert!(!format!("{cfg:?}{s3:?}").contains("s3cret-key"));
+        let bad = NotaryConfig::load(
+            None,
+            vec![(
+                "TIEZHENG_NOTARY_S3_ALLOW_HTTP".to_owned(),
+                "perhaps".to_owned(),
+            )],
+        );
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+        let no_bucket = crate::media::MediaStore::open_s3(
+            &std::env::temp_dir().join("tz-no-bucket"),
+            &crate::media::S3Settings {
+                url: "s3:///prefix".into(),
+                ..Default::default()
+            },
+        );
+        assert!(matches!(
+            no_bucket,
+            Err(crate::media::MediaError::Config(_))
+        ));
+    }
 }
