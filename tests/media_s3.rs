@@ -382,3 +382,65 @@ fn media_on_s3_outage_is_503_then_retry_succeeds() {
     assert_eq!(download(&n, &court, &proof).1, file);
     assert_eq!(download(&n, &court, &stored).1, stored_file);
 }
+
+/// A device's ordinary `sync` uploads into the bucket, and `tiezheng audit` over the same
+/// configuration hashes the objects back: intact, then an object altered in the bucket is named.
+#[test]
+fn media_on_s3_sync_and_audit() {
+    let Some(bin) = require_s3s_fs("media_on_s3_sync_and_audit") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let s3 = S3::start(bin, &root.path().join("s3"));
+    let mut n = s3_notary(root.path(), &s3);
+    let dev = device(root.path(), "dev", &n);
+    let proof = capture(&dev, "photos/Canon_40D.jpg");
+    common::cli(&dev, &["sync"]);
+    let (court, _) = n.token("court", &[]);
+    common::wait_for_bundle(&n, &court, &proof_sm3(&proof));
+    let sm3 = media_of(&proof);
+    assert_eq!(
+        std::fs::read(s3.object(&sm3)).unwrap(),
+        photo("Canon_40D.jpg")
+    );
+    let (data_dir, env) = (n.data_dir.clone(), n.env.clone());
+    n.kill();
+
+    let audit = || -> (bool, Value) {
+        let out = common::tiezheng()
+            .args(["audit", "--data-dir"])
+            .arg(&data_dir)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.success(), Value::Array(lines))
+    };
+    let (ok, lines) = audit();
+    assert!(ok, "{lines}");
+    let summary = lines.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (summary["audit"].as_str(), summary["media_files"].as_u64()),
+        (Some("intact"), Some(1)),
+        "{summary}"
+    );
+
+    let object = s3.object(&sm3);
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[1000] ^= 0x01;
+    std::fs::write(&object, &bytes).unwrap();
+    let (ok, lines) = audit();
+    assert!(!ok, "{lines}");
+    assert!(
+        lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.to_string().contains(&sm3) && l.to_string().contains("changed")),
+        "the altered object is named: {lines}"
+    );
+}
