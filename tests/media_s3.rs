@@ -340,6 +340,7 @@ fn media_on_s3_outage_is_503_then_retry_succeeds() {
     let (stored, _, stored_file) = submit(&n, &dev, "DSCN0012.jpg");
     let (s, v) = put_media(&n, &tok, &media_of(&stored), 0, &stored_file);
     assert_eq!(s, 201, "{v}");
+    common::wait_for_bundle(&n, &court, &proof_sm3(&stored));
 
     let (proof, sm3, file) = submit(&n, &dev, "DSCN0027.jpg");
     let half = file.len() / 2;
@@ -370,6 +371,10 @@ fn media_on_s3_outage_is_503_then_retry_succeeds() {
     // Reading needs it too.
     let (s, body) = download(&n, &court, &stored);
     assert_eq!(s, 503, "{}", String::from_utf8_lossy(&body));
+    // So does a certificate PDF, which shows the photo: never issued without it.
+    let pdf = format!("{}/v1/proofs/{}/certificate.pdf", n.url, proof_sm3(&stored));
+    let (s, body) = common::http("GET", &pdf, Some(&court), b"");
+    assert_eq!(s, 503, "{}", String::from_utf8_lossy(&body));
     // Nothing acknowledged was lost.
     let (s, v) = n.call("GET", &format!("/v1/media/{sm3}/status"), Some(&tok), b"");
     assert_eq!(s, 503, "finishing still needs the store: {v}");
@@ -381,6 +386,9 @@ fn media_on_s3_outage_is_503_then_retry_succeeds() {
     assert_eq!(std::fs::read(s3.object(&sm3)).unwrap(), file);
     assert_eq!(download(&n, &court, &proof).1, file);
     assert_eq!(download(&n, &court, &stored).1, stored_file);
+    let (s, body) = common::http("GET", &pdf, Some(&court), b"");
+    assert_eq!(s, 200);
+    assert!(body.starts_with(b"%PDF"));
 }
 
 /// A device's ordinary `sync` uploads into the bucket, and `tiezheng audit` over the same
