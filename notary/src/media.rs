@@ -96,7 +96,10 @@ enum Backend {
     Local,
     /// `<prefix>/<sm3[0..2]>/<sm3>` in a bucket.
     S3 {
-        store: Arc<AmazonS3>,
+        /// Streams objects back.
+        reader: Arc<AmazonS3>,
+        /// Puts finished files.
+        writer: Arc<AmazonS3>,
         prefix: String,
     },
 }
@@ -152,16 +155,46 @@ impl MediaStore {
         if bucket.is_empty() {
             return Err(MediaError::Config("the media URL names no bucket".into()));
         }
+        // Reads stream at the pace of the notary's client: no total timeout, but a stalled
+        // object store is noticed within 30 s. A write's response comes after its whole body,
+        // so writes have a total timeout instead, long enough for a large file.
+        let reader = Self::s3_client(
+            s3,
+            bucket,
+            object_store::ClientOptions::new()
+                .with_timeout_disabled()
+                .with_read_timeout(Duration::from_secs(30)),
+        )?;
+        let writer = Self::s3_client(
+            s3,
+            bucket,
+            object_store::ClientOptions::new().with_timeout(Duration::from_secs(30 * 60)),
+        )?;
+        Ok(Self {
+            root: root.to_owned(),
+            backend: Backend::S3 {
+                reader: Arc::new(reader),
+                writer: Arc::new(writer),
+                prefix: prefix.trim_matches('/').to_owned(),
+            },
+            locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn s3_client(
+        s3: &S3Settings,
+        bucket: &str,
+        options: object_store::ClientOptions,
+    ) -> Result<AmazonS3, MediaError> {
         let mut b = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(s3.region.as_deref().unwrap_or("us-east-1"))
             .with_allow_http(s3.allow_http)
             .with_virtual_hosted_style_request(false)
             .with_client_options(
-                object_store::ClientOptions::new()
+                options
                     .with_allow_http(s3.allow_http)
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(300)),
+                    .with_connect_timeout(Duration::from_secs(5)),
             )
             // An outage is answered 503 within seconds: the device retries, not the request.
             .with_retry(object_store::RetryConfig {
@@ -178,15 +211,7 @@ impl MediaStore {
         if let Some(k) = &s3.secret_access_key {
             b = b.with_secret_access_key(k);
         }
-        let store = b.build().map_err(|e| MediaError::Config(e.to_string()))?;
-        Ok(Self {
-            root: root.to_owned(),
-            backend: Backend::S3 {
-                store: Arc::new(store),
-                prefix: prefix.trim_matches('/').to_owned(),
-            },
-            locks: Mutex::new(HashMap::new()),
-        })
+        b.build().map_err(|e| MediaError::Config(e.to_string()))
     }
 
     /// The object key of a stored file.
@@ -227,7 +252,7 @@ impl MediaStore {
                 });
                 Ok(Some(stream.boxed()))
             }
-            Backend::S3 { store, prefix } => match store.get(&Self::key(prefix, sm3)).await {
+            Backend::S3 { reader, prefix, .. } => match reader.get(&Self::key(prefix, sm3)).await {
                 Ok(r) => Ok(Some(
                     r.into_stream()
                         .map(|c| c.map_err(MediaError::from_store))
@@ -419,7 +444,7 @@ impl MediaStore {
         sha256: &str,
     ) -> Result<bool, MediaError> {
         let part = self.part(sm3, uploader);
-        if let Backend::S3 { store, prefix } = &self.backend {
+        if let Backend::S3 { writer, prefix, .. } = &self.backend {
             let (want_sm3, want_sha) = (sm3.to_owned(), sha256.to_owned());
             let p = part.clone();
             let body =
@@ -453,7 +478,7 @@ impl MediaStore {
                 mode: PutMode::Create,
                 ..Default::default()
             };
-            match store.put_opts(&Self::key(prefix, sm3), body, opts).await {
+            match writer.put_opts(&Self::key(prefix, sm3), body, opts).await {
                 Ok(_) => {}
                 Err(object_store::Error::AlreadyExists { .. }) => {
                     // Written once already: never overwritten, but it must be this file.
