@@ -90,7 +90,7 @@ pub async fn audit(config: &NotaryConfig) -> Result<AuditReport, AuditError> {
     }
     let key = crate::keys::load_or_create(&key_file)?;
     let store = Store::connect(&config.database_url()).await?;
-    let media = MediaStore::open(&config.media_dir())
+    let media = MediaStore::from_config(config)
         .map_err(|e| AuditError::Open(format!("media store: {e}")))?;
     let mut report = AuditReport::default();
 
@@ -317,20 +317,15 @@ async fn check_media(
         .into_iter()
         .filter(|m| m.complete)
     {
-        let path = media.path(&m.sm3);
         report.media_files += 1;
-        let digests = tokio::task::spawn_blocking(move || {
-            tiezheng_protocol::hash_reader(std::fs::File::open(&path)?, |_| {})
-        })
-        .await
-        .map_err(|e| AuditError::Open(e.to_string()))?;
-        match digests {
+        match media.digests(&m.sm3).await {
+            Ok(None) => report.found("media", &m.sm3, "the stored file is missing"),
             Err(e) => report.found(
                 "media",
                 &m.sm3,
                 format!("the stored file cannot be read: {e}"),
             ),
-            Ok(d) => {
+            Ok(Some(d)) => {
                 if d.sm3.to_hex() != m.sm3 {
                     report.found(
                         "media",

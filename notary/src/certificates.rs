@@ -111,7 +111,7 @@ async fn by_proof(
                 .body(json))
         }
         Format::Pdf => {
-            let photo = photo_of(state, &cert).await;
+            let photo = photo_of(state, &cert).await?;
             let number = cert.certificate.number.clone();
             let rendered =
                 web::block(move || tiezheng_certificate::render(&cert, photo.as_deref()))
@@ -240,21 +240,36 @@ fn refused(state: &AppState, proof_sm3: &str, e: &CertificateError) -> HttpError
     )
 }
 
-/// The first item's bytes when it is a photo stored here (for the PDF's thumbnail).
-async fn photo_of(state: &AppState, cert: &SignedCertificate) -> Option<Vec<u8>> {
-    let item = cert.certificate.items.first()?;
+/// The first item's bytes when it is a photo stored here (for the PDF's thumbnail). A media
+/// storage outage is an error (503), so a PDF never silently lacks its photo.
+async fn photo_of(
+    state: &AppState,
+    cert: &SignedCertificate,
+) -> Result<Option<Vec<u8>>, HttpError> {
+    let Some(item) = cert.certificate.items.first() else {
+        return Ok(None);
+    };
     if item.kind != ItemKind::Photo || item.bytes > 64 * 1024 * 1024 {
-        return None;
+        return Ok(None);
     }
-    let sm3 = item
+    let Some(sm3) = item
         .hashes
         .iter()
-        .find(|h| h.algorithm == tiezheng_protocol::HashAlgorithm::Sm3)?
-        .value
-        .to_hex();
-    let stored = state.store.media(&sm3).await.ok()??;
-    if !stored.complete {
-        return None;
+        .find(|h| h.algorithm == tiezheng_protocol::HashAlgorithm::Sm3)
+        .map(|h| h.value.to_hex())
+    else {
+        return Ok(None);
+    };
+    match state.store.media(&sm3).await {
+        Ok(Some(stored)) if stored.complete => {}
+        _ => return Ok(None),
     }
-    tokio::fs::read(state.media.path(&sm3)).await.ok()
+    match state.media.read_all(&sm3, 64 * 1024 * 1024).await {
+        Ok(photo) => Ok(photo),
+        Err(e) if e.is_unavailable() => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(cause = %e, media_sm3 = %sm3, "no photo for the certificate");
+            Ok(None)
+        }
+    }
 }

@@ -19,6 +19,19 @@ pub struct NotaryConfig {
     pub database_url: Option<String>,
     /// Where media files are stored; default `<data_dir>/media`.
     pub media_dir: Option<PathBuf>,
+    /// Where finished media are stored instead of `media_dir`: `s3://bucket/prefix` (an
+    /// S3-compatible bucket; uploads in progress stay under `media_dir/partial`).
+    pub media_url: Option<String>,
+    /// S3 endpoint, e.g. `http://127.0.0.1:9000`; default AWS.
+    pub s3_endpoint: Option<String>,
+    /// S3 region; default `us-east-1`.
+    pub s3_region: Option<String>,
+    /// S3 access key id.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key. Never logged.
+    pub s3_secret_access_key: Option<String>,
+    /// Allow plain HTTP to the S3 endpoint.
+    pub s3_allow_http: bool,
     /// The notary's SM2 key file; default `<data_dir>/notary-key.json` (created if missing).
     pub key_file: Option<PathBuf>,
     /// Administrator bearer token. If unset, one is generated at first start and written to
@@ -71,6 +84,12 @@ impl Default for NotaryConfig {
             data_dir: PathBuf::from("tiezheng-data"),
             database_url: None,
             media_dir: None,
+            media_url: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
             key_file: None,
             admin_token: None,
             max_body_bytes: 16 * 1024 * 1024,
@@ -102,6 +121,12 @@ impl fmt::Debug for NotaryConfig {
                 &self.database_url.as_deref().map(redact_url),
             )
             .field("media_dir", &self.media_dir)
+            .field("media_url", &self.media_url)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("key_file", &self.key_file)
             .field(
                 "admin_token",
@@ -197,6 +222,18 @@ impl NotaryConfig {
                 "DATA_DIR" => cfg.data_dir = PathBuf::from(value),
                 "DATABASE_URL" => cfg.database_url = Some(value),
                 "MEDIA_DIR" => cfg.media_dir = Some(PathBuf::from(value)),
+                "MEDIA_URL" => cfg.media_url = Some(value).filter(|v| !v.is_empty()),
+                "S3_ENDPOINT" => cfg.s3_endpoint = Some(value).filter(|v| !v.is_empty()),
+                "S3_REGION" => cfg.s3_region = Some(value).filter(|v| !v.is_empty()),
+                "S3_ACCESS_KEY_ID" => cfg.s3_access_key_id = Some(value),
+                "S3_SECRET_ACCESS_KEY" => cfg.s3_secret_access_key = Some(value),
+                "S3_ALLOW_HTTP" => {
+                    cfg.s3_allow_http = match value.as_str() {
+                        "1" | "true" => true,
+                        "0" | "false" | "" => false,
+                        _ => return Err(bad("expected true or false")),
+                    }
+                }
                 "KEY_FILE" => cfg.key_file = Some(PathBuf::from(value)),
                 "ADMIN_TOKEN" => cfg.admin_token = Some(value),
                 "COMETBFT_RPC" => cfg.cometbft_rpc = Some(value).filter(|v| !v.is_empty()),
@@ -257,6 +294,19 @@ impl NotaryConfig {
             .unwrap_or_else(|| self.data_dir.join("media"))
     }
 
+    /// The object store for finished media, when `media_url` is set.
+    pub fn s3_settings(&self) -> Option<crate::media::S3Settings> {
+        let url = self.media_url.clone()?;
+        Some(crate::media::S3Settings {
+            url,
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+            allow_http: self.s3_allow_http,
+        })
+    }
+
     /// The key file in effect.
     pub fn key_file(&self) -> PathBuf {
         self.key_file
@@ -303,5 +353,44 @@ mod tests {
             vec![("TIEZHENG_NOTARY_COLOUR".to_owned(), "red".to_owned())],
         );
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn s3_media_settings_from_the_environment() {
+        assert!(NotaryConfig::default().s3_settings().is_none());
+        let env = [
+            ("MEDIA_URL", "s3://evidence/tz"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_REGION", "cn-east-1"),
+            ("S3_ACCESS_KEY_ID", "AK"),
+            ("S3_SECRET_ACCESS_KEY", "s3cret-key"),
+            ("S3_ALLOW_HTTP", "true"),
+        ]
+        .map(|(k, v)| (format!("TIEZHENG_NOTARY_{k}"), v.to_owned()));
+        let cfg = NotaryConfig::load(None, env).unwrap();
+        let s3 = cfg.s3_settings().unwrap();
+        assert_eq!(s3.url, "s3://evidence/tz");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s3.allow_http);
+        assert!(!format!("{cfg:?}{s3:?}").contains("s3cret-key"));
+        let bad = NotaryConfig::load(
+            None,
+            vec![(
+                "TIEZHENG_NOTARY_S3_ALLOW_HTTP".to_owned(),
+                "perhaps".to_owned(),
+            )],
+        );
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+        let no_bucket = crate::media::MediaStore::open_s3(
+            &std::env::temp_dir().join("tz-no-bucket"),
+            &crate::media::S3Settings {
+                url: "s3:///prefix".into(),
+                ..Default::default()
+            },
+        );
+        assert!(matches!(
+            no_bucket,
+            Err(crate::media::MediaError::Config(_))
+        ));
     }
 }

@@ -116,6 +116,32 @@ impl From<crate::store::StoreError> for HttpError {
     }
 }
 
+impl From<crate::media::MediaError> for HttpError {
+    fn from(e: crate::media::MediaError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(cause = %e, "media object store unavailable");
+            let mut err = Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "media_store_unavailable",
+                "the notary's media storage is unavailable; the bytes already acknowledged are kept; retry in a few seconds",
+                None,
+            );
+            err.retry_after_seconds = Some(5);
+            err
+        } else if let crate::media::MediaError::Corrupt(sm3) = &e {
+            tracing::error!(media_sm3 = %sm3, "the media storage holds a different object under this SM3");
+            Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "media_store_conflict",
+                "the notary's media storage already holds a different object under this SM3; it is never overwritten; your acknowledged bytes are kept and the operator has been alerted (`tiezheng audit`)",
+                None,
+            )
+        } else {
+            Self::internal(e)
+        }
+    }
+}
+
 /// Makes every error answer JSON in the one shape: answers from the HTTP layer itself (405
 /// for a wrong method, 404, 413 or 400 from actix's readers) arrive here without a JSON body
 /// and get `{code, message, field}` with the same status (and headers such as `Allow`).

@@ -91,10 +91,10 @@ impl Notary {
         let store = store::Store::connect(&url)
             .await
             .map_err(|e| StartError::Store(e, config::redact_url(&url)))?;
-        let media = media::MediaStore::open(&config.media_dir()).map_err(io(format!(
-            "opening media store {}",
-            config.media_dir().display()
-        )))?;
+        let media = media::MediaStore::from_config(&config).map_err(|e| StartError::Io {
+            what: format!("opening media store {}", config.media_dir().display()),
+            source: std::io::Error::other(e),
+        })?;
 
         let mut admin_token_file = None;
         let admin = match &config.admin_token {

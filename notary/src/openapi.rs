@@ -33,7 +33,9 @@ fn error_meaning(status: &str) -> &'static str {
         "413" => "the body (or the batch) is too large",
         "422" => "well-formed but refused; `field` names the value at fault",
         "429" => "over a rate limit; retry after `Retry-After` seconds",
-        "503" => "the database is unavailable; retry later (nothing was stored)",
+        "503" => {
+            "the database or the media storage is unavailable; retry later (nothing was stored beyond what was acknowledged)"
+        }
         _ => "error",
     }
 }

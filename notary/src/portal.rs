@@ -104,17 +104,34 @@ const THUMBNAIL_MAX_DIMENSION: u32 = 20_000;
 /// Largest decoder allocation for a thumbnail.
 const THUMBNAIL_MAX_ALLOC: u64 = 512 * 1024 * 1024;
 
-fn make_thumbnail(path: &std::path::Path) -> Result<Vec<u8>, String> {
+/// Where a thumbnail's original comes from.
+enum Original {
+    File(std::path::PathBuf),
+    Bytes(Vec<u8>),
+}
+
+fn make_thumbnail(original: &Original) -> Result<Vec<u8>, String> {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(THUMBNAIL_MAX_DIMENSION);
     limits.max_image_height = Some(THUMBNAIL_MAX_DIMENSION);
     limits.max_alloc = Some(THUMBNAIL_MAX_ALLOC);
-    let mut reader = image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| e.to_string())?;
+    let img = match original {
+        Original::File(path) => {
+            let mut reader = image::ImageReader::open(path)
+                .map_err(|e| e.to_string())?
+                .with_guessed_format()
+                .map_err(|e| e.to_string())?;
+            reader.limits(limits);
+            reader.decode().map_err(|e| e.to_string())?
+        }
+        Original::Bytes(b) => {
+            let mut reader = image::ImageReader::new(std::io::Cursor::new(b))
+                .with_guessed_format()
+                .map_err(|e| e.to_string())?;
+            reader.limits(limits);
+            reader.decode().map_err(|e| e.to_string())?
+        }
+    };
     let small = img.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS).to_rgb8();
     let mut out = std::io::Cursor::new(Vec::new());
     small
@@ -167,8 +184,17 @@ async fn thumbnail(
     {
         return Err(no_thumbnail("the device has not uploaded this file yet"));
     }
-    let file = state.media.path(&media_sm3);
-    let png = web::block(move || make_thumbnail(&file))
+    let original = match state.media.local_path(&media_sm3) {
+        Some(p) => Original::File(p),
+        None => Original::Bytes(
+            state
+                .media
+                .read_all(&media_sm3, THUMBNAIL_MAX_ALLOC)
+                .await?
+                .ok_or_else(|| no_thumbnail("the stored file is missing or too large"))?,
+        ),
+    };
+    let png = web::block(move || make_thumbnail(&original))
         .await
         .map_err(HttpError::internal)?
         .map_err(|e| {

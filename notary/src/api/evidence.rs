@@ -139,9 +139,9 @@ pub async fn get_media(
             Some("item"),
         ));
     }
-    let file = match tokio::fs::File::open(state.media.path(&media_sm3)).await {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let stream = match state.media.read(&media_sm3).await? {
+        Some(s) => s,
+        None => {
             tracing::error!(
                 media_sm3,
                 "a stored media file is missing; run `tiezheng audit`"
@@ -153,7 +153,6 @@ pub async fn get_media(
                 Some("item"),
             ));
         }
-        Err(e) => return Err(HttpError::internal(e)),
     };
     state
         .store
@@ -165,17 +164,11 @@ pub async fn get_media(
             &format!("media {media_sm3} ({name}) downloaded"),
         )
         .await?;
-    let stream = futures_util::stream::unfold(file, |mut f| async move {
-        use tokio::io::AsyncReadExt as _;
-        let mut buf = vec![0u8; 256 * 1024];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(web::Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(e), f)),
-        }
+    let stream = futures_util::StreamExt::map(stream, |c| {
+        c.map_err(|e| {
+            tracing::error!(cause = %e, "media stream failed");
+            std::io::Error::other(e)
+        })
     });
     let disposition = format!(
         "attachment; filename=\"{}\"",

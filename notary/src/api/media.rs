@@ -134,12 +134,16 @@ async fn own_upload(state: &AppState, caller: &Caller, sm3: &str) -> Result<OwnU
         return Ok(up);
     }
     up.received = state.store.upload_received(sm3, &up.uploader).await?;
-    if state
-        .media
-        .verify_stored(sm3, &up.sha256)
-        .await
-        .map_err(HttpError::internal)?
-    {
+    let stored = match state.media.verify_stored(sm3, &up.sha256).await {
+        Ok(s) => s,
+        // Chunks still reach local disk while an object store is down; only finishing needs it.
+        Err(e) if e.is_unavailable() && up.received < up.bytes => {
+            tracing::warn!(cause = %e, "media object store unavailable; upload continues locally");
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if stored {
         // Stored before a crash kept it out of the database.
         state
             .store
@@ -161,8 +165,7 @@ async fn finish(state: &AppState, up: &mut OwnUpload) -> Result<bool, HttpError>
         && state
             .media
             .finish(&up.sm3, &up.uploader, &up.sha256)
-            .await
-            .map_err(HttpError::internal)?;
+            .await?;
     if stored {
         state
             .store
