@@ -34,24 +34,7 @@ use common::testnet::{MEMBERS, Testnet, cometbft_binary};
 use common::{Notary, capture, cli, corpus_path, device, tiezheng};
 use serde_json::{Value, json};
 use tiezheng_protocol::Hash32;
-use tiezheng_protocol::bundle::{Bundle, Policy, PolicyMember, verify_bundle};
-
-fn court_policy(net: &Testnet, notary_key: &str) -> Policy {
-    Policy {
-        chain_id: net.chain_id.clone(),
-        notary_keys: vec![notary_key.to_owned()],
-        members: net
-            .member_keys
-            .iter()
-            .map(|(id, k)| PolicyMember {
-                id: id.clone(),
-                public_key: k.clone(),
-                power: 1,
-            })
-            .collect(),
-        validators: net.pinned_validators(),
-    }
-}
+use tiezheng_protocol::bundle::{Bundle, Policy, verify_bundle};
 
 fn anchored(n: &Notary, court: &str, dev: &Path, file: &str, net: &Testnet) -> Value {
     let bytes = capture(dev, file);
@@ -143,7 +126,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
         net.wait_height(i, 3, Duration::from_secs(60));
     }
     let (n, dev, court) = notary_on(&notary_dir, &net, 0, root.path(), "dev");
-    let policy = court_policy(&net, &notary_key);
+    let policy = net.court_policy(&notary_key);
 
     // 1. All four up: anchored, cosigned by at least three members, BFT layer verifies.
     let first = anchored(&n, &court, &dev, "photos/DSCN0021.jpg", &net);

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Notary, capture, device, notary};
+use common::{Notary, capture, device, media_of, notary, put_media};
 use object_store::{ObjectStore as _, PutMode, PutOptions};
 use serde_json::Value;
 use tiezheng_protocol::Proof;
@@ -177,21 +177,6 @@ fn token(dir: &Path) -> String {
 
 fn proof_sm3(proof: &[u8]) -> String {
     Proof::verify_bytes(proof).unwrap().proof_sm3.to_hex()
-}
-
-fn media_of(proof: &[u8]) -> String {
-    Proof::verify_bytes(proof).unwrap().proof.manifest.items[0].hashes[0]
-        .value
-        .to_hex()
-}
-
-fn put_media(n: &Notary, tok: &str, sm3: &str, offset: usize, bytes: &[u8]) -> (u16, Value) {
-    n.call(
-        "PUT",
-        &format!("/v1/media/{sm3}?offset={offset}"),
-        Some(tok),
-        bytes,
-    )
 }
 
 fn photo(name: &str) -> Vec<u8> {

@@ -15,7 +15,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Notary, capture, database_url, device, notary};
+use common::{Notary, capture, database_url, device, media_of, notary, put_media};
 use serde_json::{Value, json};
 use tiezheng_notary::store::{Store, verify_custody_chain};
 use tiezheng_protocol::{Proof, canonical};
@@ -426,22 +426,6 @@ fn every_error_has_one_shape_and_the_token_comes_first() {
         (s, serde_json::from_slice(&body).unwrap()),
         (408, "body_timeout", None),
     );
-}
-
-/// The media SM3 (the upload address) a proof's first item declares.
-fn media_of(proof: &[u8]) -> String {
-    Proof::verify_bytes(proof).unwrap().proof.manifest.items[0].hashes[0]
-        .value
-        .to_hex()
-}
-
-fn put_media(n: &Notary, tok: &str, sm3: &str, offset: usize, bytes: &[u8]) -> (u16, Value) {
-    n.call(
-        "PUT",
-        &format!("/v1/media/{sm3}?offset={offset}"),
-        Some(tok),
-        bytes,
-    )
 }
 
 fn media_stored(n: &Notary, reader: &str, proof_sm3: &str) -> bool {

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use common::testnet::{Testnet, cometbft_binary};
 use common::{Conn, Notary};
 use serde_json::Value;
-use tiezheng_protocol::bundle::{Bundle, Policy, PolicyMember, verify_bundle};
+use tiezheng_protocol::bundle::{Bundle, verify_bundle};
 
 const DEVICES: usize = 4;
 const PROOFS: usize = 240;
@@ -298,20 +298,7 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
 
     // Bundles from the survivor verify offline, with the BFT layer, for proofs received
     // before and after the kill.
-    let policy = Policy {
-        chain_id: net.chain_id.clone(),
-        notary_keys: vec![notary_key.clone()],
-        members: net
-            .member_keys
-            .iter()
-            .map(|(id, k)| PolicyMember {
-                id: id.clone(),
-                public_key: k.clone(),
-                power: 1,
-            })
-            .collect(),
-        validators: net.pinned_validators(),
-    };
+    let policy = net.court_policy(&notary_key);
     let (court, _) = survivor.token("court", &[]);
     for f in &fleet {
         for proof in [&f.proofs[0], &f.proofs[PROOFS - 1]] {

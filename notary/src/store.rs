@@ -164,6 +164,23 @@ fn opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(col)?)
 }
 
+/// Every SQLite connection's settings.
+const SQLITE_PRAGMAS: [&str; 7] = [
+    // Durability first: a receipt promises the proof survives a crash.
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA busy_timeout=10000",
+    // Reads of the proof and media indexes from memory, not by read(2) per page: a 32 MiB
+    // page cache per connection and the file mapped (up to 1 GiB of address space; pages are
+    // shared with the OS cache).
+    "PRAGMA cache_size=-32768",
+    "PRAGMA mmap_size=1073741824",
+    // No checkpoint inside a commit (it would hold up intake's writer and every receipt
+    // waiting on it): `Store::checkpoint` runs them in the background instead.
+    "PRAGMA wal_autocheckpoint=0",
+    "PRAGMA temp_store=MEMORY",
+];
+
 impl Store {
     /// Connects and migrates.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -181,34 +198,9 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // Durability first: a receipt promises the proof survives a crash.
-                        sqlx::query("PRAGMA journal_mode=WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous=FULL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout=10000")
-                            .execute(&mut *conn)
-                            .await?;
-                        // Reads of the proof and media indexes from memory, not by read(2)
-                        // per page: a 32 MiB page cache per connection and the file mapped
-                        // (up to 1 GiB of address space; pages are shared with the OS cache).
-                        sqlx::query("PRAGMA cache_size=-32768")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA mmap_size=1073741824")
-                            .execute(&mut *conn)
-                            .await?;
-                        // No checkpoint inside a commit (it would hold up intake's writer
-                        // and every receipt waiting on it): `Store::checkpoint` runs them
-                        // in the background instead.
-                        sqlx::query("PRAGMA wal_autocheckpoint=0")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA temp_store=MEMORY")
-                            .execute(&mut *conn)
-                            .await?;
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
                     }
                     Ok(())
                 })

@@ -600,3 +600,31 @@ impl Conn {
         Ok((code, serde_json::from_slice(&answer).unwrap_or_default()))
     }
 }
+
+/// The media SM3 (the upload address) a proof's first item declares.
+pub fn media_of(proof: &[u8]) -> String {
+    tiezheng_protocol::Proof::verify_bytes(proof)
+        .unwrap()
+        .proof
+        .manifest
+        .items[0]
+        .hashes[0]
+        .value
+        .to_hex()
+}
+
+/// `PUT /v1/media/{sm3}?offset=…` with `bytes`: (status, answer).
+pub fn put_media(
+    n: &Notary,
+    tok: &str,
+    sm3: &str,
+    offset: usize,
+    bytes: &[u8],
+) -> (u16, serde_json::Value) {
+    n.call(
+        "PUT",
+        &format!("/v1/media/{sm3}?offset={offset}"),
+        Some(tok),
+        bytes,
+    )
+}

@@ -291,6 +291,25 @@ impl Testnet {
         out
     }
 
+    /// A court's policy for this network: its chain, `notary_key`, the members' SM2 keys
+    /// (power 1 each) and the validators pinned from genesis.
+    pub fn court_policy(&self, notary_key: &str) -> tiezheng_protocol::bundle::Policy {
+        tiezheng_protocol::bundle::Policy {
+            chain_id: self.chain_id.clone(),
+            notary_keys: vec![notary_key.to_owned()],
+            members: self
+                .member_keys
+                .iter()
+                .map(|(id, k)| tiezheng_protocol::bundle::PolicyMember {
+                    id: id.clone(),
+                    public_key: k.clone(),
+                    power: 1,
+                })
+                .collect(),
+            validators: self.pinned_validators(),
+        }
+    }
+
     /// The validator set as a court pins it in its policy.
     pub fn pinned_validators(&self) -> Vec<tiezheng_protocol::cometbft::PolicyValidator> {
         self.genesis_validators
