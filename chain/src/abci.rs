@@ -3,23 +3,29 @@
 //!
 //! # The SM2 quorum
 //!
-//! - `ExtendVote(H)`: the member cosigns with SM2 the [`Checkpoint`] of the state committed
-//!   after block `H-1`; the extension is that [`Cosignature`] (canonical JSON, about 300 bytes).
-//! - `VerifyVoteExtension(H)`: parse, and check the signature against the committed checkpoint
-//!   and the member's registered key; REJECT only malformed or badly signed extensions. Since
-//!   the cosigned state is already committed, the check is complete and deterministic (it
-//!   needs no transactions, which this call does not receive).
+//! - `ExtendVote(H)`: the member cosigns with SM2 the [`Checkpoint`] of the state after block
+//!   `H`, the block it votes for: [`Ledger::checkpoint_after`] executes the block's ledger
+//!   transactions and undoes them (the same code as `FinalizeBlock`, so the speculation and
+//!   the execution cannot differ). The extension is that [`Cosignature`] (canonical JSON,
+//!   about 300 bytes).
+//! - `VerifyVoteExtension(H)`: parse, and check the signature against the checkpoint after
+//!   block `H` as this validator computed it for the block's hash (in `ProcessProposal(H)` or
+//!   its own `ExtendVote(H)`) and the member's registered key; REJECT only malformed or badly
+//!   signed extensions. A validator that has not seen the block (this call carries no
+//!   transactions) accepts a well-formed extension: the proposer and every validator check
+//!   the cosignatures against the committed checkpoint before they count.
 //! - `PrepareProposal(H+1)`: the proposer gathers the extensions of the precommits for `H`,
-//!   keeps the valid ones and, once they reach more than two thirds of the members' SM2 voting
-//!   power, puts them first in the block as one [`CosignedCheckpoint`] transaction.
+//!   keeps those valid over the checkpoint committed after `H` and, once they reach more than
+//!   two thirds of the members' SM2 voting power, puts them first in the block as one
+//!   [`CosignedCheckpoint`] transaction.
 //! - `ProcessProposal(B)`: every validator rejects a block from `vote_extensions_enable_height
-//!   + 1` on whose first transaction is not the checkpoint of `B-2` cosigned by a quorum, and
+//!   + 1` on whose first transaction is not the checkpoint of `B-1` cosigned by a quorum, and
 //!   any block with a cosigned checkpoint elsewhere. `CheckTx` refuses them from the mempool.
 //! - `FinalizeBlock`: the cosigned checkpoint is kept (it is served by `/checkpoint` and
 //!   `/anchor` queries); the other transactions run through [`Ledger::finalize_block`].
 //!
-//! Cosigning committed state costs one block of latency over cosigning the block being voted
-//! on, and buys a vote-extension check that covers the root, not only the signature.
+//! An anchor in block `H` is therefore cosigned in block `H+1`, whose header also carries the
+//! app hash after `H`: a bundle is complete as soon as `H+1` is committed.
 //!
 //! # State and recovery
 //!
@@ -155,6 +161,9 @@ struct State {
     enable_height: u64,
     /// Checkpoints of the last few committed heights.
     checkpoints: BTreeMap<u64, Checkpoint>,
+    /// Checkpoints after blocks proposed but not committed yet, by height and block hash (a
+    /// height may see several proposals, one per round).
+    speculated: BTreeMap<(u64, Vec<u8>), Checkpoint>,
     /// The latest checkpoint cosigned by a quorum.
     cosigned: Option<CosignedCheckpoint>,
     /// Per notary, the last anchor accepted into the mempool since the last commit.
@@ -331,9 +340,45 @@ impl LedgerApp {
         }
     }
 
-    /// Whether block `height` must start with a cosigned checkpoint (of `height - 2`).
+    /// Whether block `height` must start with a cosigned checkpoint (of `height - 1`).
     fn needs_cosign(enable_height: u64, height: u64) -> bool {
         enable_height > 0 && height > enable_height
+    }
+
+    /// The checkpoint after the proposed block `height` with hash `hash`, computed once per
+    /// block: `None` if the ledger is not at `height - 1` (catching up) or not initialised.
+    fn speculate(
+        st: &mut State,
+        height: u64,
+        hash: &[u8],
+        time: tendermint::Time,
+        txs: &[Bytes],
+    ) -> Option<Checkpoint> {
+        let key = (height, hash.to_vec());
+        if let Some(cp) = st.speculated.get(&key) {
+            return Some(cp.clone());
+        }
+        let ledger = st.ledger.as_mut()?;
+        // The ledger's transactions, exactly as FinalizeBlock hands them over.
+        let ledger_txs: Vec<Vec<u8>> = txs
+            .iter()
+            .filter(|tx| as_cosigned(tx).is_none())
+            .map(|tx| tx.to_vec())
+            .collect();
+        match ledger.checkpoint_after(height, block_time(time), &ledger_txs) {
+            Ok(cp) => {
+                // Proposals of heights long gone are never voted on again.
+                st.speculated = st
+                    .speculated
+                    .split_off(&(height.saturating_sub(1), Vec::new()));
+                st.speculated.insert(key, cp.clone());
+                Some(cp)
+            }
+            Err(e) => {
+                tracing::debug!(height, %e, "cannot speculate the checkpoint after this block");
+                None
+            }
+        }
     }
 
     fn prepare_proposal(&self, r: request::PrepareProposal) -> response::PrepareProposal {
@@ -345,7 +390,7 @@ impl LedgerApp {
         if let Some(ledger) = &st.ledger
             && Self::needs_cosign(st.enable_height, height)
         {
-            let target = height.saturating_sub(2);
+            let target = height.saturating_sub(1);
             match (st.checkpoints.get(&target), r.local_last_commit.as_ref()) {
                 (Some(cp), Some(commit)) => {
                     let mut cosignatures: Vec<Cosignature> = Vec::new();
@@ -411,7 +456,7 @@ impl LedgerApp {
     fn process_proposal(&self, r: &request::ProcessProposal) -> response::ProcessProposal {
         use response::ProcessProposal::{Accept, Reject};
         let height = height_u64(r.height);
-        let st = self.state();
+        let mut st = self.state();
         let Some(ledger) = &st.ledger else {
             return Reject;
         };
@@ -420,7 +465,7 @@ impl LedgerApp {
             return Reject;
         }
         let rest = if Self::needs_cosign(st.enable_height, height) {
-            let target = height.saturating_sub(2);
+            let target = height.saturating_sub(1);
             let first = r.txs.first().and_then(|t| as_cosigned(t));
             let verdict = match (first, st.checkpoints.get(&target)) {
                 (Some(Ok(c)), Some(cp)) => ledger.check_cosigned(&c, cp),
@@ -444,6 +489,9 @@ impl LedgerApp {
             tracing::warn!(height, "rejecting proposal: misplaced cosigned checkpoint");
             return Reject;
         }
+        // What this validator's member will cosign if the block is voted on, and what the
+        // others' extensions are checked against.
+        Self::speculate(&mut st, height, r.hash.as_bytes(), r.time, &r.txs);
         Accept
     }
 
@@ -454,9 +502,10 @@ impl LedgerApp {
         let Some(member) = &self.member else {
             return empty;
         };
-        let st = self.state();
+        let mut st = self.state();
         // A member removed (or re-keyed) by governance votes on without cosigning: an
-        // extension the others cannot verify would make them discard the whole vote.
+        // extension the others cannot verify would make them discard the whole vote. (A
+        // change in the block voted on itself takes effect from the next block's votes.)
         let registered = st.ledger.as_ref().is_some_and(|l| {
             l.members()
                 .iter()
@@ -465,9 +514,9 @@ impl LedgerApp {
         if !registered {
             return empty;
         }
-        let target = height_u64(r.height).saturating_sub(1);
-        let Some(cp) = st.checkpoints.get(&target) else {
-            tracing::warn!(height = %r.height, "no committed checkpoint to cosign");
+        let height = height_u64(r.height);
+        let Some(cp) = Self::speculate(&mut st, height, r.hash.as_bytes(), r.time, &r.txs) else {
+            tracing::warn!(height, "no checkpoint after this block to cosign");
             return empty;
         };
         match cp
@@ -502,8 +551,9 @@ impl LedgerApp {
             return Reject;
         };
         let st = self.state();
-        let target = height_u64(r.height).saturating_sub(1);
-        let (Some(ledger), Some(cp)) = (&st.ledger, st.checkpoints.get(&target)) else {
+        let key = (height_u64(r.height), r.hash.as_bytes().to_vec());
+        let (Some(ledger), Some(cp)) = (&st.ledger, st.speculated.get(&key)) else {
+            // This validator has not seen the block: nothing to check the signature against.
             return Accept;
         };
         let one = CosignedCheckpoint {
@@ -533,7 +583,7 @@ impl LedgerApp {
         for (i, tx) in r.txs.iter().enumerate() {
             match as_cosigned(tx) {
                 Some(parsed) => {
-                    let target = height.saturating_sub(2);
+                    let target = height.saturating_sub(1);
                     let verdict = if i == 0 && Self::needs_cosign(enable_height, height) {
                         match (parsed, st.checkpoints.get(&target), &st.ledger) {
                             (Ok(c), Some(cp), Some(l)) => l.check_cosigned(&c, cp).map(|()| c),
@@ -594,6 +644,8 @@ impl LedgerApp {
         let checkpoint = ledger.checkpoint();
         st.checkpoints.insert(height, checkpoint);
         st.checkpoints = st.checkpoints.split_off(&height.saturating_sub(3));
+        // The speculations about this height (and any before) are settled.
+        st.speculated = st.speculated.split_off(&(height + 1, Vec::new()));
         if let Some(c) = cosigned_now {
             st.cosigned = Some(c);
         }

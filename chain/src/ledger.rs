@@ -318,6 +318,45 @@ impl Ledger {
         Ok(results)
     }
 
+    /// The checkpoint this ledger will have once block `height` (time `time`, ledger
+    /// transactions `txs`) is executed, with the ledger left as it was: what members cosign in
+    /// their vote for the block, before it is committed. It runs [`Ledger::finalize_block`]
+    /// itself and then undoes it, so the speculation and the execution cannot differ.
+    pub fn checkpoint_after(
+        &mut self,
+        height: u64,
+        time: Timestamp,
+        txs: &[Vec<u8>],
+    ) -> Result<Checkpoint, LedgerError> {
+        let before = (
+            self.height,
+            self.time,
+            self.registry.clone(),
+            self.continuity.clone(),
+            self.governance.len(),
+            self.records.len(),
+            self.sizes.len(),
+            self.log.len(),
+        );
+        let executed = self.finalize_block(height, time, txs);
+        let checkpoint = self.checkpoint();
+        let (height0, time0, registry, continuity, governance, records, sizes, log) = before;
+        for (i, r) in self.records.iter().enumerate().skip(records) {
+            if self.by_root.get(&r.root) == Some(&(i as u64)) {
+                self.by_root.remove(&r.root);
+            }
+        }
+        self.records.truncate(records);
+        self.log.truncate(log);
+        self.sizes.truncate(sizes);
+        self.governance.truncate(governance);
+        self.continuity = continuity;
+        self.registry = registry;
+        self.height = height0;
+        self.time = time0;
+        executed.map(|_| checkpoint)
+    }
+
     fn append_anchor(
         &mut self,
         signed: &SignedBatchHeader,

@@ -31,6 +31,7 @@ const CHAIN: &str = "tiezheng-test-abci";
 
 struct Net {
     apps: Vec<LedgerApp>,
+    members: Vec<(String, Sm2SigningKey)>,
     notary: Sm2SigningKey,
     genesis: Vec<u8>,
 }
@@ -102,6 +103,7 @@ impl Net {
             .collect();
         let net = Self {
             apps,
+            members,
             notary,
             genesis,
         };
@@ -109,6 +111,15 @@ impl Net {
             net.init(app);
         }
         net
+    }
+
+    fn member_key(&self, id: &str) -> Sm2SigningKey {
+        self.members
+            .iter()
+            .find(|(m, _)| m == id)
+            .unwrap()
+            .1
+            .clone()
     }
 
     fn init(&self, app: &LedgerApp) {
@@ -125,9 +136,12 @@ impl Net {
         );
     }
 
-    /// Every validator's vote extension for height `h`.
-    fn extensions(&self, h: u64) -> Vec<Bytes> {
-        self.apps.iter().map(|app| extend_vote(app, h)).collect()
+    /// Every validator's vote extension for block `h` with transactions `txs`.
+    fn extensions(&self, h: u64, txs: &[Bytes]) -> Vec<Bytes> {
+        self.apps
+            .iter()
+            .map(|app| extend_vote(app, h, txs))
+            .collect()
     }
 
     fn verify_extension(&self, app: usize, h: u64, ext: Bytes) -> VoteVerdict {
@@ -233,15 +247,15 @@ impl Net {
     }
 }
 
-/// The vote extension `app` makes for height `h`.
-fn extend_vote(app: &LedgerApp, h: u64) -> Bytes {
+/// The vote extension `app` makes for block `h` with transactions `txs`.
+fn extend_vote(app: &LedgerApp, h: u64, txs: &[Bytes]) -> Bytes {
     let Response::ExtendVote(r) = call(
         app,
         Request::ExtendVote(request::ExtendVote {
             hash: hash(h),
             height: height(h),
             time: time(h),
-            txs: Vec::new(),
+            txs: txs.to_vec(),
             proposed_last_commit: None,
             misbehavior: Vec::new(),
             next_validators_hash: hash(0),
@@ -289,39 +303,44 @@ fn info(app: &LedgerApp) -> (u64, Vec<u8>) {
 #[test]
 fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
     let net = Net::new();
-    // Height 1: extensions start; nothing to cosign into the block yet.
-    assert_eq!(net.process(1, 1, &[]), Verdict::Accept);
-    net.finalize(1, &[]);
-
-    // Extensions of height 2 cosign the checkpoint after height 1.
-    let ext = net.extensions(2);
-    for (i, e) in ext.iter().enumerate() {
+    let anchor = batch(&net.notary, 1, None, Hash32::sm3(b"batch 1"));
+    let anchor_tx = Bytes::from(tx(&anchor));
+    // Height 1: extensions start; nothing to cosign into the block yet. The block holds an
+    // anchor, and the extensions for it cosign the checkpoint after it, before it is
+    // committed (each validator executes the block and undoes it).
+    let block1 = vec![anchor_tx.clone()];
+    assert_eq!(net.process(1, 1, &block1), Verdict::Accept);
+    let ext1 = net.extensions(1, &block1);
+    for (i, e) in ext1.iter().enumerate() {
         assert!(!e.is_empty());
         assert_eq!(
-            net.verify_extension((i + 1) % 4, 2, e.clone()),
+            net.verify_extension((i + 1) % 4, 1, e.clone()),
             VoteVerdict::Accept
         );
     }
     // A flipped byte, a key that is not a member's, garbage: rejected. Empty (a validator
     // that is not a member): accepted, and counts for nothing.
-    let mut flipped = ext[0].to_vec();
+    let mut flipped = ext1[0].to_vec();
     let at = flipped.len() - 20;
     flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
     assert_eq!(
-        net.verify_extension(1, 2, Bytes::from(flipped)),
+        net.verify_extension(1, 1, Bytes::from(flipped)),
         VoteVerdict::Reject
     );
     // A validator whose key is not its member's registered key does not cosign at all...
     let impostor_key = Sm2SigningKey::generate();
     let impostor = LedgerApp::new(Some(("court".into(), impostor_key.clone())));
     net.init(&impostor);
-    Net::finalize_on(&impostor, 1, &[]);
-    assert!(extend_vote(&impostor, 2).is_empty());
+    assert!(extend_vote(&impostor, 1, &block1).is_empty());
     // ...and a cosignature of the right checkpoint under court's name with that key is refused.
     let mut ledger =
         Ledger::new(&serde_json::from_slice::<Genesis>(&net.genesis).unwrap()).unwrap();
     ledger
-        .finalize_block(1, Timestamp::from_unix_ms(1_795_224_601_000, 0), &[])
+        .finalize_block(
+            1,
+            Timestamp::from_unix_ms(1_795_224_601_000, 0),
+            &[anchor_tx.to_vec()],
+        )
         .unwrap();
     let fake = Bytes::from(
         tiezheng_protocol::canonical::to_canonical_bytes(
@@ -330,38 +349,87 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
         .unwrap(),
     );
     assert_eq!(
-        net.verify_extension(1, 2, fake.clone()),
+        net.verify_extension(1, 1, fake.clone()),
+        VoteVerdict::Reject
+    );
+    // A cosignature of the checkpoint without the block's anchor (the state before it) is
+    // not a cosignature of this block.
+    let before = Ledger::new(&serde_json::from_slice::<Genesis>(&net.genesis).unwrap()).unwrap();
+    let stale = Bytes::from(
+        tiezheng_protocol::canonical::to_canonical_bytes(
+            &before
+                .checkpoint()
+                .cosign("police", &net.member_key("police"))
+                .unwrap(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        net.verify_extension(2, 1, stale.clone()),
         VoteVerdict::Reject
     );
     assert_eq!(
-        net.verify_extension(1, 2, Bytes::from_static(b"{}")),
+        net.verify_extension(1, 1, Bytes::from_static(b"{}")),
         VoteVerdict::Reject
     );
     assert_eq!(
-        net.verify_extension(1, 2, Bytes::new()),
+        net.verify_extension(1, 1, Bytes::new()),
         VoteVerdict::Accept
     );
+    // A validator that has not seen block 1 cannot check a signature over it: it accepts a
+    // well-formed extension (the cosigned checkpoint is checked before it counts), and still
+    // rejects a malformed one.
+    let blind = LedgerApp::new(None);
+    net.init(&blind);
+    let verdict = |app: &LedgerApp, ext: Bytes| {
+        let Response::VerifyVoteExtension(v) = call(
+            app,
+            Request::VerifyVoteExtension(request::VerifyVoteExtension {
+                hash: hash(1),
+                validator_address: tendermint::account::Id::new([1; 20]),
+                height: height(1),
+                vote_extension: ext,
+            }),
+        ) else {
+            panic!("not a VerifyVoteExtension answer")
+        };
+        v
+    };
+    assert_eq!(verdict(&blind, fake.clone()), VoteVerdict::Accept);
+    assert_eq!(
+        verdict(&blind, Bytes::from_static(b"{}")),
+        VoteVerdict::Reject
+    );
+    // The speculation changed nothing: block 1 executes as if it had never been seen.
+    assert_eq!(net.finalize(1, &block1), vec![0]);
+    assert_eq!(info(&net.apps[0]).0, 1);
 
-    // Block 2 (votes of height 1 cosigned the genesis checkpoint) needs its cosigned
-    // checkpoint first. Two of four members are not a quorum: no cosigned checkpoint is
-    // proposed, and every validator rejects the block.
-    let ext1 = net.extensions(1);
-    let anchor = batch(&net.notary, 1, None, Hash32::sm3(b"batch 1"));
-    let anchor_tx = Bytes::from(tx(&anchor));
-    let weak = net.prepare(2, &ext1[..2], vec![anchor_tx.clone()]);
-    assert_eq!(weak, vec![anchor_tx.clone()]);
+    // Block 2 needs the checkpoint of height 1 cosigned first. Two of four members are not a
+    // quorum: no cosigned checkpoint is proposed, and every validator rejects the block.
+    let anchor2 = batch(
+        &net.notary,
+        2,
+        Some(anchor.header.sm3().unwrap()),
+        Hash32::sm3(b"batch 2"),
+    );
+    let anchor2_tx = Bytes::from(tx(&anchor2));
+    let weak = net.prepare(2, &ext1[..2], vec![anchor2_tx.clone()]);
+    assert_eq!(weak, vec![anchor2_tx.clone()]);
     for i in 0..4 {
         assert_eq!(net.process(i, 2, &weak), Verdict::Reject);
     }
-    // The impostor's extension does not make a quorum either.
+    // The impostor's or a stale extension does not make a quorum either.
     let with_fake = [ext1[0].clone(), ext1[1].clone(), fake];
     assert_eq!(net.prepare(2, &with_fake, Vec::new()), Vec::<Bytes>::new());
+    let with_stale = [ext1[0].clone(), ext1[2].clone(), stale];
+    assert_eq!(net.prepare(2, &with_stale, Vec::new()), Vec::<Bytes>::new());
     // Three of four are: the cosigned checkpoint goes first, and the block is accepted.
-    let block2 = net.prepare(2, &ext1[..3], vec![anchor_tx.clone()]);
+    let block2 = net.prepare(2, &ext1[..3], vec![anchor2_tx.clone()]);
     assert_eq!(block2.len(), 2);
-    assert_eq!(block2[1], anchor_tx);
+    assert_eq!(block2[1], anchor2_tx);
     let cosigned: CosignedCheckpoint = serde_json::from_slice(&block2[0]).unwrap();
-    assert_eq!(cosigned.checkpoint.height, 0);
+    assert_eq!(cosigned.checkpoint.height, 1);
+    assert_eq!(cosigned.checkpoint.anchor_log_size, 1);
     assert_eq!(cosigned.cosignatures.len(), 3);
     for i in 0..4 {
         assert_eq!(net.process(i, 2, &block2), Verdict::Accept);
@@ -379,61 +447,70 @@ fn vote_extensions_carry_an_sm2_quorum_into_every_block() {
         panic!()
     };
     assert_eq!(c.code.value(), codes::COSIGN_FROM_MEMPOOL);
-    // A quorum's cosignatures of another height's checkpoint (height 1, from the extensions
-    // of height 2) are not this block's.
+    // A quorum's cosignatures of another height's checkpoint (height 2, from the extensions
+    // for block 2) are not this block's.
+    let ext2 = net.extensions(2, &block2);
     let mut other = cosigned.clone();
-    other.checkpoint.height = 1;
-    other.cosignatures = ext[..3]
+    other.checkpoint.height = 2;
+    other.cosignatures = ext2[..3]
         .iter()
         .map(|e| serde_json::from_slice(e).unwrap())
         .collect();
     let other_block = vec![
         Bytes::from(tiezheng_protocol::canonical::to_canonical_bytes(&other).unwrap()),
-        anchor_tx.clone(),
+        anchor2_tx.clone(),
     ];
     assert_eq!(net.process(1, 2, &other_block), Verdict::Reject);
 
-    assert_eq!(net.finalize(2, &block2), vec![0, 0]);
+    // Once block 2 is committed, the anchor of block 1 is covered by a cosigned checkpoint:
+    // the anchor query returns it with the record's inclusion proof.
     let (code, value) = query(&net.apps[0], "/anchor", anchor.header.root.as_bytes());
     assert_eq!(code, 0);
     let a: AnchorAnswer = serde_json::from_slice(&value).unwrap();
-    assert_eq!((a.index, a.record.height), (0, 2));
+    assert_eq!((a.index, a.record.height), (0, 1));
     assert!(
         a.cosigned.is_none(),
-        "no cosigned checkpoint covers height 2 yet"
+        "no cosigned checkpoint covers height 1 before block 2"
     );
-
-    // Blocks 3 and 4: the checkpoint after block 2 is cosigned into block 4, and then the
-    // anchor query returns it with the record's inclusion proof.
-    let mut blocks = vec![Vec::new(), block2.clone()];
-    for h in 3..=4 {
-        let block = net.prepare(h, &net.extensions(h - 1), Vec::new());
-        assert_eq!(net.process(2, h, &block), Verdict::Accept);
-        net.finalize(h, &block);
-        blocks.push(block);
-    }
+    assert_eq!(net.finalize(2, &block2), vec![0, 0]);
     let (_, value) = query(
         &net.apps[1],
         "/anchor",
         anchor.header.root.to_hex().as_bytes(),
     );
     let a: AnchorAnswer = serde_json::from_slice(&value).unwrap();
-    let c = a.cosigned.expect("cosigned by now");
-    assert_eq!(c.checkpoint.checkpoint.height, 2);
-    assert_eq!(c.checkpoint.cosignatures.len(), 4);
+    let c = a.cosigned.expect("cosigned by block 2");
+    assert_eq!(c.checkpoint.checkpoint.height, 1);
+    assert_eq!(c.checkpoint.cosignatures.len(), 3);
     let leaf = tiezheng_protocol::merkle::Sm3Hasher::leaf(&a.record.leaf_bytes().unwrap());
     c.inclusion
         .verify(&leaf, &c.checkpoint.checkpoint.anchor_log_root)
         .unwrap();
+
+    // Blocks 3 and 4: the anchor of block 2 is cosigned in block 3.
+    let mut blocks = vec![block1.clone(), block2.clone()];
+    let mut ext = ext2;
+    for h in 3..=4 {
+        let block = net.prepare(h, &ext, Vec::new());
+        assert_eq!(net.process(2, h, &block), Verdict::Accept);
+        ext = net.extensions(h, &block);
+        net.finalize(h, &block);
+        blocks.push(block);
+    }
+    let (_, value) = query(&net.apps[2], "/anchor", anchor2.header.root.as_bytes());
+    let a: AnchorAnswer = serde_json::from_slice(&value).unwrap();
+    let c = a.cosigned.expect("cosigned by block 3");
+    assert_eq!(c.checkpoint.checkpoint.height, 3);
+    assert_eq!(c.checkpoint.cosignatures.len(), 4);
     // The app hash in the next header is the checkpoint's, recomputed by verifiers.
     let (h, app_hash) = info(&net.apps[0]);
     assert_eq!(h, 4);
     assert_eq!(query(&net.apps[0], "/nowhere", b"").0, codes::BAD_QUERY);
-    // The log after height 1 (empty) and after height 4 (one record) are consistent.
+    // The log after height 1 (one record) and after height 4 (two) are consistent.
     let (code, value) = query(&net.apps[0], "/consistency", b"1:4");
     assert_eq!(code, 0);
     let c: tiezheng_chain::abci::ConsistencyAnswer = serde_json::from_slice(&value).unwrap();
-    assert_eq!((c.proof.old_size, c.proof.new_size), (0, 1));
+    assert_eq!((c.proof.old_size, c.proof.new_size), (1, 2));
     c.proof.verify(&c.old_root, &c.new_root).unwrap();
     for bad in [&b"4:1"[..], b"1:9", b"x", b""] {
         assert_eq!(query(&net.apps[0], "/consistency", bad).0, codes::BAD_QUERY);
@@ -486,7 +563,7 @@ mod fuzz {
         fn hostile_inputs_are_answered_and_change_nothing(input in {
             let net = Net::new();
             net.finalize(1, &[]);
-            let ext = net.extensions(2);
+            let ext = net.extensions(2, &[]);
             let notary = &net.notary;
             let anchor = tx(&batch(notary, 1, None, Hash32::sm3(b"r")));
             let valid = vec![ext[0].to_vec(), ext[1].to_vec(), anchor];
@@ -494,6 +571,8 @@ mod fuzz {
         }) {
             let net = Net::new();
             net.finalize(1, &[]);
+            // Validator 1 has seen block 2 (empty), as the honest extensions cosign it.
+            let _ = net.extensions(2, &[]);
             let before = info(&net.apps[0]);
             let bytes = Bytes::from(input.clone());
             let Response::CheckTx(_) = call(

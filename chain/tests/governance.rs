@@ -420,3 +420,72 @@ fn the_embedded_chain_replays_governance_to_the_same_state() {
     assert_eq!(chain.ledger().app_hash(), app_hash);
     assert_eq!(chain.ledger().notaries().filter(|(_, a)| *a).count(), 2);
 }
+
+/// Members cosign a block's checkpoint before it is committed: the speculation runs the block
+/// and undoes it. Governance changes inside the block (a member joins, the notary is removed
+/// and its later anchor refused) must leave no trace, and the committed checkpoint must be
+/// exactly the one speculated.
+#[test]
+fn checkpoint_after_a_block_is_the_committed_one_and_leaves_the_ledger_unchanged() {
+    let c = consortium(&ORGS);
+    let mut l = Ledger::new(&c.genesis).unwrap();
+    let first = anchor(&c.notary, 1, None);
+    l.finalize_block(1, t(1000), &[tx(&first)]).unwrap();
+    let second = anchor(&c.notary, 2, Some(&first));
+    let third = anchor(&c.notary, 3, Some(&second));
+    let centre = Sm2SigningKey::generate();
+    let join = c.approved(
+        c.proposal(1, new_member(&centre)),
+        &["court", "police", "procuratorate"],
+    );
+    let remove = c.approved(
+        c.proposal(
+            2,
+            GovernanceAction::RemoveNotary {
+                notary_key_id: c.notary.public_key().key_id(),
+            },
+        ),
+        // Four of the five members once the centre has joined.
+        &ORGS,
+    );
+    let block = vec![tx(&second), join, remove, tx(&third), b"not json".to_vec()];
+    let untouched = l.clone();
+    let state = |l: &Ledger| {
+        (
+            l.height(),
+            l.app_hash(),
+            l.checkpoint(),
+            l.registry_root(),
+            l.governance_seq(),
+            l.anchor_of(&second.header.root).is_some(),
+            l.check_tx(&tx(&second)).is_ok(),
+        )
+    };
+    let speculated = l.checkpoint_after(2, t(2000), &block).unwrap();
+    assert_eq!(state(&l), state(&untouched), "the speculation left a trace");
+    assert_eq!(
+        l.checkpoint_after(2, t(2000), &block).unwrap(),
+        speculated,
+        "the same block speculated twice"
+    );
+    // Another block speculated first changes nothing either.
+    l.checkpoint_after(2, t(2000), &[tx(&second)]).unwrap();
+    assert!(
+        l.checkpoint_after(5, t(2000), &block).is_err(),
+        "wrong height"
+    );
+    assert_eq!(state(&l), state(&untouched));
+
+    let results = l.finalize_block(2, t(2000), &block).unwrap();
+    assert_eq!(l.checkpoint(), speculated);
+    assert!(matches!(results[0], TxResult::Anchored(1)));
+    assert_eq!(results[1], TxResult::Governed(1));
+    assert_eq!(results[2], TxResult::Governed(2));
+    assert!(
+        matches!(results[3], TxResult::Refused(LedgerError::NotaryRemoved(_))),
+        "{:?}",
+        results[3]
+    );
+    assert_ne!(speculated.registry_root, untouched.registry_root());
+    assert_eq!(speculated.anchor_log_size, 2);
+}

@@ -12,6 +12,13 @@
 //! this process), or the consortium's CometBFT chain, reached through this organisation's node
 //! RPC (`broadcast_tx_sync` for anchors, `abci_query` for anchor records and cosigned
 //! checkpoints, `/commit` and `/validators` for the BFT layer of the bundles).
+//!
+//! On the consortium ledger a batch is broadcast as soon as it is closed, several may wait in
+//! the mempool at once (the ledger checks each against the ones before it), and once the
+//! first cosigned checkpoint covers a batch's anchor, what the ledger contributes to its
+//! bundles (anchor record and inclusion, cosigned checkpoint, CometBFT header, commit and
+//! validators, governance) is kept in the database: bundles are then served without asking
+//! the ledger, also while it is unreachable.
 
 use std::sync::Mutex;
 
@@ -21,7 +28,10 @@ use tiezheng_chain::rpc::LedgerRpc;
 use tiezheng_protocol::bundle::{
     BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
 };
-use tiezheng_protocol::ledger::{BATCH_HEADER_TYPE, BatchHeader, SignedBatchHeader};
+use tiezheng_protocol::cometbft::BundleCometBft;
+use tiezheng_protocol::ledger::{
+    BATCH_HEADER_TYPE, BatchHeader, CosignedCheckpoint, GovernanceTx, SignedBatchHeader,
+};
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
 
@@ -39,6 +49,24 @@ pub struct Anchoring {
 /// How long the batching lease lasts without renewal: when its holder dies, another instance
 /// takes over batching and anchoring within this time.
 pub const BATCHING_LEASE_MS: i64 = 3000;
+
+/// At most this many batches waiting for their ledger evidence are looked at per tick (a
+/// backlog, after an outage, drains over several ticks).
+const UNSEALED_PER_TICK: i64 = 256;
+
+/// Anchor queries sent to the node at once.
+const QUERIES_IN_FLIGHT: usize = 8;
+
+/// What the consortium ledger contributes to every bundle of one batch, kept in the database
+/// (canonical JSON) once the first cosigned checkpoint covers the batch's anchor.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerEvidence {
+    anchor: BundleAnchor,
+    checkpoint: CosignedCheckpoint,
+    cometbft: BundleCometBft,
+    governance: Vec<GovernanceTx>,
+}
 
 fn new_holder() -> String {
     let mut b = [0u8; 8];
@@ -171,62 +199,183 @@ impl Anchoring {
             if !due {
                 break;
             }
-            self.close_batch(store, key, &pending, now).await?;
+            let (seq, header_json) = self.close_batch(store, key, &pending, now).await?;
+            // On the consortium ledger the batch is sent at once, so that it makes the next
+            // block; if the node refuses it now, the anchoring below sends it again.
+            if let Backend::CometBft(rpc) = &self.backend
+                && let Err(e) = rpc.submit(seq, header_json.as_bytes()).await
+            {
+                tracing::debug!(batch_seq = seq, error = %e, "anchor transaction not sent yet");
+            }
         }
+        match &self.backend {
+            Backend::Embedded(chain) => Self::anchor_embedded(chain, store, now, metrics).await,
+            Backend::CometBft(rpc) => self.anchor_consortium(rpc, store, now, metrics).await,
+        }
+    }
+
+    /// Anchors every closed batch not yet anchored on the embedded ledger, in order.
+    async fn anchor_embedded(
+        chain: &Mutex<EmbeddedChain>,
+        store: &Store,
+        now: i64,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), String> {
         let batches = store
             .unanchored_batches()
             .await
             .map_err(|e| e.to_string())?;
-        if let Backend::CometBft(rpc) = &self.backend
-            && rpc.policy_due()
-        {
-            self.set_policy(rpc.policy().await?);
-            rpc.policy_fetched();
-        }
         for (seq, header_json) in batches {
             let signed: SignedBatchHeader =
                 serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            let height = match &self.backend {
-                Backend::Embedded(chain) => {
-                    let mut chain = chain
-                        .lock()
-                        .map_err(|_| "ledger lock poisoned".to_owned())?;
-                    match chain.ledger().anchor_of(&signed.header.root) {
-                        Some((_, record, _)) if record.batch_seq == signed.header.batch_seq => {
-                            record.height
+            let height = {
+                let mut chain = chain
+                    .lock()
+                    .map_err(|_| "ledger lock poisoned".to_owned())?;
+                match chain.ledger().anchor_of(&signed.header.root) {
+                    Some((_, record, _)) if record.batch_seq == signed.header.batch_seq => {
+                        record.height
+                    }
+                    _ => match chain
+                        .commit_block(Timestamp::now_utc(), &[header_json.into_bytes()])
+                        .map_err(|e| e.to_string())?
+                        .first()
+                    {
+                        Some(TxResult::Anchored(_)) => chain.ledger().height(),
+                        Some(TxResult::Refused(e)) => {
+                            return Err(format!("ledger refused batch {seq}: {e}"));
                         }
-                        _ => match chain
-                            .commit_block(Timestamp::now_utc(), &[header_json.into_bytes()])
-                            .map_err(|e| e.to_string())?
-                            .first()
-                        {
-                            Some(TxResult::Anchored(_)) => chain.ledger().height(),
-                            Some(TxResult::Refused(e)) => {
-                                return Err(format!("ledger refused batch {seq}: {e}"));
-                            }
-                            Some(TxResult::Governed(_)) | None => {
-                                return Err(format!(
-                                    "the ledger did not take batch {seq} as an anchor"
-                                ));
-                            }
-                        },
-                    }
+                        Some(TxResult::Governed(_)) | None => {
+                            return Err(format!(
+                                "the ledger did not take batch {seq} as an anchor"
+                            ));
+                        }
+                    },
                 }
-                Backend::CometBft(rpc) => match rpc.anchor(&signed.header.root).await? {
-                    Some(a) if a.record.batch_seq == signed.header.batch_seq => a.record.height,
-                    _ => {
-                        // Not on the chain yet: (re)submit it, in order (the ledger's mempool
-                        // takes a notary's batches in sequence), and look again at the next
-                        // tick.
-                        rpc.submit(seq, header_json.as_bytes()).await?;
-                        continue;
-                    }
-                },
             };
-            store
-                .set_anchored(seq, i64::try_from(height).unwrap_or(i64::MAX), now)
-                .await
-                .map_err(|e| e.to_string())?;
+            Self::record_anchored(store, &[(&signed, seq, height)], now, metrics).await?;
+        }
+        Ok(())
+    }
+
+    /// On the consortium ledger: asks the ledger about every batch whose evidence is not kept
+    /// yet (a few queries in flight at once); records those it anchored; keeps the evidence
+    /// of those a cosigned checkpoint covers; and submits, in order, those it does not hold
+    /// yet. A refusal stops the submissions of this tick (the later batches follow the
+    /// refused one), not the recording of the others.
+    #[allow(clippy::type_complexity)]
+    async fn anchor_consortium(
+        &self,
+        rpc: &CometRpc,
+        store: &Store,
+        now: i64,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), String> {
+        use futures_util::StreamExt as _;
+        if rpc.policy_due() {
+            self.set_policy(rpc.policy().await?);
+            rpc.policy_fetched();
+        }
+        let batches = store
+            .unsealed_batches(UNSEALED_PER_TICK)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut waiting = Vec::with_capacity(batches.len());
+        for (seq, header_json, height) in batches {
+            let signed: SignedBatchHeader =
+                serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
+            waiting.push((seq, header_json, height, signed));
+        }
+        let answers: Vec<_> = futures_util::stream::iter(
+            waiting
+                .iter()
+                .map(|(_, _, _, signed)| rpc.anchor(&signed.header.root)),
+        )
+        .buffered(QUERIES_IN_FLIGHT)
+        .collect()
+        .await;
+        let mut answered = Vec::with_capacity(waiting.len());
+        for (batch, answer) in waiting.into_iter().zip(answers) {
+            let answer = answer?.filter(|a| a.record.batch_seq == batch.3.header.batch_seq);
+            answered.push((batch, answer));
+        }
+        // First what the ledger does not hold yet, in order, so that a batch just closed is
+        // on its way before the others' records are written.
+        let mut first_error: Option<String> = None;
+        for ((seq, header_json, anchored, _), answer) in &answered {
+            // A batch recorded as anchored that the node does not answer with: its ledger
+            // application is rebuilding its state (replaying blocks). Ask again later.
+            if answer.is_some() || anchored.is_some() {
+                continue;
+            }
+            if let Err(e) = rpc.submit(*seq, header_json.as_bytes()).await {
+                // The later batches follow this one: they would be refused too.
+                first_error = Some(e);
+                break;
+            }
+        }
+        let newly: Vec<(&SignedBatchHeader, i64, u64)> = answered
+            .iter()
+            .filter_map(|((seq, _, anchored, signed), a)| match (anchored, a) {
+                (None, Some(a)) => Some((signed, *seq, a.record.height)),
+                _ => None,
+            })
+            .collect();
+        Self::record_anchored(store, &newly, now, metrics).await?;
+        let mut sealed = Vec::new();
+        for ((seq, _, _, _), answer) in answered {
+            let Some(a) = answer else { continue };
+            let Some(c) = a.cosigned else { continue };
+            // The header of the next height carries the checkpoint's app hash.
+            let Some(layer) = rpc
+                .chain_layer_cached(c.checkpoint.checkpoint.height + 1)
+                .await?
+            else {
+                continue;
+            };
+            let evidence = LedgerEvidence {
+                anchor: BundleAnchor {
+                    record: a.record,
+                    inclusion: c.inclusion,
+                },
+                checkpoint: c.checkpoint,
+                cometbft: layer,
+                governance: c.governance,
+            };
+            let json = canonical::to_canonical_bytes(&evidence)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))?;
+            sealed.push((seq, json));
+        }
+        store
+            .set_ledger_evidence(&sealed)
+            .await
+            .map_err(|e| e.to_string())?;
+        for (seq, _) in &sealed {
+            tracing::info!(
+                batch_seq = seq,
+                "ledger evidence kept: its bundles are ready"
+            );
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Records `anchored` batches (header, seq, height) in one transaction.
+    async fn record_anchored(
+        store: &Store,
+        anchored: &[(&SignedBatchHeader, i64, u64)],
+        now: i64,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), String> {
+        let rows: Vec<(i64, i64)> = anchored
+            .iter()
+            .map(|(_, seq, height)| (*seq, i64::try_from(*height).unwrap_or(i64::MAX)))
+            .collect();
+        store
+            .set_anchored(&rows, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        for (signed, seq, height) in anchored {
             metrics.batch_anchored(
                 u64::try_from(now - signed.header.window_start.unix_ms()).unwrap_or(0),
             );
@@ -241,7 +390,7 @@ impl Anchoring {
         key: &Sm2SigningKey,
         pending: &[(String, String, i64)],
         now: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(i64, String), String> {
         let leaves: Vec<BatchLeaf> = pending
             .iter()
             .map(|(p, salt, _)| {
@@ -288,7 +437,7 @@ impl Anchoring {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(batch_seq = seq, leaves = proofs.len(), "batch closed");
-        Ok(())
+        Ok((seq, json))
     }
 
     /// The offline bundle of an anchored proof; `Ok(None)` while it waits for its batch or anchor.
@@ -302,6 +451,23 @@ impl Anchoring {
         let Some((seq, index, salt)) = store.leaf_of(proof_sm3).await.map_err(|e| e.to_string())?
         else {
             return Ok(None);
+        };
+        // On the consortium ledger the evidence is in the database once it exists: look
+        // before loading the batch (answering "not yet" costs one read).
+        let evidence = match &self.backend {
+            Backend::Embedded(_) => None,
+            Backend::CometBft(_) => {
+                let Some(json) = store
+                    .ledger_evidence(seq)
+                    .await
+                    .map_err(|e| e.to_string())?
+                else {
+                    return Ok(None);
+                };
+                let evidence: LedgerEvidence = serde_json::from_str(&json)
+                    .map_err(|e| format!("batch {seq}: stored ledger evidence: {e}"))?;
+                Some(evidence)
+            }
         };
         let Some((header_json, Some(_), leaves)) =
             store.batch(seq).await.map_err(|e| e.to_string())?
@@ -324,8 +490,18 @@ impl Anchoring {
             InclusionProof::from_tree(&tree, index, tree.len()).map_err(|e| e.to_string())?;
         let header: SignedBatchHeader =
             serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-        let (record, anchor_inclusion, checkpoint, cometbft, governance) = match &self.backend {
-            Backend::Embedded(chain) => {
+        let (record, anchor_inclusion, checkpoint, cometbft, governance) = match evidence {
+            Some(e) => (
+                e.anchor.record,
+                e.anchor.inclusion,
+                e.checkpoint,
+                Some(e.cometbft),
+                e.governance,
+            ),
+            None => {
+                let Backend::Embedded(chain) = &self.backend else {
+                    return Ok(None);
+                };
                 let chain = chain
                     .lock()
                     .map_err(|_| "ledger lock poisoned".to_owned())?;
@@ -337,26 +513,6 @@ impl Anchoring {
                     .cloned()
                     .ok_or("no checkpoint")?;
                 (record, incl, cp, None, Vec::new())
-            }
-            Backend::CometBft(rpc) => {
-                let Some(a) = rpc.anchor(&header.header.root).await? else {
-                    return Ok(None);
-                };
-                let Some(c) = a.cosigned else {
-                    return Ok(None);
-                };
-                // The header of the next height carries the checkpoint's app hash.
-                let next = c.checkpoint.checkpoint.height + 1;
-                let Some(layer) = rpc.chain_layer(next).await? else {
-                    return Ok(None);
-                };
-                (
-                    a.record,
-                    c.inclusion,
-                    c.checkpoint,
-                    Some(layer),
-                    c.governance,
-                )
             }
         };
         if self.policy().chain_id.is_empty()
@@ -397,6 +553,8 @@ struct CometRpc {
     submitted: Mutex<std::collections::BTreeMap<i64, std::time::Instant>>,
     /// When the chain's policy (members, notaries, validators) was last read.
     policy_at: Mutex<Option<std::time::Instant>>,
+    /// The last CometBFT layer read (several batches share a cosigned checkpoint).
+    layer: Mutex<Option<(u64, BundleCometBft)>>,
 }
 
 impl std::ops::Deref for CometRpc {
@@ -412,7 +570,23 @@ impl CometRpc {
             rpc: LedgerRpc::new(url)?,
             submitted: Mutex::new(std::collections::BTreeMap::new()),
             policy_at: Mutex::new(None),
+            layer: Mutex::new(None),
         })
+    }
+
+    /// [`LedgerRpc::chain_layer`] of `height`, read once for the batches that share it.
+    async fn chain_layer_cached(&self, height: u64) -> Result<Option<BundleCometBft>, String> {
+        if let Ok(g) = self.layer.lock()
+            && let Some((h, layer)) = g.as_ref()
+            && *h == height
+        {
+            return Ok(Some(layer.clone()));
+        }
+        let layer = self.rpc.chain_layer(height).await?;
+        if let (Some(l), Ok(mut g)) = (&layer, self.layer.lock()) {
+            *g = Some((height, l.clone()));
+        }
+        Ok(layer)
     }
 
     /// Whether to read the chain's policy again: never read yet, or 10 s ago (governance may
@@ -429,7 +603,8 @@ impl CometRpc {
         }
     }
 
-    /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch.
+    /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch
+    /// once the node accepted it (a refused one is sent again at the next tick).
     async fn submit(&self, seq: i64, tx: &[u8]) -> Result<(), String> {
         let recent = self.submitted.lock().ok().is_some_and(|g| {
             g.get(&seq)
@@ -439,14 +614,14 @@ impl CometRpc {
             return Ok(());
         }
         let answer = self.rpc.broadcast(tx).await?;
-        if let Ok(mut g) = self.submitted.lock() {
-            // Forget batches anchored long ago (sequence numbers only grow).
-            let keep = g.split_off(&(seq - 1000));
-            *g = keep;
-            g.insert(seq, std::time::Instant::now());
-        }
         match answer {
             Ok(()) => {
+                if let Ok(mut g) = self.submitted.lock() {
+                    // Forget batches anchored long ago (sequence numbers only grow).
+                    let keep = g.split_off(&(seq - 1000));
+                    *g = keep;
+                    g.insert(seq, std::time::Instant::now());
+                }
                 tracing::info!(batch_seq = seq, "anchor transaction submitted");
                 Ok(())
             }

@@ -51,7 +51,16 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite only: the writer's turn, taken (first come, first served) before every write
+    /// transaction. SQLite has one write lock and its busy handler polls for it, so under
+    /// intake's back-to-back group commits a waiting batch close or lease renewal could lose
+    /// the race for seconds; with the turn it waits at most for the group being committed.
+    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// Held while a write transaction is open (see [`Store::write_turn`]); `None` on PostgreSQL,
+/// whose row locks order writers.
+type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,12 +217,27 @@ impl Store {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, backend })
+        let writer =
+            (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+        })
     }
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Waits for this process's turn to write (SQLite), in order of arrival. Take it before
+    /// the transaction begins and hold it until the commit.
+    async fn write_turn(&self) -> WriteTurn {
+        match &self.writer {
+            Some(w) => Some(w.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// Begins a transaction that may append custody events. Its first statement updates the
@@ -263,6 +287,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO enrolment_codes (code_sm3, officer_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(code_sm3)
             .bind(officer_id)
@@ -287,6 +312,7 @@ impl Store {
         certificate_json: &str,
         token: &NewToken,
     ) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let used = sqlx::query("UPDATE enrolment_codes SET used_at = $1 WHERE code_sm3 = $2 AND used_at IS NULL AND expires_at > $3")
             .bind(now)
@@ -347,6 +373,7 @@ impl Store {
 
     /// Revokes a device and every token issued to it. Returns whether it existed.
     pub async fn revoke_device(&self, key_id: &str, now: i64) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query(
             "UPDATE devices SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL",
@@ -364,6 +391,7 @@ impl Store {
 
     /// Stores a token (by its SM3) with optional case grants.
     pub async fn insert_token(&self, token: &NewToken, cases: &[String], now: i64) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         insert_token(&mut tx, token, now).await?;
         for c in cases {
@@ -406,6 +434,7 @@ impl Store {
 
     /// Revokes a token by its public ID.
     pub async fn revoke_token(&self, token_id: &str, now: i64) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "UPDATE tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
         )
@@ -462,8 +491,10 @@ impl Store {
     /// `begin_custody`), which serialises groups across connections and notary
     /// instances, so every check reads what the previous group committed.
     pub async fn begin_intake(&self) -> Result<IntakeTx> {
+        let turn = self.write_turn().await;
         Ok(IntakeTx {
             tx: self.begin_custody().await?,
+            _turn: turn,
         })
     }
 
@@ -472,6 +503,7 @@ impl Store {
     /// Takes or renews the batching lease for `holder` until `now + ttl_ms`; whether `holder`
     /// holds it now. Free or expired leases are taken; a live one held by another is not.
     pub async fn hold_batching_lease(&self, holder: &str, now: i64, ttl_ms: i64) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query("UPDATE leases SET holder = $1, expires_at = $2 WHERE name = 'batching' AND (holder = $3 OR expires_at < $4)")
             .bind(holder)
             .bind(now.saturating_add(ttl_ms))
@@ -526,6 +558,7 @@ impl Store {
         leaves: &[String],
         closed_at: i64,
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // Fenced by the lease: a closer that lost it (stalled past its expiry) stores nothing.
         let held = sqlx::query(
@@ -581,37 +614,89 @@ impl Store {
             .collect()
     }
 
-    /// Records a batch as anchored at `height`, with an `anchored` custody event per proof.
-    pub async fn set_anchored(&self, seq: i64, height: i64, now: i64) -> Result<()> {
-        let mut tx = self.begin_custody().await?;
-        let updated = sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
-        if updated.rows_affected() == 0 {
-            // Recorded already (by another instance that held the batching lease before).
-            tx.rollback().await?;
+    /// Batches whose ledger evidence is not kept yet, in order, at most `limit`: (seq, header
+    /// JSON, anchored height).
+    pub async fn unsealed_batches(&self, limit: i64) -> Result<Vec<(i64, String, Option<i64>)>> {
+        let rows = sqlx::query("SELECT batch_seq, header_json, anchored_height FROM batches WHERE ledger_evidence IS NULL ORDER BY batch_seq LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("batch_seq")?,
+                    r.try_get("header_json")?,
+                    opt_i64(r, "anchored_height")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Keeps the ledger's evidence of anchored batches, each `(seq, evidence JSON)`, in one
+    /// transaction (once per batch: an anchored batch's evidence never changes afterwards).
+    pub async fn set_ledger_evidence(&self, evidence: &[(i64, String)]) -> Result<()> {
+        if evidence.is_empty() {
             return Ok(());
         }
-        let proofs = sqlx::query(
-            "SELECT proof_sm3 FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
-        )
-        .bind(seq)
-        .fetch_all(&mut *tx)
-        .await?;
-        let proofs: Vec<String> = proofs
-            .iter()
-            .map(|r| r.try_get("proof_sm3"))
-            .collect::<std::result::Result<_, _>>()?;
-        let detail = format!("batch {seq} anchored at height {height}");
-        let events: Vec<NewCustody<'_>> = proofs
-            .iter()
-            .map(|p| NewCustody {
-                proof_sm3: p,
-                event: "anchored",
-                actor: "ledger",
-                at: now,
-                detail: detail.clone(),
-            })
-            .collect();
-        append_custody_many(&mut tx, &events).await?;
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        for (seq, json) in evidence {
+            sqlx::query("UPDATE batches SET ledger_evidence = $1 WHERE batch_seq = $2 AND ledger_evidence IS NULL AND anchored_height IS NOT NULL")
+                .bind(json)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The ledger evidence kept for batch `seq`, if any.
+    pub async fn ledger_evidence(&self, seq: i64) -> Result<Option<String>> {
+        let r = sqlx::query("SELECT ledger_evidence FROM batches WHERE batch_seq = $1")
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match r {
+            Some(r) => r.try_get::<Option<String>, _>("ledger_evidence")?,
+            None => None,
+        })
+    }
+
+    /// Records batches as anchored, each `(seq, height)`, with an `anchored` custody event per
+    /// proof, in one transaction. A batch recorded already (by another instance that held the
+    /// batching lease before) is left as it is.
+    pub async fn set_anchored(&self, anchored: &[(i64, i64)], now: i64) -> Result<()> {
+        if anchored.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_custody().await?;
+        for &(seq, height) in anchored {
+            let updated = sqlx::query("UPDATE batches SET anchored_height = $1, anchored_at = $2 WHERE batch_seq = $3 AND anchored_height IS NULL").bind(height).bind(now).bind(seq).execute(&mut *tx).await?;
+            if updated.rows_affected() == 0 {
+                continue;
+            }
+            let proofs = sqlx::query(
+                "SELECT proof_sm3 FROM batch_leaves WHERE batch_seq = $1 ORDER BY leaf_index",
+            )
+            .bind(seq)
+            .fetch_all(&mut *tx)
+            .await?;
+            let proofs: Vec<String> = proofs
+                .iter()
+                .map(|r| r.try_get("proof_sm3"))
+                .collect::<std::result::Result<_, _>>()?;
+            let detail = format!("batch {seq} anchored at height {height}");
+            let events: Vec<NewCustody<'_>> = proofs
+                .iter()
+                .map(|p| NewCustody {
+                    proof_sm3: p,
+                    event: "anchored",
+                    actor: "ledger",
+                    at: now,
+                    detail: detail.clone(),
+                })
+                .collect();
+            append_custody_many(&mut tx, &events).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -692,6 +777,7 @@ impl Store {
         certificate_json: &str,
         issued_at: i64,
     ) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query("INSERT INTO certificates (number, proof_sm3, certificate_json, issued_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(number)
             .bind(proof_sm3)
@@ -766,6 +852,7 @@ impl Store {
         uploader: &str,
         received: i64,
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO media_uploads (sm3, uploader, received) VALUES ($1, $2, $3) ON CONFLICT (sm3, uploader) DO UPDATE SET received = excluded.received")
             .bind(sm3)
             .bind(uploader)
@@ -786,6 +873,7 @@ impl Store {
         actor: &str,
         now: i64,
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_custody().await?;
         let updated = sqlx::query(
             "UPDATE media SET complete = 1, sha256 = $1, bytes = $2, received = $2, stored_at = $3 WHERE sm3 = $4 AND complete = 0",
@@ -914,6 +1002,7 @@ impl Store {
         now: i64,
         detail: &str,
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.begin_custody().await?;
         append_custody(&mut tx, proof_sm3, event, actor, now, detail).await?;
         tx.commit().await?;
@@ -1103,6 +1192,8 @@ fn placeholders(from: usize, n: usize) -> String {
 /// An intake group's transaction (see [`Store::begin_intake`]).
 pub struct IntakeTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Released after the commit (fields drop in order).
+    _turn: WriteTurn,
 }
 
 impl std::fmt::Debug for IntakeTx {

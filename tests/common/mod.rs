@@ -198,9 +198,19 @@ impl Notary {
         for (k, v) in env {
             c.env(k, v);
         }
+        // For diagnosis: the notary's log appended to this file (its log level from
+        // TIEZHENG_LOG); otherwise discarded.
+        let stderr = match std::env::var_os("TIEZHENG_TEST_NOTARY_STDERR") {
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_or_else(|_| std::process::Stdio::null(), std::process::Stdio::from),
+            None => std::process::Stdio::null(),
+        };
         let mut child = c
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();

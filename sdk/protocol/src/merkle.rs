@@ -184,6 +184,21 @@ impl<H: MerkleHasher> MerkleTree<H> {
         index
     }
 
+    /// Drops every leaf from `size` on: the tree is again exactly the tree it was when it held
+    /// `size` leaves (a larger `size` changes nothing). Every perfect subtree that lies wholly
+    /// within the first `size` leaves is kept as it is; the others are removed.
+    pub fn truncate(&mut self, size: u64) {
+        for (k, row) in self.levels.iter_mut().enumerate() {
+            let keep = size
+                .checked_shr(u32::try_from(k).unwrap_or(u32::MAX))
+                .unwrap_or(0);
+            row.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+        }
+        while self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+    }
+
     /// Number of leaves.
     pub fn len(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)
@@ -472,5 +487,32 @@ mod tests {
             assert_eq!(full.root_at(n as u64).unwrap(), prefix.root(), "size {n}");
         }
         assert!(full.root_at(41).is_err());
+    }
+
+    #[test]
+    fn truncated_tree_is_the_tree_of_the_prefix_and_grows_alike() {
+        let data: Vec<Vec<u8>> = (0u32..40).map(|i| i.to_be_bytes().to_vec()).collect();
+        for n in 0..=data.len() {
+            let mut cut = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
+            cut.truncate(n as u64);
+            let prefix = MerkleTree::<Sm3Hasher>::from_leaves(data[..n].iter().map(Vec::as_slice));
+            assert_eq!(cut.len(), n as u64);
+            assert_eq!(cut.root(), prefix.root(), "size {n}");
+            // Growing the truncated tree again gives every root and proof of the full tree.
+            for d in &data[n..] {
+                cut.push_leaf(d);
+            }
+            let full = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
+            assert_eq!(cut.root(), full.root(), "regrown from {n}");
+            for i in 0..data.len() as u64 {
+                assert_eq!(
+                    cut.inclusion_proof(i, 40).unwrap(),
+                    full.inclusion_proof(i, 40).unwrap()
+                );
+            }
+        }
+        let mut t = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
+        t.truncate(100);
+        assert_eq!(t.len(), 40);
     }
 }
