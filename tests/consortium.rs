@@ -9,7 +9,8 @@
 //! - the killed validator restarts and catches up;
 //! - a ledger application that dies restarts empty and recovers its state from CometBFT's
 //!   replay (same app hash, same anchors);
-//! - the notary's own node goes down: receipts go on, anchoring resumes when it is back;
+//! - the notary's own node goes down: receipts go on, bundles already anchored are still
+//!   served (from the notary's database), anchoring resumes when it is back;
 //! - the members admit a second notary by an SM2-approved governance transaction (`tiezheng
 //!   ledger propose/approve/submit`; two approvals of four are refused), and it anchors
 //!   through another member's node.
@@ -331,6 +332,17 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
         (409, Some("not_yet_anchored")),
         "{v}"
     );
+    // Meanwhile the bundles of proofs anchored before the outage are served from the
+    // notary's database (the ledger's part of them was kept once cosigned), and verify.
+    let earlier = bundle.batch.leaf.proof_sm3.to_hex();
+    let (s, v) = n.call(
+        "GET",
+        &format!("/v1/proofs/{earlier}/bundle"),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 200, "a bundle during the ledger outage: {v}");
+    verify_bundle(&serde_json::from_value(v).unwrap(), None, &policy).unwrap();
     net.start_app(0);
     net.start_node(0);
     let after_outage = bundle_of(&n, &court, &waiting_sm3, &net);

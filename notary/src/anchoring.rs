@@ -50,8 +50,9 @@ pub struct Anchoring {
 /// takes over batching and anchoring within this time.
 pub const BATCHING_LEASE_MS: i64 = 3000;
 
-/// At most this many batches waiting for their ledger evidence are looked at per tick (a
-/// backlog, after an outage, drains over several ticks).
+/// At most this many batches not anchored yet, and as many anchored ones waiting for their
+/// ledger evidence, are looked at per tick (a backlog, after an outage, drains over several
+/// ticks).
 const UNSEALED_PER_TICK: i64 = 256;
 
 /// Anchor queries sent to the node at once.
@@ -188,6 +189,7 @@ impl Anchoring {
         let limit = i64::try_from(max_leaves).unwrap_or(i64::MAX);
         // Every batch that is due, so a backlog (after an outage, or under a load above one
         // full batch per tick) drains at once.
+        let mut send_now = true;
         for _ in 0..64 {
             let pending = store
                 .pending_leaves(limit)
@@ -201,10 +203,13 @@ impl Anchoring {
             }
             let (seq, header_json) = self.close_batch(store, key, &pending, now).await?;
             // On the consortium ledger the batch is sent at once, so that it makes the next
-            // block; if the node refuses it now, the anchoring below sends it again.
-            if let Backend::CometBft(rpc) = &self.backend
+            // block; if the node refuses it or cannot be reached, the anchoring below sends
+            // it again (and no other batch of this tick waits on the node meanwhile).
+            if send_now
+                && let Backend::CometBft(rpc) = &self.backend
                 && let Err(e) = rpc.submit(seq, header_json.as_bytes()).await
             {
+                send_now = false;
                 tracing::debug!(batch_seq = seq, error = %e, "anchor transaction not sent yet");
             }
         }
@@ -286,17 +291,22 @@ impl Anchoring {
                 serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
             waiting.push((seq, header_json, height, signed));
         }
-        let answers: Vec<_> = futures_util::stream::iter(
+        // The first failure (the node unreachable, say) ends the tick at once: the queries
+        // still in flight are dropped.
+        let mut answers = Vec::with_capacity(waiting.len());
+        let mut asked = futures_util::stream::iter(
             waiting
                 .iter()
                 .map(|(_, _, _, signed)| rpc.anchor(&signed.header.root)),
         )
-        .buffered(QUERIES_IN_FLIGHT)
-        .collect()
-        .await;
+        .buffered(QUERIES_IN_FLIGHT);
+        while let Some(answer) = asked.next().await {
+            answers.push(answer?);
+        }
+        drop(asked);
         let mut answered = Vec::with_capacity(waiting.len());
         for (batch, answer) in waiting.into_iter().zip(answers) {
-            let answer = answer?.filter(|a| a.record.batch_seq == batch.3.header.batch_seq);
+            let answer = answer.filter(|a| a.record.batch_seq == batch.3.header.batch_seq);
             answered.push((batch, answer));
         }
         // First what the ledger does not hold yet, in order, so that a batch just closed is

@@ -614,11 +614,15 @@ impl Store {
             .collect()
     }
 
-    /// Batches whose ledger evidence is not kept yet, in order, at most `limit`: (seq, header
-    /// JSON, anchored height).
+    /// Batches whose ledger evidence is not kept yet, in order of sequence: the oldest
+    /// `limit` not anchored yet (they are submitted in order) and the newest `limit` anchored
+    /// ones (so that a batch the ledger cannot answer for, say after the chain was reset, never
+    /// holds up the evidence of those after it). Each is (seq, header JSON, anchored height).
     pub async fn unsealed_batches(&self, limit: i64) -> Result<Vec<(i64, String, Option<i64>)>> {
-        let rows = sqlx::query("SELECT batch_seq, header_json, anchored_height FROM batches WHERE ledger_evidence IS NULL ORDER BY batch_seq LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
-        rows.iter()
+        let mut rows = sqlx::query("SELECT batch_seq, header_json, anchored_height FROM batches WHERE anchored_height IS NULL ORDER BY batch_seq LIMIT $1").bind(limit).fetch_all(&self.pool).await?;
+        rows.extend(sqlx::query("SELECT batch_seq, header_json, anchored_height FROM batches WHERE ledger_evidence IS NULL AND anchored_height IS NOT NULL ORDER BY batch_seq DESC LIMIT $1").bind(limit).fetch_all(&self.pool).await?);
+        let mut out = rows
+            .iter()
             .map(|r| {
                 Ok((
                     r.try_get("batch_seq")?,
@@ -626,7 +630,9 @@ impl Store {
                     opt_i64(r, "anchored_height")?,
                 ))
             })
-            .collect()
+            .collect::<Result<Vec<(i64, String, Option<i64>)>>>()?;
+        out.sort_by_key(|(seq, _, _)| *seq);
+        Ok(out)
     }
 
     /// Keeps the ledger's evidence of anchored batches, each `(seq, evidence JSON)`, in one
