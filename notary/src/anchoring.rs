@@ -219,7 +219,8 @@ impl Anchoring {
         }
     }
 
-    /// Anchors every closed batch not yet anchored on the embedded ledger, in order.
+    /// Anchors every closed batch not yet anchored on the embedded ledger, in order, in one
+    /// block (one cosignature, one durable write), and records them in one transaction.
     async fn anchor_embedded(
         chain: &Mutex<EmbeddedChain>,
         store: &Store,
@@ -230,37 +231,69 @@ impl Anchoring {
             .unanchored_batches()
             .await
             .map_err(|e| e.to_string())?;
+        let mut signed = Vec::with_capacity(batches.len());
         for (seq, header_json) in batches {
-            let signed: SignedBatchHeader =
+            let header: SignedBatchHeader =
                 serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            let height = {
-                let mut chain = chain
-                    .lock()
-                    .map_err(|_| "ledger lock poisoned".to_owned())?;
-                match chain.ledger().anchor_of(&signed.header.root) {
-                    Some((_, record, _)) if record.batch_seq == signed.header.batch_seq => {
-                        record.height
+            signed.push((seq, header_json, header));
+        }
+        let mut refusal: Option<String> = None;
+        let heights = {
+            let mut chain = chain
+                .lock()
+                .map_err(|_| "ledger lock poisoned".to_owned())?;
+            // Those the ledger holds already (the notary died between anchoring and recording
+            // them) are recorded, never anchored twice.
+            let mut heights: Vec<Option<u64>> = signed
+                .iter()
+                .map(|(_, _, h)| match chain.ledger().anchor_of(&h.header.root) {
+                    Some((_, record, _)) if record.batch_seq == h.header.batch_seq => {
+                        Some(record.height)
                     }
-                    _ => match chain
-                        .commit_block(Timestamp::now_utc(), &[header_json.into_bytes()])
-                        .map_err(|e| e.to_string())?
-                        .first()
-                    {
-                        Some(TxResult::Anchored(_)) => chain.ledger().height(),
+                    _ => None,
+                })
+                .collect();
+            let txs: Vec<Vec<u8>> = signed
+                .iter()
+                .zip(&heights)
+                .filter(|(_, height)| height.is_none())
+                .map(|((_, json, _), _)| json.clone().into_bytes())
+                .collect();
+            if !txs.is_empty() {
+                let results = chain
+                    .commit_block(Timestamp::now_utc(), &txs)
+                    .map_err(|e| e.to_string())?;
+                let height = chain.ledger().height();
+                let mut results = results.into_iter();
+                for ((seq, _, _), slot) in signed.iter().zip(heights.iter_mut()) {
+                    if slot.is_some() {
+                        continue;
+                    }
+                    match results.next() {
+                        Some(TxResult::Anchored(_)) => *slot = Some(height),
+                        // The batches after a refused one follow it: they are refused too,
+                        // and wait with it.
                         Some(TxResult::Refused(e)) => {
-                            return Err(format!("ledger refused batch {seq}: {e}"));
+                            refusal = Some(format!("ledger refused batch {seq}: {e}"));
+                            break;
                         }
                         Some(TxResult::Governed(_)) | None => {
-                            return Err(format!(
-                                "the ledger did not take batch {seq} as an anchor"
-                            ));
+                            refusal =
+                                Some(format!("the ledger did not take batch {seq} as an anchor"));
+                            break;
                         }
-                    },
+                    }
                 }
-            };
-            Self::record_anchored(store, &[(&signed, seq, height)], now, metrics).await?;
-        }
-        Ok(())
+            }
+            heights
+        };
+        let anchored: Vec<(&SignedBatchHeader, i64, u64)> = signed
+            .iter()
+            .zip(&heights)
+            .filter_map(|((seq, _, h), height)| height.map(|height| (h, *seq, height)))
+            .collect();
+        Self::record_anchored(store, &anchored, now, metrics).await?;
+        refusal.map_or(Ok(()), Err)
     }
 
     /// On the consortium ledger: asks the ledger about every batch whose evidence is not kept
