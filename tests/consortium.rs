@@ -358,6 +358,27 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     let report = verify_bundle(&serde_json::from_value(third).unwrap(), None, &policy).unwrap();
     assert!(report.cosigners.len() >= 3);
 
+    // The operator's audit in consortium mode: the bundle of every anchored proof, built from
+    // the notary's database and checked with the chain's policy, verifies.
+    let out = common::tiezheng()
+        .args(["audit", "--data-dir"])
+        .arg(&n.data_dir)
+        .envs(n.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary["audit"], "intact", "{summary}");
+    assert!(
+        summary["bundles_verified"].as_u64().unwrap_or(0) >= 3,
+        "{summary}"
+    );
+
     // 7. Governance on the chain: the members admit a second notary. Two approvals of four
     // are refused; with a third, the change applies, and the new notary anchors through
     // another member's node.

@@ -448,7 +448,6 @@ async fn check_anchors(
                 .map_err(|e| AuditError::Open(format!("embedded ledger: {e}")))?
         }
     };
-    let policy = anchoring.policy();
     for (seq, height) in anchored {
         let Some((_, _, leaves)) = store.batch(seq).await? else {
             continue;
@@ -473,6 +472,9 @@ async fn check_anchors(
                     format!("batch {seq} is recorded as anchored at height {height}, but the ledger holds no anchor for its root"),
                 ),
                 Ok(Some(bundle)) => {
+                    // Read after the bundle: in consortium mode the policy is the chain's, and
+                    // a fresh `Anchoring` learns it on its first bundle.
+                    let policy = anchoring.policy();
                     match tiezheng_protocol::bundle::verify_bundle(&bundle, None, &policy) {
                         Ok(r) if i64::try_from(r.anchor_height).ok() == Some(height) => {
                             report.bundles_verified += 1;
