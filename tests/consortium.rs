@@ -360,7 +360,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
 
     // The operator's audit in consortium mode: the bundle of every anchored proof, built from
     // the notary's database and checked with the chain's policy, verifies.
-    let out = common::tiezheng()
+    let out = tiezheng()
         .args(["audit", "--data-dir"])
         .arg(&n.data_dir)
         .envs(n.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
