@@ -301,7 +301,6 @@ impl Anchoring {
     /// of those a cosigned checkpoint covers; and submits, in order, those it does not hold
     /// yet. A refusal stops the submissions of this tick (the later batches follow the
     /// refused one), not the recording of the others.
-    #[allow(clippy::type_complexity)]
     async fn anchor_consortium(
         &self,
         rpc: &CometRpc,
