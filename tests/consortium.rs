@@ -73,11 +73,32 @@ fn notary_on(
         &[
             ("TIEZHENG_NOTARY_COMETBFT_RPC", &net.rpc(node)),
             ("TIEZHENG_NOTARY_BATCH_MAX_MS", "200"),
+            ("TIEZHENG_NOTARY_ANCHORING_STALL_MS", "3000"),
         ],
     );
     let dev = device(root, device_name, &n);
     let (court, _) = n.token("court", &[]);
     (n, dev, court)
+}
+
+/// `tiezheng audit` of notary `n`'s data: every anchored proof's bundle, built from the
+/// database and verified with the genesis policy. Its summary, asserted intact.
+fn audit(n: &Notary) -> Value {
+    let out = tiezheng()
+        .args(["audit", "--data-dir"])
+        .arg(&n.data_dir)
+        .envs(n.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary["audit"], "intact", "{summary}");
+    summary
 }
 
 fn verify_cli(dir: &Path, bundle: &Value, policy: &Policy, media: &str) -> Value {
@@ -360,20 +381,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
 
     // The operator's audit in consortium mode: the bundle of every anchored proof, built from
     // the notary's database and checked with the chain's policy, verifies.
-    let out = tiezheng()
-        .args(["audit", "--data-dir"])
-        .arg(&n.data_dir)
-        .envs(n.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap_or("null")).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(summary["audit"], "intact", "{summary}");
+    let summary = audit(&n);
     assert!(
         summary["bundles_verified"].as_u64().unwrap_or(0) >= 3,
         "{summary}"
@@ -494,6 +502,206 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
     assert_eq!(
         rules(&from_second, &reordered),
         ["policy.copy", "checkpoint.registry_root"]
+    );
+
+    // 8. History-correct documents: the proof anchored before the change, exported again
+    // after it, still carries the registry of its own checkpoint and verifies with the
+    // genesis policy alone; certificates issue on both sides of the change; the notary
+    // publishes the genesis policy (what a court pins), not today's registry.
+    let earlier_sm3 = bundle.batch.leaf.proof_sm3.to_hex();
+    let again = bundle_of(&n, &court, &earlier_sm3, &net);
+    let again: Bundle = serde_json::from_value(again).unwrap();
+    let in_order = |mut p: Policy| {
+        p.validators.sort_by(|a, b| a.address.cmp(&b.address));
+        p
+    };
+
+    assert_eq!(
+        in_order(again.policy.clone()),
+        in_order(bundle.policy.clone()),
+        "the registry as of its checkpoint"
+    );
+    verify_bundle(&again, None, &policy).unwrap();
+    let (_, published) = n.call("GET", "/v1/ledger/policy", None, b"");
+    assert_eq!(
+        in_order(serde_json::from_value::<Policy>(published).unwrap()),
+        in_order(policy.clone()),
+        "the genesis policy"
+    );
+    let certificate = |n: &Notary, court: &str, sm3: &str| {
+        let (s, v) = n.call(
+            "GET",
+            &format!("/v1/proofs/{sm3}/certificate"),
+            Some(court),
+            b"",
+        );
+        assert_eq!(s, 200, "certificate of {sm3}: {v}");
+    };
+    certificate(&n, &court, &earlier_sm3);
+    certificate(&n2, &court2, &from_second.batch.leaf.proof_sm3.to_hex());
+    let out = ledger_cli(&["policy", "--rpc", &net.rpc(3)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Policy = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        in_order(written),
+        in_order(policy.clone()),
+        "tiezheng ledger policy writes the genesis policy"
+    );
+
+    // 9. A fifth member joins (an appraisal institution) without a validator of its own: the
+    // members' SM2 quorum is now 4 of 5, so with one validator down no checkpoint can be
+    // cosigned. The chain goes on committing blocks (it never halts for good), the notary
+    // says anchoring is stalled and why, and once the validator is back, cosigning resumes
+    // and the waiting proof's bundle verifies with the genesis policy alone.
+    let appraisal_key =
+        common::testnet::new_key(&tz, &root.path().join("appraisal/member-key.json"));
+    let path = root.path().join("add-member.json");
+    let path = path.to_str().unwrap();
+    let out = ledger_cli(&[
+        "propose",
+        "--rpc",
+        &net.rpc(0),
+        "--set-member",
+        &format!("appraisal-centre={appraisal_key}:1"),
+        "--reason",
+        "a judicial appraisal institution joins",
+        "--out",
+        path,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // With --rpc, a member's approval is checked against the chain's registry first.
+    let key0 = net.dir.join("node0/config/member-key.json");
+    let out = ledger_cli(&[
+        "approve",
+        path,
+        "--member",
+        MEMBERS[1],
+        "--key",
+        key0.to_str().unwrap(),
+        "--rpc",
+        &net.rpc(0),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("is not the key the chain holds"),
+        "{err}"
+    );
+    for (i, member) in MEMBERS.iter().enumerate().take(3) {
+        let key = net.dir.join(format!("node{i}/config/member-key.json"));
+        let out = ledger_cli(&[
+            "approve",
+            path,
+            "--member",
+            member,
+            "--key",
+            key.to_str().unwrap(),
+            "--rpc",
+            &net.rpc(0),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = ledger_cli(&["submit", path, "--rpc", &net.rpc(0)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after_join = anchored(&n, &court, &dev, "photos/Canon_40D.jpg", &net);
+    let after_join: Bundle = serde_json::from_value(after_join).unwrap();
+    assert_eq!(after_join.governance.len(), 2);
+    assert_eq!(
+        verify_bundle(&after_join, None, &policy)
+            .unwrap()
+            .cosigners
+            .len(),
+        4
+    );
+
+    net.kill_node(3);
+    net.kill_app(3);
+    let stuck = capture(&dev, "photos/portrait_6.jpg");
+    cli(&dev, &["sync"]);
+    let stuck_sm3 = Hash32::sm3(&stuck).to_hex();
+    let h = net.height(0).unwrap();
+    net.wait_height(0, h + 5, Duration::from_secs(60));
+    let readyz = |n: &Notary| n.call("GET", "/readyz", None, b"").1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let degraded = loop {
+        let r = readyz(&n);
+        if r["status"] == "degraded" {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "not degraded: {r}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let cause = degraded["anchoring"]["cause"].as_str().unwrap();
+    assert!(cause.contains("cosigned by an SM2 quorum"), "{degraded}");
+    let (s, _) = n.call(
+        "GET",
+        &format!("/v1/proofs/{stuck_sm3}/bundle"),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 409, "no cosigned checkpoint covers it yet");
+    let (_, metrics) = common::http("GET", &format!("{}/metrics", n.url), None, b"");
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains("tiezheng_anchoring_stalled 1"),
+        "{metrics}"
+    );
+    // A second validator down: more than a third of the power, no block at all; the cause
+    // says so.
+    net.kill_node(2);
+    net.kill_app(2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = readyz(&n);
+        if r["anchoring"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("no block"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no-block cause not reported: {r}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for i in [2, 3] {
+        net.start_app(i);
+        net.start_node(i);
+    }
+    let resumed = bundle_of(&n, &court, &stuck_sm3, &net);
+    let resumed: Bundle = serde_json::from_value(resumed).unwrap();
+    let report = verify_bundle(&resumed, None, &policy).unwrap();
+    assert!(report.cosigners.len() >= 4, "{:?}", report.cosigners);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = readyz(&n);
+        if r["status"] == "ready" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still degraded: {r}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    certificate(&n, &court, &stuck_sm3);
+    let summary = audit(&n);
+    assert!(
+        summary["bundles_verified"].as_u64().unwrap_or(0) >= 5,
+        "{summary}"
     );
     drop(n2);
     drop(n);

@@ -18,9 +18,16 @@
 //!   keeps those valid over the checkpoint committed after `H` and, once they reach more than
 //!   two thirds of the members' SM2 voting power, puts them first in the block as one
 //!   [`CosignedCheckpoint`] transaction.
-//! - `ProcessProposal(B)`: every validator rejects a block from `vote_extensions_enable_height
-//!   + 1` on whose first transaction is not the checkpoint of `B-1` cosigned by a quorum, and
-//!   any block with a cosigned checkpoint elsewhere. `CheckTx` refuses them from the mempool.
+//! - `ProcessProposal(B)`: from the height after `vote_extensions_enable_height` on, every
+//!   validator rejects a block whose first transaction claims to be the checkpoint of `B-1`
+//!   but is not that checkpoint cosigned by a quorum, and any block with a cosigned
+//!   checkpoint elsewhere.
+//!   `CheckTx` refuses them from the mempool. A block without one is accepted: its proposer
+//!   had no SM2 quorum among the precommits of `B-1` (a member whose validator is down, or a
+//!   member without a validator), and since those precommits never change, refusing it would
+//!   halt the chain for good. The checkpoint after `B-1` then stays uncosigned; the next
+//!   cosigned checkpoint covers its anchors (the log only grows), and the application warns
+//!   once per run of uncosigned blocks.
 //! - `FinalizeBlock`: the cosigned checkpoint is kept (it is served by `/checkpoint` and
 //!   `/anchor` queries); the other transactions run through [`Ledger::finalize_block`].
 //!
@@ -168,6 +175,8 @@ struct State {
     cosigned: Option<CosignedCheckpoint>,
     /// Per notary, the last anchor accepted into the mempool since the last commit.
     pending: BTreeMap<Hash32, (u64, Hash32)>,
+    /// The first height of the current run of blocks without a cosigned checkpoint.
+    uncosigned_since: Option<u64>,
 }
 
 /// The ledger as an ABCI 2.0 application. Cloning shares the state.
@@ -340,7 +349,9 @@ impl LedgerApp {
         }
     }
 
-    /// Whether block `height` must start with a cosigned checkpoint (of `height - 1`).
+    /// Whether block `height` starts with the cosigned checkpoint of `height - 1` when its
+    /// proposer holds an SM2 quorum of extensions (the extensions exist from the height after
+    /// `vote_extensions_enable_height`).
     fn needs_cosign(enable_height: u64, height: u64) -> bool {
         enable_height > 0 && height > enable_height
     }
@@ -433,7 +444,10 @@ impl LedgerApp {
                             }
                             Err(e) => tracing::error!(%e, "cannot encode cosigned checkpoint"),
                         },
-                        Err(e) => tracing::warn!(height, %e, "no SM2 quorum to propose with"),
+                        Err(e) if st.uncosigned_since.is_none() => {
+                            tracing::warn!(height, %e, "no SM2 quorum to propose with; proposing without a cosigned checkpoint");
+                        }
+                        Err(e) => tracing::debug!(height, %e, "no SM2 quorum to propose with"),
                     }
                 }
                 _ => tracing::warn!(height, "no checkpoint or extensions to propose with"),
@@ -464,26 +478,29 @@ impl LedgerApp {
             tracing::warn!(height, "rejecting proposal: oversized transaction");
             return Reject;
         }
-        let rest = if Self::needs_cosign(st.enable_height, height) {
-            let target = height.saturating_sub(1);
-            let first = r.txs.first().and_then(|t| as_cosigned(t));
-            let verdict = match (first, st.checkpoints.get(&target)) {
-                (Some(Ok(c)), Some(cp)) => ledger.check_cosigned(&c, cp),
-                (Some(Err(e)), _) => Err(e),
-                (None, _) => Err(LedgerError::Cosign(
-                    "the block does not start with a cosigned checkpoint".into(),
-                )),
-                (_, None) => Err(LedgerError::Cosign(format!(
-                    "no checkpoint of height {target} here"
-                ))),
-            };
-            if let Err(e) = verdict {
-                tracing::warn!(height, %e, "rejecting proposal");
-                return Reject;
+        let first = r.txs.first().and_then(|t| as_cosigned(t));
+        let rest = match first {
+            Some(first) if Self::needs_cosign(st.enable_height, height) => {
+                let target = height.saturating_sub(1);
+                let verdict = match (first, st.checkpoints.get(&target)) {
+                    (Ok(c), Some(cp)) => ledger.check_cosigned(&c, cp),
+                    (Err(e), _) => Err(e),
+                    (_, None) => Err(LedgerError::Cosign(format!(
+                        "no checkpoint of height {target} here"
+                    ))),
+                };
+                if let Err(e) = verdict {
+                    tracing::warn!(height, %e, "rejecting proposal");
+                    return Reject;
+                }
+                r.txs.get(1..).unwrap_or_default()
             }
-            r.txs.get(1..).unwrap_or_default()
-        } else {
-            &r.txs[..]
+            // No cosigned checkpoint: the proposer's precommits for the last block did not
+            // hold an SM2 quorum (a member without a running validator, extensions lost).
+            // The block goes on; the checkpoint after the last block stays uncosigned and a
+            // later cosigned checkpoint covers its anchors. Refusing the block instead would
+            // halt the chain for good: the precommits of a committed block never change.
+            _ => &r.txs[..],
         };
         if rest.iter().any(|t| as_cosigned(t).is_some()) {
             tracing::warn!(height, "rejecting proposal: misplaced cosigned checkpoint");
@@ -646,6 +663,31 @@ impl LedgerApp {
         st.checkpoints = st.checkpoints.split_off(&height.saturating_sub(3));
         // The speculations about this height (and any before) are settled.
         st.speculated = st.speculated.split_off(&(height + 1, Vec::new()));
+        // The operator's view of the SM2 quorum: said once when cosigning stops and once when
+        // it resumes, not at every block.
+        if Self::needs_cosign(enable_height, height) {
+            match (&cosigned_now, st.uncosigned_since) {
+                (None, None) => {
+                    st.uncosigned_since = Some(height);
+                    let members = st.ledger.as_ref().map_or(0, |l| l.members().len());
+                    tracing::warn!(
+                        height,
+                        members,
+                        "block without a cosigned checkpoint: the precommits for the last block held no SM2 quorum of the members (more than two thirds of their power); anchors wait for a later cosigned checkpoint"
+                    );
+                }
+                (Some(c), Some(since)) => {
+                    st.uncosigned_since = None;
+                    tracing::info!(
+                        height,
+                        since,
+                        cosigners = c.cosignatures.len(),
+                        "cosigned checkpoints resumed"
+                    );
+                }
+                _ => {}
+            }
+        }
         if let Some(c) = cosigned_now {
             st.cosigned = Some(c);
         }

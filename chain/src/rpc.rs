@@ -9,6 +9,18 @@ use tiezheng_protocol::cometbft::{BundleCometBft, bundle_validator, policy_valid
 
 use crate::abci::{AnchorAnswer, PolicyAnswer, codes};
 
+/// The ledger's members as a policy lists them.
+fn policy_members(members: Vec<crate::ledger::Member>) -> Vec<PolicyMember> {
+    members
+        .into_iter()
+        .map(|m| PolicyMember {
+            id: m.id,
+            public_key: m.public_key,
+            power: m.power,
+        })
+        .collect()
+}
+
 /// A CometBFT node's JSON-RPC, as the ledger's clients (the notary, `tiezheng ledger`) use it.
 #[derive(Debug)]
 pub struct LedgerRpc {
@@ -104,17 +116,50 @@ impl LedgerRpc {
         Ok(Policy {
             chain_id: p.chain_id,
             notary_keys: p.notary_keys,
-            members: p
-                .members
-                .into_iter()
-                .map(|m| PolicyMember {
-                    id: m.id,
-                    public_key: m.public_key,
-                    power: m.power,
-                })
-                .collect(),
+            members: policy_members(p.members),
             validators,
         })
+    }
+
+    /// The consortium's genesis policy, the one a court pins: chain, members and notaries from
+    /// the genesis document's `app_state`, the validators from its `validators`. Every bundle
+    /// of the chain verifies with it, whatever governance changed since (a bundle carries the
+    /// changes up to its checkpoint).
+    pub async fn genesis_policy(&self) -> Result<Policy, String> {
+        let r = self
+            .call("genesis", json!({}))
+            .await?
+            .map_err(|e| format!("genesis: {e}"))?;
+        let doc = r.get("genesis").ok_or("genesis: no genesis document")?;
+        let app: crate::ledger::Genesis =
+            serde_json::from_value(doc.get("app_state").cloned().unwrap_or(Value::Null))
+                .map_err(|e| format!("genesis: app_state is not a Tiezheng ledger genesis: {e}"))?;
+        let mut validators: Vec<_> = doc
+            .get("validators")
+            .and_then(Value::as_array)
+            .ok_or("genesis: no validators (the consortium's genesis lists them)")?
+            .iter()
+            .map(policy_validator_from_rpc)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("genesis: {e}"))?;
+        // CometBFT's order (as `/validators` lists them): voting power descending, then
+        // address ascending.
+        validators.sort_by(|a, b| {
+            b.power.cmp(&a.power).then_with(|| {
+                a.address
+                    .to_ascii_uppercase()
+                    .cmp(&b.address.to_ascii_uppercase())
+            })
+        });
+        let policy = Policy {
+            chain_id: app.chain_id,
+            notary_keys: app.notaries,
+            members: policy_members(app.members),
+            validators,
+        };
+        // The same order as the registry writes it back (notaries by key ID), so that the
+        // policy a court pins reads like every bundle's copy.
+        Ok(Policy::from_registry(&policy.registry(), policy.validators))
     }
 
     /// The ledger's own `/policy` answer (with its governance sequence number).

@@ -41,7 +41,9 @@ use crate::store::Store;
 #[derive(Debug)]
 pub struct Anchoring {
     backend: Backend,
-    policy: Mutex<Policy>,
+    /// The ledger's genesis policy (what courts pin; it never changes): known at once for the
+    /// embedded ledger, read from the node's `genesis` once on the consortium ledger.
+    genesis: Mutex<Option<Policy>>,
     /// This instance's name in the batching lease (random, per process).
     holder: String,
 }
@@ -125,7 +127,7 @@ impl Anchoring {
         Ok(Self {
             holder: new_holder(),
             backend: Backend::Embedded(Box::new(Mutex::new(chain))),
-            policy: Mutex::new(policy),
+            genesis: Mutex::new(Some(policy)),
         })
     }
 
@@ -135,29 +137,41 @@ impl Anchoring {
         Ok(Self {
             holder: new_holder(),
             backend: Backend::CometBft(CometRpc::new(rpc)?),
-            policy: Mutex::new(Policy {
-                chain_id: String::new(),
-                notary_keys: Vec::new(),
-                members: Vec::new(),
-                validators: Vec::new(),
-            }),
+            genesis: Mutex::new(None),
         })
     }
 
-    /// The verification policy of this ledger (in consortium mode, as the chain reported it
-    /// last: empty until the node has answered once).
-    pub fn policy(&self) -> Policy {
-        self.policy
-            .lock()
-            .map(|p| p.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+    /// The ledger's genesis policy: the one courts pin, with which every bundle and
+    /// certificate of this ledger verifies, before and after any registry change (a bundle
+    /// carries the changes up to its checkpoint). On the consortium ledger it is read from
+    /// the node's genesis document the first time and kept; `Err` while the node cannot be
+    /// asked.
+    pub async fn genesis_policy(&self) -> Result<Policy, String> {
+        if let Some(p) = self.genesis.lock().ok().and_then(|g| g.clone()) {
+            return Ok(p);
+        }
+        let Backend::CometBft(rpc) = &self.backend else {
+            return Err("the embedded ledger has no genesis policy".into());
+        };
+        let p = rpc.genesis_policy().await?;
+        if let Ok(mut g) = self.genesis.lock() {
+            *g = Some(p.clone());
+        }
+        Ok(p)
     }
 
-    fn set_policy(&self, p: Policy) {
-        match self.policy.lock() {
-            Ok(mut g) => *g = p,
-            Err(e) => *e.into_inner() = p,
-        }
+    /// The consortium ledger's latest block height, as this notary's node reports it (`None`
+    /// on the embedded ledger, or when the node cannot be asked).
+    pub async fn chain_height(&self) -> Option<u64> {
+        let Backend::CometBft(rpc) = &self.backend else {
+            return None;
+        };
+        let status = rpc.call("status", serde_json::json!({})).await.ok()?.ok()?;
+        status
+            .pointer("/sync_info/latest_block_height")?
+            .as_str()?
+            .parse()
+            .ok()
     }
 
     /// `"embedded"` or `"consortium"`.
@@ -215,7 +229,7 @@ impl Anchoring {
         }
         match &self.backend {
             Backend::Embedded(chain) => Self::anchor_embedded(chain, store, now, metrics).await,
-            Backend::CometBft(rpc) => self.anchor_consortium(rpc, store, now, metrics).await,
+            Backend::CometBft(rpc) => self.anchor_consortium(rpc, store, key, now, metrics).await,
         }
     }
 
@@ -305,13 +319,26 @@ impl Anchoring {
         &self,
         rpc: &CometRpc,
         store: &Store,
+        key: &Sm2SigningKey,
         now: i64,
         metrics: &crate::metrics::Metrics,
     ) -> Result<(), String> {
         use futures_util::StreamExt as _;
         if rpc.policy_due() {
-            self.set_policy(rpc.policy().await?);
             rpc.policy_fetched();
+            let current = rpc.policy_answer().await?;
+            let registered = current.notary_keys.contains(&key.public_key().to_hex());
+            let was = rpc
+                .registered
+                .swap(registered, std::sync::atomic::Ordering::Relaxed);
+            if !registered && (was || !rpc.warned.swap(true, std::sync::atomic::Ordering::Relaxed))
+            {
+                tracing::warn!(
+                    notary_key = %key.public_key().to_hex(),
+                    chain_id = %current.chain_id,
+                    "this notary's key may not anchor on the consortium ledger: the ledger will refuse its batches. Put the key (the public_key of the notary's key file) in the genesis app_state.notaries, or have the members admit it (tiezheng ledger propose --add-notary)"
+                );
+            }
         }
         let batches = store
             .unsealed_batches(UNSEALED_PER_TICK)
@@ -420,6 +447,7 @@ impl Anchoring {
         for (signed, seq, height) in anchored {
             metrics.batch_anchored(
                 u64::try_from(now - signed.header.window_start.unix_ms()).unwrap_or(0),
+                now,
             );
             tracing::info!(batch_seq = seq, height, "batch anchored");
         }
@@ -557,11 +585,15 @@ impl Anchoring {
                 (record, incl, cp, None, Vec::new())
             }
         };
-        if self.policy().chain_id.is_empty()
-            && let Backend::CometBft(rpc) = &self.backend
-        {
-            self.set_policy(rpc.policy().await?);
-        }
+        // The registry as of the checkpoint: the genesis policy after the changes the bundle
+        // carries (never today's registry, which a later change may have moved on).
+        let policy = self
+            .genesis_policy()
+            .await?
+            .after(&governance)
+            .map_err(|(i, e)| {
+                format!("batch {seq}: registry change {i} does not follow from the genesis: {e}")
+            })?;
         Ok(Some(Bundle {
             kind: BUNDLE_TYPE.to_owned(),
             mode: self.mode().into(),
@@ -580,7 +612,7 @@ impl Anchoring {
                 inclusion: anchor_inclusion,
             },
             checkpoint,
-            policy: self.policy(),
+            policy,
             cometbft,
             governance,
         }))
@@ -593,8 +625,12 @@ impl Anchoring {
 struct CometRpc {
     rpc: LedgerRpc,
     submitted: Mutex<std::collections::BTreeMap<i64, std::time::Instant>>,
-    /// When the chain's policy (members, notaries, validators) was last read.
+    /// When the chain's registry was last read (to warn when this notary may not anchor).
     policy_at: Mutex<Option<std::time::Instant>>,
+    /// Whether this notary's key may anchor, as last read.
+    registered: std::sync::atomic::AtomicBool,
+    /// Whether the warning that it may not was given.
+    warned: std::sync::atomic::AtomicBool,
     /// The last CometBFT layer read (several batches share a cosigned checkpoint).
     layer: Mutex<Option<(u64, BundleCometBft)>>,
 }
@@ -612,6 +648,8 @@ impl CometRpc {
             rpc: LedgerRpc::new(url)?,
             submitted: Mutex::new(std::collections::BTreeMap::new()),
             policy_at: Mutex::new(None),
+            registered: std::sync::atomic::AtomicBool::new(false),
+            warned: std::sync::atomic::AtomicBool::new(false),
             layer: Mutex::new(None),
         })
     }

@@ -472,9 +472,15 @@ async fn check_anchors(
                     format!("batch {seq} is recorded as anchored at height {height}, but the ledger holds no anchor for its root"),
                 ),
                 Ok(Some(bundle)) => {
-                    // Read after the bundle: in consortium mode the policy is the chain's, and
-                    // a fresh `Anchoring` learns it on its first bundle.
-                    let policy = anchoring.policy();
+                    // The genesis policy, as a court pins it (read once the bundle was built:
+                    // the node has answered by then).
+                    let policy = match anchoring.genesis_policy().await {
+                        Ok(p) => p,
+                        Err(e) => {
+                            report.found("anchor", &proof_sm3, format!("no genesis policy to verify with: {e}"));
+                            continue;
+                        }
+                    };
                     match tiezheng_protocol::bundle::verify_bundle(&bundle, None, &policy) {
                         Ok(r) if i64::try_from(r.anchor_height).ok() == Some(height) => {
                             report.bundles_verified += 1;

@@ -182,7 +182,15 @@ async fn certificate_of(
             last_event_hash: Hash32::from_hex(&last.hash).map_err(HttpError::internal)?,
         },
     };
-    let policy = state.anchoring.policy();
+    // The genesis policy, as a court pins it: the bundle carries the registry changes since.
+    let policy = state.anchoring.genesis_policy().await.map_err(|e| {
+        HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ledger_unavailable",
+            format!("the ledger's genesis policy cannot be read yet: {e}"),
+            None,
+        )
+    })?;
     let cert = match issue(bundle, &policy, params, &state.key) {
         Ok(c) => c,
         Err(e) => return Err(refused(state, &row.proof_sm3, &e)),

@@ -66,6 +66,10 @@ pub struct NotaryConfig {
     pub batch_max_leaves: usize,
     /// ...or when its oldest proof has waited this many milliseconds.
     pub batch_max_ms: i64,
+    /// Proofs waiting this many milliseconds for a complete bundle (anchored and, on the
+    /// consortium ledger, covered by a cosigned checkpoint) make `/readyz` answer `degraded`
+    /// and the notary warn with the cause. 0: never.
+    pub anchoring_stall_ms: i64,
     /// RPC address of this organisation's CometBFT node (e.g. `http://127.0.0.1:26657`): when
     /// set, batches are anchored on the consortium ledger there; when unset, on the embedded
     /// single-validator ledger under `<data_dir>/chain`.
@@ -104,6 +108,7 @@ impl Default for NotaryConfig {
             workers: 0,
             batch_max_leaves: 1024,
             batch_max_ms: 1000,
+            anchoring_stall_ms: 60_000,
             cometbft_rpc: None,
             certificate_issuer: "铁证公证服务 Tiezheng notary".into(),
             public_url: None,
@@ -259,6 +264,9 @@ impl NotaryConfig {
                     cfg.body_timeout_ms = u64::try_from(number(&value)?.max(1)).unwrap_or(u64::MAX)
                 }
                 "BATCH_MAX_LEAVES" => cfg.batch_max_leaves = number(&value)?.max(1),
+                "ANCHORING_STALL_MS" => {
+                    cfg.anchoring_stall_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)
+                }
                 "BATCH_MAX_MS" => {
                     cfg.batch_max_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)
                 }

@@ -22,6 +22,7 @@ pub mod certificates;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod liveness;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
@@ -142,6 +143,7 @@ impl Notary {
             store,
             key,
             metrics: metrics::Metrics::default(),
+            liveness: liveness::Liveness::default(),
             media,
             sequencer,
             throttle: throttle::Throttle::new(&config),
@@ -168,7 +170,7 @@ impl Notary {
             loop {
                 every.tick().await;
                 let s = &background;
-                if let Err(e) = s
+                let result = s
                     .anchoring
                     .tick(
                         &s.store,
@@ -177,8 +179,24 @@ impl Notary {
                         s.config.batch_max_ms,
                         &s.metrics,
                     )
-                    .await
-                {
+                    .await;
+                s.liveness.ticked(&result);
+                let now = api::now_ms();
+                if s.liveness.due(now) {
+                    if let Some(h) = s.anchoring.chain_height().await {
+                        s.liveness.chain_height(h, now);
+                    }
+                    s.liveness
+                        .assess(
+                            &s.store,
+                            s.anchoring.mode() == "consortium",
+                            now,
+                            s.config.anchoring_stall_ms,
+                            s.metrics.last_anchor_ms(),
+                        )
+                        .await;
+                }
+                if let Err(e) = result {
                     let repeat = last_warning.as_ref().is_some_and(|(m, at)| {
                         *m == e && at.elapsed() < std::time::Duration::from_secs(30)
                     });

@@ -18,6 +18,8 @@ pub struct Metrics {
     batch_latency_ms_last: AtomicU64,
     certificates_issued: AtomicU64,
     certificates_refused: Mutex<BTreeMap<String, u64>>,
+    /// When a batch was last anchored (unix ms; 0: not since the start).
+    last_anchor_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Metrics {
@@ -43,13 +45,19 @@ impl Metrics {
         self.media_bytes.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// A batch anchored `latency_ms` after its oldest proof was receipted.
-    pub fn batch_anchored(&self, latency_ms: u64) {
+    /// A batch anchored at `now` (unix ms), `latency_ms` after its oldest proof was receipted.
+    pub fn batch_anchored(&self, latency_ms: u64, now: i64) {
+        self.last_anchor_ms.store(now, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.batch_latency_ms_sum
             .fetch_add(latency_ms, Ordering::Relaxed);
         self.batch_latency_ms_last
             .store(latency_ms, Ordering::Relaxed);
+    }
+
+    /// When a batch was last anchored (unix ms), if since the start.
+    pub fn last_anchor_ms(&self) -> Option<i64> {
+        Some(self.last_anchor_ms.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 
     /// A certificate issued.
@@ -71,9 +79,50 @@ impl Metrics {
         }
     }
 
-    /// The exposition text; `stored_proofs` is the number of proofs awaiting anchoring.
-    pub fn render(&self, stored_proofs: i64) -> String {
+    /// The exposition text; `stored_proofs` is the number of proofs awaiting anchoring,
+    /// `anchoring` what the liveness check last saw.
+    pub fn render(
+        &self,
+        stored_proofs: i64,
+        anchoring: &crate::liveness::AnchoringHealth,
+    ) -> String {
         let mut s = String::new();
+        let seconds = |ms: Option<i64>| ms.map_or(-1.0, |ms| ms as f64 / 1000.0);
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_anchoring_oldest_waiting_seconds Age of the oldest receipted proof without a complete bundle (0 when none waits)."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_anchoring_oldest_waiting_seconds gauge");
+        let _ = writeln!(
+            s,
+            "tiezheng_anchoring_oldest_waiting_seconds {}",
+            anchoring
+                .oldest_waiting_ms
+                .map_or(0.0, |ms| ms as f64 / 1000.0)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_anchoring_seconds_since_last_anchor Time since this instance last saw a batch anchored (-1: not since it started)."
+        );
+        let _ = writeln!(
+            s,
+            "# TYPE tiezheng_anchoring_seconds_since_last_anchor gauge"
+        );
+        let _ = writeln!(
+            s,
+            "tiezheng_anchoring_seconds_since_last_anchor {}",
+            seconds(anchoring.since_last_anchor_ms)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_anchoring_stalled 1 while proofs wait longer than ANCHORING_STALL_MS for a complete bundle."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_anchoring_stalled gauge");
+        let _ = writeln!(
+            s,
+            "tiezheng_anchoring_stalled {}",
+            u8::from(anchoring.status == "stalled")
+        );
         let _ = writeln!(
             s,
             "# HELP tiezheng_proofs_accepted_total Proofs stored and receipted."

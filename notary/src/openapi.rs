@@ -34,7 +34,7 @@ fn error_meaning(status: &str) -> &'static str {
         "422" => "well-formed but refused; `field` names the value at fault",
         "429" => "over a rate limit; retry after `Retry-After` seconds",
         "503" => {
-            "the database or the media storage is unavailable; retry later (nothing was stored beyond what was acknowledged)"
+            "the database, the media storage or the ledger is unavailable; retry later (nothing was stored beyond what was acknowledged)"
         }
         _ => "error",
     }
@@ -295,7 +295,7 @@ pub fn document() -> Value {
     let text = json!({"x-text": true});
     let paths = json!({
         "/healthz": {"get": Op::new("Liveness", "anyone").ok("200", "the process answers", Some(schema_ref("status"))).build()},
-        "/readyz": {"get": Op::new("Readiness (database reachable)", "anyone").ok("200", "ready", Some(schema_ref("status"))).errors(&["503"]).build()},
+        "/readyz": {"get": Op::new("Readiness: the database answers (503 if not); `status` is `degraded`, with `anchoring.cause`, while proofs wait longer than ANCHORING_STALL_MS for a complete bundle (receipts go on)", "anyone").ok("200", "ready or degraded", Some(schema_ref("status"))).errors(&["503"]).build()},
         "/metrics": {"get": Op::new("Prometheus metrics", "anyone").ok("200", "Prometheus text format", Some(text)).build()},
         "/openapi.json": {"get": Op::new("This document", "anyone").ok("200", "OpenAPI 3.1", Some(json!({"type": "object"}))).build()},
         "/v1/notary": {"get": Op::new("The notary's SM2 public key and key ID", "anyone").ok("200", "the key", Some(schema_ref("notary-key"))).build()},
@@ -347,7 +347,7 @@ pub fn document() -> Value {
             .param(proof_sm3.clone())
             .param(path_param("item", "index of the item in the manifest", json!({"type": "integer", "minimum": 0})))
             .ok("200", "the PNG", Some(json!({"type": "string", "format": "binary"}))).errors(&["400", "404", "410", "422"]).build()},
-        "/v1/ledger/policy": {"get": Op::new("The keys of this notary's ledger (courts pin their own copy)", "anyone").ok("200", "the policy", Some(schema_ref("policy"))).build()},
+        "/v1/ledger/policy": {"get": Op::new("The ledger's genesis policy: every bundle of this ledger verifies with it, before and after registry changes (courts pin their own copy)", "anyone").ok("200", "the genesis policy", Some(schema_ref("policy"))).errors(&["503"]).build()},
         "/v1/media/{sm3}": {"put": {
             // Built by hand: the body is the file's bytes, not JSON.
             "summary": "Send a chunk of a media file starting at ?offset=N (resumable); bytes overlapping acknowledged ones must be identical; verified against this device's proof (SM3 and SHA-256) when complete",

@@ -71,6 +71,15 @@ pub enum Backend {
     Postgres,
 }
 
+/// A closed batch whose bundles are not complete yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingBatch {
+    /// Its sequence number.
+    pub batch_seq: i64,
+    /// The ledger height that anchored it, if it is anchored.
+    pub anchored_height: Option<i64>,
+}
+
 /// A stored proof row.
 #[derive(Debug, Clone)]
 pub struct ProofRow {
@@ -518,6 +527,53 @@ impl Store {
     pub async fn unanchored_count(&self) -> Result<i64> {
         let r = sqlx::query("SELECT COUNT(*) AS n FROM batch_leaves l LEFT JOIN batches b ON b.batch_seq = l.batch_seq WHERE b.anchored_height IS NULL").fetch_one(&self.pool).await?;
         Ok(r.try_get("n")?)
+    }
+
+    /// The oldest receipted proof without a complete bundle: when it was added, and the batch
+    /// it is in if one was closed. `evidence`: on the consortium ledger a batch is complete
+    /// once its ledger evidence is kept, on the embedded one once it is anchored.
+    pub async fn oldest_waiting(
+        &self,
+        evidence: bool,
+    ) -> Result<Option<(i64, Option<WaitingBatch>)>> {
+        // Two indexed look-ups (partial indexes on each condition), not a scan of every batch.
+        let first = |sql: &'static str| async move {
+            sqlx::query(sql)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| {
+                    Ok::<_, StoreError>(WaitingBatch {
+                        batch_seq: r.try_get("batch_seq")?,
+                        anchored_height: opt_i64(&r, "anchored_height")?,
+                    })
+                })
+                .transpose()
+        };
+        let unanchored = first("SELECT batch_seq, anchored_height FROM batches WHERE anchored_height IS NULL ORDER BY batch_seq LIMIT 1").await?;
+        let unsealed = if evidence {
+            first("SELECT batch_seq, anchored_height FROM batches WHERE ledger_evidence IS NULL ORDER BY batch_seq LIMIT 1").await?
+        } else {
+            None
+        };
+        let batch = match (unanchored, unsealed) {
+            (Some(a), Some(b)) => Some(if b.batch_seq < a.batch_seq { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        let oldest = match &batch {
+            // Batches close in order: the oldest incomplete one holds the oldest proof.
+            Some(b) => {
+                sqlx::query("SELECT MIN(added_at) AS t FROM batch_leaves WHERE batch_seq = $1")
+                    .bind(b.batch_seq)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT MIN(added_at) AS t FROM batch_leaves WHERE batch_seq IS NULL")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(opt_i64(&oldest, "t")?.map(|t| (t, batch)))
     }
 
     /// Leaves waiting for a batch, oldest first: (proof SM3, salt, added at).

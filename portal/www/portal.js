@@ -176,7 +176,7 @@ export function renderReport(container, report, { policySource } = {}) {
 
 function renderPolicy(container, p, source) {
   const from = {
-    notary: ['本公证处公布的信任策略（/v1/ledger/policy）', "this notary's published policy (/v1/ledger/policy)"],
+    notary: ['本公证处公布的创世信任策略（/v1/ledger/policy，登记变更由证据包携带）', "this notary's published genesis policy (/v1/ledger/policy; registry changes come with the bundle)"],
     court: ['您载入的信任策略文件', 'the policy file you loaded'],
     bundle: ['证据包自带的密钥（仅证明一致性，不证明签署者身份）', "the keys inside the bundle (proves consistency, not who signed)"],
   }[source || p.source] || ['', ''];

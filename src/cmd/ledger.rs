@@ -5,7 +5,8 @@
 //!   `genesis.json` and turns vote extensions on from the initial height;
 //! - `ledger serve`: runs the ledger as the ABCI application of the member's validator;
 //! - `ledger propose`, `approve`, `submit`: a registry change (notaries, members), approved
-//!   with SM2 by more than two thirds of the members' power, applied on the chain.
+//!   with SM2 by more than two thirds of the members' power, applied on the chain;
+//! - `ledger policy`: the genesis policy a court pins, from a node's genesis document.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -41,6 +42,20 @@ pub(crate) enum Command {
     Approve(ApproveArgs),
     /// Submit an approved governance proposal to the chain and wait until it applies.
     Submit(SubmitArgs),
+    /// Write the consortium's genesis policy, the one a court pins: read from a node's genesis
+    /// document, it verifies every bundle of the chain before and after registry changes.
+    Policy(PolicyArgs),
+}
+
+/// Arguments of `tiezheng ledger policy`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PolicyArgs {
+    /// A node's RPC (e.g. http://127.0.0.1:26657).
+    #[arg(long, value_name = "URL")]
+    rpc: String,
+    /// Where to write the policy (JSON); standard output if omitted.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 /// Arguments of `tiezheng ledger propose`.
@@ -82,6 +97,10 @@ pub(crate) struct ApproveArgs {
     /// This member's SM2 key file.
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
+    /// A node's RPC: check first that the key is the one the chain's registry holds for
+    /// `--member` (an approval with another key would count for nothing).
+    #[arg(long, value_name = "URL")]
+    rpc: Option<String>,
 }
 
 /// Arguments of `tiezheng ledger submit`.
@@ -140,7 +159,31 @@ pub(crate) fn run(c: &Command) -> anyhow::Result<ExitCode> {
         Command::Propose(a) => propose(a),
         Command::Approve(a) => approve(a),
         Command::Submit(a) => submit(a),
+        Command::Policy(a) => policy(a),
     }
+}
+
+fn policy(a: &PolicyArgs) -> anyhow::Result<ExitCode> {
+    let rpc = LedgerRpc::new(&a.rpc).map_err(anyhow::Error::msg)?;
+    let policy = runtime()?
+        .block_on(rpc.genesis_policy())
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("--rpc {}", a.rpc))?;
+    let text = format!("{}\n", serde_json::to_string_pretty(&policy)?);
+    match &a.out {
+        Some(file) => {
+            std::fs::write(file, text).with_context(|| format!("{}", file.display()))?;
+            super::emit_json_line(
+                &mut io::stdout().lock(),
+                &json!({ "policy": file, "chain_id": policy.chain_id,
+                         "members": policy.members.len(), "notaries": policy.notary_keys.len(),
+                         "validators": policy.validators.len(),
+                         "sm3": Hash32::sm3(&canonical::to_canonical_bytes(&policy)?).to_hex() }),
+            )?;
+        }
+        None => io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -236,6 +279,33 @@ fn approve(a: &ApproveArgs) -> anyhow::Result<ExitCode> {
         bail!("{}: no such key file", a.key.display());
     }
     let key = tiezheng_notary::keys::load_or_create(&a.key)?;
+    if let Some(url) = &a.rpc {
+        let rpc = LedgerRpc::new(url).map_err(anyhow::Error::msg)?;
+        let registry = runtime()?
+            .block_on(rpc.policy_answer())
+            .map_err(anyhow::Error::msg)?;
+        let mine = key.public_key().to_hex();
+        match registry.members.iter().find(|m| m.id == a.member) {
+            None => bail!(
+                "--member {}: not a member of chain {} (members: {})",
+                a.member,
+                registry.chain_id,
+                registry
+                    .members
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(m) if m.public_key != mine => bail!(
+                "--key {}: its public key {mine} is not the key the chain holds for member {} ({}): use that member's own key file",
+                a.key.display(),
+                a.member,
+                m.public_key
+            ),
+            Some(_) => {}
+        }
+    }
     tx.approvals.retain(|c| c.member != a.member);
     tx.approvals.push(
         tx.proposal

@@ -81,6 +81,8 @@ pub struct AppState {
     pub media: MediaStore,
     /// Counters.
     pub metrics: Metrics,
+    /// Whether anchoring keeps up.
+    pub liveness: crate::liveness::Liveness,
     /// The intake writer: places verified proofs in their devices' chains, group-commits them
     /// and signs their receipts.
     pub sequencer: crate::sequencer::Sequencer,

@@ -15,10 +15,24 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers (503 if not). While proofs wait longer than
+/// `anchoring_stall_ms` for a complete bundle, `degraded` with the cause: receipts go on (a
+/// receipt is a promise kept in the database), so intake stays routed here.
 pub async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
     match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(()) => {
+            let anchoring = state.liveness.health(
+                super::now_ms(),
+                state.config.anchoring_stall_ms,
+                state.metrics.last_anchor_ms(),
+            );
+            let status = if anchoring.status == "ok" {
+                "ready"
+            } else {
+                "degraded"
+            };
+            HttpResponse::Ok().json(json!({"status": status, "anchoring": anchoring}))
+        }
         Err(e) => HttpError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
@@ -32,9 +46,14 @@ pub async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
     let stored = state.store.unanchored_count().await.unwrap_or(-1);
+    let anchoring = state.liveness.health(
+        super::now_ms(),
+        state.config.anchoring_stall_ms,
+        state.metrics.last_anchor_ms(),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(stored))
+        .body(state.metrics.render(stored, &anchoring))
 }
 
 /// `GET /openapi.json`.

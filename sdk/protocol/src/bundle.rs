@@ -12,9 +12,12 @@ use serde_json::Value;
 use crate::canonical;
 use crate::cometbft::{BundleCometBft, ChainReport, PolicyValidator};
 use crate::hash::Hash32;
-use crate::ledger::{AnchorRecord, CosignedCheckpoint, GovernanceTx, SignedBatchHeader};
+use crate::ledger::{
+    AnchorRecord, CosignedCheckpoint, GovernanceError, GovernanceTx, Registry, SignedBatchHeader,
+};
 use crate::manifest::Proof;
 use crate::notary::SignedReceipt;
+use crate::sm2::Sm2PublicKey;
 use crate::verify::MediaEvidence;
 use crate::wire::InclusionProof;
 
@@ -70,6 +73,65 @@ pub struct Policy {
     /// The CometBFT validator set (consortium mode); empty for the embedded ledger.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validators: Vec<PolicyValidator>,
+}
+
+impl Policy {
+    /// The registry this policy pins: its chain, members and notaries. Keys that do not parse
+    /// are left out (the verifier's `policy` layer names them).
+    pub fn registry(&self) -> Registry {
+        let members = self
+            .members
+            .iter()
+            .filter_map(|m| {
+                Some((
+                    m.id.clone(),
+                    Sm2PublicKey::from_hex(&m.public_key).ok()?,
+                    m.power,
+                ))
+            })
+            .collect();
+        let notaries: Vec<Sm2PublicKey> = self
+            .notary_keys
+            .iter()
+            .filter_map(|k| Sm2PublicKey::from_hex(k).ok())
+            .collect();
+        Registry::genesis(&self.chain_id, members, notaries)
+    }
+
+    /// `registry` written as a policy, with `validators` (the CometBFT validator set, which
+    /// the registry does not hold).
+    pub fn from_registry(registry: &Registry, validators: Vec<PolicyValidator>) -> Self {
+        Self {
+            chain_id: registry.chain_id.clone(),
+            notary_keys: registry
+                .notaries
+                .values()
+                .filter(|(_, active)| *active)
+                .map(|(k, _)| k.to_hex())
+                .collect(),
+            members: registry
+                .members
+                .iter()
+                .map(|(id, k, power)| PolicyMember {
+                    id: id.clone(),
+                    public_key: k.to_hex(),
+                    power: *power,
+                })
+                .collect(),
+            validators,
+        }
+    }
+
+    /// This policy (a consortium's genesis policy) after the registry `changes`, in order:
+    /// the copy a bundle whose checkpoint follows them carries, whatever the registry is
+    /// today. Fails with the index of the first change the registry refuses.
+    pub fn after(&self, changes: &[GovernanceTx]) -> Result<Self, (usize, GovernanceError)> {
+        let mut registry = self.registry();
+        for (i, change) in changes.iter().enumerate() {
+            registry.apply(change).map_err(|e| (i, e))?;
+        }
+        Ok(Self::from_registry(&registry, self.validators.clone()))
+    }
 }
 
 /// Batch layer of a bundle.

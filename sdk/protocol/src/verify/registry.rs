@@ -3,31 +3,14 @@
 //! registry the checkpoint commits to. The members and notaries of that registry are the ones
 //! every later layer trusts.
 
-use crate::bundle::{Bundle, Policy, PolicyMember};
+use crate::bundle::{Bundle, Policy};
 use crate::ledger::{GovernanceError, Registry};
-use crate::sm2::Sm2PublicKey;
 
 use super::report::{RULES, Report};
 
 /// The registry at the bundle's checkpoint, if the changes could be followed.
 pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Registry> {
-    let members = pinned
-        .members
-        .iter()
-        .filter_map(|m| {
-            Some((
-                m.id.clone(),
-                Sm2PublicKey::from_hex(&m.public_key).ok()?,
-                m.power,
-            ))
-        })
-        .collect();
-    let notaries: Vec<Sm2PublicKey> = pinned
-        .notary_keys
-        .iter()
-        .filter_map(|k| Sm2PublicKey::from_hex(k).ok())
-        .collect();
-    let mut registry = Registry::genesis(&pinned.chain_id, members, notaries);
+    let mut registry = pinned.registry();
     let governance_rules = RULES.iter().filter(|x| x.layer() == "governance");
     if b.governance.is_empty() {
         for rule in governance_rules {
@@ -95,25 +78,7 @@ pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Regis
 
 /// The registry written as a policy, with the pinned validators.
 fn as_policy(registry: &Registry, pinned: &Policy) -> Policy {
-    Policy {
-        chain_id: registry.chain_id.clone(),
-        notary_keys: registry
-            .notaries
-            .values()
-            .filter(|(_, active)| *active)
-            .map(|(k, _)| k.to_hex())
-            .collect(),
-        members: registry
-            .members
-            .iter()
-            .map(|(id, k, power)| PolicyMember {
-                id: id.clone(),
-                public_key: k.to_hex(),
-                power: *power,
-            })
-            .collect(),
-        validators: pinned.validators.clone(),
-    }
+    Policy::from_registry(registry, pinned.validators.clone())
 }
 
 fn compare_copy(copy: &Policy, expected: &Policy) -> Result<String, String> {
