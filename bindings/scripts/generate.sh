@@ -5,6 +5,10 @@
 # OUT_DIR/python/     tiezheng_ffi.py plus the host library beside it (the module loads it from there)
 # OUT_DIR/swift/      TiezhengFFI.swift, TiezhengFFIC.h and module.modulemap (compiled on macOS only:
 #                     bindings/scripts/build-xcframework.sh)
+# The workspace's uniffi-bindgen replaces UniFFI's converter for borrowed byte arguments in the
+# Kotlin and Python it writes (bindings/uniffi-bindgen/src/byte_buffers.rs): Kotlin takes exactly
+# a ByteBuffer's position..limit, direct or heap. Compile the Kotlin with bindings/kotlin/
+# (ByteArray overloads), which is hand-written and not generated.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 profile=${1:-debug}

@@ -12,6 +12,13 @@ the camera's bytes (zero-copy), [`Device::start_recording`] for video and audio
 ([`Recording::write`] chunk by chunk, then [`Recording::finish`]), [`Device::close_session`],
 and `async` [`Device::enrol`] / [`Device::sync`] with the notary.
 
+Byte arguments are borrowed `&[u8]`: the foreign side lends its buffer for the call. In Kotlin
+that is exactly the bytes between a `ByteBuffer`'s position and limit — a direct buffer is read
+in place, a heap buffer copied once — and the buffer's position is left unchanged; the
+generated converter that does this is the workspace `uniffi-bindgen`'s
+(`bindings/uniffi-bindgen/src/byte_buffers.rs`), and `bindings/kotlin/` adds `ByteArray`
+overloads with offset and length. Swift passes `Data`; Python any bytes-like object.
+
 Generate the bindings with the workspace's `uniffi-bindgen` binary (see `bindings/README.md`).
 */
 // UniFFI's generated scaffolding is `extern "C"` code; this is the one crate allowed it.
@@ -455,7 +462,10 @@ pub fn sdk_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }
 
-/// Hashes `data` with SM3 and SHA-256 (zero-copy: the foreign buffer is borrowed).
+/// Hashes `data` with SM3 and SHA-256 (the foreign buffer is borrowed, not copied).
+///
+/// Kotlin: the bytes between the `ByteBuffer`'s position and limit, direct (zero-copy) or heap
+/// (copied once); the position is left unchanged. Python: any bytes-like object.
 #[uniffi::export]
 pub fn hash_bytes(data: &[u8]) -> ContentDigests {
     let mut h = DualHasher::new();
@@ -722,6 +732,10 @@ impl Device {
     }
 
     /// Captures a photo from the bytes the camera delivered (borrowed, not copied).
+    ///
+    /// Kotlin: the bytes between the `ByteBuffer`'s position and limit, direct (zero-copy) or
+    /// heap (copied once); the position is left unchanged, so a failed capture can be retried
+    /// with the same buffer. Python: any bytes-like object.
     pub fn capture_photo(
         &self,
         file_name: String,
@@ -981,6 +995,10 @@ fn finished() -> TiezhengError {
 #[uniffi::export]
 impl Recording {
     /// Appends a chunk of encoder output (borrowed, not copied).
+    ///
+    /// Kotlin: the bytes between the `ByteBuffer`'s position and limit, direct (zero-copy) or
+    /// heap (copied once); the position is left unchanged (the chunk is taken whole or the call
+    /// fails). Python: any bytes-like object.
     pub fn write(&self, chunk: &[u8]) -> Result<(), TiezhengError> {
         let mut g = self.inner.lock().map_err(|_| TiezhengError::Other {
             reason: "recording lock poisoned".into(),

@@ -9,6 +9,7 @@ Environment: TIEZHENG_BIN (the `tiezheng` binary), TIEZHENG_CORPUS (tests/corpus
 generated module `tiezheng_ffi` on PYTHONPATH (bindings/scripts/generate.sh).
 """
 
+import array
 import asyncio
 import hashlib
 import hmac
@@ -197,6 +198,40 @@ class SdkTest(unittest.TestCase):
         bundle["anchor"]["record"]["height"] = 0
         bad = tz.verify_bundle(json.dumps(bundle), None, policy)
         self.assertEqual((bad.valid, bad.failed_layer), (False, "anchor"))
+
+    def test_bytes_like_objects_and_their_slices(self):
+        abc = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        raw = b"\x55" * 5 + b"abc" + b"\x77" * 4
+        for v in (raw[5:8], bytearray(raw)[5:8], memoryview(raw)[5:8], memoryview(bytearray(raw))[5:8],
+                  memoryview(b"aXbXcX")[::2], array.array("B", b"abc")):
+            self.assertEqual(tz.hash_bytes(v).sm3, abc, repr(v))
+        seven = tz.hash_bytes(b"TieZhng")
+        framed = bytearray(b"\x11" * 5 + b"TieZhng" + b"\x22" * 9)
+        view = memoryview(framed)[5:12]
+        self.assertEqual(tz.hash_bytes(view), seven)
+        self.assertEqual(bytes(view), b"TieZhng")  # left as it was
+        self.assertEqual(tz.hash_bytes(memoryview(framed)[12:12]).sm3, tz.hash_bytes(b"").sm3)
+        with self.assertRaises(TypeError):
+            tz.hash_bytes("abc")
+
+        d, dev = self.new_device("dev-slices")
+        photo = read(os.path.join(CORPUS, "photos/DSCN0010.jpg"))
+        sm3 = hashlib.new("sm3", photo).hexdigest()
+        for i, v in enumerate((memoryview(b"xyz" + photo + b"tail")[3:3 + len(photo)],
+                               memoryview(bytearray(b"xyzw" + photo))[4:],
+                               bytearray(photo))):
+            r = dev.capture_photo("p%d.jpg" % i, v, case())
+            self.assertEqual((r.sm3, r.bytes), (sm3, len(photo)))
+        self.assertEqual(read(os.path.join(d, "media", sm3)), photo)
+
+        video = read(os.path.join(CORPUS, "video/street_8s_720p.mp4"))
+        half = len(video) // 2
+        rec = dev.start_recording("street.mp4", case(), 1_000_000, 60_000)
+        rec.write(memoryview(bytearray(b"1234567" + video[:half] + b"89"))[7:7 + half])
+        rec.write(memoryview(b"abc" + video[half:] + b"defgh")[3:3 + len(video) - half])
+        r = rec.finish()
+        self.assertEqual(r.sha256, hashlib.sha256(video).hexdigest())
+        self.assertEqual(read(os.path.join(d, "media", r.sm3)), video)
 
     def test_wrong_pin_and_broken_vault(self):
         d, dev = self.new_device("dev-pin", pin="1111")

@@ -51,6 +51,8 @@ android {
         // (bindings/tests/kotlin-jvm), where it is compiled and tested on every CI run.
         java.srcDir("../capture-logic/src/main/kotlin")
         java.srcDir(bindingsDir)
+        // The bindings' hand-written companion (ByteArray overloads of the byte-taking calls).
+        java.srcDir(workspace.resolve("bindings/kotlin"))
         jniLibs.srcDir(jniLibsDir)
     }
 }

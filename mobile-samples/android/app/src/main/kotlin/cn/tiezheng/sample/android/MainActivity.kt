@@ -88,11 +88,14 @@ class MainActivity : AppCompatActivity() {
         val device = DeviceHolder.device ?: return unlockDevice()
         imageCapture.takePicture(ContextCompat.getMainExecutor(this), object : ImageCapture.OnImageCapturedCallback() {
             override fun onCaptureSuccess(image: ImageProxy) {
-                // The JPEG exactly as the camera encoded it: these bytes are the evidence.
-                val buffer = image.planes[0].buffer
-                val jpeg = ByteArray(buffer.remaining()).also { buffer.get(it) }
-                image.close()
-                val result = EvidenceCapture(device, case).photo("IMG_${System.currentTimeMillis()}.jpg", jpeg)
+                // The JPEG exactly as the camera encoded it: these bytes are the evidence. The
+                // plane's direct buffer is read in place (position to limit), so the image is
+                // closed only after the SDK has hashed and stored it.
+                val result = try {
+                    EvidenceCapture(device, case).photo("IMG_${System.currentTimeMillis()}.jpg", image.planes[0].buffer)
+                } finally {
+                    image.close()
+                }
                 status.text = "Signed #${result.deviceSeq}: SM3 ${result.sm3.take(16)}…"
                 SyncWorker.schedule(this@MainActivity)
             }
