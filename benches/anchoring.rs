@@ -41,7 +41,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use tiezheng_protocol::bundle::{Bundle, Policy, verify_bundle};
+use tiezheng_protocol::bundle::{Bundle, Policy};
 use tiezheng_protocol::manifest::CaseRecord;
 use tiezheng_protocol::{Timestamp, canonical};
 use tiezheng_sdk::capture::CaptureContext;
@@ -192,7 +192,10 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
         policy.validators = t.pinned_validators();
     }
     let verified = Instant::now();
-    let report = verify_bundle(&bundle, None, &policy).unwrap();
+    let report = tiezheng_protocol::verify::verify_bundle(&bundle, None, &policy)
+        .unwrap()
+        .summary()
+        .unwrap();
     let verify_ms = verified.elapsed().as_secs_f64() * 1000.0;
 
     match net {

@@ -32,10 +32,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::testnet::{MEMBERS, Testnet, cometbft_binary};
+use common::verify_bundle;
 use common::{Notary, capture, cli, corpus_path, device, tiezheng};
 use serde_json::{Value, json};
 use tiezheng_protocol::Hash32;
-use tiezheng_protocol::bundle::{Bundle, Policy, verify_bundle};
+use tiezheng_protocol::bundle::{Bundle, Policy};
 
 fn anchored(n: &Notary, court: &str, dev: &Path, file: &str, net: &Testnet) -> Value {
     let bytes = capture(dev, file);

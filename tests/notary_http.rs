@@ -706,7 +706,8 @@ fn sync_survives_the_notary_dying_mid_request() {
 /// bundles that verify with no network; tampering with any layer is caught and named.
 #[test]
 fn anchored_bundles_verify_offline_and_tampering_is_named() {
-    use tiezheng_protocol::bundle::{Bundle, Policy, verify_bundle};
+    use common::verify_bundle;
+    use tiezheng_protocol::bundle::{Bundle, Policy};
     let root = tempfile::tempdir().unwrap();
     let n = notary(root.path(), &[("TIEZHENG_NOTARY_BATCH_MAX_MS", "100")]);
     let dev = device(root.path(), "dev", &n);

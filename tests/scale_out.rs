@@ -30,9 +30,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::testnet::{Testnet, cometbft_binary};
+use common::verify_bundle;
 use common::{Conn, Notary};
 use serde_json::Value;
-use tiezheng_protocol::bundle::{Bundle, verify_bundle};
+use tiezheng_protocol::bundle::Bundle;
 
 const DEVICES: usize = 4;
 const PROOFS: usize = 240;

@@ -481,7 +481,10 @@ async fn check_anchors(
                             continue;
                         }
                     };
-                    match tiezheng_protocol::bundle::verify_bundle(&bundle, None, &policy) {
+                    let verdict = tiezheng_protocol::verify::verify_bundle(&bundle, None, &policy)
+                        .map_err(tiezheng_protocol::bundle::BundleError::from)
+                        .and_then(|v| v.summary());
+                    match verdict {
                         Ok(r) if i64::try_from(r.anchor_height).ok() == Some(height) => {
                             report.bundles_verified += 1;
                         }

@@ -361,7 +361,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         &tiezheng_protocol::verify::segment_ranges(&bundle.proof.manifest),
         |_, _| {},
     )?;
-    let report = tiezheng_protocol::bundle::verify_bundle(&bundle, Some(&media), &policy)
+    let report = tiezheng_protocol::verify::verify_bundle(&bundle, Some(&media), &policy)
+        .map_err(tiezheng_protocol::bundle::BundleError::from)
+        .and_then(|v| v.summary())
         .map_err(|e| anyhow::anyhow!("bundle invalid: {e}"))?;
     writeln!(
         out,

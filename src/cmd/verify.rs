@@ -12,9 +12,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use tiezheng_protocol::bundle::Policy;
-use tiezheng_protocol::canonical;
-use tiezheng_protocol::certificate::{CERTIFICATE_TYPE, certificate_from_pdf, verify_certificate};
-use tiezheng_protocol::verify::{self, Check, RULES, Status, Verification};
+use tiezheng_protocol::verify::{Check, Document, DocumentKind, DocumentVerification, Status};
 use tiezheng_sdk::files::hash_media_file;
 
 use super::emit_json_line;
@@ -54,150 +52,42 @@ pub(crate) struct Outcome {
 pub(crate) struct Unusable(pub(crate) String);
 
 /// Verifies the bundle, certificate or certificate PDF in `bytes` against `policy` (or the
-/// keys the bundle carries, when `None`), with the evidence file at `media`.
+/// keys the bundle carries, when `None`), with the evidence file at `media`: the protocol's
+/// one verification entry ([`Document`]), rendered.
 pub(crate) fn verify_bytes(
     bytes: &[u8],
     media: Option<&Path>,
     policy: Option<&Policy>,
 ) -> Result<Outcome, Unusable> {
-    let is_pdf = bytes
-        .get(..1024)
-        .unwrap_or(bytes)
-        .windows(5)
-        .any(|w| w == b"%PDF-");
-    let mut checks: Vec<Check> = Vec::new();
-    let certificate = if is_pdf {
-        match certificate_from_pdf(bytes) {
-            Ok(c) => {
-                checks.push(check(
-                    "certificate.pdf.attachment",
-                    Status::Pass,
-                    "one attached certificate".into(),
-                ));
-                Some(c)
-            }
-            Err(e) => {
-                checks.push(check(e.rule(), Status::Fail, e.reason()));
-                return Ok(finish(checks, None, &Value::Null));
-            }
-        }
-    } else {
-        None
-    };
-    let value: Value = match serde_json::from_slice(certificate.as_deref().unwrap_or(bytes)) {
-        Ok(v) => v,
-        Err(e) => {
-            return Err(Unusable(format!(
-                "neither a PDF nor JSON ({e}): give the bundle or certificate the notary exported"
-            )));
-        }
-    };
-    let is_certificate =
-        value.pointer("/certificate/type").and_then(Value::as_str) == Some(CERTIFICATE_TYPE);
-    let certificate = certificate.or_else(|| is_certificate.then(|| bytes.to_vec()));
-    let bundle_value = match &certificate {
-        Some(_) => value
-            .pointer("/certificate/bundle")
-            .cloned()
-            .unwrap_or(Value::Null),
-        None => value,
-    };
-    let policy = match policy {
-        Some(p) => p.clone(),
-        None => {
-            if bundle_value
-                .get("governance")
-                .and_then(Value::as_array)
-                .is_some_and(|g| !g.is_empty())
-            {
-                return Err(Unusable(
-                    "the bundle carries registry changes: pass --policy with the consortium's genesis policy, from which they are followed".into(),
-                ));
-            }
-            bundle_value
-                .get("policy")
-                .and_then(|p| serde_json::from_value(p.clone()).ok())
-                .ok_or_else(|| {
-                    Unusable("no usable policy inside the bundle: pass --policy".into())
-                })?
-        }
-    };
+    let doc = Document::recognise(bytes).map_err(|e| Unusable(e.message))?;
     let media = match media {
-        Some(m) => {
-            let ranges = bundle_value
-                .pointer("/proof/manifest")
-                .and_then(|m| serde_json::from_value(m.clone()).ok())
-                .map(|m| verify::segment_ranges(&m))
-                .unwrap_or_default();
-            Some(
-                hash_media_file(m, &ranges, |_, _| {})
-                    .map_err(|e| Unusable(format!("{e} ({})", e.hint())))?,
-            )
-        }
+        Some(m) => Some(
+            hash_media_file(m, &doc.segment_ranges(), |_, _| {})
+                .map_err(|e| Unusable(format!("{e} ({})", e.hint())))?,
+        ),
         None => None,
     };
-    let mut certificate_line = Value::Null;
-    if let Some(c) = &certificate {
-        match verify_certificate(c, media.as_ref(), &policy) {
-            Ok(r) => {
-                for rule in RULES.iter().filter(|r| r.layer() == "certificate") {
-                    if rule.id != "certificate.pdf.attachment" {
-                        checks.push(check(rule.id, Status::Pass, "holds".into()));
-                    }
-                }
-                let c = &r.certificate.certificate;
-                certificate_line = json!({
-                    "number": c.number,
-                    "sm3": r.sm3,
-                    "from_pdf": is_pdf,
-                    "issuer": c.issuer.name,
-                    "issued_at": c.issued_at,
-                });
-            }
-            Err(e) if e.layer() == "certificate" => {
-                checks.push(check(e.rule(), Status::Fail, e.reason()));
-            }
-            // The embedded bundle's failures are reported by its own checks below.
-            Err(_) => {}
-        }
-    }
-    let bundle_bytes = canonical::canonicalize(&bundle_value).unwrap_or_default();
-    let v = verify::verify_bundle_bytes(&bundle_bytes, media.as_ref(), &policy)
-        .map_err(|e| Unusable(e.to_string()))?;
-    Ok(finish(checks, Some(v), &certificate_line))
+    let v = doc
+        .verify(media.as_ref(), policy)
+        .map_err(|e| Unusable(e.message))?;
+    Ok(render(&v))
 }
 
-fn check(rule: &'static str, status: Status, detail: String) -> Check {
-    Check {
-        layer: verify::report::layer_of(rule),
-        rule,
-        status,
-        detail,
-    }
-}
-
-fn finish(mut checks: Vec<Check>, v: Option<Verification>, certificate: &Value) -> Outcome {
-    let facts = v.as_ref().map(|v| v.facts.clone()).unwrap_or_default();
-    let bundle_valid = v.as_ref().is_some_and(|v| v.valid);
-    if let Some(v) = v {
-        checks.extend(v.checks);
-    }
-    let valid = bundle_valid && checks.iter().all(|c| c.status != Status::Fail);
-    let first = verify::LAYERS.iter().find_map(|l| {
-        checks
-            .iter()
-            .find(|c| c.status == Status::Fail && c.layer == *l)
-    });
+fn render(v: &DocumentVerification) -> Outcome {
+    let first = v.first_failure();
     let failure = first.map(|c| (c.layer.to_owned(), c.rule.to_owned(), c.detail.clone()));
-    let f = &facts;
+    let f = &v.facts;
+    let c = v.certificate.as_ref();
     let line = json!({
-        "valid": valid,
+        "valid": v.valid,
+        "kind": v.kind,
         "layer": first.map(|c| c.layer),
         "rule": first.map(|c| c.rule),
         "reason": first.map(|c| c.detail.clone()),
-        "certificate": certificate.get("number"),
-        "certificate_sm3": certificate.get("sm3"),
-        "from_pdf": certificate.get("from_pdf"),
+        "certificate": c.map(|c| c.number.clone()),
+        "certificate_sm3": c.map(|c| c.sm3),
+        "from_pdf": (v.kind != DocumentKind::Bundle).then_some(v.kind == DocumentKind::CertificatePdf),
+        "policy_source": v.policy_source,
         "proof_sm3": f.proof_sm3,
         "media_checked": f.media_item.is_some(),
         "media_item": f.media_item,
@@ -211,12 +101,12 @@ fn finish(mut checks: Vec<Check>, v: Option<Verification>, certificate: &Value) 
             "signers": c.signers,
             "validators": c.validators,
         })),
-        "checks": checks,
+        "checks": v.checks,
     });
     Outcome {
-        valid,
+        valid: v.valid,
         line,
-        checks,
+        checks: v.checks.clone(),
         failure,
     }
 }

@@ -638,3 +638,13 @@ pub fn put_media(
         bytes,
     )
 }
+
+/// The verifier's verdict on a bundle: its facts, or its first failure (an unusable policy
+/// counts as a `policy` failure).
+pub fn verify_bundle(
+    bundle: &tiezheng_protocol::bundle::Bundle,
+    media: Option<&tiezheng_protocol::verify::MediaEvidence>,
+    policy: &tiezheng_protocol::bundle::Policy,
+) -> Result<tiezheng_protocol::bundle::BundleReport, tiezheng_protocol::bundle::BundleError> {
+    tiezheng_protocol::verify::verify_bundle(bundle, media, policy)?.summary()
+}

@@ -536,77 +536,119 @@ pub fn verify_receipt(
     Ok(r.receipt.proof_sm3 == tiezheng_protocol::Hash32::sm3(proof_json.as_bytes()))
 }
 
-/// What an offline bundle verification established.
+/// One rule's outcome, as `VERIFYING.md` names it.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct BundleCheck {
-    /// Whether every layer holds.
+pub struct RuleCheck {
+    /// The rule identifier (e.g. `receipt.device_seq`); its layer is the part before the dot.
+    pub rule: String,
+    /// `pass`, `fail` or `skip` (does not apply: no media file, no CometBFT layer, ...).
+    pub status: String,
+    /// What was compared, or what disagrees with what.
+    pub detail: String,
+}
+
+/// What the verification of a bundle, certificate or certificate PDF established: the same
+/// report, rule by rule, as `tiezheng verify` and the browser give for the same input.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DocumentCheck {
+    /// Whether every rule holds.
     pub valid: bool,
-    /// The first layer that failed (`media`, `proof`, `receipt`, `leaf`, `batch`, `anchor`,
-    /// `checkpoint`), if any.
+    /// `bundle`, `certificate` or `certificate_pdf`.
+    pub kind: String,
+    /// The first layer that failed (`certificate`, `bundle`, `policy`, `governance`,
+    /// `proof`, `media`, `receipt`, `leaf`, `batch`, `anchor`, `checkpoint`, `chain`), if any.
     pub failed_layer: Option<String>,
-    /// The rule that failed (`VERIFYING.md` identifier, e.g. `receipt.device_seq`).
+    /// The rule that failed first (`VERIFYING.md` identifier, e.g. `receipt.device_seq`).
     pub failed_rule: Option<String>,
     /// Why it failed.
     pub reason: Option<String>,
-    /// SM3 of the proof (when valid).
+    /// SM3 of the proof (once the proof could be read).
     pub proof_sm3: Option<String>,
-    /// Ledger height of the anchor (when valid).
+    /// Ledger height of the anchor (once the anchor could be read).
     pub anchor_height: Option<u64>,
-    /// Members whose cosignatures counted (when valid).
+    /// Members whose cosignatures counted.
     pub cosigners: Vec<String>,
-    /// Whether a file was checked against the proof.
+    /// Whether a file was checked against the proof (and the document holds).
     pub media_checked: bool,
+    /// The certificate number, for a certificate.
+    pub certificate_number: Option<String>,
+    /// `pinned` (the policy given) or `bundle` (the keys inside the bundle: consistency only).
+    pub policy_source: Option<String>,
+    /// Every rule checked, in catalogue order.
+    pub checks: Vec<RuleCheck>,
 }
 
-/// Verifies an offline proof bundle with no network: every layer from the file's hashes to the
-/// cosigned ledger checkpoint. `media_path` is the evidence file to check (optional);
-/// `policy_json` the keys the verifier trusts (without it, the keys in the bundle are used,
-/// which shows consistency, not who signed).
+/// Verifies a bundle, a certificate (JSON) or a certificate PDF with no network, by the
+/// protocol's one verification entry: every rule from the file's hashes to the cosigned ledger
+/// checkpoint (and the certificate's own rules). `media_path` is the evidence file to check
+/// (optional); `policy_json` the keys the verifier trusts: a court pins the consortium's
+/// genesis policy. Without it the keys inside the bundle are used, which shows consistency,
+/// not who signed, and a bundle that carries registry changes is refused as unusable
+/// ([`TiezhengError::InvalidInput`]), as it is by `tiezheng verify` and the browser.
 #[uniffi::export]
-pub fn verify_bundle(
-    bundle_json: String,
+pub fn verify_document(
+    document: Vec<u8>,
     media_path: Option<String>,
     policy_json: Option<String>,
-) -> Result<BundleCheck, TiezhengError> {
-    use tiezheng_protocol::bundle;
-    let failed = |e: bundle::BundleError| BundleCheck {
-        valid: false,
-        failed_layer: Some(e.layer.to_owned()),
-        failed_rule: Some(e.rule.to_owned()),
-        reason: Some(e.reason),
-        proof_sm3: None,
-        anchor_height: None,
-        cosigners: Vec::new(),
-        media_checked: false,
-    };
-    let b = match bundle::parse_bundle(bundle_json.as_bytes()) {
-        Ok(b) => b,
-        Err(e) => return Ok(failed(e)),
-    };
-    let policy = match policy_json {
-        Some(p) => serde_json::from_str::<bundle::Policy>(&p)
-            .map_err(|e| invalid(format!("policy: {e}")))?,
-        None => b.policy.clone(),
-    };
-    let ranges = tiezheng_protocol::verify::segment_ranges(&b.proof.manifest);
+) -> Result<DocumentCheck, TiezhengError> {
+    use tiezheng_protocol::verify::{Document, DocumentKind, PolicySource, Status};
+    let policy = policy_json
+        .map(|p| {
+            serde_json::from_str::<tiezheng_protocol::bundle::Policy>(&p).map_err(|e| {
+                invalid(format!(
+                    "policy: not a policy (schemas/policy.schema.json): {e}"
+                ))
+            })
+        })
+        .transpose()?;
+    let doc = Document::recognise(&document).map_err(|e| invalid(e.message))?;
     let media = media_path
         .map(|p| {
-            tiezheng_sdk::files::hash_media_file(Path::new(&p), &ranges, |_, _| {})
+            tiezheng_sdk::files::hash_media_file(Path::new(&p), &doc.segment_ranges(), |_, _| {})
                 .map_err(|e| invalid(format!("{e} ({})", e.hint())))
         })
         .transpose()?;
-    Ok(match bundle::verify_bundle(&b, media.as_ref(), &policy) {
-        Ok(r) => BundleCheck {
-            valid: true,
-            failed_layer: None,
-            failed_rule: None,
-            reason: None,
-            proof_sm3: Some(r.proof_sm3.to_hex()),
-            anchor_height: Some(r.anchor_height),
-            cosigners: r.cosigners,
-            media_checked: r.media_item.is_some(),
-        },
-        Err(e) => failed(e),
+    let v = doc
+        .verify(media.as_ref(), policy.as_ref())
+        .map_err(|e| invalid(e.message))?;
+    let first = v.first_failure();
+    Ok(DocumentCheck {
+        valid: v.valid,
+        kind: match v.kind {
+            DocumentKind::Bundle => "bundle",
+            DocumentKind::Certificate => "certificate",
+            DocumentKind::CertificatePdf => "certificate_pdf",
+        }
+        .to_owned(),
+        failed_layer: first.map(|c| c.layer.to_owned()),
+        failed_rule: first.map(|c| c.rule.to_owned()),
+        reason: first.map(|c| c.detail.clone()),
+        proof_sm3: v.facts.proof_sm3.map(|h| h.to_hex()),
+        anchor_height: v.facts.anchor_height,
+        cosigners: v.facts.cosigners.clone(),
+        media_checked: v.facts.media_item.is_some(),
+        certificate_number: v.certificate.as_ref().map(|c| c.number.clone()),
+        policy_source: v.policy_source.map(|s| {
+            match s {
+                PolicySource::Pinned => "pinned",
+                PolicySource::Bundle => "bundle",
+            }
+            .to_owned()
+        }),
+        checks: v
+            .checks
+            .iter()
+            .map(|c| RuleCheck {
+                rule: c.rule.to_owned(),
+                status: match c.status {
+                    Status::Pass => "pass",
+                    Status::Fail => "fail",
+                    Status::Skip => "skip",
+                }
+                .to_owned(),
+                detail: c.detail.clone(),
+            })
+            .collect(),
     })
 }
 

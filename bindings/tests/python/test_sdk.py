@@ -192,12 +192,13 @@ class SdkTest(unittest.TestCase):
         self.assertIsNotNone(bundle, "proof was not anchored in time")
         policy = json.dumps(self.notary.call("GET", "/v1/ledger/policy"))
         photo_path = os.path.join(CORPUS, "photos/DSCN0010.jpg")
-        check = tz.verify_bundle(json.dumps(bundle), photo_path, policy)
+        check = tz.verify_document(json.dumps(bundle).encode(), photo_path, policy)
         self.assertTrue(check.valid, check.reason)
         self.assertTrue(check.media_checked)
         bundle["anchor"]["record"]["height"] = 0
-        bad = tz.verify_bundle(json.dumps(bundle), None, policy)
+        bad = tz.verify_document(json.dumps(bundle).encode(), None, policy)
         self.assertEqual((bad.valid, bad.failed_layer), (False, "anchor"))
+        self.assertIn("fail", [c.status for c in bad.checks if c.rule.startswith("anchor.")])
 
     def test_bytes_like_objects_and_their_slices(self):
         abc = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"

@@ -5,14 +5,14 @@
 //! * [`Hasher`]: one content digest (SM3 or SHA-256), streaming; the page runs one per Web
 //!   Worker over `File.slice` chunks, so a file of several GB is hashed on two cores with
 //!   constant memory and never leaves the browser.
-//! * [`verify`]: the whole verifier over a bundle (or, later, a certificate) with the media
-//!   file's digests and an optional court policy; returns the report as JSON ([`report`]).
+//! * [`verify`]: the protocol's one verification entry over a bundle, a certificate or a
+//!   certificate PDF, with the media file's digests and an optional court policy; returns the
+//!   report as JSON ([`report`]).
 //! * [`check_custody`]: the integrity of a custody log ([`tiezheng_protocol::custody`]).
 //! * [`fingerprint_policy`]: the SM3 fingerprint shown beside a trusted policy.
 //!
 //! Every function takes and returns plain bytes and JSON strings; nothing panics on input.
 
-pub mod evidence;
 pub mod report;
 
 use tiezheng_protocol::custody::{CustodyEvent, check_chain};
@@ -97,15 +97,14 @@ fn parse_media(json: &str) -> Result<report::MediaFile, String> {
 /// hashes the file; `[]` for a photo or a document that cannot be read.
 #[wasm_bindgen]
 pub fn segment_ranges(evidence: &[u8]) -> String {
-    let ranges: Vec<[u64; 2]> = match evidence::recognise(evidence) {
-        Ok(evidence::Evidence {
-            bundle: Some(b), ..
-        }) => tiezheng_protocol::verify::segment_ranges(&b.proof.manifest)
-            .into_iter()
-            .map(|(o, n)| [o, n])
-            .collect(),
-        _ => Vec::new(),
-    };
+    let ranges: Vec<[u64; 2]> = tiezheng_protocol::verify::Document::recognise(evidence)
+        .map(|d| {
+            d.segment_ranges()
+                .into_iter()
+                .map(|(o, n)| [o, n])
+                .collect()
+        })
+        .unwrap_or_default();
     serde_json::to_string(&ranges).unwrap_or_else(|_| "[]".into())
 }
 

@@ -6,11 +6,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tiezheng_protocol::ContentDigests;
 use tiezheng_protocol::bundle::{Bundle, Policy};
-use tiezheng_protocol::certificate::verify_certificate;
-use tiezheng_protocol::verify::{self, MediaEvidence, Status};
+use tiezheng_protocol::verify::{self, Document, MediaEvidence, PolicySource, Status, Unusable};
 use tiezheng_protocol::{Hash32, canonical};
-
-use crate::evidence::{Unusable, recognise};
 
 /// One check: a rule of a layer, and whether it held.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -110,102 +107,47 @@ fn check(rule: &'static str, status: Status, message: String) -> Check {
     }
 }
 
-/// Verifies `evidence` (bundle or certificate bytes) with the media file's digests if given,
-/// against the court's `policy` if given (else the keys inside the bundle).
+/// Verifies `evidence` (bundle, certificate or certificate PDF bytes) with the media file's
+/// digests if given, against the court's `policy` if given (else the keys inside the bundle):
+/// the protocol's one verification entry ([`Document`]), rendered for the page.
 pub fn verify_evidence(
     evidence: &[u8],
     media_file: Option<&MediaFile>,
     policy: Option<&Policy>,
 ) -> Report {
-    let ev = match recognise(evidence) {
-        Ok(e) => e,
-        Err(u) if u.layer == "certificate" => {
-            let mut r = unusable(u);
-            r.verdict = "invalid";
-            return r;
-        }
+    let doc = match Document::recognise(evidence) {
+        Ok(d) => d,
         Err(u) => return unusable(u),
-    };
-    let (policy, source) = match (policy, &ev.bundle) {
-        (Some(p), _) => (p.clone(), "court"),
-        (None, Some(b)) if b.governance.is_empty() => (b.policy.clone(), "bundle"),
-        (None, Some(_)) => {
-            return unusable(Unusable {
-                layer: "policy",
-                rule: "policy.copy",
-                message: "this bundle carries registry changes: load the consortium's genesis policy, from which they are followed".into(),
-            });
-        }
-        (None, None) => {
-            return unusable(Unusable {
-                layer: "bundle",
-                rule: "bundle.schema",
-                message: "this is not a bundle: no policy inside it".into(),
-            });
-        }
     };
     // The media file as the verifier takes it: whole-file digests, and the SM3 of each
     // segment range the page hashed, in the order `segment_ranges` gave them.
-    let media = media_file.map(|m| {
-        let ranges = ev
-            .bundle
-            .as_ref()
-            .map(|b| verify::segment_ranges(&b.proof.manifest))
-            .unwrap_or_default();
-        MediaEvidence {
-            digests: m.digests,
-            ranges: ranges
-                .iter()
-                .enumerate()
-                .map(|(i, (o, n))| (*o, *n, m.segment_sm3.get(i).copied()))
-                .collect(),
-        }
-    });
-    let mut checks = Vec::new();
-    if let Some(c) = &ev.certificate {
-        if ev.from_pdf {
-            checks.push(check(
-                "certificate.pdf.attachment",
-                Status::Pass,
-                "one attached certificate".into(),
-            ));
-        }
-        match verify_certificate(c, media.as_ref(), &policy) {
-            Ok(_) => {
-                for r in verify::RULES.iter().filter(|r| r.layer() == "certificate") {
-                    if r.id != "certificate.pdf.attachment" {
-                        checks.push(check(r.id, Status::Pass, "holds".into()));
-                    }
-                }
-            }
-            Err(e) if e.layer() == "certificate" => {
-                checks.push(check(e.rule(), Status::Fail, e.reason()));
-            }
-            Err(_) => {}
-        }
-    }
-    let v = match verify::verify_bundle_bytes(&ev.bundle_bytes, media.as_ref(), &policy) {
-        Ok(v) => v,
-        Err(e) => {
-            return unusable(Unusable {
-                layer: "policy",
-                rule: "policy.copy",
-                message: e.to_string(),
-            });
-        }
-    };
-    checks.extend(
-        v.checks
+    let media = media_file.map(|m| MediaEvidence {
+        digests: m.digests,
+        ranges: doc
+            .segment_ranges()
             .iter()
-            .map(|c| check(c.rule, c.status, c.detail.clone())),
-    );
-    let valid = v.valid && checks.iter().all(|c| c.status != "fail");
+            .enumerate()
+            .map(|(i, (o, n))| (*o, *n, m.segment_sm3.get(i).copied()))
+            .collect(),
+    });
+    let v = match doc.verify(media.as_ref(), policy) {
+        Ok(v) => v,
+        Err(u) => return unusable(u),
+    };
+    let source = match v.policy_source {
+        Some(PolicySource::Pinned) => "court",
+        _ => "bundle",
+    };
     Report {
-        verdict: if valid { "valid" } else { "invalid" },
+        verdict: if v.valid { "valid" } else { "invalid" },
         media_checked: media.is_some(),
-        checks,
-        policy: Some(policy_view(&policy, source)),
-        facts: ev.bundle.as_ref().map(|b| facts(b, &v.facts)),
+        checks: v
+            .checks
+            .iter()
+            .map(|c| check(c.rule, c.status, c.detail.clone()))
+            .collect(),
+        policy: v.policy.as_ref().map(|p| policy_view(p, source)),
+        facts: doc.bundle().map(|b| facts(b, &v.facts)),
     }
 }
 

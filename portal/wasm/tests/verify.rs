@@ -67,7 +67,11 @@ fn a_changed_bundle_fails_the_same_layer_as_the_protocol_verifier() {
     let policy: tiezheng_protocol::bundle::Policy =
         serde_json::from_slice(&example("policy.json")).unwrap();
     let want = tiezheng_protocol::bundle::parse_bundle(&bytes)
-        .and_then(|b| tiezheng_protocol::bundle::verify_bundle(&b, None, &policy))
+        .and_then(|b| {
+            tiezheng_protocol::verify::verify_bundle(&b, None, &policy)
+                .map_err(tiezheng_protocol::bundle::BundleError::from)
+                .and_then(|v| v.summary())
+        })
         .unwrap_err();
     let r = report(&bytes, None, Some(&example("policy.json")));
     assert_eq!(r["verdict"], "invalid");

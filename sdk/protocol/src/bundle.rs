@@ -2,8 +2,8 @@
 //! the network and without trusting Tiezheng: the device proof, the notary's receipt, the
 //! salted batch leaf with its path to the signed batch header, the ledger's anchor record with
 //! its path to the cosigned checkpoint, the registry changes since genesis and, for the
-//! consortium ledger, the CometBFT header and commit. The rules a verifier enforces on it are
-//! in [`crate::verify`] and `VERIFYING.md`; [`verify_bundle`] is their short form.
+//! consortium ledger, the CometBFT header and commit. This module holds the types and their
+//! parsing; the rules a verifier enforces on them are in [`crate::verify`] and `VERIFYING.md`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,6 @@ use crate::ledger::{
 use crate::manifest::Proof;
 use crate::notary::SignedReceipt;
 use crate::sm2::Sm2PublicKey;
-use crate::verify::MediaEvidence;
 use crate::wire::InclusionProof;
 
 /// `type` of a bundle.
@@ -222,52 +221,6 @@ pub struct BundleReport {
     pub cosigners: Vec<String>,
     /// The CometBFT layer, if the bundle has one.
     pub chain: Option<ChainReport>,
-}
-
-/// Verifies every rule (see [`crate::verify`]) and returns the facts, or the first failure in
-/// layer order. `media` are the digests of the file the court holds, with the SM3 of each
-/// recording segment's bytes (see [`crate::verify::hash_media`]).
-pub fn verify_bundle(
-    bundle: &Bundle,
-    media: Option<&MediaEvidence>,
-    policy: &Policy,
-) -> Result<BundleReport, BundleError> {
-    let v = crate::verify::verify_bundle(bundle, media, policy).map_err(|e| BundleError {
-        layer: "policy",
-        rule: "policy.copy",
-        reason: e.to_string(),
-    })?;
-    if let Some(c) = v.first_failure() {
-        return Err(BundleError {
-            layer: c.layer,
-            rule: c.rule,
-            reason: c.detail.clone(),
-        });
-    }
-    let f = v.facts;
-    match (
-        f.proof_sm3,
-        f.batch_seq,
-        f.anchor_height,
-        f.checkpoint_height,
-    ) {
-        (Some(proof_sm3), Some(batch_seq), Some(anchor_height), Some(checkpoint_height)) => {
-            Ok(BundleReport {
-                proof_sm3,
-                media_item: f.media_item,
-                batch_seq,
-                anchor_height,
-                checkpoint_height,
-                cosigners: f.cosigners,
-                chain: f.chain,
-            })
-        }
-        _ => Err(BundleError {
-            layer: "bundle",
-            rule: "bundle.schema",
-            reason: "the bundle could not be read".into(),
-        }),
-    }
 }
 
 /// Parses a bundle strictly.

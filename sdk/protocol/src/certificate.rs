@@ -11,17 +11,19 @@
 //! same proof anchored by the same anchor record always gets the same number
 //! ([`certificate_number`]).
 //!
-//! Verification ([`verify_certificate`]) names the failed rule, each documented in
-//! `VERIFYING.md`: `certificate.format`, `certificate.signature`,
-//! `certificate.issuer`, `certificate.number`, `certificate.facts.*`, `certificate.statement`,
-//! `certificate.issued_at`, `certificate.custody`, then the bundle's own layers.
+//! This module holds the certificate's types, how the notary issues it, and how it is read
+//! (from JSON or from a PDF). Its verification is the verifier's `certificate` layer
+//! ([`crate::verify::Document`]), each rule documented in `VERIFYING.md`:
+//! `certificate.format`, `certificate.signature`, `certificate.issuer`, `certificate.number`,
+//! `certificate.facts.*`, `certificate.statement`, `certificate.issued_at`,
+//! `certificate.custody`, then the bundle's own layers.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::algorithm::HashAlgorithm;
-use crate::bundle::{Bundle, BundleError, BundleReport, Policy, PolicyMember, verify_bundle};
+use crate::bundle::{Bundle, BundleError, Policy, PolicyMember};
 use crate::canonical;
 use crate::hash::Hash32;
 use crate::manifest::{
@@ -652,7 +654,17 @@ pub fn issue(
     params: IssueParams,
     key: &Sm2SigningKey,
 ) -> Result<SignedCertificate, CertificateError> {
-    check_bundle(&bundle, None, policy)?;
+    // The notary's pre-issue check: the bundle verifies with the court's policy, by the
+    // same verifier every front end runs.
+    crate::verify::verify_bundle(&bundle, None, policy)
+        .map_err(|e| {
+            CertificateError::Bundle(BundleError {
+                layer: "policy",
+                rule: "policy.copy",
+                reason: e.to_string(),
+            })
+        })?
+        .summary()?;
     let issuer_key = key.public_key();
     if issuer_key.key_id() != bundle.receipt.receipt.notary_key_id {
         return Err(fail(
@@ -703,14 +715,6 @@ pub fn issue(
 
 /// The one call into the bundle verifier (kept in one place so that the verifier's shape can
 /// change without touching the certificate rules).
-fn check_bundle(
-    bundle: &Bundle,
-    media: Option<&crate::verify::MediaEvidence>,
-    policy: &Policy,
-) -> Result<BundleReport, CertificateError> {
-    verify_bundle(bundle, media, policy).map_err(CertificateError::Bundle)
-}
-
 impl SignedCertificate {
     /// The RFC 8785 bytes: what the notary serves and the PDF attaches.
     pub fn to_bytes(&self) -> Result<Vec<u8>, CertificateError> {
@@ -745,17 +749,6 @@ impl SignedCertificate {
     }
 }
 
-/// What a successful certificate verification established.
-#[derive(Debug, Clone)]
-pub struct CertificateReport {
-    /// The certificate.
-    pub certificate: SignedCertificate,
-    /// SM3 of its RFC 8785 bytes (as printed on the PDF).
-    pub sm3: Hash32,
-    /// The embedded bundle's verification.
-    pub bundle: BundleReport,
-}
-
 /// Parses a signed certificate strictly (rule `certificate.format`).
 pub fn parse_certificate(bytes: &[u8]) -> Result<(SignedCertificate, Value), CertificateError> {
     let value =
@@ -778,7 +771,7 @@ pub fn parse_certificate(bytes: &[u8]) -> Result<(SignedCertificate, Value), Cer
 
 /// The certificate attached to a certificate PDF (rule `certificate.pdf.attachment`): the
 /// one attached file that is a `tiezheng.certificate.v1` document. It still has to be
-/// verified ([`verify_certificate`]).
+/// verified ([`crate::verify::Document`]).
 pub fn certificate_from_pdf(pdf: &[u8]) -> Result<Vec<u8>, CertificateError> {
     let rule = "certificate.pdf.attachment";
     let files = crate::pdf::attached_files(pdf).map_err(|e| fail(rule, e.to_string()))?;
@@ -806,59 +799,7 @@ pub fn certificate_from_pdf(pdf: &[u8]) -> Result<Vec<u8>, CertificateError> {
     }
 }
 
-/// Verifies a signed certificate given as bytes: format, the notary's signature, the issuer,
-/// every stated fact against the embedded bundle, then the bundle itself against `policy`
-/// (and `media`, the digests of the evidence file, when given).
-pub fn verify_certificate(
-    bytes: &[u8],
-    media: Option<&crate::verify::MediaEvidence>,
-    policy: &Policy,
-) -> Result<CertificateReport, CertificateError> {
-    let (signed, value) = parse_certificate(bytes)?;
-    let cert = &signed.certificate;
-    // certificate.signature
-    let document = value.get("certificate").unwrap_or(&Value::Null);
-    let key = signed
-        .signature
-        .verify_value(document)
-        .map_err(|e| fail("certificate.signature", e.to_string()))?;
-    // certificate.issuer
-    check_issuer(cert, &key)?;
-    // certificate.number, certificate.facts.*, certificate.statement
-    let facts = derive_facts(&cert.bundle)?;
-    compare_facts(cert, &facts)?;
-    // certificate.issued_at
-    if cert.issued_at.unix_ms() < cert.receipt.received_at.unix_ms()
-        || cert.issued_at.unix_ms() < cert.bundle.checkpoint.checkpoint.time.unix_ms()
-    {
-        return Err(fail(
-            "certificate.issued_at",
-            format!(
-                "issued at {} before the proof was received ({}) or anchored ({})",
-                cert.issued_at, cert.receipt.received_at, cert.bundle.checkpoint.checkpoint.time
-            ),
-        ));
-    }
-    // certificate.custody
-    if cert.custody.events == 0 {
-        return Err(fail(
-            "certificate.custody",
-            "the custody summary counts no event, yet every proof has at least its receipt",
-        ));
-    }
-    // The bundle's own rules.
-    let bundle = check_bundle(&cert.bundle, media, policy)?;
-    let sm3 = Hash32::sm3(
-        &canonical::canonicalize(&value).map_err(|e| fail("certificate.format", e.to_string()))?,
-    );
-    Ok(CertificateReport {
-        certificate: signed,
-        sm3,
-        bundle,
-    })
-}
-
-fn check_issuer(cert: &Certificate, key: &Sm2PublicKey) -> Result<(), CertificateError> {
+pub(crate) fn check_issuer(cert: &Certificate, key: &Sm2PublicKey) -> Result<(), CertificateError> {
     if key.to_hex() != cert.issuer.public_key {
         return Err(fail(
             "certificate.issuer",
@@ -908,7 +849,15 @@ fn item_rule(name: &str) -> &'static str {
     }
 }
 
-fn compare_facts(cert: &Certificate, f: &Facts) -> Result<(), CertificateError> {
+/// The first mismatch of each fact rule, in the order met: every stated fact compared with
+/// what `f` (derived from the embedded bundle) gives.
+pub(crate) fn fact_mismatches(cert: &Certificate, f: &Facts) -> Vec<CertificateError> {
+    let mut found: Vec<CertificateError> = Vec::new();
+    let mut add = |e: CertificateError| {
+        if !found.iter().any(|x| x.rule() == e.rule()) {
+            found.push(e);
+        }
+    };
     let stated: [(&str, Value, Value); 9] = [
         ("number", json(&cert.number), json(&f.number)),
         ("proof_sm3", json(&cert.proof_sm3), json(&f.proof_sm3)),
@@ -920,8 +869,22 @@ fn compare_facts(cert: &Certificate, f: &Facts) -> Result<(), CertificateError> 
         ("consortium", json(&cert.consortium), json(&f.consortium)),
         ("statement", json(&cert.statement), json(&f.statement)),
     ];
-    if cert.items.len() != f.items.len() {
-        return Err(fail(
+    if cert.items.len() == f.items.len() {
+        for (i, (have, want)) in cert.items.iter().zip(&f.items).enumerate() {
+            let (have, want) = (json(have), json(want));
+            if let (Value::Object(h), Value::Object(w)) = (&have, &want) {
+                for (name, wv) in w {
+                    let hv = h.get(name).unwrap_or(&Value::Null);
+                    if let Some((path, a, b)) =
+                        first_difference(hv, wv, &format!("/items/{i}/{name}"))
+                    {
+                        add(mismatch(item_rule(name), &path, &a, &b));
+                    }
+                }
+            }
+        }
+    } else {
+        add(fail(
             "certificate.facts.evidence",
             format!(
                 "the certificate lists {} items, the bundle's manifest {}",
@@ -930,24 +893,12 @@ fn compare_facts(cert: &Certificate, f: &Facts) -> Result<(), CertificateError> 
             ),
         ));
     }
-    for (i, (have, want)) in cert.items.iter().zip(&f.items).enumerate() {
-        let (have, want) = (json(have), json(want));
-        if let (Value::Object(h), Value::Object(w)) = (&have, &want) {
-            for (name, wv) in w {
-                let hv = h.get(name).unwrap_or(&Value::Null);
-                if let Some((path, a, b)) = first_difference(hv, wv, &format!("/items/{i}/{name}"))
-                {
-                    return Err(mismatch(item_rule(name), &path, &a, &b));
-                }
-            }
-        }
-    }
     for (name, have, want) in &stated {
         if let Some((path, a, b)) = first_difference(have, want, &format!("/{name}")) {
-            return Err(mismatch(top_rule(name), &path, &a, &b));
+            add(mismatch(top_rule(name), &path, &a, &b));
         }
     }
-    Ok(())
+    found
 }
 
 fn mismatch(rule: &'static str, path: &str, stated: &Value, derived: &Value) -> CertificateError {

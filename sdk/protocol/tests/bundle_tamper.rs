@@ -10,7 +10,15 @@
 )]
 
 use serde_json::Value;
-use tiezheng_protocol::bundle::{Bundle, Policy, parse_bundle, verify_bundle};
+use tiezheng_protocol::bundle::{Bundle, BundleError, BundleReport, Policy, parse_bundle};
+
+fn verify_bundle(
+    b: &Bundle,
+    media: Option<&tiezheng_protocol::verify::MediaEvidence>,
+    p: &Policy,
+) -> Result<BundleReport, BundleError> {
+    tiezheng_protocol::verify::verify_bundle(b, media, p)?.summary()
+}
 
 fn repo_root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use tiezheng_protocol::bundle::Policy;
-use tiezheng_protocol::certificate::{CertificateError, verify_certificate};
+use tiezheng_protocol::certificate::parse_certificate;
+use tiezheng_protocol::verify::{DocumentVerification, Status, verify_document};
 use tiezheng_protocol::{SignatureBlock, Sm2SigningKey, canonical, pdf};
 
 /// GB/T 32918.5-2017 Annex A (GM/T 0003.5-2012) private key: public, so anyone can re-make
@@ -41,15 +42,28 @@ fn resign(mut v: Value, key: &Sm2SigningKey) -> Value {
     v
 }
 
-fn verify(v: &Value) -> Result<(), CertificateError> {
-    let bytes = serde_json::to_vec(v).unwrap();
-    verify_certificate(&bytes, None, &policy(&example())).map(|_| ())
+/// The one verification entry's report on certificate bytes, with the example's policy.
+fn report(bytes: &[u8], p: &Policy) -> DocumentVerification {
+    verify_document(bytes, None, Some(p)).unwrap()
 }
 
+/// The layer and rule of the first failure, checking that no other certificate rule failed:
+/// each change breaks exactly the rule under test.
 fn rule_of(v: &Value) -> (&'static str, &'static str) {
-    match verify(v) {
-        Ok(()) => ("", "accepted"),
-        Err(e) => (e.layer(), e.rule()),
+    let r = report(&serde_json::to_vec(v).unwrap(), &policy(&example()));
+    let failed: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail && c.layer == "certificate")
+        .map(|c| c.rule)
+        .collect();
+    assert!(
+        failed.len() <= 1,
+        "more than one certificate rule failed: {failed:?}"
+    );
+    match r.first_failure() {
+        None => ("", "accepted"),
+        Some(c) => (c.layer, c.rule),
     }
 }
 
@@ -57,18 +71,22 @@ fn rule_of(v: &Value) -> (&'static str, &'static str) {
 fn the_example_verifies_and_its_sm3_is_of_its_canonical_bytes() {
     let v = example();
     let bytes = serde_json::to_vec(&v).unwrap();
-    let report = verify_certificate(&bytes, None, &policy(&v)).unwrap();
+    let r = report(&bytes, &policy(&v));
+    assert!(r.valid, "{:?}", r.first_failure());
+    let facts = r.certificate.unwrap();
     assert_eq!(
-        report.sm3,
+        facts.sm3,
         tiezheng_protocol::Hash32::sm3(&canonical::canonicalize(&v).unwrap())
     );
-    assert_eq!(report.sm3, report.certificate.sm3().unwrap());
+    let (certificate, _) = parse_certificate(&bytes).unwrap();
+    assert_eq!(facts.sm3, certificate.sm3().unwrap());
     let number = v["certificate"]["number"].as_str().unwrap();
     assert!(number.starts_with("TZ-20261121-"), "{number}");
-    let url = report.certificate.verification_url().unwrap();
+    assert_eq!(facts.number, number);
+    let url = certificate.verification_url().unwrap();
     let (page, fragment) = url.split_once('#').unwrap();
     assert_eq!(page, "https://notary.example.cn/verify");
-    assert!(fragment.contains(&format!("c={}", report.sm3)));
+    assert!(fragment.contains(&format!("c={}", facts.sm3)));
     assert!(fragment.contains(&format!("n={number}")));
 }
 
@@ -253,12 +271,11 @@ fn signature_issuer_and_bundle_are_checked() {
         ("receipt", "receipt.signature")
     );
     // Not JSON, duplicate keys.
-    let bad = verify_certificate(
+    let bad = report(
         b"{\"certificate\":1,\"certificate\":2}",
-        None,
         &policy(&example()),
     );
-    assert_eq!(bad.unwrap_err().rule(), "certificate.format");
+    assert_eq!(bad.first_failure().unwrap().rule, "certificate.format");
 }
 
 #[test]
@@ -271,7 +288,11 @@ fn a_pdf_carrying_the_certificate_yields_it_back() {
     doc.extend_from_slice(b"\nendstream\nendobj\n%%EOF\n");
     let files = pdf::attached_files(&doc).unwrap();
     assert_eq!(files, vec![bytes.clone()]);
-    verify_certificate(&files[0], None, &policy(&example())).unwrap();
+    assert!(report(&files[0], &policy(&example())).valid);
+    // The PDF itself, through the same entry: its attachment is a rule of its own.
+    let r = report(&doc, &policy(&example()));
+    assert!(r.valid, "{:?}", r.first_failure());
+    assert_eq!(r.status("certificate.pdf.attachment"), Some(Status::Pass));
 }
 
 #[test]
@@ -302,7 +323,7 @@ fn the_notary_refuses_to_issue_for_a_bundle_that_fails_verification() {
         .unix_ms()
         .max(bundle.checkpoint.checkpoint.time.unix_ms());
     assert_eq!(issued.certificate.issued_at.unix_ms(), proven);
-    verify_certificate(&issued.to_bytes().unwrap(), None, &policy(&v)).unwrap();
+    assert!(report(&issued.to_bytes().unwrap(), &policy(&v)).valid);
     // A bundle whose receipt was altered is refused, naming the failed layer.
     let mut bad = bundle.clone();
     bad.receipt.receipt.chain_gap = true;

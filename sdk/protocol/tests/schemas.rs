@@ -214,7 +214,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         cometbft: None,
         governance: Vec::new(),
     };
-    tiezheng_protocol::bundle::verify_bundle(&example_bundle, None, &policy).unwrap();
+    common::verify_bundle(&example_bundle, None, &policy).unwrap();
     let notarised = tiezheng_protocol::certificate::issue(
         example_bundle.clone(),
         &policy,
@@ -525,7 +525,7 @@ fn consortium_example_validates_and_verifies() {
     }
     let bundle: tiezheng_protocol::bundle::Bundle = serde_json::from_value(bundle_value).unwrap();
     let policy: tiezheng_protocol::bundle::Policy = serde_json::from_value(policy_value).unwrap();
-    let report = tiezheng_protocol::bundle::verify_bundle(&bundle, None, &policy).unwrap();
+    let report = common::verify_bundle(&bundle, None, &policy).unwrap();
     let chain = report.chain.unwrap();
     assert_eq!(chain.height, report.checkpoint_height + 1);
     assert_eq!(chain.validators, 4);
@@ -534,7 +534,7 @@ fn consortium_example_validates_and_verifies() {
     let governed: tiezheng_protocol::bundle::Bundle =
         serde_json::from_value(governed_value).unwrap();
     assert_eq!(governed.governance.len(), 1);
-    tiezheng_protocol::bundle::verify_bundle(&governed, None, &policy).unwrap();
+    common::verify_bundle(&governed, None, &policy).unwrap();
 }
 
 #[test]

@@ -1,13 +1,16 @@
-//! The verifier: every rule of `VERIFYING.md`, checked on one offline bundle, each outcome
-//! recorded under its layer and stable rule identifier. The CLI (`tiezheng verify`), the
-//! mobile bindings (`verifyBundle`), the notary (before it issues a certificate) and the
-//! browser (WebAssembly) all call [`verify_bundle_bytes`] or [`verify_bundle`].
+//! The verifier: every rule of `VERIFYING.md`, each outcome recorded under its layer and
+//! stable rule identifier. [`document`] is the one entry for every document kind (bundle,
+//! certificate, certificate PDF): the CLI (`tiezheng verify`), the mobile bindings
+//! (`verifyDocument`) and the browser (WebAssembly) call it and only render its report; the
+//! notary, before it issues a certificate, verifies the bundle with [`verify_bundle`].
 //!
 //! The verifier does not stop at the first failure: it checks every rule whose inputs it has,
 //! so that a report names everything that disagrees. A rule whose inputs are missing (no
 //! media file; a registry that could not be derived) is recorded as skipped.
 
+mod certificate;
 mod chain;
+pub mod document;
 mod ledger;
 pub mod media;
 mod proof;
@@ -16,11 +19,15 @@ pub mod report;
 
 use serde_json::Value;
 
-use crate::bundle::{BUNDLE_TYPE, Bundle, Policy};
+use crate::bundle::{BUNDLE_TYPE, Bundle, BundleError, BundleReport, Policy};
 use crate::canonical;
 use crate::hash::Hash32;
 use crate::sm2::Sm2PublicKey;
 
+pub use certificate::CertificateFacts;
+pub use document::{
+    Document, DocumentKind, DocumentVerification, PolicySource, Unusable, verify_document,
+};
 pub use media::{MediaEvidence, MediaHasher, hash_media, segment_ranges};
 pub use report::{Check, LAYERS, RULES, Report, Rule, Status, rule};
 
@@ -32,6 +39,16 @@ pub const CLOCK_TOLERANCE_MS: i64 = 60_000;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the policy is not usable: {0}")]
 pub struct PolicyError(pub String);
+
+impl From<PolicyError> for BundleError {
+    fn from(e: PolicyError) -> Self {
+        Self {
+            layer: "policy",
+            rule: "policy.copy",
+            reason: e.to_string(),
+        }
+    }
+}
 
 impl Policy {
     /// Checks that every key of the policy parses and member identifiers are distinct.
@@ -102,19 +119,48 @@ impl Verification {
 
     /// The first failed check, in layer order.
     pub fn first_failure(&self) -> Option<&Check> {
-        LAYERS.iter().find_map(|l| {
-            self.checks
-                .iter()
-                .find(|c| c.status == Status::Fail && c.layer == *l)
-        })
+        report::first_failure(&self.checks)
     }
 
     /// The outcome of `rule`, if checked.
     pub fn status(&self, rule: &str) -> Option<Status> {
-        self.checks
-            .iter()
-            .find(|c| c.rule == rule)
-            .map(|c| c.status)
+        report::status(&self.checks, rule)
+    }
+
+    /// The facts of a valid bundle, or its first failure (in layer order): the short form,
+    /// for callers that act on the verdict alone.
+    pub fn summary(&self) -> Result<BundleReport, BundleError> {
+        if let Some(c) = self.first_failure() {
+            return Err(BundleError {
+                layer: c.layer,
+                rule: c.rule,
+                reason: c.detail.clone(),
+            });
+        }
+        let f = &self.facts;
+        match (
+            f.proof_sm3,
+            f.batch_seq,
+            f.anchor_height,
+            f.checkpoint_height,
+        ) {
+            (Some(proof_sm3), Some(batch_seq), Some(anchor_height), Some(checkpoint_height)) => {
+                Ok(BundleReport {
+                    proof_sm3,
+                    media_item: f.media_item,
+                    batch_seq,
+                    anchor_height,
+                    checkpoint_height,
+                    cosigners: f.cosigners.clone(),
+                    chain: f.chain.clone(),
+                })
+            }
+            _ => Err(BundleError {
+                layer: "bundle",
+                rule: "bundle.schema",
+                reason: "the bundle could not be read".into(),
+            }),
+        }
     }
 }
 

@@ -167,6 +167,20 @@ pub struct Check {
     pub detail: String,
 }
 
+/// The first failed check of `checks`, in layer order.
+pub fn first_failure(checks: &[Check]) -> Option<&Check> {
+    LAYERS.iter().find_map(|l| {
+        checks
+            .iter()
+            .find(|c| c.status == Status::Fail && c.layer == *l)
+    })
+}
+
+/// The outcome of `rule` in `checks`, if checked.
+pub fn status(checks: &[Check], rule: &str) -> Option<Status> {
+    checks.iter().find(|c| c.rule == rule).map(|c| c.status)
+}
+
 /// Every check made on one bundle.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -225,17 +239,12 @@ impl Report {
 
     /// The first failed check, in layer order.
     pub fn first_failure(&self) -> Option<&Check> {
-        LAYERS
-            .iter()
-            .find_map(|l| self.failures().find(|c| c.layer == *l))
+        first_failure(&self.checks)
     }
 
     /// The outcome of `rule`, if checked.
     pub fn status(&self, rule: &str) -> Option<Status> {
-        self.checks
-            .iter()
-            .find(|c| c.rule == rule)
-            .map(|c| c.status)
+        status(&self.checks, rule)
     }
 
     /// Sorts the checks by layer, then by catalogue order.

@@ -26,3 +26,13 @@ pub fn sm2_sm3_vectors() -> serde_json::Value {
 pub fn unhex(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
 }
+
+/// The verifier's verdict on a bundle: its facts, or its first failure (an unusable policy
+/// counts as a `policy` failure).
+pub fn verify_bundle(
+    bundle: &tiezheng_protocol::bundle::Bundle,
+    media: Option<&tiezheng_protocol::verify::MediaEvidence>,
+    policy: &tiezheng_protocol::bundle::Policy,
+) -> Result<tiezheng_protocol::bundle::BundleReport, tiezheng_protocol::bundle::BundleError> {
+    tiezheng_protocol::verify::verify_bundle(bundle, media, policy)?.summary()
+}

@@ -7,7 +7,7 @@ import cn.tiezheng.sample.SyncOutcome
 import cn.tiezheng.sdk.Device
 import cn.tiezheng.sdk.TiezhengException
 import cn.tiezheng.sdk.hashBytes
-import cn.tiezheng.sdk.verifyBundle
+import cn.tiezheng.sdk.verifyDocument
 import cn.tiezheng.sdk.verifyProof
 import cn.tiezheng.sdk.verifyReceipt
 import kotlinx.coroutines.runBlocking
@@ -101,10 +101,10 @@ class SdkTest {
             // The court's offline bundle verifies against the photo; tampering names the layer.
             val bundle = notary.bundle(shot.proofSm3)
             val policy = notary.call("GET", "/v1/ledger/policy")
-            val check = verifyBundle(bundle, corpus.resolve("photos/DSCN0010.jpg").toString(), policy)
+            val check = verifyDocument(bundle.toByteArray(), corpus.resolve("photos/DSCN0010.jpg").toString(), policy)
             assertTrue(check.valid, check.reason)
             assertTrue(check.mediaChecked)
-            val tampered = verifyBundle(bundle.replace("\"leaf_count\":", "\"leaf_count\":1"), null, policy)
+            val tampered = verifyDocument(bundle.replace("\"leaf_count\":", "\"leaf_count\":1").toByteArray(), null, policy)
             assertEquals(false, tampered.valid)
         }
     }
