@@ -90,7 +90,8 @@ pub async fn audit(config: &NotaryConfig) -> Result<AuditReport, AuditError> {
     }
     let key = crate::keys::load_or_create(&key_file)?;
     let store = Store::connect(&config.database_url()).await?;
-    let media = MediaStore::from_config(config)
+    let media = config
+        .open_media()
         .map_err(|e| AuditError::Open(format!("media store: {e}")))?;
     let mut report = AuditReport::default();
 
@@ -291,7 +292,7 @@ async fn check_custody(
     report.custody_events = log.len();
     let received: HashSet<&str> = log
         .iter()
-        .filter(|e| e.event == "received")
+        .filter(|e| e.kind() == Some(tiezheng_protocol::custody::CustodyKind::Received))
         .map(|e| e.proof_sm3.as_str())
         .collect();
     for p in proofs {

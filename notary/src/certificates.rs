@@ -15,6 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tiezheng_protocol::certificate::{
     CertificateError, CustodySummary, IssueParams, SignedCertificate, issue,
 };
+use tiezheng_protocol::custody::CustodyKind;
 use tiezheng_protocol::manifest::ItemKind;
 use tiezheng_protocol::{Hash32, Timestamp};
 
@@ -86,14 +87,14 @@ async fn by_proof(
 ) -> Result<HttpResponse, HttpError> {
     let (caller, row) = readable_proof(req, state, proof_sm3).await?;
     let (cert, json) = certificate_of(state, &caller, &row).await?;
-    let actor = format!("{}:{}", caller.role.name(), caller.token_id);
+    let actor = caller.actor().to_string();
     match format {
         Format::Json => {
             state
                 .store
                 .custody(
                     &row.proof_sm3,
-                    "exported",
+                    CustodyKind::Exported.as_str(),
                     &actor,
                     now_ms(),
                     &format!("certificate {} exported (JSON)", cert.certificate.number),
@@ -125,7 +126,7 @@ async fn by_proof(
                 .store
                 .custody(
                     &row.proof_sm3,
-                    "exported",
+                    CustodyKind::Exported.as_str(),
                     &actor,
                     now_ms(),
                     &format!("certificate {number} exported (PDF)"),
@@ -223,7 +224,7 @@ async fn certificate_of(
         .custody(
             &row.proof_sm3,
             "certified",
-            &format!("{}:{}", caller.role.name(), caller.token_id),
+            &caller.actor().to_string(),
             now_ms(),
             &format!("certificate {number} issued"),
         )

@@ -302,6 +302,12 @@ impl NotaryConfig {
             .unwrap_or_else(|| self.data_dir.join("media"))
     }
 
+    /// The media store these settings describe: the local folder, or a bucket when
+    /// `media_url` is set.
+    pub fn open_media(&self) -> Result<crate::media::MediaStore, crate::media::MediaError> {
+        crate::media::MediaStore::open_with(&self.media_dir(), self.s3_settings().as_ref())
+    }
+
     /// The object store for finished media, when `media_url` is set.
     pub fn s3_settings(&self) -> Option<crate::media::S3Settings> {
         let url = self.media_url.clone()?;

@@ -92,7 +92,7 @@ impl Notary {
         let store = store::Store::connect(&url)
             .await
             .map_err(|e| StartError::Store(e, config::redact_url(&url)))?;
-        let media = media::MediaStore::from_config(&config).map_err(|e| StartError::Io {
+        let media = config.open_media().map_err(|e| StartError::Io {
             what: format!("opening media store {}", config.media_dir().display()),
             source: std::io::Error::other(e),
         })?;

@@ -134,11 +134,11 @@ impl MediaStore {
         })
     }
 
-    /// Opens the store `config` describes: the local folder, or a bucket when `media_url` is set.
-    pub fn from_config(config: &crate::config::NotaryConfig) -> Result<Self, MediaError> {
-        match config.s3_settings() {
-            Some(s3) => Self::open_s3(&config.media_dir(), &s3),
-            None => Ok(Self::open(&config.media_dir())?),
+    /// Opens the store in `root`, with finished files in the bucket `s3` names if given.
+    pub fn open_with(root: &Path, s3: Option<&S3Settings>) -> Result<Self, MediaError> {
+        match s3 {
+            Some(s3) => Self::open_s3(root, s3),
+            None => Ok(Self::open(root)?),
         }
     }
 

@@ -17,6 +17,7 @@
 //!   stored original (decoding bounded against hostile files); a custody event like any view.
 
 use std::sync::Arc;
+use tiezheng_protocol::custody::CustodyKind;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -206,8 +207,8 @@ async fn thumbnail(
         .store
         .custody(
             &row.proof_sm3,
-            "viewed",
-            &format!("{}:{}", caller.role.name(), caller.token_id),
+            CustodyKind::Viewed.as_str(),
+            &caller.actor().to_string(),
             crate::api::now_ms(),
             &format!("thumbnail of media {media_sm3} ({name})"),
         )

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tiezheng_protocol::Hash32;
+use tiezheng_protocol::custody::CustodyKind;
 
 use super::{AppState, Caller, Role, authenticate, now_ms, path_param};
 use crate::error::HttpError;
@@ -74,8 +75,8 @@ pub async fn get_proof(
         .store
         .custody(
             &row.proof_sm3,
-            "viewed",
-            &format!("{}:{}", caller.role.name(), caller.token_id),
+            CustodyKind::Viewed.as_str(),
+            &caller.actor().to_string(),
             now_ms(),
             "proof and receipt read",
         )
@@ -158,8 +159,8 @@ pub async fn get_media(
         .store
         .custody(
             &row.proof_sm3,
-            "exported",
-            &format!("{}:{}", caller.role.name(), caller.token_id),
+            CustodyKind::Exported.as_str(),
+            &caller.actor().to_string(),
             now_ms(),
             &format!("media {media_sm3} ({name}) downloaded"),
         )
@@ -197,8 +198,8 @@ pub async fn get_bundle(
         .store
         .custody(
             &row.proof_sm3,
-            "exported",
-            &format!("{}:{}", caller.role.name(), caller.token_id),
+            CustodyKind::Exported.as_str(),
+            &caller.actor().to_string(),
             now_ms(),
             "offline proof bundle exported",
         )

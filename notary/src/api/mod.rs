@@ -109,6 +109,16 @@ pub struct Caller {
     pub subject: String,
 }
 
+impl Caller {
+    /// Who the custody log says acted: `<role>:<token ID>`.
+    pub fn actor(&self) -> tiezheng_protocol::custody::Actor {
+        tiezheng_protocol::custody::Actor::Token {
+            role: self.role.name(),
+            token_id: self.token_id.clone(),
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     Timestamp::now_utc().unix_ms()

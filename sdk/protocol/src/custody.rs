@@ -13,6 +13,77 @@ use serde::{Deserialize, Serialize};
 use crate::canonical;
 use crate::hash::Hash32;
 
+/// What happened to an evidence item: the `event` of a custody event. The notary writes
+/// these and nothing else; a reader (the audit, the portal) reads them back with
+/// [`CustodyEvent::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustodyKind {
+    /// The proof was receipted (the first event of every proof; the actor is the device).
+    Received,
+    /// A declared media file was stored and verified.
+    MediaStored,
+    /// A token holder read the proof (its record, a thumbnail, a page).
+    Viewed,
+    /// A token holder took a copy away (original file, bundle, certificate, PDF).
+    Exported,
+}
+
+impl CustodyKind {
+    /// Every kind, in the order of a proof's life.
+    pub const ALL: [Self; 4] = [
+        Self::Received,
+        Self::MediaStored,
+        Self::Viewed,
+        Self::Exported,
+    ];
+
+    /// The name written in the log: `received`, `media_stored`, `viewed`, `exported`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::MediaStored => "media_stored",
+            Self::Viewed => "viewed",
+            Self::Exported => "exported",
+        }
+    }
+
+    /// The kind named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for CustodyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acted, as the log writes it: a device by its key ID (64 hex digits), or the holder of
+/// a token as `<role>:<token ID>` (`court:tzc-…`, `appraiser:…`, `admin:…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The device whose SM2 key has this key ID.
+    Device(Hash32),
+    /// The holder of a token of `role`.
+    Token {
+        /// `admin`, `court`, `appraiser`, `device`.
+        role: &'static str,
+        /// The token's ID (never its secret).
+        token_id: String,
+    },
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Device(key_id) => write!(f, "{key_id}"),
+            Self::Token { role, token_id } => write!(f, "{role}:{token_id}"),
+        }
+    }
+}
+
 /// One custody event.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CustodyEvent {
@@ -20,9 +91,9 @@ pub struct CustodyEvent {
     pub seq: i64,
     /// The proof concerned.
     pub proof_sm3: String,
-    /// received, media_stored, viewed, exported, ...
+    /// What happened: a [`CustodyKind`] name.
     pub event: String,
-    /// Who: `role:token ID`, or the device key ID.
+    /// Who: an [`Actor`] as the log writes it.
     pub actor: String,
     /// When (Unix ms).
     pub at: i64,
@@ -35,6 +106,11 @@ pub struct CustodyEvent {
 }
 
 impl CustodyEvent {
+    /// The kind of event, if `event` names one of [`CustodyKind`].
+    pub fn kind(&self) -> Option<CustodyKind> {
+        CustodyKind::from_name(&self.event)
+    }
+
     /// The hash this event must carry: SM3 of the RFC 8785 bytes of every member but `hash`.
     pub fn compute_hash(&self) -> String {
         let v = serde_json::json!({

@@ -52,7 +52,6 @@ pub mod pdf;
 pub mod schema;
 pub mod signed;
 pub mod sm2;
-mod sm2_verify;
 pub mod time;
 pub mod verify;
 pub mod wire;

@@ -29,7 +29,13 @@ class Notary(dataDir: Path) : AutoCloseable {
             .header("Content-Type", "application/json")
             .method(method, if (body == null) HttpRequest.BodyPublishers.noBody() else HttpRequest.BodyPublishers.ofString(body))
             .build()
-        return http.send(req, HttpResponse.BodyHandlers.ofString())
+        // A keep-alive connection the notary closed while idle (5 s) is only noticed when it
+        // is reused: the request never reached the notary, so it is sent once more.
+        return try {
+            http.send(req, HttpResponse.BodyHandlers.ofString())
+        } catch (e: java.io.IOException) {
+            http.send(req, HttpResponse.BodyHandlers.ofString())
+        }
     }
 
     /** The offline bundle of a proof, once its batch is anchored. */

@@ -1,7 +1,7 @@
 //! SM2 verification (GB/T 32918.2 §7) in variable time with precomputed tables.
 //!
 //! Every input of a verification is public (key, message digest, signature), so it may run in
-//! variable time, as verifiers usually do; signing stays in [`crate::sm2`], constant time.
+//! variable time, as verifiers usually do; signing stays in [`super`], constant time.
 //! Step B6, `(x1', y1') = [s']G + [t]P_A`, is where the time goes:
 //!
 //! * `[s']G` uses the library's precomputed generator table (66 additions, no doublings);
@@ -24,7 +24,7 @@ use sm2::elliptic_curve::ops::{MulByGeneratorVartime as _, Reduce as _};
 use sm2::elliptic_curve::point::AffineCoordinates as _;
 use sm2::{ProjectivePoint, Scalar, Sm2};
 
-use crate::sm2::Sm2Error;
+use super::error::Sm2Error;
 
 /// How many keys the table cache holds (tables and first sightings together).
 pub(crate) const CACHED_KEYS: usize = 1024;

@@ -19,6 +19,11 @@ use sm3::Digest as _;
 
 use crate::hash::Hash32;
 
+mod error;
+mod fast_verify;
+
+pub use error::{DerError, Sm2Error};
+
 /// The GM/T 0009 default distinguishing ID; the only ID Tiezheng documents are signed with.
 pub const DEFAULT_SM2_ID: &str = "1234567812345678";
 
@@ -61,89 +66,6 @@ const fn hex32(s: &str) -> [u8; 32] {
         i += 1;
     }
     out
-}
-
-/// Why an SM2 key, signature or verification was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Sm2Error {
-    /// The distinguishing ID is longer than ENTL's 16 bits can describe (8191 bytes).
-    #[error("SM2 distinguishing ID is {0} bytes; at most 8191 are allowed")]
-    IdTooLong(usize),
-    /// A private key that is zero or not below the group order.
-    #[error("SM2 private key must be an integer in [1, n-2]")]
-    InvalidPrivateKey,
-    /// A private key not given as exactly 32 bytes (64 hex digits).
-    #[error("SM2 private key must be 32 bytes, found {0}")]
-    PrivateKeyLength(usize),
-    /// A public key that is not 65 bytes.
-    #[error("SM2 public key must be 65 bytes (04‖X‖Y), found {0}")]
-    PublicKeyLength(usize),
-    /// A public key whose first byte is not 0x04 (compressed or hybrid encodings).
-    #[error("SM2 public key must be uncompressed (first byte 0x04), found 0x{0:02x}")]
-    PublicKeyNotUncompressed(u8),
-    /// Coordinates that are not a point of sm2p256v1, or the point at infinity.
-    #[error("SM2 public key is not a point on curve sm2p256v1")]
-    PublicKeyNotOnCurve,
-    /// A public key or signature in hex/base64 that does not decode.
-    #[error("{what} is not valid {encoding}")]
-    Encoding {
-        /// Which value.
-        what: &'static str,
-        /// The expected text encoding.
-        encoding: &'static str,
-    },
-    /// The signature is not strict DER `SEQUENCE { r INTEGER, s INTEGER }`.
-    #[error("SM2 signature is not strict DER: {0}")]
-    Der(DerError),
-    /// `r` or `s` is 0 or not below the group order n.
-    #[error("SM2 signature component {0} is outside [1, n-1]")]
-    ScalarOutOfRange(&'static str),
-    /// The signature does not verify for this key, ID and message.
-    #[error("SM2 signature does not verify for this public key, distinguishing ID and message")]
-    BadSignature,
-    /// Signing failed inside the library (a degenerate nonce; retrying is safe).
-    #[error("SM2 signing failed")]
-    SigningFailed,
-}
-
-/// How a DER signature breaks the strict encoding rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DerError {
-    /// The outer tag is not SEQUENCE (0x30).
-    #[error("outer tag is not SEQUENCE")]
-    NotSequence,
-    /// An element tag is not INTEGER (0x02).
-    #[error("element is not an INTEGER")]
-    NotInteger,
-    /// A long-form length where the short form fits (non-minimal DER).
-    #[error("length is not minimally encoded")]
-    NonMinimalLength,
-    /// The input ends before the encoded length.
-    #[error("input is truncated")]
-    Truncated,
-    /// Bytes after the SEQUENCE or after the second INTEGER.
-    #[error("trailing bytes")]
-    TrailingBytes,
-    /// An INTEGER with a redundant leading zero byte.
-    #[error("INTEGER is not minimally encoded")]
-    NonMinimalInteger,
-    /// An INTEGER whose sign bit is set.
-    #[error("INTEGER is negative")]
-    NegativeInteger,
-    /// An empty INTEGER.
-    #[error("INTEGER is empty")]
-    EmptyInteger,
-    /// An INTEGER longer than 32 significant bytes.
-    #[error("INTEGER is longer than 256 bits")]
-    IntegerTooLarge,
-}
-
-impl From<DerError> for Sm2Error {
-    fn from(e: DerError) -> Self {
-        Self::Der(e)
-    }
 }
 
 /// An SM2 public key on sm2p256v1, known to be a valid curve point.
@@ -529,7 +451,7 @@ impl Sm2SigningKey {
 
 /// Verifies many signatures at once, one result per `(key, id, message, signature)`, each as
 /// [`Sm2PublicKey::verify`] would answer it, for less work per signature (see
-/// `sm2_verify`: the final points share one field inversion).
+/// `fast_verify`: the final points share one field inversion).
 pub fn verify_many(
     items: &[(&Sm2PublicKey, &str, &[u8], &Sm2Signature)],
 ) -> Vec<Result<(), Sm2Error>> {
@@ -537,11 +459,11 @@ pub fn verify_many(
         .iter()
         .map(|(key, id, message, _)| message_digest(id, key, message))
         .collect();
-    let prepared: Vec<crate::sm2_verify::Prehashed<'_>> = items
+    let prepared: Vec<fast_verify::Prehashed<'_>> = items
         .iter()
         .zip(&digests)
         .filter_map(|((key, _, _, sig), e)| {
-            e.as_ref().ok().map(|e| crate::sm2_verify::Prehashed {
+            e.as_ref().ok().map(|e| fast_verify::Prehashed {
                 sec1: &key.sec1,
                 key: &key.key,
                 e: *e.as_bytes(),
@@ -550,7 +472,7 @@ pub fn verify_many(
             })
         })
         .collect();
-    let mut verdicts = crate::sm2_verify::verify_prehash_many(&prepared).into_iter();
+    let mut verdicts = fast_verify::verify_prehash_many(&prepared).into_iter();
     digests
         .into_iter()
         .map(|e| match e {
