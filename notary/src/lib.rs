@@ -18,7 +18,6 @@ Run it with [`run`] (or `tiezheng serve`): SQLite and a local media store under
 pub mod anchoring;
 pub mod api;
 pub mod audit;
-pub mod certificates;
 pub mod config;
 pub mod error;
 pub mod keys;
@@ -26,7 +25,6 @@ pub mod liveness;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
-pub mod portal;
 pub mod sequencer;
 pub mod store;
 pub mod throttle;
@@ -255,7 +253,7 @@ impl Notary {
                     }
                 })
                 .configure(api::routes)
-                .configure(portal::routes)
+                .configure(api::portal::routes)
                 .default_service(web::to(api::not_found))
         })
         .workers(workers)

@@ -24,7 +24,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{AppState, Role, authenticate};
+use super::{AppState, Role, authenticate};
 use crate::error::HttpError;
 
 /// A file of the portal, embedded at compile time.
@@ -39,7 +39,7 @@ macro_rules! asset {
         Asset {
             name: $name,
             content_type: $type,
-            bytes: include_bytes!(concat!("../../portal/www/", $name)),
+            bytes: include_bytes!(concat!("../../../portal/www/", $name)),
         }
     };
 }
@@ -154,7 +154,7 @@ async fn thumbnail(
         .get("proof_sm3")
         .unwrap_or_default()
         .to_owned();
-    let (caller, row) = crate::api::readable_proof_sm3(&req, &state, &sm3).await?;
+    let (caller, row) = super::readable_proof_sm3(&req, &state, &sm3).await?;
     let item: usize = req
         .match_info()
         .get("item")
@@ -209,7 +209,7 @@ async fn thumbnail(
             &row.proof_sm3,
             CustodyKind::Viewed.as_str(),
             &caller.actor().to_string(),
-            crate::api::now_ms(),
+            super::now_ms(),
             &format!("thumbnail of media {media_sm3} ({name})"),
         )
         .await?;

@@ -19,8 +19,8 @@ use tiezheng_protocol::custody::CustodyKind;
 use tiezheng_protocol::manifest::ItemKind;
 use tiezheng_protocol::{Hash32, Timestamp};
 
-use crate::api::readable_proof_sm3 as readable_proof;
-use crate::api::{AppState, Caller, Role, authenticate, now_ms};
+use super::readable_proof_sm3 as readable_proof;
+use super::{AppState, Caller, Role, authenticate, now_ms};
 use crate::error::HttpError;
 use crate::store::ProofRow;
 
