@@ -441,7 +441,7 @@ async fn check_anchors(
     if anchored.is_empty() {
         return Ok(());
     }
-    let anchoring = match &config.cometbft_rpc {
+    let anchoring = match &config.ledger.cometbft_rpc {
         Some(rpc) => Anchoring::cometbft(rpc).map_err(AuditError::Open)?,
         None => {
             let member = crate::keys::load_or_create(&config.data_dir.join("member-key.json"))?;

@@ -1,6 +1,7 @@
-//! The notary's configuration: one typed struct, from an optional TOML file and then
-//! `TIEZHENG_NOTARY_<FIELD>` environment variables, with defaults that work on a laptop
-//! (SQLite and a media store under `./tiezheng-data`, listening on 127.0.0.1).
+//! The notary's configuration: one typed struct in sections (database, media with its object
+//! store, ledger, limits, identity), from an optional TOML file (the same sections as tables)
+//! and then `TIEZHENG_NOTARY_<FIELD>` environment variables, with defaults that work on a
+//! laptop (SQLite and a media store under `./tiezheng-data`, listening on 127.0.0.1).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,70 +16,158 @@ pub struct NotaryConfig {
     pub listen: String,
     /// Directory for the SQLite database, the media store and the notary key.
     pub data_dir: PathBuf,
-    /// Database URL; default `sqlite://<data_dir>/notary.db`. `postgres://...` for production.
-    pub database_url: Option<String>,
-    /// Where media files are stored; default `<data_dir>/media`.
-    pub media_dir: Option<PathBuf>,
-    /// Where finished media are stored instead of `media_dir`: `s3://bucket/prefix` (an
-    /// S3-compatible bucket; uploads in progress stay under `media_dir/partial`).
-    pub media_url: Option<String>,
-    /// S3 endpoint, e.g. `http://127.0.0.1:9000`; default AWS.
-    pub s3_endpoint: Option<String>,
-    /// S3 region; default `us-east-1`.
-    pub s3_region: Option<String>,
-    /// S3 access key id.
-    pub s3_access_key_id: Option<String>,
-    /// S3 secret access key. Never logged.
-    pub s3_secret_access_key: Option<String>,
-    /// Allow plain HTTP to the S3 endpoint.
-    pub s3_allow_http: bool,
-    /// The notary's SM2 key file; default `<data_dir>/notary-key.json` (created if missing).
-    pub key_file: Option<PathBuf>,
-    /// Administrator bearer token. If unset, one is generated at first start and written to
-    /// `<data_dir>/admin-token` (mode 0600). Never logged.
-    pub admin_token: Option<String>,
-    /// Largest JSON request body in bytes.
-    pub max_body_bytes: usize,
-    /// Most proofs in one submission.
-    pub max_batch: usize,
-    /// Largest media chunk in one upload request, in bytes.
-    pub max_media_chunk_bytes: usize,
-    /// Lifetime of enrolment codes, in seconds.
-    pub enrolment_code_ttl_seconds: i64,
-    /// Lifetime of device API tokens, in seconds.
-    pub device_token_ttl_seconds: i64,
-    /// Longest wait, in milliseconds, for the next piece of a request body (and for the
-    /// whole body of an anonymous request): a stalled client is answered 408 and holds
-    /// nothing others wait for.
-    pub body_timeout_ms: u64,
-    /// Requests each authenticated token may make per second (bursts of four times as many);
-    /// 0: unlimited.
-    pub token_requests_per_second: u32,
-    /// Proofs each device may submit per second (bursts of ten times as many, so a phone
-    /// back online sends its queue at once); 0: unlimited.
-    pub device_proofs_per_second: u32,
-    /// Failed enrolment attempts (unknown, used or expired codes) allowed per client address
-    /// per minute, after a burst of 5; 0: unlimited.
-    pub enrol_attempts_per_minute: u32,
     /// Worker threads for HTTP (0: one per core).
     pub workers: usize,
-    /// A batch closes when it holds this many proofs...
+    /// The database.
+    pub database: DatabaseConfig,
+    /// Where media files are stored.
+    pub media: MediaConfig,
+    /// Batching and the ledger the notary anchors on.
+    pub ledger: LedgerConfig,
+    /// Bounds on requests and rates.
+    pub limits: LimitsConfig,
+    /// Who the notary is: its key, its administrator, how certificates name it.
+    pub identity: IdentityConfig,
+}
+
+/// The database (`[database]`).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Database URL; default `sqlite://<data_dir>/notary.db`. `postgres://...` for production.
+    /// (`DATABASE_URL`)
+    pub url: Option<String>,
+}
+
+/// Where media files are stored (`[media]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// The local folder; default `<data_dir>/media`. (`MEDIA_DIR`)
+    pub dir: Option<PathBuf>,
+    /// Where finished media are stored instead of `dir`: `s3://bucket/prefix` (an
+    /// S3-compatible bucket; uploads in progress stay under `dir/partial`). (`MEDIA_URL`)
+    pub url: Option<String>,
+    /// The object store's settings, when `url` is set.
+    pub s3: S3Config,
+}
+
+/// An S3-compatible object store (`[media.s3]`).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// Endpoint, e.g. `http://127.0.0.1:9000`; default AWS. (`S3_ENDPOINT`)
+    pub endpoint: Option<String>,
+    /// Region; default `us-east-1`. (`S3_REGION`)
+    pub region: Option<String>,
+    /// Access key id. (`S3_ACCESS_KEY_ID`)
+    pub access_key_id: Option<String>,
+    /// Secret access key. Never logged. (`S3_SECRET_ACCESS_KEY`)
+    pub secret_access_key: Option<String>,
+    /// Allow plain HTTP to the endpoint. (`S3_ALLOW_HTTP`)
+    pub allow_http: bool,
+}
+
+/// Batching and the ledger (`[ledger]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// RPC address of this organisation's CometBFT node (e.g. `http://127.0.0.1:26657`): when
+    /// set, batches are anchored on the consortium ledger there; when unset, on the embedded
+    /// single-validator ledger under `<data_dir>/chain`. (`COMETBFT_RPC`)
+    pub cometbft_rpc: Option<String>,
+    /// A batch closes when it holds this many proofs... (`BATCH_MAX_LEAVES`)
     pub batch_max_leaves: usize,
-    /// ...or when its oldest proof has waited this many milliseconds.
+    /// ...or when its oldest proof has waited this many milliseconds. (`BATCH_MAX_MS`)
     pub batch_max_ms: i64,
     /// Proofs waiting this many milliseconds for a complete bundle (anchored and, on the
     /// consortium ledger, covered by a cosigned checkpoint) make `/readyz` answer `degraded`
-    /// and the notary warn with the cause. 0: never.
+    /// and the notary warn with the cause. 0: never. (`ANCHORING_STALL_MS`)
     pub anchoring_stall_ms: i64,
-    /// RPC address of this organisation's CometBFT node (e.g. `http://127.0.0.1:26657`): when
-    /// set, batches are anchored on the consortium ledger there; when unset, on the embedded
-    /// single-validator ledger under `<data_dir>/chain`.
-    pub cometbft_rpc: Option<String>,
-    /// The notary's name as certificates state it (the issuer).
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            cometbft_rpc: None,
+            batch_max_leaves: 1024,
+            batch_max_ms: 1000,
+            anchoring_stall_ms: 60_000,
+        }
+    }
+}
+
+/// Bounds on requests and rates (`[limits]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest JSON request body in bytes. (`MAX_BODY_BYTES`)
+    pub max_body_bytes: usize,
+    /// Most proofs in one submission. (`MAX_BATCH`)
+    pub max_batch: usize,
+    /// Largest media chunk in one upload request, in bytes. (`MAX_MEDIA_CHUNK_BYTES`)
+    pub max_media_chunk_bytes: usize,
+    /// Longest wait, in milliseconds, for the next piece of a request body (and for the
+    /// whole body of an anonymous request): a stalled client is answered 408 and holds
+    /// nothing others wait for. (`BODY_TIMEOUT_MS`)
+    pub body_timeout_ms: u64,
+    /// Requests each authenticated token may make per second (bursts of four times as many);
+    /// 0: unlimited. (`TOKEN_REQUESTS_PER_SECOND`)
+    pub token_requests_per_second: u32,
+    /// Proofs each device may submit per second (bursts of ten times as many, so a phone
+    /// back online sends its queue at once); 0: unlimited. (`DEVICE_PROOFS_PER_SECOND`)
+    pub device_proofs_per_second: u32,
+    /// Failed enrolment attempts (unknown, used or expired codes) allowed per client address
+    /// per minute, after a burst of 5; 0: unlimited. (`ENROL_ATTEMPTS_PER_MINUTE`)
+    pub enrol_attempts_per_minute: u32,
+    /// Lifetime of enrolment codes, in seconds. (`ENROLMENT_CODE_TTL_SECONDS`)
+    pub enrolment_code_ttl_seconds: i64,
+    /// Lifetime of device API tokens, in seconds. (`DEVICE_TOKEN_TTL_SECONDS`)
+    pub device_token_ttl_seconds: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 500,
+            max_media_chunk_bytes: 8 * 1024 * 1024,
+            body_timeout_ms: 30_000,
+            token_requests_per_second: 50,
+            device_proofs_per_second: 100,
+            enrol_attempts_per_minute: 6,
+            enrolment_code_ttl_seconds: 7 * 24 * 3600,
+            device_token_ttl_seconds: 365 * 24 * 3600,
+        }
+    }
+}
+
+/// Who the notary is (`[identity]`).
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The notary's SM2 key file; default `<data_dir>/notary-key.json` (created if missing).
+    /// (`KEY_FILE`)
+    pub key_file: Option<PathBuf>,
+    /// Administrator bearer token. If unset, one is generated at first start and written to
+    /// `<data_dir>/admin-token` (mode 0600). Never logged. (`ADMIN_TOKEN`)
+    pub admin_token: Option<String>,
+    /// The notary's name as certificates state it (the issuer). (`CERTIFICATE_ISSUER`)
     pub certificate_issuer: String,
     /// The address courts reach this notary at (`https://notary.example.cn`); certificates'
-    /// QR codes open `<public_url>/verify`. Default: `http://<listen>`.
+    /// QR codes open `<public_url>/verify`. Default: `http://<listen>`. (`PUBLIC_URL`)
     pub public_url: Option<String>,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            key_file: None,
+            admin_token: None,
+            certificate_issuer: "铁证公证服务 Tiezheng notary".into(),
+            public_url: None,
+        }
+    }
 }
 
 impl Default for NotaryConfig {
@@ -86,32 +175,12 @@ impl Default for NotaryConfig {
         Self {
             listen: "127.0.0.1:8700".into(),
             data_dir: PathBuf::from("tiezheng-data"),
-            database_url: None,
-            media_dir: None,
-            media_url: None,
-            s3_endpoint: None,
-            s3_region: None,
-            s3_access_key_id: None,
-            s3_secret_access_key: None,
-            s3_allow_http: false,
-            key_file: None,
-            admin_token: None,
-            max_body_bytes: 16 * 1024 * 1024,
-            max_batch: 500,
-            max_media_chunk_bytes: 8 * 1024 * 1024,
-            enrolment_code_ttl_seconds: 7 * 24 * 3600,
-            device_token_ttl_seconds: 365 * 24 * 3600,
-            body_timeout_ms: 30_000,
-            token_requests_per_second: 50,
-            device_proofs_per_second: 100,
-            enrol_attempts_per_minute: 6,
             workers: 0,
-            batch_max_leaves: 1024,
-            batch_max_ms: 1000,
-            anchoring_stall_ms: 60_000,
-            cometbft_rpc: None,
-            certificate_issuer: "铁证公证服务 Tiezheng notary".into(),
-            public_url: None,
+            database: DatabaseConfig::default(),
+            media: MediaConfig::default(),
+            ledger: LedgerConfig::default(),
+            limits: LimitsConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -121,27 +190,50 @@ impl fmt::Debug for NotaryConfig {
         f.debug_struct("NotaryConfig")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
+            .field("workers", &self.workers)
+            .field("database", &self.database)
+            .field("media", &self.media)
+            .field("ledger", &self.ledger)
+            .field("limits", &self.limits)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .finish()
+    }
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
             .field(
-                "database_url",
-                &self.database_url.as_deref().map(redact_url),
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
             )
-            .field("media_dir", &self.media_dir)
-            .field("media_url", &self.media_url)
-            .field("s3_endpoint", &self.s3_endpoint)
-            .field(
-                "s3_secret_access_key",
-                &self.s3_secret_access_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+impl fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityConfig")
             .field("key_file", &self.key_file)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<redacted>"),
             )
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("max_batch", &self.max_batch)
-            .field("max_media_chunk_bytes", &self.max_media_chunk_bytes)
-            .field("cometbft_rpc", &self.cometbft_rpc)
-            .finish_non_exhaustive()
+            .field("certificate_issuer", &self.certificate_issuer)
+            .field("public_url", &self.public_url)
+            .finish()
     }
 }
 
@@ -214,71 +306,67 @@ impl NotaryConfig {
             let Some(field) = name.strip_prefix("TIEZHENG_NOTARY_") else {
                 continue;
             };
-            let bad = |message: &str| ConfigError::Env {
+            cfg.set(field, value).map_err(|message| ConfigError::Env {
                 name: name.clone(),
                 message: message.to_owned(),
-            };
-            let number = |v: &str| {
-                v.parse::<usize>()
-                    .map_err(|_| bad("expected a whole number"))
-            };
-            match field {
-                "LISTEN" => cfg.listen = value,
-                "DATA_DIR" => cfg.data_dir = PathBuf::from(value),
-                "DATABASE_URL" => cfg.database_url = Some(value),
-                "MEDIA_DIR" => cfg.media_dir = Some(PathBuf::from(value)),
-                "MEDIA_URL" => cfg.media_url = Some(value).filter(|v| !v.is_empty()),
-                "S3_ENDPOINT" => cfg.s3_endpoint = Some(value).filter(|v| !v.is_empty()),
-                "S3_REGION" => cfg.s3_region = Some(value).filter(|v| !v.is_empty()),
-                "S3_ACCESS_KEY_ID" => cfg.s3_access_key_id = Some(value),
-                "S3_SECRET_ACCESS_KEY" => cfg.s3_secret_access_key = Some(value),
-                "S3_ALLOW_HTTP" => {
-                    cfg.s3_allow_http = match value.as_str() {
-                        "1" | "true" => true,
-                        "0" | "false" | "" => false,
-                        _ => return Err(bad("expected true or false")),
-                    }
-                }
-                "KEY_FILE" => cfg.key_file = Some(PathBuf::from(value)),
-                "ADMIN_TOKEN" => cfg.admin_token = Some(value),
-                "COMETBFT_RPC" => cfg.cometbft_rpc = Some(value).filter(|v| !v.is_empty()),
-                "CERTIFICATE_ISSUER" => cfg.certificate_issuer = value,
-                "PUBLIC_URL" => cfg.public_url = Some(value).filter(|v| !v.is_empty()),
-                "MAX_BODY_BYTES" => cfg.max_body_bytes = number(&value)?,
-                "MAX_BATCH" => cfg.max_batch = number(&value)?,
-                "MAX_MEDIA_CHUNK_BYTES" => cfg.max_media_chunk_bytes = number(&value)?,
-                "WORKERS" => cfg.workers = number(&value)?,
-                "TOKEN_REQUESTS_PER_SECOND" => {
-                    cfg.token_requests_per_second =
-                        u32::try_from(number(&value)?).map_err(|_| bad("too large"))?;
-                }
-                "DEVICE_PROOFS_PER_SECOND" => {
-                    cfg.device_proofs_per_second =
-                        u32::try_from(number(&value)?).map_err(|_| bad("too large"))?;
-                }
-                "ENROL_ATTEMPTS_PER_MINUTE" => {
-                    cfg.enrol_attempts_per_minute =
-                        u32::try_from(number(&value)?).map_err(|_| bad("too large"))?;
-                }
-                "BODY_TIMEOUT_MS" => {
-                    cfg.body_timeout_ms = u64::try_from(number(&value)?.max(1)).unwrap_or(u64::MAX)
-                }
-                "BATCH_MAX_LEAVES" => cfg.batch_max_leaves = number(&value)?.max(1),
-                "ANCHORING_STALL_MS" => {
-                    cfg.anchoring_stall_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)
-                }
-                "BATCH_MAX_MS" => {
-                    cfg.batch_max_ms = i64::try_from(number(&value)?).unwrap_or(i64::MAX)
-                }
-                _ => return Err(bad("unknown setting; see NotaryConfig for the names")),
-            }
+            })?;
         }
         Ok(cfg)
+    }
+
+    /// Applies one `TIEZHENG_NOTARY_<field>` variable.
+    fn set(&mut self, field: &str, value: String) -> Result<(), &'static str> {
+        let number = |v: &str| v.parse::<usize>().map_err(|_| "expected a whole number");
+        let small = |v: &str| u32::try_from(number(v)?).map_err(|_| "too large");
+        let int = |v: &str| Ok::<_, &'static str>(i64::try_from(number(v)?).unwrap_or(i64::MAX));
+        let text = |v: String| Some(v).filter(|v| !v.is_empty());
+        match field {
+            "LISTEN" => self.listen = value,
+            "DATA_DIR" => self.data_dir = PathBuf::from(value),
+            "WORKERS" => self.workers = number(&value)?,
+            "DATABASE_URL" => self.database.url = Some(value),
+            "MEDIA_DIR" => self.media.dir = Some(PathBuf::from(value)),
+            "MEDIA_URL" => self.media.url = text(value),
+            "S3_ENDPOINT" => self.media.s3.endpoint = text(value),
+            "S3_REGION" => self.media.s3.region = text(value),
+            "S3_ACCESS_KEY_ID" => self.media.s3.access_key_id = Some(value),
+            "S3_SECRET_ACCESS_KEY" => self.media.s3.secret_access_key = Some(value),
+            "S3_ALLOW_HTTP" => {
+                self.media.s3.allow_http = match value.as_str() {
+                    "1" | "true" => true,
+                    "0" | "false" | "" => false,
+                    _ => return Err("expected true or false"),
+                }
+            }
+            "COMETBFT_RPC" => self.ledger.cometbft_rpc = text(value),
+            "BATCH_MAX_LEAVES" => self.ledger.batch_max_leaves = number(&value)?.max(1),
+            "BATCH_MAX_MS" => self.ledger.batch_max_ms = int(&value)?,
+            "ANCHORING_STALL_MS" => self.ledger.anchoring_stall_ms = int(&value)?,
+            "MAX_BODY_BYTES" => self.limits.max_body_bytes = number(&value)?,
+            "MAX_BATCH" => self.limits.max_batch = number(&value)?,
+            "MAX_MEDIA_CHUNK_BYTES" => self.limits.max_media_chunk_bytes = number(&value)?,
+            "BODY_TIMEOUT_MS" => {
+                self.limits.body_timeout_ms =
+                    u64::try_from(number(&value)?.max(1)).unwrap_or(u64::MAX)
+            }
+            "TOKEN_REQUESTS_PER_SECOND" => self.limits.token_requests_per_second = small(&value)?,
+            "DEVICE_PROOFS_PER_SECOND" => self.limits.device_proofs_per_second = small(&value)?,
+            "ENROL_ATTEMPTS_PER_MINUTE" => self.limits.enrol_attempts_per_minute = small(&value)?,
+            "ENROLMENT_CODE_TTL_SECONDS" => self.limits.enrolment_code_ttl_seconds = int(&value)?,
+            "DEVICE_TOKEN_TTL_SECONDS" => self.limits.device_token_ttl_seconds = int(&value)?,
+            "KEY_FILE" => self.identity.key_file = Some(PathBuf::from(value)),
+            "ADMIN_TOKEN" => self.identity.admin_token = Some(value),
+            "CERTIFICATE_ISSUER" => self.identity.certificate_issuer = value,
+            "PUBLIC_URL" => self.identity.public_url = text(value),
+            _ => return Err("unknown setting; see NotaryConfig for the names"),
+        }
+        Ok(())
     }
 
     /// The online verification page certificates point to: `<public_url>/verify`.
     pub fn verify_url(&self) -> String {
         let base = self
+            .identity
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen));
@@ -287,7 +375,7 @@ impl NotaryConfig {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
+        self.database.url.clone().unwrap_or_else(|| {
             format!(
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("notary.db").display()
@@ -297,33 +385,36 @@ impl NotaryConfig {
 
     /// The media directory in effect.
     pub fn media_dir(&self) -> PathBuf {
-        self.media_dir
+        self.media
+            .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("media"))
     }
 
     /// The media store these settings describe: the local folder, or a bucket when
-    /// `media_url` is set.
+    /// `media.url` is set.
     pub fn open_media(&self) -> Result<crate::media::MediaStore, crate::media::MediaError> {
         crate::media::MediaStore::open_with(&self.media_dir(), self.s3_settings().as_ref())
     }
 
-    /// The object store for finished media, when `media_url` is set.
+    /// The object store for finished media, when `media.url` is set.
     pub fn s3_settings(&self) -> Option<crate::media::S3Settings> {
-        let url = self.media_url.clone()?;
+        let url = self.media.url.clone()?;
+        let s3 = &self.media.s3;
         Some(crate::media::S3Settings {
             url,
-            endpoint: self.s3_endpoint.clone(),
-            region: self.s3_region.clone(),
-            access_key_id: self.s3_access_key_id.clone(),
-            secret_access_key: self.s3_secret_access_key.clone(),
-            allow_http: self.s3_allow_http,
+            endpoint: s3.endpoint.clone(),
+            region: s3.region.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.clone(),
+            allow_http: s3.allow_http,
         })
     }
 
     /// The key file in effect.
     pub fn key_file(&self) -> PathBuf {
-        self.key_file
+        self.identity
+            .key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("notary-key.json"))
     }
@@ -367,6 +458,57 @@ mod tests {
             vec![("TIEZHENG_NOTARY_COLOUR".to_owned(), "red".to_owned())],
         );
         assert!(unknown.is_err());
+    }
+
+    #[test]
+    fn a_file_in_sections_then_the_environment_over_it() {
+        let dir = std::env::temp_dir().join(format!("tz-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("notary.toml");
+        std::fs::write(
+            &file,
+            r#"
+listen = "0.0.0.0:8700"
+[database]
+url = "postgres://tz:pw@db/tz"
+[media]
+url = "s3://evidence"
+[media.s3]
+endpoint = "http://127.0.0.1:9000"
+secret_access_key = "s3cret-key"
+[ledger]
+cometbft_rpc = "http://127.0.0.1:26657"
+batch_max_ms = 250
+[limits]
+max_batch = 100
+[identity]
+public_url = "https://notary.example.cn"
+"#,
+        )
+        .unwrap();
+        let env = vec![("TIEZHENG_NOTARY_BATCH_MAX_MS".to_owned(), "500".to_owned())];
+        let cfg = NotaryConfig::load(Some(&file), env).unwrap();
+        assert_eq!(cfg.listen, "0.0.0.0:8700");
+        assert_eq!(cfg.ledger.batch_max_ms, 500, "the environment wins");
+        assert_eq!(cfg.ledger.batch_max_leaves, 1024, "defaults fill the rest");
+        assert_eq!(cfg.limits.max_batch, 100);
+        assert_eq!(cfg.verify_url(), "https://notary.example.cn/verify");
+        assert_eq!(
+            cfg.s3_settings().unwrap().endpoint.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("s3cret-key") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+        // A flat (old-style) or misspelt key is refused, naming it.
+        std::fs::write(&file, "batch_max_ms = 250\n").unwrap();
+        let e = NotaryConfig::load(Some(&file), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("batch_max_ms"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

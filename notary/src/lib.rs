@@ -96,7 +96,7 @@ impl Notary {
         })?;
 
         let mut admin_token_file = None;
-        let admin = match &config.admin_token {
+        let admin = match &config.identity.admin_token {
             Some(t) => t.clone(),
             None => {
                 let path = config.data_dir.join("admin-token");
@@ -121,7 +121,7 @@ impl Notary {
             .await
             .map_err(|e| StartError::Store(e, "bootstrapping the admin token".into()))?;
 
-        let anchoring = match &config.cometbft_rpc {
+        let anchoring = match &config.ledger.cometbft_rpc {
             Some(rpc) => anchoring::Anchoring::cometbft(rpc).map_err(|e| StartError::Io {
                 what: "setting up the CometBFT ledger client".into(),
                 source: std::io::Error::other(e),
@@ -173,8 +173,8 @@ impl Notary {
                     .tick(
                         &s.store,
                         &s.key,
-                        s.config.batch_max_leaves,
-                        s.config.batch_max_ms,
+                        s.config.ledger.batch_max_leaves,
+                        s.config.ledger.batch_max_ms,
                         &s.metrics,
                     )
                     .await;
@@ -189,7 +189,7 @@ impl Notary {
                             &s.store,
                             s.anchoring.mode() == "consortium",
                             now,
-                            s.config.anchoring_stall_ms,
+                            s.config.ledger.anchoring_stall_ms,
                             s.metrics.last_anchor_ms(),
                         )
                         .await;

@@ -92,14 +92,14 @@ impl Throttle {
         let rate = |r: u32| f64::from(r);
         Self {
             per_token: Buckets::new(
-                rate(config.token_requests_per_second),
-                rate(config.token_requests_per_second) * 4.0,
+                rate(config.limits.token_requests_per_second),
+                rate(config.limits.token_requests_per_second) * 4.0,
             ),
             device_proofs: Buckets::new(
-                rate(config.device_proofs_per_second),
-                rate(config.device_proofs_per_second).max(1.0) * 10.0,
+                rate(config.limits.device_proofs_per_second),
+                rate(config.limits.device_proofs_per_second).max(1.0) * 10.0,
             ),
-            enrol_failures: Buckets::new(rate(config.enrol_attempts_per_minute) / 60.0, 5.0),
+            enrol_failures: Buckets::new(rate(config.limits.enrol_attempts_per_minute) / 60.0, 5.0),
         }
     }
 }

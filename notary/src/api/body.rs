@@ -37,14 +37,14 @@ pub(super) async fn next_chunk(
     payload: &mut web::Payload,
     config: &NotaryConfig,
 ) -> Result<Option<web::Bytes>, HttpError> {
-    let wait = std::time::Duration::from_millis(config.body_timeout_ms);
+    let wait = std::time::Duration::from_millis(config.limits.body_timeout_ms);
     match tokio::time::timeout(wait, payload.next()).await {
         Err(_) => Err(HttpError::new(
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
             format!(
                 "the request body stopped arriving for {} ms; send it again (uploads resume from the acknowledged offset)",
-                config.body_timeout_ms
+                config.limits.body_timeout_ms
             ),
             None,
         )),

@@ -175,7 +175,7 @@ async fn certificate_of(
         HttpError::internal(format!("proof {} has no custody event", row.proof_sm3))
     })?;
     let params = IssueParams {
-        issuer_name: state.config.certificate_issuer.clone(),
+        issuer_name: state.config.identity.certificate_issuer.clone(),
         verify_url: state.config.verify_url(),
         issued_at: Timestamp::from_unix_ms(now_ms(), 0),
         custody: CustodySummary {

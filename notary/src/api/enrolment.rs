@@ -53,7 +53,7 @@ pub async fn create_enrolment_code(
         .collect::<Vec<_>>()
         .join("-");
     let now = now_ms();
-    let expires = now + state.config.enrolment_code_ttl_seconds * 1000;
+    let expires = now + state.config.limits.enrolment_code_ttl_seconds * 1000;
     state
         .store
         .insert_enrolment_code(&token_sm3(&code), &r.officer_id, now, expires)
@@ -103,7 +103,7 @@ pub async fn enrol(
         e
     };
     // Anonymous: the whole body within one body timeout, however it trickles in.
-    let within = std::time::Duration::from_millis(state.config.body_timeout_ms);
+    let within = std::time::Duration::from_millis(state.config.limits.body_timeout_ms);
     let body = tokio::time::timeout(within, read_body(payload, 64 * 1024, &state.config))
         .await
         .map_err(|_| {
@@ -112,7 +112,7 @@ pub async fn enrol(
                 "body_timeout",
                 format!(
                     "the enrolment request did not arrive within {} ms",
-                    state.config.body_timeout_ms
+                    state.config.limits.body_timeout_ms
                 ),
                 None,
             )
@@ -179,7 +179,7 @@ pub async fn enrol(
     let (token, token_row) = new_token(
         Role::Device,
         &key.key_id().to_hex(),
-        now + state.config.device_token_ttl_seconds * 1000,
+        now + state.config.limits.device_token_ttl_seconds * 1000,
     );
     let device = DeviceRow {
         key_id: key.key_id().to_hex(),

@@ -27,7 +27,7 @@ pub async fn submit_proofs(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&req, &state, &[Role::Device]).await?;
-    let body = read_body(payload, state.config.max_body_bytes, &state.config).await?;
+    let body = read_body(payload, state.config.limits.max_body_bytes, &state.config).await?;
     // A large body is parsed off the HTTP worker, so one device's huge request does not hold
     // up the others' small ones.
     let parsed = if body.len() > 64 * 1024 {
@@ -69,11 +69,14 @@ pub async fn submit_proofs(
         },
         single => vec![single],
     };
-    if batch.is_some() && items.len() > state.config.max_batch {
+    if batch.is_some() && items.len() > state.config.limits.max_batch {
         return Err(HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "batch_too_large",
-            format!("at most {} proofs per request", state.config.max_batch),
+            format!(
+                "at most {} proofs per request",
+                state.config.limits.max_batch
+            ),
             Some("/proofs"),
         ));
     }

@@ -226,7 +226,7 @@ pub async fn upload_media(
     // Receive the whole chunk into a spool file of this request, holding no lock.
     let (path, mut file) = state.media.spool().await.map_err(HttpError::internal)?;
     let spool = Spool(path);
-    let limit = i64::try_from(state.config.max_media_chunk_bytes).unwrap_or(i64::MAX);
+    let limit = i64::try_from(state.config.limits.max_media_chunk_bytes).unwrap_or(i64::MAX);
     let mut written: i64 = 0;
     while let Some(chunk) = next_chunk(&mut payload, &state.config).await? {
         let n = i64::try_from(chunk.len()).unwrap_or(i64::MAX);

@@ -23,7 +23,7 @@ pub async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
         Ok(()) => {
             let anchoring = state.liveness.health(
                 super::now_ms(),
-                state.config.anchoring_stall_ms,
+                state.config.ledger.anchoring_stall_ms,
                 state.metrics.last_anchor_ms(),
             );
             let status = if anchoring.status == "ok" {
@@ -48,7 +48,7 @@ pub async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
     let stored = state.store.unanchored_count().await.unwrap_or(-1);
     let anchoring = state.liveness.health(
         super::now_ms(),
-        state.config.anchoring_stall_ms,
+        state.config.ledger.anchoring_stall_ms,
         state.metrics.last_anchor_ms(),
     );
     HttpResponse::Ok()
