@@ -1,0 +1,168 @@
+//! The README's consortium recipe, followed literally: `tools/consortium/local-network.sh`
+//! lays out four members on one machine (each on its own loopback address with CometBFT's
+//! standard ports, `members.tsv` saying which node is whose, the notary's key created and put
+//! in the genesis), starts every ledger application and validator, and a notary started on the
+//! data folder that holds that key anchors through the first member's node. A court takes the
+//! genesis policy with `tiezheng ledger policy` and verifies the proof's bundle offline with it.
+//!
+//! Needs the `cometbft` binary (`.ci/run` installs v0.38.25 with `go install`); without it the
+//! test says so and passes, unless `TIEZHENG_REQUIRE_COMETBFT=1`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::testnet::cometbft_binary;
+use common::{Notary, capture, cli, corpus_path, device, tiezheng};
+use tiezheng_protocol::Hash32;
+
+/// Stops the network when the test ends, however it ends.
+struct Network(std::path::PathBuf, std::path::PathBuf);
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.0)
+            .arg("stop")
+            .arg(&self.1)
+            .status();
+    }
+}
+
+#[test]
+fn the_readme_recipe_gives_a_working_four_member_network() {
+    let Some(cometbft) = cometbft_binary() else {
+        assert!(
+            std::env::var_os("TIEZHENG_REQUIRE_COMETBFT").is_none(),
+            "TIEZHENG_REQUIRE_COMETBFT is set but no cometbft binary was found"
+        );
+        eprintln!("SKIPPED: no cometbft binary");
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let net = root.path().join("net");
+    let script = common::repo_root().join("tools/consortium/local-network.sh");
+    let run = |args: &[&str]| {
+        let out = Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .env("TIEZHENG_BIN", env!("CARGO_BIN_EXE_tiezheng"))
+            .env("COMETBFT_BIN", &cometbft)
+            // Addresses of their own, apart from tests/consortium.rs's.
+            .env("TIEZHENG_NET_BASE", "31")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "local-network.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let net_str = net.to_str().unwrap();
+    run(&["init", net_str, "4"]);
+    let members = std::fs::read_to_string(net.join("members.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = members.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows.iter().map(|r| r[1]).collect::<Vec<_>>(),
+        ["court", "police", "procuratorate", "notary-office"]
+    );
+    run(&["start", net_str]);
+    let _stop = Network(script.clone(), net.clone());
+    let rpc = rows[0][3].to_owned();
+
+    // Blocks are being made.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = std::net::TcpStream::connect(rpc.trim_start_matches("http://")).is_ok();
+        let (s, body) = if up {
+            common::http("GET", &format!("{rpc}/status"), None, b"")
+        } else {
+            (0, Vec::new())
+        };
+        let height = (s == 200)
+            .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+            .flatten()
+            .and_then(|v| {
+                v["result"]["sync_info"]["latest_block_height"]
+                    .as_str()?
+                    .parse::<u64>()
+                    .ok()
+            });
+        if height.is_some_and(|h| h >= 3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no blocks on {rpc}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // The notary on the folder that holds the key the genesis registered.
+    let n = Notary::start(
+        &net.join("notary"),
+        &[
+            ("TIEZHENG_NOTARY_COMETBFT_RPC", &rpc),
+            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "200"),
+        ],
+    );
+    let dev = device(root.path(), "dev", &n);
+    let photo = capture(&dev, "photos/DSCN0021.jpg");
+    cli(&dev, &["sync"]);
+    let (court, _) = n.token("court", &[]);
+    let sm3 = Hash32::sm3(&photo).to_hex();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let bundle = loop {
+        let (s, v) = n.call(
+            "GET",
+            &format!("/v1/proofs/{sm3}/bundle"),
+            Some(&court),
+            b"",
+        );
+        if s == 200 {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "not anchored: {s} {v}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+
+    // The court: the genesis policy from any member's node, then the bundle offline.
+    let policy = root.path().join("court-policy.json");
+    let out = tiezheng()
+        .args(["ledger", "policy", "--rpc", rows[2][3], "--out"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle_file = root.path().join("evidence.bundle.json");
+    std::fs::write(&bundle_file, bundle.to_string()).unwrap();
+    let out = tiezheng()
+        .args(["verify", "--json"])
+        .arg(&bundle_file)
+        .arg("--media")
+        .arg(corpus_path("photos/DSCN0021.jpg"))
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["policy_source"], "pinned");
+    assert!(
+        report["cosigners"].as_array().unwrap().len() >= 3,
+        "{report}"
+    );
+    assert_eq!(report["chain"]["validators"], 4, "{report}");
+}
