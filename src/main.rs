@@ -55,6 +55,9 @@ enum Command {
     /// Re-check a notary's stored proofs, receipts, media, custody log and anchors against
     /// each other and the ledger; name what was altered (exit 1).
     Audit(cmd::audit::Args),
+    /// Offline proof bundles: fetch them from a notary.
+    #[command(subcommand)]
+    Bundle(cmd::bundle::Command),
     /// Notarised certificates (存证证书): fetch them from a notary.
     #[command(subcommand)]
     Certificate(cmd::certificate::Command),
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => cmd::notary::sync(&args),
         Command::Ledger(c) => cmd::ledger::run(&c),
         Command::Verify(args) => cmd::verify::run(&args),
+        Command::Bundle(c) => cmd::bundle::run(&c),
         Command::Certificate(c) => cmd::certificate::run(&c),
         Command::Audit(args) => cmd::audit::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),

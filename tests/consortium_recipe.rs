@@ -3,7 +3,8 @@
 //! standard ports, `members.tsv` saying which node is whose, the notary's key created and put
 //! in the genesis), starts every ledger application and validator, and a notary started on the
 //! data folder that holds that key anchors through the first member's node. A court takes the
-//! genesis policy with `tiezheng ledger policy` and verifies the proof's bundle offline with it.
+//! genesis policy with `tiezheng ledger policy`, fetches the proof's bundle with `tiezheng
+//! bundle fetch` and verifies it offline with that policy.
 //!
 //! Needs the `cometbft` binary (`.ci/run` installs v0.38.25 with `go install`); without it the
 //! test says so and passes, unless `TIEZHENG_REQUIRE_COMETBFT=1`.
@@ -119,22 +120,23 @@ fn the_readme_recipe_gives_a_working_four_member_network() {
     cli(&dev, &["sync"]);
     let (court, _) = n.token("court", &[]);
     let sm3 = Hash32::sm3(&photo).to_hex();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let bundle = loop {
-        let (s, v) = n.call(
-            "GET",
-            &format!("/v1/proofs/{sm3}/bundle"),
-            Some(&court),
-            b"",
-        );
-        if s == 200 {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "not anchored: {s} {v}");
-        std::thread::sleep(Duration::from_millis(300));
-    };
+    // The court fetches the bundle (waiting while the batch is anchored)...
+    let bundle_file = root.path().join("evidence.bundle.json");
+    let out = tiezheng()
+        .args([
+            "bundle", "fetch", "--notary", &n.url, "--token", &court, "--proof", &sm3,
+        ])
+        .args(["--wait", "90", "--out"])
+        .arg(&bundle_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    // The court: the genesis policy from any member's node, then the bundle offline.
+    // ...takes the genesis policy from any member's node, and verifies offline.
     let policy = root.path().join("court-policy.json");
     let out = tiezheng()
         .args(["ledger", "policy", "--rpc", rows[2][3], "--out"])
@@ -146,8 +148,6 @@ fn the_readme_recipe_gives_a_working_four_member_network() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let bundle_file = root.path().join("evidence.bundle.json");
-    std::fs::write(&bundle_file, bundle.to_string()).unwrap();
     let out = tiezheng()
         .args(["verify", "--json"])
         .arg(&bundle_file)

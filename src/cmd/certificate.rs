@@ -64,8 +64,13 @@ pub(crate) fn certificate_path(proof: Option<&str>, number: Option<&str>, pdf: b
     }
 }
 
-/// GETs `path` with `token`: the body, or the notary's error as a message.
-pub(crate) fn get(notary: &str, token: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+/// GETs `path` with `token`: the status, the body and `Retry-After` (seconds), whatever the
+/// status; `Err` only when the notary cannot be reached.
+pub(crate) fn get_answer(
+    notary: &str,
+    token: &str,
+    path: &str,
+) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
     let url = format!("{}{path}", notary.trim_end_matches('/'));
     let _ = rustls_provider();
     runtime()?.block_on(async {
@@ -75,26 +80,37 @@ pub(crate) fn get(notary: &str, token: &str, path: &str) -> anyhow::Result<Vec<u
             .send()
             .await
             .with_context(|| format!("cannot reach {url}"))?;
-        let status = resp.status();
+        let status = resp.status().as_u16();
         let retry = resp
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .and_then(|s| s.parse().ok());
         let body = resp.bytes().await.context("reading the notary's answer")?;
-        if !status.is_success() {
-            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            bail!(
-                "notary refused ({status}): {} [{}]{}",
-                v.get("message").and_then(Value::as_str).unwrap_or("?"),
-                v.get("code").and_then(Value::as_str).unwrap_or("?"),
-                retry
-                    .map(|s| format!("; retry after {s} s"))
-                    .unwrap_or_default()
-            );
-        }
-        Ok(body.to_vec())
+        Ok((status, body.to_vec(), retry))
     })
+}
+
+/// The notary's error answer as a message: its text, code and `Retry-After`.
+pub(crate) fn refusal(status: u16, body: &[u8], retry: Option<u64>) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    format!(
+        "notary refused ({status}): {} [{}]{}",
+        v.get("message").and_then(Value::as_str).unwrap_or("?"),
+        v.get("code").and_then(Value::as_str).unwrap_or("?"),
+        retry
+            .map(|s| format!("; retry after {s} s"))
+            .unwrap_or_default()
+    )
+}
+
+/// GETs `path` with `token`: the body, or the notary's error as a message.
+pub(crate) fn get(notary: &str, token: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+    let (status, body, retry) = get_answer(notary, token, path)?;
+    if !(200..300).contains(&status) {
+        bail!("{}", refusal(status, &body, retry));
+    }
+    Ok(body)
 }
 
 fn fetch(a: &FetchArgs) -> anyhow::Result<ExitCode> {

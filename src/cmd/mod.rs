@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod audit;
+pub(crate) mod bundle;
 pub(crate) mod capture;
 pub(crate) mod certificate;
 pub(crate) mod demo;
