@@ -35,7 +35,7 @@ use tiezheng_protocol::ledger::{
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
 
-use crate::store::Store;
+use crate::store::{AnchoredBatch, BatchEvidence, LeafPosition, PendingLeaf, Store, StoredBatch};
 
 /// The ledger the notary anchors on, and the policy a court needs to check its bundles.
 #[derive(Debug)]
@@ -209,8 +209,8 @@ impl Anchoring {
                 .pending_leaves(limit)
                 .await
                 .map_err(|e| e.to_string())?;
-            let due = pending.first().is_some_and(|(_, _, oldest)| {
-                pending.len() >= max_leaves || now - oldest >= max_ms
+            let due = pending.first().is_some_and(|oldest| {
+                pending.len() >= max_leaves || now - oldest.added_at >= max_ms
             });
             if !due {
                 break;
@@ -246,10 +246,10 @@ impl Anchoring {
             .await
             .map_err(|e| e.to_string())?;
         let mut signed = Vec::with_capacity(batches.len());
-        for (seq, header_json) in batches {
+        for b in batches {
             let header: SignedBatchHeader =
-                serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            signed.push((seq, header_json, header));
+                serde_json::from_str(&b.header_json).map_err(|e| e.to_string())?;
+            signed.push((b.batch_seq, b.header_json, header));
         }
         let mut refusal: Option<String> = None;
         let heights = {
@@ -345,10 +345,10 @@ impl Anchoring {
             .await
             .map_err(|e| e.to_string())?;
         let mut waiting = Vec::with_capacity(batches.len());
-        for (seq, header_json, height) in batches {
+        for b in batches {
             let signed: SignedBatchHeader =
-                serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            waiting.push((seq, header_json, height, signed));
+                serde_json::from_str(&b.header_json).map_err(|e| e.to_string())?;
+            waiting.push((b.batch_seq, b.header_json, b.anchored_height, signed));
         }
         // The first failure (the node unreachable, say) ends the tick at once: the queries
         // still in flight are dropped.
@@ -414,15 +414,18 @@ impl Anchoring {
             let json = canonical::to_canonical_bytes(&evidence)
                 .map_err(|e| e.to_string())
                 .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))?;
-            sealed.push((seq, json));
+            sealed.push(BatchEvidence {
+                batch_seq: seq,
+                evidence_json: json,
+            });
         }
         store
             .set_ledger_evidence(&sealed)
             .await
             .map_err(|e| e.to_string())?;
-        for (seq, _) in &sealed {
+        for e in &sealed {
             tracing::info!(
-                batch_seq = seq,
+                batch_seq = e.batch_seq,
                 "ledger evidence kept: its bundles are ready"
             );
         }
@@ -436,9 +439,12 @@ impl Anchoring {
         now: i64,
         metrics: &crate::metrics::Metrics,
     ) -> Result<(), String> {
-        let rows: Vec<(i64, i64)> = anchored
+        let rows: Vec<AnchoredBatch> = anchored
             .iter()
-            .map(|(_, seq, height)| (*seq, i64::try_from(*height).unwrap_or(i64::MAX)))
+            .map(|(_, seq, height)| AnchoredBatch {
+                batch_seq: *seq,
+                height: i64::try_from(*height).unwrap_or(i64::MAX),
+            })
             .collect();
         store
             .set_anchored(&rows, now)
@@ -458,24 +464,24 @@ impl Anchoring {
         &self,
         store: &Store,
         key: &Sm2SigningKey,
-        pending: &[(String, String, i64)],
+        pending: &[PendingLeaf],
         now: i64,
     ) -> Result<(i64, String), String> {
         let leaves: Vec<BatchLeaf> = pending
             .iter()
-            .map(|(p, salt, _)| {
+            .map(|leaf| {
                 Ok(BatchLeaf {
-                    proof_sm3: Hash32::from_hex(p).map_err(|e| e.to_string())?,
-                    salt: salt.clone(),
+                    proof_sm3: Hash32::from_hex(&leaf.proof_sm3).map_err(|e| e.to_string())?,
+                    salt: leaf.salt.clone(),
                 })
             })
             .collect::<Result<_, String>>()?;
         let data: Vec<Vec<u8>> = leaves.iter().map(BatchLeaf::data).collect();
         let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
         let last = store.last_batch().await.map_err(|e| e.to_string())?;
-        let seq = last.as_ref().map_or(1, |(s, _)| s + 1);
+        let seq = last.as_ref().map_or(1, |b| b.batch_seq + 1);
         let previous = last
-            .map(|(_, h)| Hash32::from_hex(&h))
+            .map(|b| Hash32::from_hex(&b.header_sm3))
             .transpose()
             .map_err(|e| e.to_string())?;
         let header = BatchHeader {
@@ -485,7 +491,7 @@ impl Anchoring {
             previous_header_sm3: previous,
             leaf_count: tree.len(),
             root: tree.root(),
-            window_start: Timestamp::from_unix_ms(pending.first().map_or(now, |p| p.2), 0),
+            window_start: Timestamp::from_unix_ms(pending.first().map_or(now, |p| p.added_at), 0),
             window_end: Timestamp::from_unix_ms(now, 0),
         };
         let header_sm3 = header.sm3().map_err(|e| e.to_string())?;
@@ -493,7 +499,7 @@ impl Anchoring {
         let json =
             String::from_utf8(canonical::to_canonical_bytes(&signed).map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?;
-        let proofs: Vec<String> = pending.iter().map(|(p, _, _)| p.clone()).collect();
+        let proofs: Vec<String> = pending.iter().map(|p| p.proof_sm3.clone()).collect();
         store
             .insert_batch(
                 &self.holder,
@@ -518,7 +524,11 @@ impl Anchoring {
         proof_json: &str,
         receipt_json: &str,
     ) -> Result<Option<Bundle>, String> {
-        let Some((seq, index, salt)) = store.leaf_of(proof_sm3).await.map_err(|e| e.to_string())?
+        let Some(LeafPosition {
+            batch_seq: seq,
+            leaf_index: index,
+            salt,
+        }) = store.leaf_of(proof_sm3).await.map_err(|e| e.to_string())?
         else {
             return Ok(None);
         };
@@ -539,17 +549,20 @@ impl Anchoring {
                 Some(evidence)
             }
         };
-        let Some((header_json, Some(_), leaves)) =
-            store.batch(seq).await.map_err(|e| e.to_string())?
+        let Some(StoredBatch {
+            header_json,
+            anchored_height: Some(_),
+            leaves,
+        }) = store.batch(seq).await.map_err(|e| e.to_string())?
         else {
             return Ok(None);
         };
         let data: Vec<Vec<u8>> = leaves
             .iter()
-            .map(|(p, s)| {
+            .map(|leaf| {
                 Ok(BatchLeaf {
-                    proof_sm3: Hash32::from_hex(p).map_err(|e| e.to_string())?,
-                    salt: s.clone(),
+                    proof_sm3: Hash32::from_hex(&leaf.proof_sm3).map_err(|e| e.to_string())?,
+                    salt: leaf.salt.clone(),
                 }
                 .data())
             })

@@ -100,8 +100,8 @@ impl Liveness {
         };
         let health = {
             let mut st = self.state();
-            st.waiting_since = oldest.as_ref().map(|(t, _)| *t);
-            st.waiting_batch = oldest.and_then(|(_, b)| b);
+            st.waiting_since = oldest.as_ref().map(|w| w.added_at);
+            st.waiting_batch = oldest.and_then(|w| w.batch);
             Self::health_of(&st, now, stall_ms, last_anchor)
         };
         let mut st = self.state();

@@ -208,8 +208,9 @@ async fn group(
     let mut chain: HashMap<(String, i64), Link> = HashMap::new();
     for (device, seqs) in &wanted {
         let seqs: Vec<i64> = seqs.iter().copied().filter(|s| *s >= 1).collect();
-        for (seq, row) in tx.chain_rows(device, &seqs).await? {
+        for row in tx.chain_rows(device, &seqs).await? {
             let ChainRow {
+                device_seq: seq,
                 proof_sm3,
                 manifest_sm3,
                 previous_manifest_sm3,

@@ -5,27 +5,50 @@ use sqlx::Row;
 
 use super::{Result, Store};
 
+/// A stored certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRow {
+    /// Its number (`TZ-…`).
+    pub number: String,
+    /// SM3 of the proof it certifies.
+    pub proof_sm3: String,
+    /// The signed certificate (RFC 8785 JSON).
+    pub certificate_json: String,
+}
+
 impl Store {
-    /// The certificate issued for a proof: (number, signed certificate JSON).
-    pub async fn certificate_of_proof(&self, proof_sm3: &str) -> Result<Option<(String, String)>> {
+    /// The certificate issued for a proof.
+    pub async fn certificate_of_proof(&self, proof_sm3: &str) -> Result<Option<CertificateRow>> {
         let r =
             sqlx::query("SELECT number, certificate_json FROM certificates WHERE proof_sm3 = $1")
                 .bind(proof_sm3)
                 .fetch_optional(&self.pool)
                 .await?;
-        r.map(|r| Ok((r.try_get("number")?, r.try_get("certificate_json")?)))
-            .transpose()
+        r.map(|r| {
+            Ok(CertificateRow {
+                number: r.try_get("number")?,
+                proof_sm3: proof_sm3.to_owned(),
+                certificate_json: r.try_get("certificate_json")?,
+            })
+        })
+        .transpose()
     }
 
-    /// The certificate with a number: (proof SM3, signed certificate JSON).
-    pub async fn certificate(&self, number: &str) -> Result<Option<(String, String)>> {
+    /// The certificate with a number.
+    pub async fn certificate(&self, number: &str) -> Result<Option<CertificateRow>> {
         let r =
             sqlx::query("SELECT proof_sm3, certificate_json FROM certificates WHERE number = $1")
                 .bind(number)
                 .fetch_optional(&self.pool)
                 .await?;
-        r.map(|r| Ok((r.try_get("proof_sm3")?, r.try_get("certificate_json")?)))
-            .transpose()
+        r.map(|r| {
+            Ok(CertificateRow {
+                number: number.to_owned(),
+                proof_sm3: r.try_get("proof_sm3")?,
+                certificate_json: r.try_get("certificate_json")?,
+            })
+        })
+        .transpose()
     }
 
     /// Stores a certificate unless one is already stored for its proof (the first one

@@ -1,12 +1,10 @@
 //! Enrolment: the one-time codes officers are issued, and the devices enrolled with them
 //! (registered, looked up, revoked).
 
-use sqlx::Row;
-
-use super::{Result, Store, opt_i64, tokens};
+use super::{Result, Store, tokens};
 
 /// A device row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeviceRow {
     /// SM3 of the device key.
     pub key_id: String,
@@ -85,30 +83,19 @@ impl Store {
 
     /// The officer an unused, unexpired code was issued for.
     pub async fn enrolment_code_officer(&self, code_sm3: &str, now: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT officer_id FROM enrolment_codes WHERE code_sm3 = $1 AND used_at IS NULL AND expires_at > $2")
+        Ok(sqlx::query_scalar("SELECT officer_id FROM enrolment_codes WHERE code_sm3 = $1 AND used_at IS NULL AND expires_at > $2")
             .bind(code_sm3)
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.try_get("officer_id")).transpose()?)
+            .await?)
     }
 
     /// A device by key ID.
     pub async fn device(&self, key_id: &str) -> Result<Option<DeviceRow>> {
-        let row = sqlx::query("SELECT key_id, public_key, enrolment_id, officer_id, revoked_at FROM devices WHERE key_id = $1")
+        Ok(sqlx::query_as("SELECT key_id, public_key, enrolment_id, officer_id, revoked_at FROM devices WHERE key_id = $1")
             .bind(key_id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(DeviceRow {
-                key_id: r.try_get("key_id")?,
-                public_key: r.try_get("public_key")?,
-                enrolment_id: r.try_get("enrolment_id")?,
-                officer_id: r.try_get("officer_id")?,
-                revoked_at: opt_i64(&r, "revoked_at")?,
-            })
-        })
-        .transpose()
+            .await?)
     }
 
     /// Revokes a device and every token issued to it. Returns whether it existed.

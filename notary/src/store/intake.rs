@@ -3,14 +3,11 @@
 //! (with their batch leaves, media declarations and `received` custody events) in one commit;
 //! and the stored proofs read back, by device and sequence, by SM3, and for an audit.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use super::sql::{ROWS_PER_STATEMENT, dynamic_sql, placeholders, values_clause};
-use super::{Result, Store, Tx, WriteTurn, batches, custody, media, opt_i64};
+use super::{Result, Store, Tx, WriteTurn, batches, custody, media};
 
 /// A stored proof row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProofRow {
     /// SM3 of the proof.
     pub proof_sm3: String,
@@ -27,13 +24,14 @@ pub struct ProofRow {
 }
 
 /// A proof row as an audit reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditProof {
     /// The device column.
     pub device_key_id: String,
     /// The sequence column.
     pub device_seq: i64,
     /// The rest of the row.
+    #[sqlx(flatten)]
     pub row: ProofRow,
 }
 
@@ -68,8 +66,10 @@ pub struct NewProof {
 
 /// What the sequencer reads of a stored proof: enough to tell a resubmission from a replay
 /// and to check chain links in both directions.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChainRow {
+    /// Its place in the device's chain.
+    pub device_seq: i64,
     /// SM3 of the proof.
     pub proof_sm3: String,
     /// SM3 of the manifest.
@@ -83,43 +83,31 @@ pub struct ChainRow {
 impl Store {
     /// The proof stored for a device's sequence number.
     pub async fn proof_at(&self, device_key_id: &str, device_seq: i64) -> Result<Option<ProofRow>> {
-        let row = sqlx::query("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE device_key_id = $1 AND device_seq = $2")
+        Ok(sqlx::query_as("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE device_key_id = $1 AND device_seq = $2")
             .bind(device_key_id)
             .bind(device_seq)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| proof_row(&r)).transpose()
+            .await?)
     }
 
     /// A proof by its SM3.
     pub async fn proof(&self, proof_sm3: &str) -> Result<Option<ProofRow>> {
-        let row = sqlx::query("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE proof_sm3 = $1")
+        Ok(sqlx::query_as("SELECT proof_sm3, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs WHERE proof_sm3 = $1")
             .bind(proof_sm3)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| proof_row(&r)).transpose()
+            .await?)
     }
 
     /// Number of proofs stored.
     pub async fn proof_count(&self) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM proofs")
+        Ok(sqlx::query_scalar("SELECT COUNT(*) AS n FROM proofs")
             .fetch_one(&self.pool)
-            .await?;
-        Ok(r.try_get("n")?)
+            .await?)
     }
 
     /// Every stored proof with the columns an audit checks against its JSON.
     pub async fn audit_proofs(&self) -> Result<Vec<AuditProof>> {
-        let rows = sqlx::query("SELECT proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs ORDER BY device_key_id, device_seq").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditProof {
-                    device_key_id: r.try_get("device_key_id")?,
-                    device_seq: r.try_get("device_seq")?,
-                    row: proof_row(r)?,
-                })
-            })
-            .collect()
+        Ok(sqlx::query_as("SELECT proof_sm3, device_key_id, device_seq, manifest_sm3, previous_manifest_sm3, case_reference, proof_json, receipt_json FROM proofs ORDER BY device_key_id, device_seq").fetch_all(&self.pool).await?)
     }
 
     /// Begins an intake group: one transaction in which the sequencer reads each device's
@@ -161,40 +149,28 @@ impl IntakeTx {
                 "SELECT key_id, revoked_at FROM devices WHERE key_id IN ({})",
                 placeholders(1, chunk.len())
             );
-            let mut q = sqlx::query(dynamic_sql(&self.tx, sql));
+            let mut q = sqlx::query_as::<_, (String, Option<i64>)>(dynamic_sql(&self.tx, sql));
             for k in chunk {
                 q = q.bind(*k);
             }
-            for r in q.fetch_all(&mut *self.tx).await? {
-                out.insert(r.try_get("key_id")?, opt_i64(&r, "revoked_at")?);
-            }
+            out.extend(q.fetch_all(&mut *self.tx).await?);
         }
         Ok(out)
     }
 
     /// The stored proofs of `device` at any of `seqs`.
-    pub async fn chain_rows(&mut self, device: &str, seqs: &[i64]) -> Result<Vec<(i64, ChainRow)>> {
+    pub async fn chain_rows(&mut self, device: &str, seqs: &[i64]) -> Result<Vec<ChainRow>> {
         let mut out = Vec::new();
         for chunk in seqs.chunks(ROWS_PER_STATEMENT * 4) {
             let sql = format!(
                 "SELECT device_seq, proof_sm3, manifest_sm3, previous_manifest_sm3, receipt_json FROM proofs WHERE device_key_id = $1 AND device_seq IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut q = sqlx::query(dynamic_sql(&self.tx, sql)).bind(device);
+            let mut q = sqlx::query_as(dynamic_sql(&self.tx, sql)).bind(device);
             for s in chunk {
                 q = q.bind(*s);
             }
-            for r in q.fetch_all(&mut *self.tx).await? {
-                out.push((
-                    r.try_get("device_seq")?,
-                    ChainRow {
-                        proof_sm3: r.try_get("proof_sm3")?,
-                        manifest_sm3: r.try_get("manifest_sm3")?,
-                        previous_manifest_sm3: r.try_get("previous_manifest_sm3")?,
-                        receipt_json: r.try_get("receipt_json")?,
-                    },
-                ));
-            }
+            out.extend(q.fetch_all(&mut *self.tx).await?);
         }
         Ok(out)
     }
@@ -245,16 +221,4 @@ impl IntakeTx {
         self.tx.commit().await?;
         Ok(())
     }
-}
-
-/// A [`ProofRow`] from a row of `proofs`.
-pub(super) fn proof_row(r: &AnyRow) -> Result<ProofRow> {
-    Ok(ProofRow {
-        proof_sm3: r.try_get("proof_sm3")?,
-        manifest_sm3: r.try_get("manifest_sm3")?,
-        previous_manifest_sm3: r.try_get("previous_manifest_sm3")?,
-        case_reference: r.try_get("case_reference")?,
-        proof_json: r.try_get("proof_json")?,
-        receipt_json: r.try_get("receipt_json")?,
-    })
 }

@@ -5,10 +5,11 @@
 use std::collections::HashSet;
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::intake::NewProof;
 use super::sql::{ROWS_PER_STATEMENT, dynamic_sql, values_clause};
-use super::{Result, Store, Tx, custody, opt_i64};
+use super::{Result, Store, Tx, custody};
 
 /// A media row.
 #[derive(Debug, Clone)]
@@ -25,10 +26,24 @@ pub struct MediaRow {
     pub complete: bool,
 }
 
+impl sqlx::FromRow<'_, AnyRow> for MediaRow {
+    /// `complete` is stored as 0 or 1.
+    fn from_row(r: &AnyRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            sm3: r.try_get("sm3")?,
+            sha256: r.try_get("sha256")?,
+            bytes: r.try_get("bytes")?,
+            received: r.try_get("received")?,
+            complete: r.try_get::<i64, _>("complete")? == 1,
+        })
+    }
+}
+
 /// Media as one proof declares it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeclaredMedia {
     /// SM3.
+    #[sqlx(rename = "media_sm3")]
     pub sm3: String,
     /// File name in the manifest.
     pub file_name: String,
@@ -48,6 +63,15 @@ impl DeclaredMedia {
     }
 }
 
+/// What one device declared of a media file: the digest and size its upload must match.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Declaration {
+    /// SHA-256 (hex).
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: i64,
+}
+
 /// Media a proof names.
 #[derive(Debug, Clone)]
 pub struct NewMedia {
@@ -64,96 +88,64 @@ pub struct NewMedia {
 impl Store {
     /// A media row.
     pub async fn media(&self, sm3: &str) -> Result<Option<MediaRow>> {
-        let row =
-            sqlx::query("SELECT sm3, sha256, bytes, received, complete FROM media WHERE sm3 = $1")
-                .bind(sm3)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|r| {
-            Ok(MediaRow {
-                sm3: r.try_get("sm3")?,
-                sha256: r.try_get("sha256")?,
-                bytes: r.try_get("bytes")?,
-                received: r.try_get("received")?,
-                complete: r.try_get::<i64, _>("complete")? == 1,
-            })
-        })
-        .transpose()
+        Ok(sqlx::query_as(
+            "SELECT sm3, sha256, bytes, received, complete FROM media WHERE sm3 = $1",
+        )
+        .bind(sm3)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Every media row.
     pub async fn audit_media(&self) -> Result<Vec<MediaRow>> {
-        let rows =
-            sqlx::query("SELECT sm3, sha256, bytes, received, complete FROM media ORDER BY sm3")
+        Ok(
+            sqlx::query_as("SELECT sm3, sha256, bytes, received, complete FROM media ORDER BY sm3")
                 .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MediaRow {
-                    sm3: r.try_get("sm3")?,
-                    sha256: r.try_get("sha256")?,
-                    bytes: r.try_get("bytes")?,
-                    received: r.try_get("received")?,
-                    complete: r.try_get::<i64, _>("complete")? == 1,
-                })
-            })
-            .collect()
+                .await?,
+        )
     }
 
-    /// What `device_key_id` declared for this media in its first proof naming it: (SHA-256,
-    /// size). Another device's declaration of the same SM3 is not consulted.
-    pub async fn declaration(
-        &self,
-        device_key_id: &str,
-        sm3: &str,
-    ) -> Result<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT COALESCE(m.sha256, d.sha256) AS sha256, COALESCE(m.bytes, d.bytes) AS bytes FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 JOIN media d ON d.sm3 = m.media_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2 ORDER BY p.device_seq, m.item LIMIT 1")
+    /// What `device_key_id` declared for this media in its first proof naming it. Another
+    /// device's declaration of the same SM3 is not consulted.
+    pub async fn declaration(&self, device_key_id: &str, sm3: &str) -> Result<Option<Declaration>> {
+        Ok(sqlx::query_as("SELECT COALESCE(m.sha256, d.sha256) AS sha256, COALESCE(m.bytes, d.bytes) AS bytes FROM proof_media m JOIN proofs p ON p.proof_sm3 = m.proof_sm3 JOIN media d ON d.sm3 = m.media_sm3 WHERE m.media_sm3 = $1 AND p.device_key_id = $2 ORDER BY p.device_seq, m.item LIMIT 1")
             .bind(sm3)
             .bind(device_key_id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((r.try_get("sha256")?, r.try_get("bytes")?)))
-            .transpose()
+            .await?)
     }
 
     /// Media a proof declares, in item order.
     pub async fn proof_media(&self, proof_sm3: &str) -> Result<Vec<DeclaredMedia>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT media_sm3, file_name, sha256, bytes FROM proof_media WHERE proof_sm3 = $1 ORDER BY item",
         )
         .bind(proof_sm3)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeclaredMedia {
-                    sm3: r.try_get("media_sm3")?,
-                    file_name: r.try_get("file_name")?,
-                    sha256: r.try_get("sha256")?,
-                    bytes: opt_i64(r, "bytes")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Bytes of `sm3` acknowledged to `uploader` so far.
     pub async fn upload_received(&self, sm3: &str, uploader: &str) -> Result<i64> {
-        let row =
-            sqlx::query("SELECT received FROM media_uploads WHERE sm3 = $1 AND uploader = $2")
-                .bind(sm3)
-                .bind(uploader)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|r| r.try_get("received")).transpose()?.unwrap_or(0))
+        let received: Option<i64> = sqlx::query_scalar(
+            "SELECT received FROM media_uploads WHERE sm3 = $1 AND uploader = $2",
+        )
+        .bind(sm3)
+        .bind(uploader)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(received.unwrap_or(0))
     }
 
     /// The most bytes of `sm3` any uploader has had acknowledged (for operators).
     pub async fn upload_received_max(&self, sm3: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT MAX(received) AS received FROM media_uploads WHERE sm3 = $1")
-            .bind(sm3)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(opt_i64(&row, "received")?.unwrap_or(0))
+        let received: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(received) AS received FROM media_uploads WHERE sm3 = $1",
+        )
+        .bind(sm3)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(received.unwrap_or(0))
     }
 
     /// Records an uploader's progress (acknowledged bytes).
@@ -204,7 +196,7 @@ impl Store {
             .bind(sm3)
             .execute(&mut *tx)
             .await?;
-        let proofs = sqlx::query(
+        let proofs: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT proof_sm3 FROM proof_media WHERE media_sm3 = $1 AND COALESCE(sha256, $2) = $2 AND COALESCE(bytes, $3) = $3 ORDER BY proof_sm3",
         )
         .bind(sm3)
@@ -212,8 +204,7 @@ impl Store {
         .bind(bytes)
         .fetch_all(&mut *tx)
         .await?;
-        for r in proofs {
-            let p: String = r.try_get("proof_sm3")?;
+        for p in proofs {
             custody::append_custody(
                 &mut tx,
                 &p,

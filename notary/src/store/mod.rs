@@ -18,7 +18,7 @@
 //! - `custody`: the hash-chained custody log and its head;
 //! - `certificates`: notarised certificates, one per proof.
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
 mod batches;
@@ -31,11 +31,15 @@ mod media;
 mod sql;
 mod tokens;
 
-pub use batches::WaitingBatch;
+pub use batches::{
+    AnchoredBatch, BatchEvidence, BatchRow, LastBatch, LeafPosition, LeafRow, PendingLeaf,
+    StoredBatch, UnanchoredBatch, UnsealedBatch, WaitingBatch, WaitingProof,
+};
+pub use certificates::CertificateRow;
 pub use custody::{CustodyEvent, verify_custody_chain};
 pub use enrolment::DeviceRow;
 pub use intake::{AuditProof, ChainRow, IntakeTx, NewProof, ProofRow};
-pub use media::{DeclaredMedia, MediaRow, NewMedia};
+pub use media::{Declaration, DeclaredMedia, MediaRow, NewMedia};
 pub use tokens::{NewToken, TokenRow};
 
 /// A database failure.
@@ -104,10 +108,6 @@ pub enum Backend {
     Sqlite,
     /// PostgreSQL.
     Postgres,
-}
-
-fn opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
-    Ok(row.try_get::<Option<i64>, _>(col)?)
 }
 
 /// Every SQLite connection's settings.

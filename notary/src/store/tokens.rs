@@ -2,12 +2,10 @@
 //! looked up on every request and revoked one by one or with their device; and the cases an
 //! appraiser token is granted, stored with the token.
 
-use sqlx::Row;
-
-use super::{Result, Store, Tx, opt_i64};
+use super::{Result, Store, Tx};
 
 /// A token row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
     /// Public identifier of the token.
     pub token_id: String,
@@ -67,17 +65,7 @@ impl Store {
 
     /// A token by its SM3.
     pub async fn token(&self, token_sm3: &str) -> Result<Option<TokenRow>> {
-        let row = sqlx::query("SELECT token_id, role, subject, expires_at, revoked_at FROM tokens WHERE token_sm3 = $1").bind(token_sm3).fetch_optional(&self.pool).await?;
-        row.map(|r| {
-            Ok(TokenRow {
-                token_id: r.try_get("token_id")?,
-                role: r.try_get("role")?,
-                subject: r.try_get("subject")?,
-                expires_at: r.try_get("expires_at")?,
-                revoked_at: opt_i64(&r, "revoked_at")?,
-            })
-        })
-        .transpose()
+        Ok(sqlx::query_as("SELECT token_id, role, subject, expires_at, revoked_at FROM tokens WHERE token_sm3 = $1").bind(token_sm3).fetch_optional(&self.pool).await?)
     }
 
     /// Revokes a token by its public ID.
@@ -106,15 +94,12 @@ impl Store {
 
     /// The cases `token_id` is granted, in order.
     pub async fn granted_cases(&self, token_id: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT case_reference FROM grants WHERE token_id = $1 ORDER BY case_reference",
         )
         .bind(token_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok(r.try_get("case_reference")?))
-            .collect()
+        .await?)
     }
 }
 
