@@ -100,18 +100,39 @@ impl ResponseError for HttpError {
 
 impl From<crate::store::StoreError> for HttpError {
     fn from(e: crate::store::StoreError) -> Self {
-        if e.is_unavailable() {
-            tracing::warn!(cause = %e, "database unavailable");
-            let mut err = Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the notary's database is unavailable; nothing was stored; keep the proofs queued and retry in a few seconds",
-                None,
-            );
-            err.retry_after_seconds = Some(5);
-            err
-        } else {
-            Self::internal(e)
+        use crate::store::StoreError;
+        match &e {
+            // 503: the database is down or overloaded; the client tries again.
+            StoreError::Database(_) if e.is_unavailable() => {
+                tracing::warn!(cause = %e, "database unavailable");
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the notary's database is unavailable; nothing was stored; keep the proofs queued and retry in a few seconds",
+                    None,
+                );
+                err.retry_after_seconds = Some(5);
+                err
+            }
+            // 503: nothing was stored for a reason that is not the database's (no random
+            // salt, a receipt not signed, the batching lease taken over); trying again may
+            // succeed.
+            StoreError::LostLease { .. }
+            | StoreError::LeavesNotAssigned { .. }
+            | StoreError::Randomness
+            | StoreError::Signing(_) => {
+                tracing::error!(cause = %e, "nothing stored");
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "notary_unavailable",
+                    "the notary could not store the request just now; nothing was stored; keep the proofs queued and retry in a few seconds",
+                    None,
+                );
+                err.retry_after_seconds = Some(5);
+                err
+            }
+            // 500: a statement refused, or a schema that cannot be migrated.
+            _ => Self::internal(e),
         }
     }
 }

@@ -263,7 +263,7 @@ async fn group(
 
     let mut salts = vec![0u8; 16 * signed.len()];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salts)
-        .map_err(|_| StoreError(sqlx::Error::Protocol("no random salt".into())))?;
+        .map_err(|_| StoreError::Randomness)?;
     let mut new_proofs = Vec::with_capacity(signed.len());
     let mut receipt_of: HashMap<usize, SignedReceipt> = HashMap::new();
     for ((i, receipt, json), salt) in signed.into_iter().zip(salts.chunks(16)) {
@@ -451,7 +451,7 @@ async fn sign_all(
             })
             .collect()
     }
-    let fail = |e: String| StoreError(sqlx::Error::Protocol(format!("signing a receipt: {e}")));
+    let fail = StoreError::Signing;
     if receipts.len() < 8 {
         return sign_some(key, receipts).map_err(fail);
     }

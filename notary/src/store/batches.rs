@@ -230,9 +230,7 @@ impl Store {
         .await?;
         if held.rows_affected() != 1 {
             tx.rollback().await?;
-            return Err(StoreError(sqlx::Error::Protocol(format!(
-                "batch {seq} not stored: this instance no longer holds the batching lease"
-            ))));
+            return Err(StoreError::LostLease { batch_seq: seq });
         }
         sqlx::query("INSERT INTO batches (batch_seq, header_json, header_sm3, root, leaf_count, closed_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(seq)
@@ -256,11 +254,11 @@ impl Store {
             }
             let n = q.execute(&mut *tx).await?;
             if n.rows_affected() != chunk.len() as u64 {
-                return Err(StoreError(sqlx::Error::Protocol(format!(
-                    "batch {seq}: {} of {} leaves assigned",
-                    n.rows_affected(),
-                    chunk.len()
-                ))));
+                return Err(StoreError::LeavesNotAssigned {
+                    batch_seq: seq,
+                    assigned: n.rows_affected(),
+                    leaves: chunk.len(),
+                });
             }
         }
         tx.commit().await?;

@@ -42,22 +42,51 @@ pub use intake::{AuditProof, ChainRow, IntakeTx, NewProof, ProofRow};
 pub use media::{Declaration, DeclaredMedia, MediaRow, NewMedia};
 pub use tokens::{NewToken, TokenRow};
 
-/// A database failure.
+/// Why something could not be stored or read: the database failed, or a write was refused
+/// before it reached the database.
 #[derive(Debug, thiserror::Error)]
-#[error("database: {0}")]
-pub struct StoreError(#[from] pub sqlx::Error);
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        Self(sqlx::Error::Migrate(Box::new(e)))
-    }
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed (unreachable, or refusing a statement).
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The database's schema could not be brought up to date.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A closed batch was not stored: this instance no longer holds the batching lease
+    /// (it stalled past the lease's expiry and another instance took batching over).
+    #[error("batch {batch_seq} not stored: this instance no longer holds the batching lease")]
+    LostLease {
+        /// The batch that was not stored.
+        batch_seq: i64,
+    },
+    /// A closed batch was not stored: some of its leaves were no longer waiting for a batch.
+    #[error("batch {batch_seq}: {assigned} of {leaves} leaves assigned")]
+    LeavesNotAssigned {
+        /// The batch that was not stored.
+        batch_seq: i64,
+        /// Leaves of one statement that were assigned.
+        assigned: u64,
+        /// Leaves that statement should have assigned.
+        leaves: usize,
+    },
+    /// An intake group was not stored: the system's random source gave no salt for its
+    /// batch leaves.
+    #[error("no random salt: the system's random source failed")]
+    Randomness,
+    /// An intake group was not stored: its receipts could not be signed.
+    #[error("signing a receipt: {0}")]
+    Signing(String),
 }
 
 impl StoreError {
     /// Whether the database could not be reached (down, restarting, refusing connections),
     /// as opposed to refusing a statement: the request may simply be tried again later.
     pub fn is_unavailable(&self) -> bool {
-        match &self.0 {
+        let Self::Database(e) = self else {
+            return false;
+        };
+        match e {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
