@@ -442,7 +442,7 @@ async fn check_anchors(
         return Ok(());
     }
     let anchoring = match &config.cometbft_rpc {
-        Some(rpc) => Anchoring::cometbft(rpc).map_err(AuditError::Open)?,
+        Some(rpc) => Anchoring::cometbft(rpc).map_err(|e| AuditError::Open(e.to_string()))?,
         None => {
             let member = crate::keys::load_or_create(&config.data_dir.join("member-key.json"))?;
             Anchoring::open(&config.data_dir.join("chain"), key, member)
