@@ -217,3 +217,62 @@ pub fn json_errors<B: actix_web::body::MessageBody + 'static>(
     }
     res.into_response(json)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn store_failures_keep_their_statuses() {
+        let answer = |e: StoreError| {
+            let e = HttpError::from(e);
+            (e.status.as_u16(), e.body.code, e.retry_after_seconds)
+        };
+        let unavailable = |code: &str| (503, code.to_owned(), Some(5));
+        assert_eq!(
+            answer(StoreError::Database(sqlx::Error::PoolTimedOut)),
+            unavailable("database_unavailable")
+        );
+        assert_eq!(
+            answer(StoreError::Database(sqlx::Error::RowNotFound)),
+            (500, "internal".to_owned(), None)
+        );
+        for e in [
+            StoreError::LostLease { batch_seq: 7 },
+            StoreError::LeavesNotAssigned {
+                batch_seq: 7,
+                assigned: 1,
+                leaves: 2,
+            },
+            StoreError::Randomness,
+            StoreError::Signing("no key".into()),
+        ] {
+            assert!(!e.is_unavailable(), "{e}");
+            assert_eq!(answer(e), unavailable("notary_unavailable"));
+        }
+    }
+
+    #[test]
+    fn store_failures_say_what_failed() {
+        assert_eq!(
+            StoreError::LostLease { batch_seq: 7 }.to_string(),
+            "batch 7 not stored: this instance no longer holds the batching lease"
+        );
+        assert_eq!(
+            StoreError::Signing("no key".into()).to_string(),
+            "signing a receipt: no key"
+        );
+        assert!(
+            StoreError::Database(sqlx::Error::PoolTimedOut)
+                .to_string()
+                .starts_with("database: ")
+        );
+        // Anchoring passes the store's words on, as `/readyz` and the log show them.
+        assert_eq!(
+            crate::anchoring::AnchoringError::from(StoreError::LostLease { batch_seq: 7 })
+                .to_string(),
+            "batch 7 not stored: this instance no longer holds the batching lease"
+        );
+    }
+}

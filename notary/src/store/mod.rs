@@ -5,18 +5,22 @@
 //!
 //! [`Store`] holds the pool and what every resource shares (the SQLite writer's turn, the
 //! connection settings, the migrations); the queries live with their resource, each in its
-//! own `impl Store` block:
+//! own `impl Store` block (an audit's reads too), with the rows they return:
 //!
 //! - `enrolment`: one-time enrolment codes and the devices they enrol;
-//! - `tokens`: bearer tokens and the case grants stored with them;
-//! - `cases`: what the grants open, the cases with proofs and the proofs filed under a case;
+//! - `tokens`: bearer tokens, and the case grants stored with them;
+//! - `cases`: the cases with proofs and the proofs filed under a case (the portal's reads);
 //! - `intake`: stored proofs, the intake group's transaction ([`IntakeTx`]) and the device
 //!   chains it reads;
 //! - `media`: media rows, each proof's declarations of them and resumable uploads;
 //! - `batches`: batch leaves, closed batches, their anchoring and ledger evidence, and the
 //!   batching lease;
 //! - `custody`: the hash-chained custody log and its head;
-//! - `certificates`: notarised certificates, one per proof.
+//! - `certificates`: notarised certificates, one per proof;
+//! - `sql`: the placeholders of the multi-row statements.
+//!
+//! A transaction that writes several resources at once (an intake group, an anchoring, a
+//! completed upload) calls each resource's statements on the one transaction.
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
