@@ -1,7 +1,10 @@
 //! Enrolment: the one-time codes officers are issued, and the devices enrolled with them
-//! (registered, looked up, revoked).
+//! (registered, looked up, revoked, and checked by each intake group).
 
-use super::{Result, Store, tokens};
+use std::collections::HashMap;
+
+use super::sql::{ROWS_PER_STATEMENT, dynamic_sql, placeholders};
+use super::{Result, Store, Tx, tokens};
 
 /// A device row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -113,4 +116,25 @@ impl Store {
         tx.commit().await?;
         Ok(n.rows_affected() == 1)
     }
+}
+
+/// The enrolled devices among `key_ids`, read in `tx` (an intake group's): key ID →
+/// revocation time (if revoked).
+pub(super) async fn revocations(
+    tx: &mut Tx,
+    key_ids: &[&str],
+) -> Result<HashMap<String, Option<i64>>> {
+    let mut out = HashMap::new();
+    for chunk in key_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT key_id, revoked_at FROM devices WHERE key_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, Option<i64>)>(dynamic_sql(tx, sql));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
 }

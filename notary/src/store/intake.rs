@@ -3,8 +3,10 @@
 //! (with their batch leaves, media declarations and `received` custody events) in one commit;
 //! and the stored proofs read back, by device and sequence, by SM3, and for an audit.
 
+use std::collections::HashMap;
+
 use super::sql::{ROWS_PER_STATEMENT, dynamic_sql, placeholders, values_clause};
-use super::{Result, Store, Tx, WriteTurn, batches, custody, media};
+use super::{Result, Store, Tx, WriteTurn, batches, custody, enrolment, media};
 
 /// A stored proof row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -139,23 +141,8 @@ impl std::fmt::Debug for IntakeTx {
 
 impl IntakeTx {
     /// The enrolled devices among `key_ids`: key ID → revocation time (if revoked).
-    pub async fn devices(
-        &mut self,
-        key_ids: &[&str],
-    ) -> Result<std::collections::HashMap<String, Option<i64>>> {
-        let mut out = std::collections::HashMap::new();
-        for chunk in key_ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT key_id, revoked_at FROM devices WHERE key_id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut q = sqlx::query_as::<_, (String, Option<i64>)>(dynamic_sql(&self.tx, sql));
-            for k in chunk {
-                q = q.bind(*k);
-            }
-            out.extend(q.fetch_all(&mut *self.tx).await?);
-        }
-        Ok(out)
+    pub async fn devices(&mut self, key_ids: &[&str]) -> Result<HashMap<String, Option<i64>>> {
+        enrolment::revocations(&mut self.tx, key_ids).await
     }
 
     /// The stored proofs of `device` at any of `seqs`.
