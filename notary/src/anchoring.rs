@@ -35,7 +35,61 @@ use tiezheng_protocol::ledger::{
 use tiezheng_protocol::merkle::{MerkleTree, Sm3Hasher};
 use tiezheng_protocol::{Hash32, InclusionProof, Sm2SigningKey, Timestamp, canonical};
 
-use crate::store::Store;
+use crate::store::{
+    AnchoredBatch, BatchEvidence, LeafPosition, PendingLeaf, Store, StoreError, StoredBatch,
+};
+
+/// Why batching, anchoring or a bundle failed: what `/readyz` reports as the ledger's cause
+/// of a stall, and what the log says.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnchoringError {
+    /// The notary's database failed, or refused a batch (this instance lost the batching
+    /// lease: [`StoreError::LostLease`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The ledger could not be opened, reached or understood: the embedded chain, or the
+    /// consortium node's RPC.
+    #[error("{0}")]
+    Ledger(String),
+    /// The ledger refused a batch's anchor transaction (the batches after it wait with it).
+    #[error("the ledger refused batch {batch_seq}: {log}")]
+    Refused {
+        /// The refused batch.
+        batch_seq: i64,
+        /// The ledger's reason.
+        log: String,
+    },
+    /// The ledger took a batch's transaction, but not as its anchor.
+    #[error("the ledger did not take batch {batch_seq} as an anchor")]
+    NotAnchored {
+        /// The batch.
+        batch_seq: i64,
+    },
+    /// What the database holds cannot be read back (a batch header, a leaf, kept ledger
+    /// evidence, a stored proof or receipt).
+    #[error("{0}")]
+    Stored(String),
+    /// A batch header could not be hashed, signed or serialised.
+    #[error("the batch header: {0}")]
+    Header(String),
+    /// A bundle cannot be assembled from what the batch and the ledger hold.
+    #[error("{0}")]
+    Evidence(String),
+    /// The embedded ledger's lock was poisoned (a thread panicked while holding it).
+    #[error("ledger lock poisoned")]
+    Poisoned,
+}
+
+/// `AnchoringError::Stored` with the error's text.
+fn stored(e: impl std::fmt::Display) -> AnchoringError {
+    AnchoringError::Stored(e.to_string())
+}
+
+/// `AnchoringError::Header` with the error's text.
+fn header_error(e: impl std::fmt::Display) -> AnchoringError {
+    AnchoringError::Header(e.to_string())
+}
 
 /// The ledger the notary anchors on, and the policy a court needs to check its bundles.
 #[derive(Debug)]
@@ -93,7 +147,7 @@ impl Anchoring {
         dir: &std::path::Path,
         notary: &Sm2SigningKey,
         member_key: Sm2SigningKey,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, AnchoringError> {
         let chain_id = format!(
             "tiezheng-embedded-{}",
             notary
@@ -123,7 +177,7 @@ impl Anchoring {
             validators: Vec::new(),
         };
         let chain = EmbeddedChain::open(dir, &genesis, EMBEDDED_MEMBER, member_key)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| AnchoringError::Ledger(e.to_string()))?;
         Ok(Self {
             holder: new_holder(),
             backend: Backend::Embedded(Box::new(Mutex::new(chain))),
@@ -133,10 +187,10 @@ impl Anchoring {
 
     /// Anchors on the consortium's CometBFT ledger through the node RPC at `rpc` (for example
     /// `http://127.0.0.1:26657`). The node need not be up yet: anchoring waits for it.
-    pub fn cometbft(rpc: &str) -> Result<Self, String> {
+    pub fn cometbft(rpc: &str) -> Result<Self, AnchoringError> {
         Ok(Self {
             holder: new_holder(),
-            backend: Backend::CometBft(CometRpc::new(rpc)?),
+            backend: Backend::CometBft(CometRpc::new(rpc).map_err(AnchoringError::Ledger)?),
             genesis: Mutex::new(None),
         })
     }
@@ -146,14 +200,16 @@ impl Anchoring {
     /// carries the changes up to its checkpoint). On the consortium ledger it is read from
     /// the node's genesis document the first time and kept; `Err` while the node cannot be
     /// asked.
-    pub async fn genesis_policy(&self) -> Result<Policy, String> {
+    pub async fn genesis_policy(&self) -> Result<Policy, AnchoringError> {
         if let Some(p) = self.genesis.lock().ok().and_then(|g| g.clone()) {
             return Ok(p);
         }
         let Backend::CometBft(rpc) = &self.backend else {
-            return Err("the embedded ledger has no genesis policy".into());
+            return Err(AnchoringError::Ledger(
+                "the embedded ledger has no genesis policy".into(),
+            ));
         };
-        let p = rpc.genesis_policy().await?;
+        let p = rpc.genesis_policy().await.map_err(AnchoringError::Ledger)?;
         if let Ok(mut g) = self.genesis.lock() {
             *g = Some(p.clone());
         }
@@ -190,12 +246,11 @@ impl Anchoring {
         max_leaves: usize,
         max_ms: i64,
         metrics: &crate::metrics::Metrics,
-    ) -> Result<(), String> {
+    ) -> Result<(), AnchoringError> {
         let now = Timestamp::now_utc().unix_ms();
         if !store
             .hold_batching_lease(&self.holder, now, BATCHING_LEASE_MS)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
         {
             // Another instance closes and anchors batches; this one only takes proofs.
             return Ok(());
@@ -205,12 +260,9 @@ impl Anchoring {
         // full batch per tick) drains at once.
         let mut send_now = true;
         for _ in 0..64 {
-            let pending = store
-                .pending_leaves(limit)
-                .await
-                .map_err(|e| e.to_string())?;
-            let due = pending.first().is_some_and(|(_, _, oldest)| {
-                pending.len() >= max_leaves || now - oldest >= max_ms
+            let pending = store.pending_leaves(limit).await?;
+            let due = pending.first().is_some_and(|oldest| {
+                pending.len() >= max_leaves || now - oldest.added_at >= max_ms
             });
             if !due {
                 break;
@@ -240,22 +292,16 @@ impl Anchoring {
         store: &Store,
         now: i64,
         metrics: &crate::metrics::Metrics,
-    ) -> Result<(), String> {
-        let batches = store
-            .unanchored_batches()
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<(), AnchoringError> {
+        let batches = store.unanchored_batches().await?;
         let mut signed = Vec::with_capacity(batches.len());
-        for (seq, header_json) in batches {
-            let header: SignedBatchHeader =
-                serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            signed.push((seq, header_json, header));
+        for b in batches {
+            let header: SignedBatchHeader = serde_json::from_str(&b.header_json).map_err(stored)?;
+            signed.push((b.batch_seq, b.header_json, header));
         }
-        let mut refusal: Option<String> = None;
+        let mut refusal: Option<AnchoringError> = None;
         let heights = {
-            let mut chain = chain
-                .lock()
-                .map_err(|_| "ledger lock poisoned".to_owned())?;
+            let mut chain = chain.lock().map_err(|_| AnchoringError::Poisoned)?;
             // Those the ledger holds already (the notary died between anchoring and recording
             // them) are recorded, never anchored twice.
             let mut heights: Vec<Option<u64>> = signed
@@ -276,7 +322,7 @@ impl Anchoring {
             if !txs.is_empty() {
                 let results = chain
                     .commit_block(Timestamp::now_utc(), &txs)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| AnchoringError::Ledger(e.to_string()))?;
                 let height = chain.ledger().height();
                 let mut results = results.into_iter();
                 for ((seq, _, _), slot) in signed.iter().zip(heights.iter_mut()) {
@@ -288,12 +334,14 @@ impl Anchoring {
                         // The batches after a refused one follow it: they are refused too,
                         // and wait with it.
                         Some(TxResult::Refused(e)) => {
-                            refusal = Some(format!("ledger refused batch {seq}: {e}"));
+                            refusal = Some(AnchoringError::Refused {
+                                batch_seq: *seq,
+                                log: e.to_string(),
+                            });
                             break;
                         }
                         Some(TxResult::Governed(_)) | None => {
-                            refusal =
-                                Some(format!("the ledger did not take batch {seq} as an anchor"));
+                            refusal = Some(AnchoringError::NotAnchored { batch_seq: *seq });
                             break;
                         }
                     }
@@ -322,11 +370,11 @@ impl Anchoring {
         key: &Sm2SigningKey,
         now: i64,
         metrics: &crate::metrics::Metrics,
-    ) -> Result<(), String> {
+    ) -> Result<(), AnchoringError> {
         use futures_util::StreamExt as _;
         if rpc.policy_due() {
             rpc.policy_fetched();
-            let current = rpc.policy_answer().await?;
+            let current = rpc.policy_answer().await.map_err(AnchoringError::Ledger)?;
             let registered = current.notary_keys.contains(&key.public_key().to_hex());
             let was = rpc
                 .registered
@@ -340,15 +388,11 @@ impl Anchoring {
                 );
             }
         }
-        let batches = store
-            .unsealed_batches(UNSEALED_PER_TICK)
-            .await
-            .map_err(|e| e.to_string())?;
+        let batches = store.unsealed_batches(UNSEALED_PER_TICK).await?;
         let mut waiting = Vec::with_capacity(batches.len());
-        for (seq, header_json, height) in batches {
-            let signed: SignedBatchHeader =
-                serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
-            waiting.push((seq, header_json, height, signed));
+        for b in batches {
+            let signed: SignedBatchHeader = serde_json::from_str(&b.header_json).map_err(stored)?;
+            waiting.push((b.batch_seq, b.header_json, b.anchored_height, signed));
         }
         // The first failure (the node unreachable, say) ends the tick at once: the queries
         // still in flight are dropped.
@@ -360,7 +404,7 @@ impl Anchoring {
         )
         .buffered(QUERIES_IN_FLIGHT);
         while let Some(answer) = asked.next().await {
-            answers.push(answer?);
+            answers.push(answer.map_err(AnchoringError::Ledger)?);
         }
         drop(asked);
         let mut answered = Vec::with_capacity(waiting.len());
@@ -370,7 +414,7 @@ impl Anchoring {
         }
         // First what the ledger does not hold yet, in order, so that a batch just closed is
         // on its way before the others' records are written.
-        let mut first_error: Option<String> = None;
+        let mut first_error: Option<AnchoringError> = None;
         for ((seq, header_json, anchored, _), answer) in &answered {
             // A batch recorded as anchored that the node does not answer with: its ledger
             // application is rebuilding its state (replaying blocks). Ask again later.
@@ -413,16 +457,17 @@ impl Anchoring {
             };
             let json = canonical::to_canonical_bytes(&evidence)
                 .map_err(|e| e.to_string())
-                .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))?;
-            sealed.push((seq, json));
+                .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
+                .map_err(AnchoringError::Evidence)?;
+            sealed.push(BatchEvidence {
+                batch_seq: seq,
+                evidence_json: json,
+            });
         }
-        store
-            .set_ledger_evidence(&sealed)
-            .await
-            .map_err(|e| e.to_string())?;
-        for (seq, _) in &sealed {
+        store.set_ledger_evidence(&sealed).await?;
+        for e in &sealed {
             tracing::info!(
-                batch_seq = seq,
+                batch_seq = e.batch_seq,
                 "ledger evidence kept: its bundles are ready"
             );
         }
@@ -435,15 +480,15 @@ impl Anchoring {
         anchored: &[(&SignedBatchHeader, i64, u64)],
         now: i64,
         metrics: &crate::metrics::Metrics,
-    ) -> Result<(), String> {
-        let rows: Vec<(i64, i64)> = anchored
+    ) -> Result<(), AnchoringError> {
+        let rows: Vec<AnchoredBatch> = anchored
             .iter()
-            .map(|(_, seq, height)| (*seq, i64::try_from(*height).unwrap_or(i64::MAX)))
+            .map(|(_, seq, height)| AnchoredBatch {
+                batch_seq: *seq,
+                height: i64::try_from(*height).unwrap_or(i64::MAX),
+            })
             .collect();
-        store
-            .set_anchored(&rows, now)
-            .await
-            .map_err(|e| e.to_string())?;
+        store.set_anchored(&rows, now).await?;
         for (signed, seq, height) in anchored {
             metrics.batch_anchored(
                 u64::try_from(now - signed.header.window_start.unix_ms()).unwrap_or(0),
@@ -458,26 +503,26 @@ impl Anchoring {
         &self,
         store: &Store,
         key: &Sm2SigningKey,
-        pending: &[(String, String, i64)],
+        pending: &[PendingLeaf],
         now: i64,
-    ) -> Result<(i64, String), String> {
+    ) -> Result<(i64, String), AnchoringError> {
         let leaves: Vec<BatchLeaf> = pending
             .iter()
-            .map(|(p, salt, _)| {
+            .map(|leaf| {
                 Ok(BatchLeaf {
-                    proof_sm3: Hash32::from_hex(p).map_err(|e| e.to_string())?,
-                    salt: salt.clone(),
+                    proof_sm3: Hash32::from_hex(&leaf.proof_sm3).map_err(stored)?,
+                    salt: leaf.salt.clone(),
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, AnchoringError>>()?;
         let data: Vec<Vec<u8>> = leaves.iter().map(BatchLeaf::data).collect();
         let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
-        let last = store.last_batch().await.map_err(|e| e.to_string())?;
-        let seq = last.as_ref().map_or(1, |(s, _)| s + 1);
+        let last = store.last_batch().await?;
+        let seq = last.as_ref().map_or(1, |b| b.batch_seq + 1);
         let previous = last
-            .map(|(_, h)| Hash32::from_hex(&h))
+            .map(|b| Hash32::from_hex(&b.header_sm3))
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(stored)?;
         let header = BatchHeader {
             kind: BATCH_HEADER_TYPE.to_owned(),
             notary_key_id: key.public_key().key_id(),
@@ -485,15 +530,14 @@ impl Anchoring {
             previous_header_sm3: previous,
             leaf_count: tree.len(),
             root: tree.root(),
-            window_start: Timestamp::from_unix_ms(pending.first().map_or(now, |p| p.2), 0),
+            window_start: Timestamp::from_unix_ms(pending.first().map_or(now, |p| p.added_at), 0),
             window_end: Timestamp::from_unix_ms(now, 0),
         };
-        let header_sm3 = header.sm3().map_err(|e| e.to_string())?;
-        let signed = SignedBatchHeader::sign(header, key).map_err(|e| e.to_string())?;
-        let json =
-            String::from_utf8(canonical::to_canonical_bytes(&signed).map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-        let proofs: Vec<String> = pending.iter().map(|(p, _, _)| p.clone()).collect();
+        let header_sm3 = header.sm3().map_err(header_error)?;
+        let signed = SignedBatchHeader::sign(header, key).map_err(header_error)?;
+        let json = String::from_utf8(canonical::to_canonical_bytes(&signed).map_err(header_error)?)
+            .map_err(header_error)?;
+        let proofs: Vec<String> = pending.iter().map(|p| p.proof_sm3.clone()).collect();
         store
             .insert_batch(
                 &self.holder,
@@ -504,8 +548,7 @@ impl Anchoring {
                 &proofs,
                 now,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         tracing::info!(batch_seq = seq, leaves = proofs.len(), "batch closed");
         Ok((seq, json))
     }
@@ -517,8 +560,12 @@ impl Anchoring {
         proof_sm3: &str,
         proof_json: &str,
         receipt_json: &str,
-    ) -> Result<Option<Bundle>, String> {
-        let Some((seq, index, salt)) = store.leaf_of(proof_sm3).await.map_err(|e| e.to_string())?
+    ) -> Result<Option<Bundle>, AnchoringError> {
+        let Some(LeafPosition {
+            batch_seq: seq,
+            leaf_index: index,
+            salt,
+        }) = store.leaf_of(proof_sm3).await?
         else {
             return Ok(None);
         };
@@ -527,39 +574,38 @@ impl Anchoring {
         let evidence = match &self.backend {
             Backend::Embedded(_) => None,
             Backend::CometBft(_) => {
-                let Some(json) = store
-                    .ledger_evidence(seq)
-                    .await
-                    .map_err(|e| e.to_string())?
-                else {
+                let Some(json) = store.ledger_evidence(seq).await? else {
                     return Ok(None);
                 };
-                let evidence: LedgerEvidence = serde_json::from_str(&json)
-                    .map_err(|e| format!("batch {seq}: stored ledger evidence: {e}"))?;
+                let evidence: LedgerEvidence = serde_json::from_str(&json).map_err(|e| {
+                    AnchoringError::Stored(format!("batch {seq}: stored ledger evidence: {e}"))
+                })?;
                 Some(evidence)
             }
         };
-        let Some((header_json, Some(_), leaves)) =
-            store.batch(seq).await.map_err(|e| e.to_string())?
+        let Some(StoredBatch {
+            header_json,
+            anchored_height: Some(_),
+            leaves,
+        }) = store.batch(seq).await?
         else {
             return Ok(None);
         };
         let data: Vec<Vec<u8>> = leaves
             .iter()
-            .map(|(p, s)| {
+            .map(|leaf| {
                 Ok(BatchLeaf {
-                    proof_sm3: Hash32::from_hex(p).map_err(|e| e.to_string())?,
-                    salt: s.clone(),
+                    proof_sm3: Hash32::from_hex(&leaf.proof_sm3).map_err(stored)?,
+                    salt: leaf.salt.clone(),
                 }
                 .data())
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, AnchoringError>>()?;
         let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
-        let index = u64::try_from(index).map_err(|e| e.to_string())?;
-        let inclusion =
-            InclusionProof::from_tree(&tree, index, tree.len()).map_err(|e| e.to_string())?;
-        let header: SignedBatchHeader =
-            serde_json::from_str(&header_json).map_err(|e| e.to_string())?;
+        let index = u64::try_from(index).map_err(stored)?;
+        let inclusion = InclusionProof::from_tree(&tree, index, tree.len())
+            .map_err(|e| AnchoringError::Evidence(e.to_string()))?;
+        let header: SignedBatchHeader = serde_json::from_str(&header_json).map_err(stored)?;
         let (record, anchor_inclusion, checkpoint, cometbft, governance) = match evidence {
             Some(e) => (
                 e.anchor.record,
@@ -572,16 +618,14 @@ impl Anchoring {
                 let Backend::Embedded(chain) = &self.backend else {
                     return Ok(None);
                 };
-                let chain = chain
-                    .lock()
-                    .map_err(|_| "ledger lock poisoned".to_owned())?;
+                let chain = chain.lock().map_err(|_| AnchoringError::Poisoned)?;
                 let Some((_, record, incl)) = chain.ledger().anchor_of(&header.header.root) else {
                     return Ok(None);
                 };
                 let cp = chain
                     .checkpoint_at(chain.ledger().height())
                     .cloned()
-                    .ok_or("no checkpoint")?;
+                    .ok_or_else(|| AnchoringError::Evidence("no checkpoint".into()))?;
                 (record, incl, cp, None, Vec::new())
             }
         };
@@ -592,16 +636,18 @@ impl Anchoring {
             .await?
             .after(&governance)
             .map_err(|(i, e)| {
-                format!("batch {seq}: registry change {i} does not follow from the genesis: {e}")
+                AnchoringError::Evidence(format!(
+                    "batch {seq}: registry change {i} does not follow from the genesis: {e}"
+                ))
             })?;
         Ok(Some(Bundle {
             kind: BUNDLE_TYPE.to_owned(),
             mode: self.mode().into(),
-            proof: serde_json::from_str(proof_json).map_err(|e| e.to_string())?,
-            receipt: serde_json::from_str(receipt_json).map_err(|e| e.to_string())?,
+            proof: serde_json::from_str(proof_json).map_err(stored)?,
+            receipt: serde_json::from_str(receipt_json).map_err(stored)?,
             batch: BundleBatch {
                 leaf: BatchLeaf {
-                    proof_sm3: Hash32::from_hex(proof_sm3).map_err(|e| e.to_string())?,
+                    proof_sm3: Hash32::from_hex(proof_sm3).map_err(stored)?,
                     salt,
                 },
                 inclusion,
@@ -655,14 +701,21 @@ impl CometRpc {
     }
 
     /// [`LedgerRpc::chain_layer`] of `height`, read once for the batches that share it.
-    async fn chain_layer_cached(&self, height: u64) -> Result<Option<BundleCometBft>, String> {
+    async fn chain_layer_cached(
+        &self,
+        height: u64,
+    ) -> Result<Option<BundleCometBft>, AnchoringError> {
         if let Ok(g) = self.layer.lock()
             && let Some((h, layer)) = g.as_ref()
             && *h == height
         {
             return Ok(Some(layer.clone()));
         }
-        let layer = self.rpc.chain_layer(height).await?;
+        let layer = self
+            .rpc
+            .chain_layer(height)
+            .await
+            .map_err(AnchoringError::Ledger)?;
         if let (Some(l), Ok(mut g)) = (&layer, self.layer.lock()) {
             *g = Some((height, l.clone()));
         }
@@ -685,7 +738,7 @@ impl CometRpc {
 
     /// Broadcasts an anchor transaction (`broadcast_tx_sync`), at most every 3 s per batch
     /// once the node accepted it (a refused one is sent again at the next tick).
-    async fn submit(&self, seq: i64, tx: &[u8]) -> Result<(), String> {
+    async fn submit(&self, seq: i64, tx: &[u8]) -> Result<(), AnchoringError> {
         let recent = self.submitted.lock().ok().is_some_and(|g| {
             g.get(&seq)
                 .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(3))
@@ -693,7 +746,11 @@ impl CometRpc {
         if recent {
             return Ok(());
         }
-        let answer = self.rpc.broadcast(tx).await?;
+        let answer = self
+            .rpc
+            .broadcast(tx)
+            .await
+            .map_err(AnchoringError::Ledger)?;
         match answer {
             Ok(()) => {
                 if let Ok(mut g) = self.submitted.lock() {
@@ -705,7 +762,10 @@ impl CometRpc {
                 tracing::info!(batch_seq = seq, "anchor transaction submitted");
                 Ok(())
             }
-            Err(log) => Err(format!("the ledger refused batch {seq}: {log}")),
+            Err(log) => Err(AnchoringError::Refused {
+                batch_seq: seq,
+                log,
+            }),
         }
     }
 }

@@ -21,7 +21,7 @@ use tiezheng_protocol::{Hash32, HashAlgorithm, Proof, canonical};
 use crate::NotaryConfig;
 use crate::anchoring::Anchoring;
 use crate::media::MediaStore;
-use crate::store::{AuditProof, Store};
+use crate::store::{AuditProof, LeafRow, Store, StoredBatch};
 
 /// One thing that does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -359,9 +359,10 @@ async fn check_batches(
     let mut previous: Option<String> = None;
     let batches = store.audit_batches().await?;
     report.batches = batches.len();
-    for (seq, header_json, header_sm3, root, leaf_count, _) in batches {
+    for b in batches {
+        let seq = b.batch_seq;
         let item = seq.to_string();
-        let header: SignedBatchHeader = match serde_json::from_str(&header_json) {
+        let header: SignedBatchHeader = match serde_json::from_str(&b.header_json) {
             Ok(h) => h,
             Err(e) => {
                 report.found(
@@ -380,10 +381,10 @@ async fn check_batches(
             );
         }
         let h = &header.header;
-        if header.header.sm3().map(|s| s.to_hex()).ok().as_deref() != Some(header_sm3.as_str())
-            || h.root.to_hex() != root
+        if header.header.sm3().map(|s| s.to_hex()).ok().as_deref() != Some(b.header_sm3.as_str())
+            || h.root.to_hex() != b.root
             || i64::try_from(h.batch_seq).ok() != Some(seq)
-            || i64::try_from(h.leaf_count).ok() != Some(leaf_count)
+            || i64::try_from(h.leaf_count).ok() != Some(b.leaf_count)
         {
             report.found(
                 "batch",
@@ -398,15 +399,15 @@ async fn check_batches(
                 "the header does not link to the previous batch's header",
             );
         }
-        previous = Some(header_sm3.clone());
-        if let Some((_, _, leaves)) = store.batch(seq).await? {
+        previous = Some(b.header_sm3.clone());
+        if let Some(StoredBatch { leaves, .. }) = store.batch(seq).await? {
             let data: Vec<Vec<u8>> = leaves
                 .iter()
-                .filter_map(|(p, salt)| {
+                .filter_map(|leaf| {
                     Some(
                         tiezheng_protocol::bundle::BatchLeaf {
-                            proof_sm3: Hash32::from_hex(p).ok()?,
-                            salt: salt.clone(),
+                            proof_sm3: Hash32::from_hex(&leaf.proof_sm3).ok()?,
+                            salt: leaf.salt.clone(),
                         }
                         .data(),
                     )
@@ -436,13 +437,13 @@ async fn check_anchors(
         .audit_batches()
         .await?
         .into_iter()
-        .filter_map(|b| b.5.map(|h| (b.0, h)))
+        .filter_map(|b| b.anchored_height.map(|h| (b.batch_seq, h)))
         .collect();
     if anchored.is_empty() {
         return Ok(());
     }
     let anchoring = match &config.ledger.cometbft_rpc {
-        Some(rpc) => Anchoring::cometbft(rpc).map_err(AuditError::Open)?,
+        Some(rpc) => Anchoring::cometbft(rpc).map_err(|e| AuditError::Open(e.to_string()))?,
         None => {
             let member = crate::keys::load_or_create(&config.data_dir.join("member-key.json"))?;
             Anchoring::open(&config.data_dir.join("chain"), key, member)
@@ -450,10 +451,10 @@ async fn check_anchors(
         }
     };
     for (seq, height) in anchored {
-        let Some((_, _, leaves)) = store.batch(seq).await? else {
+        let Some(StoredBatch { leaves, .. }) = store.batch(seq).await? else {
             continue;
         };
-        for (proof_sm3, _) in leaves {
+        for LeafRow { proof_sm3, .. } in leaves {
             let Some(p) = proofs.iter().find(|p| p.row.proof_sm3 == proof_sm3) else {
                 report.found(
                     "anchor",

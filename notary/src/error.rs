@@ -100,18 +100,39 @@ impl ResponseError for HttpError {
 
 impl From<crate::store::StoreError> for HttpError {
     fn from(e: crate::store::StoreError) -> Self {
-        if e.is_unavailable() {
-            tracing::warn!(cause = %e, "database unavailable");
-            let mut err = Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the notary's database is unavailable; nothing was stored; keep the proofs queued and retry in a few seconds",
-                None,
-            );
-            err.retry_after_seconds = Some(5);
-            err
-        } else {
-            Self::internal(e)
+        use crate::store::StoreError;
+        match &e {
+            // 503: the database is down or overloaded; the client tries again.
+            StoreError::Database(_) if e.is_unavailable() => {
+                tracing::warn!(cause = %e, "database unavailable");
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the notary's database is unavailable; nothing was stored; keep the proofs queued and retry in a few seconds",
+                    None,
+                );
+                err.retry_after_seconds = Some(5);
+                err
+            }
+            // 503: nothing was stored for a reason that is not the database's (no random
+            // salt, a receipt not signed, the batching lease taken over); trying again may
+            // succeed.
+            StoreError::LostLease { .. }
+            | StoreError::LeavesNotAssigned { .. }
+            | StoreError::Randomness
+            | StoreError::Signing(_) => {
+                tracing::error!(cause = %e, "nothing stored");
+                let mut err = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "notary_unavailable",
+                    "the notary could not store the request just now; nothing was stored; keep the proofs queued and retry in a few seconds",
+                    None,
+                );
+                err.retry_after_seconds = Some(5);
+                err
+            }
+            // 500: a statement refused, or a schema that cannot be migrated.
+            _ => Self::internal(e),
         }
     }
 }
@@ -195,4 +216,63 @@ pub fn json_errors<B: actix_web::body::MessageBody + 'static>(
         }
     }
     res.into_response(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn store_failures_keep_their_statuses() {
+        let answer = |e: StoreError| {
+            let e = HttpError::from(e);
+            (e.status.as_u16(), e.body.code, e.retry_after_seconds)
+        };
+        let unavailable = |code: &str| (503, code.to_owned(), Some(5));
+        assert_eq!(
+            answer(StoreError::Database(sqlx::Error::PoolTimedOut)),
+            unavailable("database_unavailable")
+        );
+        assert_eq!(
+            answer(StoreError::Database(sqlx::Error::RowNotFound)),
+            (500, "internal".to_owned(), None)
+        );
+        for e in [
+            StoreError::LostLease { batch_seq: 7 },
+            StoreError::LeavesNotAssigned {
+                batch_seq: 7,
+                assigned: 1,
+                leaves: 2,
+            },
+            StoreError::Randomness,
+            StoreError::Signing("no key".into()),
+        ] {
+            assert!(!e.is_unavailable(), "{e}");
+            assert_eq!(answer(e), unavailable("notary_unavailable"));
+        }
+    }
+
+    #[test]
+    fn store_failures_say_what_failed() {
+        assert_eq!(
+            StoreError::LostLease { batch_seq: 7 }.to_string(),
+            "batch 7 not stored: this instance no longer holds the batching lease"
+        );
+        assert_eq!(
+            StoreError::Signing("no key".into()).to_string(),
+            "signing a receipt: no key"
+        );
+        assert!(
+            StoreError::Database(sqlx::Error::PoolTimedOut)
+                .to_string()
+                .starts_with("database: ")
+        );
+        // Anchoring passes the store's words on, as `/readyz` and the log show them.
+        assert_eq!(
+            crate::anchoring::AnchoringError::from(StoreError::LostLease { batch_seq: 7 })
+                .to_string(),
+            "batch 7 not stored: this instance no longer holds the batching lease"
+        );
+    }
 }

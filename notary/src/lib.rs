@@ -195,6 +195,7 @@ impl Notary {
                         .await;
                 }
                 if let Err(e) = result {
+                    let e = e.to_string();
                     let repeat = last_warning.as_ref().is_some_and(|(m, at)| {
                         *m == e && at.elapsed() < std::time::Duration::from_secs(30)
                     });

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::anchoring::AnchoringError;
 use crate::store::{Store, WaitingBatch};
 
 /// How often the database is asked (the anchoring task ticks every 100 ms).
@@ -63,8 +64,8 @@ impl Liveness {
     }
 
     /// The outcome of one anchoring tick.
-    pub fn ticked(&self, result: &Result<(), String>) {
-        self.state().last_error = result.as_ref().err().cloned();
+    pub fn ticked(&self, result: &Result<(), AnchoringError>) {
+        self.state().last_error = result.as_ref().err().map(ToString::to_string);
     }
 
     /// The ledger's latest block height, when the anchoring task learns it.
@@ -100,8 +101,8 @@ impl Liveness {
         };
         let health = {
             let mut st = self.state();
-            st.waiting_since = oldest.as_ref().map(|(t, _)| *t);
-            st.waiting_batch = oldest.and_then(|(_, b)| b);
+            st.waiting_since = oldest.as_ref().map(|w| w.added_at);
+            st.waiting_batch = oldest.and_then(|w| w.batch);
             Self::health_of(&st, now, stall_ms, last_anchor)
         };
         let mut st = self.state();

@@ -208,8 +208,9 @@ async fn group(
     let mut chain: HashMap<(String, i64), Link> = HashMap::new();
     for (device, seqs) in &wanted {
         let seqs: Vec<i64> = seqs.iter().copied().filter(|s| *s >= 1).collect();
-        for (seq, row) in tx.chain_rows(device, &seqs).await? {
+        for row in tx.chain_rows(device, &seqs).await? {
             let ChainRow {
+                device_seq: seq,
                 proof_sm3,
                 manifest_sm3,
                 previous_manifest_sm3,
@@ -262,7 +263,7 @@ async fn group(
 
     let mut salts = vec![0u8; 16 * signed.len()];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salts)
-        .map_err(|_| StoreError(sqlx::Error::Protocol("no random salt".into())))?;
+        .map_err(|_| StoreError::Randomness)?;
     let mut new_proofs = Vec::with_capacity(signed.len());
     let mut receipt_of: HashMap<usize, SignedReceipt> = HashMap::new();
     for ((i, receipt, json), salt) in signed.into_iter().zip(salts.chunks(16)) {
@@ -450,7 +451,7 @@ async fn sign_all(
             })
             .collect()
     }
-    let fail = |e: String| StoreError(sqlx::Error::Protocol(format!("signing a receipt: {e}")));
+    let fail = StoreError::Signing;
     if receipts.len() < 8 {
         return sign_some(key, receipts).map_err(fail);
     }

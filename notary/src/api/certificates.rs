@@ -75,8 +75,8 @@ pub async fn certificate_by_number(
     if number.len() > 64 {
         return Err(unknown());
     }
-    let (proof_sm3, _) = state.store.certificate(number).await?.ok_or_else(unknown)?;
-    by_proof(&req, &state, &proof_sm3, format).await
+    let stored = state.store.certificate(number).await?.ok_or_else(unknown)?;
+    by_proof(&req, &state, &stored.proof_sm3, format).await
 }
 
 async fn by_proof(
@@ -149,9 +149,9 @@ async fn certificate_of(
     caller: &Caller,
     row: &ProofRow,
 ) -> Result<(SignedCertificate, String), HttpError> {
-    if let Some((_, json)) = state.store.certificate_of_proof(&row.proof_sm3).await? {
-        let cert = serde_json::from_str(&json).map_err(HttpError::internal)?;
-        return Ok((cert, json));
+    if let Some(stored) = state.store.certificate_of_proof(&row.proof_sm3).await? {
+        let cert = serde_json::from_str(&stored.certificate_json).map_err(HttpError::internal)?;
+        return Ok((cert, stored.certificate_json));
     }
     let bundle = state
         .anchoring
@@ -210,13 +210,13 @@ async fn certificate_of(
         .await?;
     if !stored {
         // Another request issued it first: serve that one.
-        let (_, json) = state
+        let stored = state
             .store
             .certificate_of_proof(&row.proof_sm3)
             .await?
             .ok_or_else(|| HttpError::internal("certificate vanished after a conflict"))?;
-        let cert = serde_json::from_str(&json).map_err(HttpError::internal)?;
-        return Ok((cert, json));
+        let cert = serde_json::from_str(&stored.certificate_json).map_err(HttpError::internal)?;
+        return Ok((cert, stored.certificate_json));
     }
     state.metrics.certificate_issued();
     state

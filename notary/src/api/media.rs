@@ -112,7 +112,7 @@ impl OwnUpload {
 /// is verified and stored now.
 async fn own_upload(state: &AppState, caller: &Caller, sm3: &str) -> Result<OwnUpload, HttpError> {
     let uploader = caller.subject.clone();
-    let (sha256, bytes) = state
+    let declared = state
         .store
         .declaration(&uploader, sm3)
         .await?
@@ -124,8 +124,8 @@ async fn own_upload(state: &AppState, caller: &Caller, sm3: &str) -> Result<OwnU
         complete: false,
         contradicted: false,
         uploader,
-        sha256,
-        bytes,
+        sha256: declared.sha256,
+        bytes: declared.bytes,
     };
     if row.complete {
         up.complete = row.sha256 == up.sha256 && row.bytes == up.bytes;

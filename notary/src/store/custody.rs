@@ -1,0 +1,190 @@
+//! Custody: the hash-chained log of every event on a proof (received, viewed, exported,
+//! media stored, anchored, certified), and its head row, which every transaction that appends
+//! to the log takes first so that appends are serialised across connections and instances.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::sql::{ROWS_PER_STATEMENT, dynamic_sql, values_clause};
+use super::{Result, Store, Tx};
+
+pub use tiezheng_protocol::custody::CustodyEvent;
+
+impl Store {
+    /// Begins a transaction that may append custody events. Its first statement updates the
+    /// one `custody_head` row: on PostgreSQL that row lock serialises custody appends across
+    /// every connection and notary instance; on SQLite a write as the first statement takes
+    /// the database's write lock at once (waiting up to `busy_timeout`), like `BEGIN
+    /// IMMEDIATE`, so the transaction never has to upgrade a stale read snapshot, which SQLite
+    /// refuses at once with "database is locked". Readers of evidence therefore never fail
+    /// because of each other or of intake, and each event reads the true last hash.
+    pub(super) async fn begin_custody(&self) -> Result<Tx> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE custody_head SET appends = appends + 1 WHERE name = 'custody'")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Appends a custody event.
+    pub async fn custody(
+        &self,
+        proof_sm3: &str,
+        event: &str,
+        actor: &str,
+        now: i64,
+        detail: &str,
+    ) -> Result<()> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_custody().await?;
+        append_custody(&mut tx, proof_sm3, event, actor, now, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Custody events of a proof, in order.
+    pub async fn custody_of(&self, proof_sm3: &str) -> Result<Vec<CustodyEvent>> {
+        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events WHERE proof_sm3 = $1 ORDER BY seq").bind(proof_sm3).fetch_all(&self.pool).await?;
+        rows.iter().map(custody_row).collect()
+    }
+
+    /// The whole custody log, in order (for audits and tests).
+    pub async fn custody_log(&self) -> Result<Vec<CustodyEvent>> {
+        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events ORDER BY seq").fetch_all(&self.pool).await?;
+        rows.iter().map(custody_row).collect()
+    }
+}
+
+/// A custody event to append.
+pub(super) struct NewCustody<'a> {
+    /// The proof it is about.
+    pub(super) proof_sm3: &'a str,
+    /// What happened.
+    pub(super) event: &'a str,
+    /// Who did it.
+    pub(super) actor: &'a str,
+    /// When (Unix ms).
+    pub(super) at: i64,
+    /// For people.
+    pub(super) detail: String,
+}
+
+/// Appends `events` to the custody log in order, chained from its last event, a hundred rows
+/// per statement. The caller's transaction holds the custody head.
+pub(super) async fn append_custody_many(tx: &mut Tx, events: &[NewCustody<'_>]) -> Result<()> {
+    let (mut seq, mut prev_hash) = last_custody(tx).await?;
+    let events: Vec<CustodyEvent> = events
+        .iter()
+        .map(|n| {
+            seq += 1;
+            let mut e = CustodyEvent {
+                seq,
+                proof_sm3: n.proof_sm3.to_owned(),
+                event: n.event.to_owned(),
+                actor: n.actor.to_owned(),
+                at: n.at,
+                detail: n.detail.clone(),
+                prev_hash: std::mem::take(&mut prev_hash),
+                hash: String::new(),
+            };
+            e.hash = e.compute_hash();
+            prev_hash.clone_from(&e.hash);
+            e
+        })
+        .collect();
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, hash) VALUES {}",
+            values_clause(chunk.len(), 8)
+        );
+        let mut q = sqlx::query(dynamic_sql(tx, sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(&e.proof_sm3)
+                .bind(&e.event)
+                .bind(&e.actor)
+                .bind(e.at)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The custody log's last sequence number and hash (0 and 64 zeros when it is empty).
+async fn last_custody(tx: &mut Tx) -> Result<(i64, String)> {
+    let last = sqlx::query("SELECT seq, hash FROM custody_events ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match last {
+        Some(r) => (r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?),
+        None => (0, "0".repeat(64)),
+    })
+}
+
+/// Appends one event to the custody log, chained from its last event. The caller's
+/// transaction holds the custody head.
+pub(super) async fn append_custody(
+    tx: &mut Tx,
+    proof_sm3: &str,
+    event: &str,
+    actor: &str,
+    at: i64,
+    detail: &str,
+) -> Result<()> {
+    let (last, prev_hash) = last_custody(tx).await?;
+    let seq = last + 1;
+    let mut e = CustodyEvent {
+        seq,
+        proof_sm3: proof_sm3.to_owned(),
+        event: event.to_owned(),
+        actor: actor.to_owned(),
+        at,
+        detail: detail.to_owned(),
+        prev_hash,
+        hash: String::new(),
+    };
+    e.hash = e.compute_hash();
+    sqlx::query("INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(e.seq)
+        .bind(&e.proof_sm3)
+        .bind(&e.event)
+        .bind(&e.actor)
+        .bind(e.at)
+        .bind(&e.detail)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn custody_row(r: &AnyRow) -> Result<CustodyEvent> {
+    Ok(CustodyEvent {
+        seq: r.try_get("seq")?,
+        proof_sm3: r.try_get("proof_sm3")?,
+        event: r.try_get("event")?,
+        actor: r.try_get("actor")?,
+        at: r.try_get("at")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// Checks a whole custody log's hash chain (from its first event, no gaps) with the protocol's
+/// check; returns the first broken sequence number.
+pub fn verify_custody_chain(events: &[CustodyEvent]) -> std::result::Result<(), i64> {
+    let report = tiezheng_protocol::custody::check_chain(events);
+    match report
+        .events
+        .iter()
+        .find(|c| c.problem.is_some() || c.link == "gap")
+    {
+        Some(c) => Err(c.seq),
+        None => Ok(()),
+    }
+}
