@@ -100,8 +100,14 @@ impl ResponseError for HttpError {
 
 impl From<crate::store::StoreError> for HttpError {
     fn from(e: crate::store::StoreError) -> Self {
+        Self::from(&e)
+    }
+}
+
+impl From<&crate::store::StoreError> for HttpError {
+    fn from(e: &crate::store::StoreError) -> Self {
         use crate::store::StoreError;
-        match &e {
+        match e {
             // 503: the database is down or overloaded; the client tries again.
             StoreError::Database(_) if e.is_unavailable() => {
                 tracing::warn!(cause = %e, "database unavailable");

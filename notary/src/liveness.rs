@@ -9,7 +9,6 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::anchoring::AnchoringError;
 use crate::store::{Store, WaitingBatch};
 
 /// How often the database is asked (the anchoring task ticks every 100 ms).
@@ -63,8 +62,8 @@ impl Liveness {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The outcome of one anchoring tick.
-    pub fn ticked(&self, result: &Result<(), AnchoringError>) {
+    /// The outcome of one anchoring tick (its failure, said as the log says it).
+    pub fn ticked<E: std::fmt::Display>(&self, result: &Result<(), E>) {
         self.state().last_error = result.as_ref().err().map(ToString::to_string);
     }
 

@@ -16,12 +16,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use tiezheng_protocol::notary::{RECEIPT_TYPE, Receipt, SignedReceipt};
 use tiezheng_protocol::{Hash32, Sm2SigningKey, Timestamp, canonical};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::HttpError;
 use crate::store::{ChainRow, NewMedia, NewProof, Store, StoreError};
 
 /// Most proofs one group commits: bounds a group's latency under any load.
@@ -58,12 +56,84 @@ pub enum Outcome {
     /// The same proof was stored before; its receipt then.
     Resubmitted(SignedReceipt),
     /// Refused; nothing stored.
-    Refused(HttpError),
+    Refused(Refusal),
+}
+
+/// Why the sequencer refused a proof: what its device's stored chain or enrolment says (the
+/// HTTP layer answers each with its status and code). Nothing of a refused proof is stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The signing key is not enrolled.
+    #[error("the signing key is not enrolled with this notary; enrol the device first")]
+    UnknownDevice,
+    /// The signing device was revoked.
+    #[error("the signing device has been revoked; its proofs are refused")]
+    RevokedDevice,
+    /// A device's token submitted another device's proof.
+    #[error("a device may only submit proofs signed with its own key")]
+    DeviceMismatch,
+    /// `device_seq` does not fit the database's integers.
+    #[error("device_seq out of range")]
+    SequenceOutOfRange,
+    /// Another proof already took this `device_seq`.
+    #[error("device_seq {0} of this device was already used by another proof")]
+    ReplayedSequence(i64),
+    /// The manifest's link disagrees with its stored neighbours.
+    #[error("{message}")]
+    ChainMismatch {
+        /// What disagrees.
+        message: String,
+        /// The member at fault (JSON pointer).
+        pointer: &'static str,
+    },
+    /// The receipt of an accepted proof could not be produced (a bug, never an input).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Refusal {
+    /// The stable error code (as `notary/openapi.json` and the SDK know it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownDevice => "unknown_device",
+            Self::RevokedDevice => "revoked_device",
+            Self::DeviceMismatch => "device_mismatch",
+            Self::SequenceOutOfRange => "invalid_proof",
+            Self::ReplayedSequence(_) => "replayed_sequence",
+            Self::ChainMismatch { .. } => "chain_mismatch",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The member of the proof at fault (JSON pointer), if one is.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::UnknownDevice | Self::RevokedDevice | Self::DeviceMismatch => {
+                Some("/signature/public_key")
+            }
+            Self::SequenceOutOfRange | Self::ReplayedSequence(_) => Some("/manifest/device_seq"),
+            Self::ChainMismatch { pointer, .. } => Some(pointer),
+            Self::Internal(_) => None,
+        }
+    }
+}
+
+/// Why a whole group could not be placed (nothing of it is stored).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SequencerError {
+    /// The group's transaction failed.
+    #[error(transparent)]
+    Store(#[from] Arc<StoreError>),
+    /// The writer task is gone (the service is stopping).
+    #[error("the intake writer has stopped")]
+    Stopped,
 }
 
 struct Job {
     candidates: Vec<Candidate>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, HttpError>>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, SequencerError>>,
 }
 
 /// The handle the HTTP workers submit candidates through.
@@ -82,18 +152,18 @@ impl Sequencer {
 
     /// Places `candidates` (in order) in their devices' chains; one outcome per candidate, or
     /// an error when the group could not be committed (nothing of it is stored).
-    pub async fn submit(&self, candidates: Vec<Candidate>) -> Result<Vec<Outcome>, HttpError> {
+    pub async fn submit(&self, candidates: Vec<Candidate>) -> Result<Vec<Outcome>, SequencerError> {
         self.enqueue(candidates).await?.outcomes().await
     }
 
     /// Queues `candidates` behind everything queued before them and returns at once; the
     /// caller may queue more (their order is kept) before awaiting [`Pending::outcomes`].
-    pub async fn enqueue(&self, candidates: Vec<Candidate>) -> Result<Pending, HttpError> {
+    pub async fn enqueue(&self, candidates: Vec<Candidate>) -> Result<Pending, SequencerError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { candidates, reply })
             .await
-            .map_err(|_| HttpError::internal("the intake writer has stopped"))?;
+            .map_err(|_| SequencerError::Stopped)?;
         Ok(Pending { answer })
     }
 }
@@ -101,15 +171,13 @@ impl Sequencer {
 /// Candidates queued with [`Sequencer::enqueue`], their outcomes to come.
 #[derive(Debug)]
 pub struct Pending {
-    answer: oneshot::Receiver<Result<Vec<Outcome>, HttpError>>,
+    answer: oneshot::Receiver<Result<Vec<Outcome>, SequencerError>>,
 }
 
 impl Pending {
     /// One outcome per candidate once their group has committed, or the group's error.
-    pub async fn outcomes(self) -> Result<Vec<Outcome>, HttpError> {
-        self.answer
-            .await
-            .map_err(|_| HttpError::internal("the intake writer has stopped"))?
+    pub async fn outcomes(self) -> Result<Vec<Outcome>, SequencerError> {
+        self.answer.await.map_err(|_| SequencerError::Stopped)?
     }
 }
 
@@ -137,7 +205,7 @@ async fn writer(mut rx: mpsc::Receiver<Job>, store: Store, key: Arc<Sm2SigningKe
             }
             Err(e) => {
                 tracing::warn!(error = %e, proofs = n, "an intake group could not be stored");
-                let err = HttpError::from(e);
+                let err = SequencerError::Store(Arc::new(e));
                 for j in jobs {
                     j.reply.send(Err(err.clone())).ok();
                 }
@@ -148,7 +216,7 @@ async fn writer(mut rx: mpsc::Receiver<Job>, store: Store, key: Arc<Sm2SigningKe
 
 /// What one candidate's place in its chain turned out to be.
 enum Decision {
-    Refused(HttpError),
+    Refused(Refusal),
     /// Already stored (or earlier in this group): the receipt of that proof.
     Same(SameAs),
     New {
@@ -175,10 +243,6 @@ struct Link {
 enum Source {
     Stored(String),
     InGroup(usize),
-}
-
-fn conflict(code: &str, message: String, pointer: &str) -> HttpError {
-    HttpError::new(StatusCode::CONFLICT, code, message, Some(pointer))
 }
 
 async fn group(
@@ -304,15 +368,15 @@ async fn group(
             Decision::Refused(e) => Outcome::Refused(e),
             Decision::New { .. } => match receipt_of.get(&i) {
                 Some(r) => Outcome::Accepted(r.clone()),
-                None => Outcome::Refused(HttpError::internal("receipt missing")),
+                None => Outcome::Refused(Refusal::Internal("receipt missing".into())),
             },
             Decision::Same(SameAs::InGroup(j)) => match receipt_of.get(&j) {
                 Some(r) => Outcome::Resubmitted(r.clone()),
-                None => Outcome::Refused(HttpError::internal("receipt missing")),
+                None => Outcome::Refused(Refusal::Internal("receipt missing".into())),
             },
             Decision::Same(SameAs::Stored(json)) => match serde_json::from_str(&json) {
                 Ok(r) => Outcome::Resubmitted(r),
-                Err(e) => Outcome::Refused(HttpError::internal(e)),
+                Err(e) => Outcome::Refused(Refusal::Internal(format!("stored receipt: {e}"))),
             },
         });
     }
@@ -330,37 +394,18 @@ fn decide(
     let device = c.device.to_hex();
     match devices.get(&device) {
         None => {
-            return Decision::Refused(HttpError::new(
-                StatusCode::FORBIDDEN,
-                "unknown_device",
-                "the signing key is not enrolled with this notary; enrol the device first",
-                Some("/signature/public_key"),
-            ));
+            return Decision::Refused(Refusal::UnknownDevice);
         }
         Some(Some(_)) => {
-            return Decision::Refused(HttpError::new(
-                StatusCode::FORBIDDEN,
-                "revoked_device",
-                "the signing device has been revoked; its proofs are refused",
-                Some("/signature/public_key"),
-            ));
+            return Decision::Refused(Refusal::RevokedDevice);
         }
         Some(None) => {}
     }
     if c.submitter != device {
-        return Decision::Refused(HttpError::new(
-            StatusCode::FORBIDDEN,
-            "device_mismatch",
-            "a device may only submit proofs signed with its own key",
-            Some("/signature/public_key"),
-        ));
+        return Decision::Refused(Refusal::DeviceMismatch);
     }
     let Ok(seq) = i64::try_from(c.seq) else {
-        return Decision::Refused(HttpError::unprocessable(
-            "invalid_proof",
-            "device_seq out of range",
-            Some("/manifest/device_seq"),
-        ));
+        return Decision::Refused(Refusal::SequenceOutOfRange);
     };
     let proof_sm3 = c.proof_sm3.to_hex();
     let manifest_sm3 = c.manifest_sm3.to_hex();
@@ -371,34 +416,29 @@ fn decide(
                 Source::InGroup(j) => SameAs::InGroup(*j),
             });
         }
-        return Decision::Refused(conflict(
-            "replayed_sequence",
-            format!("device_seq {seq} of this device was already used by another proof"),
-            "/manifest/device_seq",
-        ));
+        return Decision::Refused(Refusal::ReplayedSequence(seq));
     }
     let claimed = c.previous.map(|h| h.to_hex());
     let mut gap = false;
     if seq == 1 {
         if claimed.is_some() {
-            return Decision::Refused(conflict(
-                "chain_mismatch",
-                "the first manifest of a device must have previous_manifest_sm3 null".into(),
-                "/manifest/previous_manifest_sm3",
-            ));
+            return Decision::Refused(Refusal::ChainMismatch {
+                message: "the first manifest of a device must have previous_manifest_sm3 null"
+                    .into(),
+                pointer: "/manifest/previous_manifest_sm3",
+            });
         }
     } else {
         match chain.get(&(device.clone(), seq - 1)) {
             Some(prev) if Some(&prev.manifest_sm3) != claimed.as_ref() => {
-                return Decision::Refused(conflict(
-                    "chain_mismatch",
-                    format!(
+                return Decision::Refused(Refusal::ChainMismatch {
+                    message: format!(
                         "previous_manifest_sm3 does not match the stored manifest {} of device_seq {}",
                         prev.manifest_sm3,
                         seq - 1
                     ),
-                    "/manifest/previous_manifest_sm3",
-                ));
+                    pointer: "/manifest/previous_manifest_sm3",
+                });
             }
             Some(_) => {}
             None => gap = true,
@@ -407,14 +447,13 @@ fn decide(
     if let Some(next) = chain.get(&(device.clone(), seq.saturating_add(1)))
         && next.previous.as_deref() != Some(manifest_sm3.as_str())
     {
-        return Decision::Refused(conflict(
-            "chain_mismatch",
-            format!(
+        return Decision::Refused(Refusal::ChainMismatch {
+            message: format!(
                 "the stored manifest of device_seq {} links to a different predecessor",
                 seq + 1
             ),
-            "/manifest",
-        ));
+            pointer: "/manifest",
+        });
     }
     chain.insert(
         (device, seq),

@@ -87,14 +87,14 @@ async fn by_proof(
 ) -> Result<HttpResponse, HttpError> {
     let (caller, row) = readable_proof(req, state, proof_sm3).await?;
     let (cert, json) = certificate_of(state, &caller, &row).await?;
-    let actor = caller.actor().to_string();
+    let actor = caller.actor();
     match format {
         Format::Json => {
             state
                 .store
                 .custody(
                     &row.proof_sm3,
-                    CustodyKind::Exported.as_str(),
+                    CustodyKind::Exported,
                     &actor,
                     now_ms(),
                     &format!("certificate {} exported (JSON)", cert.certificate.number),
@@ -126,7 +126,7 @@ async fn by_proof(
                 .store
                 .custody(
                     &row.proof_sm3,
-                    CustodyKind::Exported.as_str(),
+                    CustodyKind::Exported,
                     &actor,
                     now_ms(),
                     &format!("certificate {number} exported (PDF)"),
@@ -223,8 +223,8 @@ async fn certificate_of(
         .store
         .custody(
             &row.proof_sm3,
-            "certified",
-            &caller.actor().to_string(),
+            CustodyKind::Certified,
+            &caller.actor(),
             now_ms(),
             &format!("certificate {number} issued"),
         )

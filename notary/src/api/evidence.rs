@@ -75,8 +75,8 @@ pub async fn get_proof(
         .store
         .custody(
             &row.proof_sm3,
-            CustodyKind::Viewed.as_str(),
-            &caller.actor().to_string(),
+            CustodyKind::Viewed,
+            &caller.actor(),
             now_ms(),
             "proof and receipt read",
         )
@@ -159,8 +159,8 @@ pub async fn get_media(
         .store
         .custody(
             &row.proof_sm3,
-            CustodyKind::Exported.as_str(),
-            &caller.actor().to_string(),
+            CustodyKind::Exported,
+            &caller.actor(),
             now_ms(),
             &format!("media {media_sm3} ({name}) downloaded"),
         )
@@ -198,8 +198,8 @@ pub async fn get_bundle(
         .store
         .custody(
             &row.proof_sm3,
-            CustodyKind::Exported.as_str(),
-            &caller.actor().to_string(),
+            CustodyKind::Exported,
+            &caller.actor(),
             now_ms(),
             "offline proof bundle exported",
         )

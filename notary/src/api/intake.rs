@@ -15,7 +15,7 @@ use tiezheng_protocol::{Proof, canonical};
 
 use super::{AppState, Caller, Role, authenticate, canonical_error, read_body};
 use crate::error::HttpError;
-use crate::sequencer::{Candidate, Outcome};
+use crate::sequencer::{Candidate, Outcome, Refusal, SequencerError};
 use crate::store::NewMedia;
 
 /// `POST /v1/proofs` (device): one proof, or `{"proofs": [...]}` (up to `max_batch`). The body
@@ -161,28 +161,49 @@ async fn intake(
         .into_iter();
         for c in checked {
             let outcome = match c {
-                Err(e) => Outcome::Refused(e),
-                Ok(_) => outcomes
-                    .next()
-                    .unwrap_or_else(|| Outcome::Refused(HttpError::internal("no outcome"))),
+                Err(e) => Err(e),
+                Ok(_) => match outcomes.next() {
+                    Some(Outcome::Accepted(r)) => {
+                        state.metrics.accepted();
+                        Ok(r)
+                    }
+                    Some(Outcome::Resubmitted(r)) => {
+                        state.metrics.duplicate();
+                        Ok(r)
+                    }
+                    Some(Outcome::Refused(refusal)) => Err(refused(&refusal)),
+                    None => Err(HttpError::internal("no outcome")),
+                },
             };
-            results.push(match outcome {
-                Outcome::Accepted(r) => {
-                    state.metrics.accepted();
-                    Ok(r)
-                }
-                Outcome::Resubmitted(r) => {
-                    state.metrics.duplicate();
-                    Ok(r)
-                }
-                Outcome::Refused(e) => {
-                    state.metrics.rejected(&e.body.code);
-                    Err(e)
-                }
-            });
+            if let Err(e) = &outcome {
+                state.metrics.rejected(&e.body.code);
+            }
+            results.push(outcome);
         }
     }
     Ok(results)
+}
+
+/// The answer to a proof the sequencer refused: its chain or its device says no.
+fn refused(r: &Refusal) -> HttpError {
+    let status = match r {
+        Refusal::UnknownDevice | Refusal::RevokedDevice | Refusal::DeviceMismatch => {
+            StatusCode::FORBIDDEN
+        }
+        Refusal::SequenceOutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
+        Refusal::ReplayedSequence(_) | Refusal::ChainMismatch { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    HttpError::new(status, r.code(), r.to_string(), r.field())
+}
+
+impl From<SequencerError> for HttpError {
+    fn from(e: SequencerError) -> Self {
+        match e {
+            SequencerError::Store(store) => Self::from(&*store),
+            _ => Self::internal(e.to_string()),
+        }
+    }
 }
 
 fn proof_error(e: ProofError) -> HttpError {

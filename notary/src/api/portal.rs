@@ -207,8 +207,8 @@ async fn thumbnail(
         .store
         .custody(
             &row.proof_sm3,
-            CustodyKind::Viewed.as_str(),
-            &caller.actor().to_string(),
+            CustodyKind::Viewed,
+            &caller.actor(),
             super::now_ms(),
             &format!("thumbnail of media {media_sm3} ({name})"),
         )

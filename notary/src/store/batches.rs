@@ -335,12 +335,13 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             let detail = format!("batch {seq} anchored at height {height}");
+            let ledger = tiezheng_protocol::custody::Actor::Ledger.to_string();
             let events: Vec<custody::NewCustody<'_>> = proofs
                 .iter()
                 .map(|p| custody::NewCustody {
                     proof_sm3: p,
-                    event: "anchored",
-                    actor: "ledger",
+                    event: tiezheng_protocol::custody::CustodyKind::Anchored,
+                    actor: &ledger,
                     at: now,
                     detail: detail.clone(),
                 })

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tiezheng_protocol::custody::{Actor, CustodyKind};
 
 use super::sql::{ROWS_PER_STATEMENT, dynamic_sql, values_clause};
 use super::{Result, Store, Tx};
@@ -26,18 +27,18 @@ impl Store {
         Ok(tx)
     }
 
-    /// Appends a custody event.
+    /// Appends a custody event: `event` done by `actor` at `now`.
     pub async fn custody(
         &self,
         proof_sm3: &str,
-        event: &str,
-        actor: &str,
+        event: CustodyKind,
+        actor: &Actor,
         now: i64,
         detail: &str,
     ) -> Result<()> {
         let _turn = self.write_turn().await;
         let mut tx = self.begin_custody().await?;
-        append_custody(&mut tx, proof_sm3, event, actor, now, detail).await?;
+        append_custody(&mut tx, proof_sm3, event, &actor.to_string(), now, detail).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -60,7 +61,7 @@ pub(super) struct NewCustody<'a> {
     /// The proof it is about.
     pub(super) proof_sm3: &'a str,
     /// What happened.
-    pub(super) event: &'a str,
+    pub(super) event: CustodyKind,
     /// Who did it.
     pub(super) actor: &'a str,
     /// When (Unix ms).
@@ -80,7 +81,7 @@ pub(super) async fn append_custody_many(tx: &mut Tx, events: &[NewCustody<'_>]) 
             let mut e = CustodyEvent {
                 seq,
                 proof_sm3: n.proof_sm3.to_owned(),
-                event: n.event.to_owned(),
+                event: n.event.as_str().to_owned(),
                 actor: n.actor.to_owned(),
                 at: n.at,
                 detail: n.detail.clone(),
@@ -130,7 +131,7 @@ async fn last_custody(tx: &mut Tx) -> Result<(i64, String)> {
 pub(super) async fn append_custody(
     tx: &mut Tx,
     proof_sm3: &str,
-    event: &str,
+    event: CustodyKind,
     actor: &str,
     at: i64,
     detail: &str,
@@ -140,7 +141,7 @@ pub(super) async fn append_custody(
     let mut e = CustodyEvent {
         seq,
         proof_sm3: proof_sm3.to_owned(),
-        event: event.to_owned(),
+        event: event.as_str().to_owned(),
         actor: actor.to_owned(),
         at,
         detail: detail.to_owned(),

@@ -193,7 +193,7 @@ impl IntakeTx {
             .iter()
             .map(|p| custody::NewCustody {
                 proof_sm3: &p.proof_sm3,
-                event: "received",
+                event: tiezheng_protocol::custody::CustodyKind::Received,
                 actor: &p.device_key_id,
                 at: p.received_at,
                 detail: format!("device_seq {}", p.device_seq),

@@ -208,7 +208,7 @@ impl Store {
             custody::append_custody(
                 &mut tx,
                 &p,
-                "media_stored",
+                tiezheng_protocol::custody::CustodyKind::MediaStored,
                 actor,
                 now,
                 &format!("media {sm3} verified (SM3 and SHA-256) and stored write-once"),

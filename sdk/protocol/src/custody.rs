@@ -23,6 +23,10 @@ pub enum CustodyKind {
     Received,
     /// A declared media file was stored and verified.
     MediaStored,
+    /// The proof's batch was anchored on the ledger.
+    Anchored,
+    /// A certificate was issued for the proof.
+    Certified,
     /// A token holder read the proof (its record, a thumbnail, a page).
     Viewed,
     /// A token holder took a copy away (original file, bundle, certificate, PDF).
@@ -31,18 +35,23 @@ pub enum CustodyKind {
 
 impl CustodyKind {
     /// Every kind, in the order of a proof's life.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::Received,
         Self::MediaStored,
+        Self::Anchored,
+        Self::Certified,
         Self::Viewed,
         Self::Exported,
     ];
 
-    /// The name written in the log: `received`, `media_stored`, `viewed`, `exported`.
+    /// The name written in the log: `received`, `media_stored`, `anchored`, `certified`,
+    /// `viewed`, `exported`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
             Self::MediaStored => "media_stored",
+            Self::Anchored => "anchored",
+            Self::Certified => "certified",
             Self::Viewed => "viewed",
             Self::Exported => "exported",
         }
@@ -60,12 +69,14 @@ impl std::fmt::Display for CustodyKind {
     }
 }
 
-/// Who acted, as the log writes it: a device by its key ID (64 hex digits), or the holder of
-/// a token as `<role>:<token ID>` (`court:tzc-…`, `appraiser:…`, `admin:…`).
+/// Who acted, as the log writes it: a device by its key ID (64 hex digits), the ledger, or the
+/// holder of a token as `<role>:<token ID>` (`court:…`, `appraiser:…`, `admin:…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// The device whose SM2 key has this key ID.
     Device(Hash32),
+    /// The ledger (the proof's batch anchored), written `ledger`.
+    Ledger,
     /// The holder of a token of `role`.
     Token {
         /// `admin`, `court`, `appraiser`, `device`.
@@ -79,6 +90,7 @@ impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Device(key_id) => write!(f, "{key_id}"),
+            Self::Ledger => f.write_str("ledger"),
             Self::Token { role, token_id } => write!(f, "{role}:{token_id}"),
         }
     }
