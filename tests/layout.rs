@@ -37,7 +37,6 @@ const MAX_LINES: usize = 800;
 /// Files above [`MAX_LINES`] today, with their size as of 2026-12-07: to be split by object
 /// (an entry may only go down, and goes once the file is split).
 const OVERSIZE: &[(&str, usize)] = &[
-    ("bindings/ffi/src/lib.rs", 1110),
     ("certificate/src/layout.rs", 1018),
     ("sdk/protocol/src/manifest.rs", 955),
     ("sdk/src/capture.rs", 833),
