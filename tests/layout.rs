@@ -36,7 +36,7 @@ const MAX_LINES: usize = 800;
 
 /// Files above [`MAX_LINES`] today, with their size as of 2026-12-07: to be split by object
 /// (an entry may only go down, and goes once the file is split).
-const OVERSIZE: &[(&str, usize)] = &[("certificate/src/layout.rs", 1018)];
+const OVERSIZE: &[(&str, usize)] = &[];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
