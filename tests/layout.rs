@@ -1,9 +1,7 @@
 //! The house rules of the source tree (CONTRIBUTING.md), checked: every Rust source file of
 //! every crate opens with a module doc comment saying what it is for; no module imports
 //! another that imports it back (no file-level import cycles: `crate::` and `super::` paths,
-//! a child naming its own ancestors excepted); and no file grows past 800 lines. The few files
-//! still above that are listed below with their size, which may only shrink: a split removes
-//! the entry.
+//! a child naming its own ancestors excepted); and no file grows past 800 lines.
 
 #![allow(
     clippy::unwrap_used,
@@ -33,15 +31,6 @@ const CRATES: &[&str] = &[
 
 /// The largest a source file may be.
 const MAX_LINES: usize = 800;
-
-/// Files above [`MAX_LINES`] today, with their size as of 2026-12-07: to be split by object
-/// (an entry may only go down, and goes once the file is split).
-const OVERSIZE: &[(&str, usize)] = &[
-    ("bindings/ffi/src/lib.rs", 1110),
-    ("certificate/src/layout.rs", 1018),
-    ("sdk/protocol/src/manifest.rs", 955),
-    ("sdk/src/capture.rs", 833),
-];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -231,26 +220,10 @@ fn every_file_is_documented_small_and_free_of_import_cycles() {
         }
     }
     for (name, lines) in &sizes {
-        let allowed = OVERSIZE
-            .iter()
-            .find(|(f, _)| f == name)
-            .map_or(MAX_LINES, |(_, n)| *n);
-        if *lines > allowed {
+        if *lines > MAX_LINES {
             problems.push(format!(
-                "{name}: {lines} lines (at most {allowed}): split it by resource or object"
+                "{name}: {lines} lines (at most {MAX_LINES}): split it by resource or object"
             ));
-        }
-    }
-    for (name, was) in OVERSIZE {
-        match sizes.get(*name) {
-            Some(n) if *n <= MAX_LINES => problems.push(format!(
-                "{name} is {n} lines now: remove it from OVERSIZE in tests/layout.rs"
-            )),
-            Some(n) if n < was => problems.push(format!(
-                "{name} shrank to {n} lines: lower its OVERSIZE entry in tests/layout.rs"
-            )),
-            None => problems.push(format!("{name} is gone: remove it from OVERSIZE")),
-            _ => {}
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -1,0 +1,129 @@
+//! [`TiezhengError`], the error every call of the bindings returns, and how the SDK's own errors
+//! (device, capture, notary client) and a foreign callback's unexpected failure map onto it.
+
+use tiezheng_sdk::capture::CaptureError;
+use tiezheng_sdk::client::ClientError;
+use tiezheng_sdk::device::DeviceError;
+
+/// What went wrong, in terms an app can act on.
+///
+/// Exhaustive on purpose: apps switch over it in Kotlin and Swift, and any new variant changes
+/// the generated bindings anyway.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TiezhengError {
+    /// Too many wrong unlocks: the device key is locked; the device must be set up and enrolled
+    /// again.
+    #[error(
+        "the device key is locked after too many wrong unlocks; set up and enrol the device again"
+    )]
+    KeyLocked,
+    /// The officer's unlock (PIN, biometric) was wrong.
+    #[error("wrong unlock: {attempts_left} attempts left before the key locks")]
+    WrongUnlock {
+        /// Attempts left.
+        attempts_left: u32,
+    },
+    /// The device has not been enrolled with a notary.
+    #[error("the device is not enrolled with a notary; enrol it first")]
+    NotEnrolled,
+    /// The notary could not be reached; the work stays queued.
+    #[error("network: {reason}")]
+    Network {
+        /// Why.
+        reason: String,
+    },
+    /// The notary refused a request: `code` is stable, `field` names the field at fault.
+    #[error("the notary refused: {reason} [{code}]")]
+    Rejected {
+        /// Stable error code (e.g. `invalid_code`, `replayed_sequence`).
+        code: String,
+        /// For people (named `reason`: Kotlin exceptions already have a `message`).
+        reason: String,
+        /// The field at fault, if any.
+        field: Option<String>,
+    },
+    /// An argument the SDK cannot use.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A platform hook (vault, clock, location, network) failed or threw.
+    #[error("platform hook failed: {reason}")]
+    Platform {
+        /// What failed.
+        reason: String,
+    },
+    /// Anything else (storage, a notary answer that does not verify).
+    #[error("{reason}")]
+    Other {
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TiezhengError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Platform { reason: e.reason }
+    }
+}
+
+impl From<DeviceError> for TiezhengError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::WrongUnlock { remaining } => Self::WrongUnlock {
+                attempts_left: remaining,
+            },
+            DeviceError::Locked => Self::KeyLocked,
+            DeviceError::NotInitialised(_)
+            | DeviceError::NoOfficer
+            | DeviceError::AlreadyInitialised(_) => Self::InvalidInput {
+                reason: e.to_string(),
+            },
+            DeviceError::Vault(v) => Self::Platform {
+                reason: v.to_string(),
+            },
+            other => Self::Other {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<CaptureError> for TiezhengError {
+    fn from(e: CaptureError) -> Self {
+        match e {
+            CaptureError::Device(d) => d.into(),
+            CaptureError::BadFileName(_) | CaptureError::File(_) => Self::InvalidInput {
+                reason: e.to_string(),
+            },
+            other => Self::Other {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<ClientError> for TiezhengError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Device(d) => d.into(),
+            ClientError::Network { reason, .. } => Self::Network { reason },
+            ClientError::Rejected { error, .. } => Self::Rejected {
+                code: error.code,
+                reason: error.message,
+                field: error.field,
+            },
+            ClientError::NotEnrolled => Self::NotEnrolled,
+            other => Self::Other {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+pub(crate) fn invalid(reason: impl Into<String>) -> TiezhengError {
+    TiezhengError::InvalidInput {
+        reason: reason.into(),
+    }
+}
