@@ -44,6 +44,7 @@ pub mod certificate;
 pub mod cometbft;
 pub mod custody;
 pub mod hash;
+pub mod json_diff;
 pub mod ledger;
 pub mod manifest;
 pub mod merkle;

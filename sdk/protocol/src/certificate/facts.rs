@@ -126,7 +126,7 @@ pub fn statement() -> Statement {
 
 /// Everything a certificate states that is derived from its bundle.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Facts {
+pub struct DerivedFacts {
     /// The number.
     pub number: String,
     /// SM3 of the proof.
@@ -193,7 +193,7 @@ fn certified_item(
 }
 
 /// Derives every fact a certificate states from `bundle` (which should have been verified).
-pub fn derive_facts(bundle: &Bundle) -> Result<Facts, CertificateError> {
+pub fn derive_facts(bundle: &Bundle) -> Result<DerivedFacts, CertificateError> {
     let manifest = &bundle.proof.manifest;
     let receipt = &bundle.receipt.receipt;
     let record = &bundle.anchor.record;
@@ -239,7 +239,7 @@ pub fn derive_facts(bundle: &Bundle) -> Result<Facts, CertificateError> {
         .iter()
         .map(|m| m.power)
         .fold(0u64, u64::saturating_add);
-    Ok(Facts {
+    Ok(DerivedFacts {
         number: certificate_number(bundle)?,
         proof_sm3: bundle.batch.leaf.proof_sm3,
         items,
@@ -307,7 +307,7 @@ fn item_rule(name: &str) -> &'static str {
 
 /// The first mismatch of each fact rule, in the order met: every stated fact compared with
 /// what `f` (derived from the embedded bundle) gives.
-pub(crate) fn fact_mismatches(cert: &Certificate, f: &Facts) -> Vec<CertificateError> {
+pub(crate) fn fact_mismatches(cert: &Certificate, f: &DerivedFacts) -> Vec<CertificateError> {
     let mut found: Vec<CertificateError> = Vec::new();
     let mut add = |e: CertificateError| {
         if !found.iter().any(|x| x.rule() == e.rule()) {
@@ -366,29 +366,16 @@ fn mismatch(rule: &'static str, path: &str, stated: &Value, derived: &Value) -> 
     )
 }
 
-/// The first place where `a` and `b` differ: (JSON pointer, value in a, value in b).
+/// The first place where `a` and `b` differ: (JSON pointer, value in a, value in b), an
+/// absent optional fact counting as `null`.
 fn first_difference(a: &Value, b: &Value, path: &str) -> Option<(String, Value, Value)> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            keys.into_iter().find_map(|k| {
-                first_difference(
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                    &format!("{path}/{k}"),
-                )
-            })
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}/{i}"))),
-        _ if a == b => None,
-        _ => Some((path.to_owned(), a.clone(), b.clone())),
-    }
+    let d = crate::json_diff::first_difference(a, b, crate::json_diff::Missing::IsNull)?;
+    let at = if d.pointer == "/" {
+        String::new()
+    } else {
+        d.pointer
+    };
+    Some((format!("{path}{at}"), d.left, d.right))
 }
 
 /// A fact as JSON, for comparison.

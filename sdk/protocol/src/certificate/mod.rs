@@ -38,7 +38,7 @@ use crate::wire::ContentHash;
 mod facts;
 
 pub(crate) use facts::fact_mismatches;
-pub use facts::{Facts, derive_facts, explain_finding, statement};
+pub use facts::{DerivedFacts, derive_facts, explain_finding, statement};
 
 /// `type` of a certificate.
 pub const CERTIFICATE_TYPE: &str = "tiezheng.certificate.v1";

@@ -212,7 +212,7 @@ fn read_signed_header(v: &Value) -> Result<(Header, Commit), String> {
     if back != *h {
         return Err(format!(
             "the header is not written as CometBFT writes it (at header{})",
-            super::first_difference(h, &back, String::new()).unwrap_or_default()
+            super::first_difference(h, &back).unwrap_or_default()
         ));
     }
     Ok((header, read_commit(member(o, "commit"))?))

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::bundle::{BUNDLE_TYPE, Bundle, BundleError, BundleReport, Policy};
 use crate::canonical;
 use crate::hash::Hash32;
+use crate::json_diff;
 use crate::sm2::Sm2PublicKey;
 
 pub use certificate::CertificateFacts;
@@ -220,7 +221,7 @@ fn parse_value(value: &Value) -> Result<Bundle, String> {
     let bundle: Bundle = serde_json::from_value(value.clone())
         .map_err(|e| format!("does not match schemas/bundle.schema.json: {e}"))?;
     let back = serde_json::to_value(&bundle).map_err(|e| e.to_string())?;
-    if let Some(at) = first_difference(value, &back, String::new()) {
+    if let Some(at) = first_difference(value, &back) {
         return Err(format!(
             "member {at} is not written as schemas/bundle.schema.json requires (missing, or null where absent is required, or the reverse)"
         ));
@@ -228,34 +229,10 @@ fn parse_value(value: &Value) -> Result<Bundle, String> {
     Ok(bundle)
 }
 
-/// The JSON pointer of the first place where `a` and `b` differ.
-fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()) {
-                let p = format!("{at}/{k}");
-                match (x.get(k), y.get(k)) {
-                    (Some(u), Some(v)) => {
-                        if let Some(d) = first_difference(u, v, p) {
-                            return Some(d);
-                        }
-                    }
-                    _ => return Some(p),
-                }
-            }
-            None
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            if x.len() != y.len() {
-                return Some(at);
-            }
-            x.iter()
-                .zip(y)
-                .enumerate()
-                .find_map(|(i, (u, v))| first_difference(u, v, format!("{at}/{i}")))
-        }
-        _ => (a != b).then_some(if at.is_empty() { "/".into() } else { at }),
-    }
+/// The JSON pointer of the first place where `a` and `b` differ, a missing member counting as
+/// a difference (a document's exact shape).
+fn first_difference(a: &Value, b: &Value) -> Option<String> {
+    json_diff::first_difference(a, b, json_diff::Missing::Differs).map(|d| d.pointer)
 }
 
 /// Records `Ok(detail)` if `a == b`, else a failure saying what disagrees.
