@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::certificate::{get_answer, refusal};
+use super::certificate::{NotaryAccess, get_answer, refusal};
 use super::emit_json_line;
 
 /// `tiezheng bundle ...`.
@@ -23,12 +23,8 @@ pub(crate) enum Command {
 /// Arguments of `tiezheng bundle fetch`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FetchArgs {
-    /// The notary's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8700")]
-    notary: String,
-    /// A court, admin or appraiser token (default: TIEZHENG_TOKEN).
-    #[arg(long, env = "TIEZHENG_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    access: NotaryAccess,
     /// The proof's SM3 (64 hex digits).
     #[arg(long, value_name = "SM3")]
     proof: String,
@@ -50,7 +46,7 @@ fn fetch(a: &FetchArgs) -> anyhow::Result<ExitCode> {
     let path = format!("/v1/proofs/{}/bundle", a.proof);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(a.wait);
     let body = loop {
-        let (status, body, retry) = get_answer(&a.notary, &a.token, &path)?;
+        let (status, body, retry) = get_answer(&a.access.notary, &a.access.token, &path)?;
         match status {
             200 => break body,
             409 if std::time::Instant::now() < deadline => {

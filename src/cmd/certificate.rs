@@ -19,15 +19,22 @@ pub(crate) enum Command {
     Fetch(FetchArgs),
 }
 
+/// The notary to fetch from and the token to show it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct NotaryAccess {
+    /// The notary's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8700")]
+    pub(crate) notary: String,
+    /// A court, admin or appraiser token (default: TIEZHENG_TOKEN).
+    #[arg(long, env = "TIEZHENG_TOKEN", hide_env_values = true)]
+    pub(crate) token: String,
+}
+
 /// Arguments of `tiezheng certificate fetch`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FetchArgs {
-    /// The notary's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8700")]
-    notary: String,
-    /// A court, admin or appraiser token (default: TIEZHENG_TOKEN).
-    #[arg(long, env = "TIEZHENG_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    access: NotaryAccess,
     /// The proof's SM3 (64 hex digits).
     #[arg(
         long,
@@ -118,7 +125,7 @@ fn fetch(a: &FetchArgs) -> anyhow::Result<ExitCode> {
     if path.is_empty() {
         bail!("give --proof SM3 or --number NUMBER");
     }
-    let body = get(&a.notary, &a.token, &path)?;
+    let body = get(&a.access.notary, &a.access.token, &path)?;
     let name = a
         .number
         .clone()

@@ -66,6 +66,31 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// Refuses (403 `not_granted`) an appraiser whose token is not granted `case`; every other
+    /// role that got this far may read every case. `field` names the request member that
+    /// named the case, `what` how the refusal names it.
+    pub async fn may_read_case(
+        &self,
+        state: &AppState,
+        case: &str,
+        field: &str,
+        what: &str,
+    ) -> Result<(), HttpError> {
+        if self.role == Role::Appraiser && !state.store.granted(&self.token_id, case).await? {
+            return Err(HttpError::new(
+                StatusCode::FORBIDDEN,
+                "not_granted",
+                format!(
+                    "this appraiser token is not granted {what}; ask the notary's administrator for a grant"
+                ),
+                Some(field),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The SM3 of a token as the database keys it (the secret itself is never stored).
 pub(super) fn token_sm3(token: &str) -> String {
     Hash32::sm3(token.as_bytes()).to_hex()

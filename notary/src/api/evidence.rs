@@ -48,19 +48,9 @@ pub(crate) async fn readable_proof_sm3(
         .proof(&id.to_hex())
         .await?
         .ok_or_else(not_found)?;
-    if caller.role == Role::Appraiser
-        && !state
-            .store
-            .granted(&caller.token_id, &row.case_reference)
-            .await?
-    {
-        return Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            "not_granted",
-            "this appraiser token is not granted the proof's case",
-            Some("proof_sm3"),
-        ));
-    }
+    caller
+        .may_read_case(state, &row.case_reference, "proof_sm3", "the proof's case")
+        .await?;
     Ok((caller, row))
 }
 

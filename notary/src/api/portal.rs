@@ -253,19 +253,9 @@ async fn case_items(
     query: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&req, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
-    if caller.role == Role::Appraiser
-        && !state
-            .store
-            .granted(&caller.token_id, &query.reference)
-            .await?
-    {
-        return Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            "not_granted",
-            "this appraiser token is not granted that case; ask the notary's administrator for a grant",
-            Some("reference"),
-        ));
-    }
+    caller
+        .may_read_case(&state, &query.reference, "reference", "that case")
+        .await?;
     let mut proofs = Vec::new();
     for row in state.store.proofs_of_case(&query.reference).await? {
         let proof: Value = serde_json::from_str(&row.proof_json).map_err(HttpError::internal)?;
