@@ -369,7 +369,7 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
         6,
         "{events:?}"
     );
-    let (_, _, metrics) = get(&n, "/metrics", &court);
+    let (_, _, metrics) = get(&n, "/metrics", &n.admin);
     assert!(
         String::from_utf8_lossy(&metrics).contains("tiezheng_certificates_issued_total 1"),
         "{}",

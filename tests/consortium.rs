@@ -656,7 +656,7 @@ fn four_validators_anchor_with_an_sm2_quorum_and_survive_kills() {
         b"",
     );
     assert_eq!(s, 409, "no cosigned checkpoint covers it yet");
-    let (_, metrics) = common::http("GET", &format!("{}/metrics", n.url), None, b"");
+    let (_, metrics) = common::http("GET", &format!("{}/metrics", n.url), Some(&n.admin), b"");
     let metrics = String::from_utf8_lossy(&metrics);
     assert!(
         metrics.contains("tiezheng_anchoring_stalled 1"),

@@ -546,15 +546,22 @@ fn every_endpoint_checks_its_token() {
         }
     }
     // Public endpoints answer without a token; unknown paths answer in the error shape.
-    for p in [
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/openapi.json",
-        "/v1/notary",
-    ] {
+    for p in ["/healthz", "/readyz", "/openapi.json", "/v1/notary"] {
         assert_eq!(n.call("GET", p, None, b"").0, 200, "{p}");
     }
+    // Metrics need a token (a monitoring system gets a `metrics` token, which reads nothing
+    // else), or a separate listener.
+    assert_eq!(n.call("GET", "/metrics", None, b"").0, 401);
+    let (reader, _) = n.token("court", &[]);
+    assert_eq!(n.call("GET", "/metrics", Some(&reader), b"").0, 403);
+    let (monitor, _) = n.token("metrics", &[]);
+    assert_eq!(n.call("GET", "/metrics", Some(&monitor), b"").0, 200);
+    assert_eq!(
+        n.call("GET", "/v1/tokens", Some(&monitor), b"").0,
+        403,
+        "a metrics token reads nothing else"
+    );
+    assert_eq!(n.call("GET", "/metrics", Some(&n.admin), b"").0, 200);
     let (s, v) = n.call("GET", "/v1/nothing", None, b"");
     assert_eq!((s, v["code"].as_str().unwrap()), (404, "not_found"));
 }
@@ -861,9 +868,10 @@ fn anchored_bundles_verify_offline_and_tampering_is_named() {
     // Operators see the batches: latency recorded, nothing left unanchored.
     let mut metrics = String::new();
     for _ in 0..50 {
-        metrics =
-            String::from_utf8(common::http("GET", &format!("{}/metrics", n.url), None, b"").1)
-                .unwrap();
+        metrics = String::from_utf8(
+            common::http("GET", &format!("{}/metrics", n.url), Some(&n.admin), b"").1,
+        )
+        .unwrap();
         if metrics.contains("tiezheng_unanchored_proofs 0\n") {
             break;
         }

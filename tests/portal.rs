@@ -216,6 +216,10 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
         Some(foreign_layer.as_str())
     );
     assert_eq!(seen["appraiser"], "valid");
+    assert_eq!(
+        seen["no_token_in_urls"], true,
+        "sign-in forms without scripts"
+    );
 
     // Every view and download in the browser is in the custody log, and the log still
     // verifies.

@@ -81,7 +81,7 @@ impl EmbeddedChain {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        private_dir(dir).map_err(io)?;
         let mut chain = Self {
             ledger: Ledger::new(genesis)?,
             genesis: genesis.clone(),
@@ -203,7 +203,7 @@ impl EmbeddedChain {
             path: self.path.clone(),
             source,
         };
-        let mut f = OpenOptions::new()
+        let mut f = private_file()
             .create(true)
             .append(true)
             .open(&self.path)
@@ -221,4 +221,28 @@ impl EmbeddedChain {
         self.checkpoints
             .get(usize::try_from(height.checked_sub(1)?).ok()?)
     }
+}
+
+/// Creates the chain's folder (and missing parents) readable by its owner only (0700).
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Options for a block file only its owner can read and write (0600).
+fn private_file() -> OpenOptions {
+    #[allow(unused_mut)]
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    o
 }

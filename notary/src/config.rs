@@ -18,6 +18,10 @@ pub struct NotaryConfig {
     pub data_dir: PathBuf,
     /// Worker threads for HTTP (0: one per core).
     pub workers: usize,
+    /// A second address serving only `/metrics`, without a token (for a scraper on a private
+    /// network); unset: `/metrics` on `listen` needs a `metrics` or admin token.
+    /// (`METRICS_LISTEN`)
+    pub metrics_listen: Option<String>,
     /// The database.
     pub database: DatabaseConfig,
     /// Where media files are stored.
@@ -28,6 +32,22 @@ pub struct NotaryConfig {
     pub limits: LimitsConfig,
     /// Who the notary is: its key, its administrator, how certificates name it.
     pub identity: IdentityConfig,
+    /// TLS, or the proxy that terminates it.
+    pub tls: TlsConfig,
+}
+
+/// TLS (`[tls]`): the notary terminates it itself with a certificate and key, or a proxy in
+/// front does. Plain HTTP is served on loopback addresses only, unless `behind_proxy`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (the server's certificate first). (`TLS_CERT_FILE`)
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate. (`TLS_KEY_FILE`)
+    pub key_file: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address, because a TLS-terminating proxy is in front.
+    /// (`BEHIND_TLS_PROXY`)
+    pub behind_proxy: bool,
 }
 
 /// The database (`[database]`).
@@ -176,11 +196,13 @@ impl Default for NotaryConfig {
             listen: "127.0.0.1:8700".into(),
             data_dir: PathBuf::from("tiezheng-data"),
             workers: 0,
+            metrics_listen: None,
             database: DatabaseConfig::default(),
             media: MediaConfig::default(),
             ledger: LedgerConfig::default(),
             limits: LimitsConfig::default(),
             identity: IdentityConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -191,11 +213,13 @@ impl fmt::Debug for NotaryConfig {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("workers", &self.workers)
+            .field("metrics_listen", &self.metrics_listen)
             .field("database", &self.database)
             .field("media", &self.media)
             .field("ledger", &self.ledger)
             .field("limits", &self.limits)
             .field("identity", &self.identity)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -320,10 +344,16 @@ impl NotaryConfig {
         let small = |v: &str| u32::try_from(number(v)?).map_err(|_| "too large");
         let int = |v: &str| Ok::<_, &'static str>(i64::try_from(number(v)?).unwrap_or(i64::MAX));
         let text = |v: String| Some(v).filter(|v| !v.is_empty());
+        let flag = |v: &str| match v {
+            "1" | "true" => Ok(true),
+            "0" | "false" | "" => Ok(false),
+            _ => Err("expected true or false"),
+        };
         match field {
             "LISTEN" => self.listen = value,
             "DATA_DIR" => self.data_dir = PathBuf::from(value),
             "WORKERS" => self.workers = number(&value)?,
+            "METRICS_LISTEN" => self.metrics_listen = text(value),
             "DATABASE_URL" => self.database.url = Some(value),
             "MEDIA_DIR" => self.media.dir = Some(PathBuf::from(value)),
             "MEDIA_URL" => self.media.url = text(value),
@@ -331,13 +361,10 @@ impl NotaryConfig {
             "S3_REGION" => self.media.s3.region = text(value),
             "S3_ACCESS_KEY_ID" => self.media.s3.access_key_id = Some(value),
             "S3_SECRET_ACCESS_KEY" => self.media.s3.secret_access_key = Some(value),
-            "S3_ALLOW_HTTP" => {
-                self.media.s3.allow_http = match value.as_str() {
-                    "1" | "true" => true,
-                    "0" | "false" | "" => false,
-                    _ => return Err("expected true or false"),
-                }
-            }
+            "S3_ALLOW_HTTP" => self.media.s3.allow_http = flag(&value)?,
+            "TLS_CERT_FILE" => self.tls.cert_file = text(value).map(PathBuf::from),
+            "TLS_KEY_FILE" => self.tls.key_file = text(value).map(PathBuf::from),
+            "BEHIND_TLS_PROXY" => self.tls.behind_proxy = flag(&value)?,
             "COMETBFT_RPC" => self.ledger.cometbft_rpc = text(value),
             "BATCH_MAX_LEAVES" => self.ledger.batch_max_leaves = number(&value)?.max(1),
             "BATCH_MAX_MS" => self.ledger.batch_max_ms = int(&value)?,
@@ -363,13 +390,19 @@ impl NotaryConfig {
         Ok(())
     }
 
-    /// The online verification page certificates point to: `<public_url>/verify`.
+    /// The online verification page certificates point to: `<public_url>/verify` (on
+    /// loopback without a public URL, the listen address: a laptop's own notary).
     pub fn verify_url(&self) -> String {
+        let scheme = if self.tls.cert_file.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let base = self
             .identity
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen));
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen));
         format!("{}/verify", base.trim_end_matches('/'))
     }
 

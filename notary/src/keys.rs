@@ -57,7 +57,7 @@ pub fn load_or_create(path: &Path) -> Result<Sm2SigningKey, KeyError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
+                crate::private::create_dir_all(dir).map_err(io)?;
             }
             let key = Sm2SigningKey::generate();
             let f = KeyFile {

@@ -25,9 +25,11 @@ pub mod liveness;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
+pub mod private;
 pub mod sequencer;
 pub mod store;
 pub mod throttle;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,15 +60,29 @@ pub enum StartError {
     /// The database failed.
     #[error("{0} ({1})")]
     Store(store::StoreError, String),
+    /// A setting cannot be used as given; the message names it and what to do.
+    #[error("{0}")]
+    Config(String),
+    /// The notary may not listen as configured (plain HTTP off loopback, no public URL, a
+    /// certificate that cannot be used).
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A notary bound to its port and ready to run.
 pub struct Notary {
     /// The address it listens on (the real port when 0 was asked for).
     pub addr: SocketAddr,
+    /// `https` when the notary terminates TLS, else `http`.
+    pub scheme: &'static str,
+    /// The notary's SM2 key ID (hex): the fingerprint devices pin at enrolment.
+    pub key_id: String,
     /// Where the generated admin token was written, if one was generated.
     pub admin_token_file: Option<std::path::PathBuf>,
+    /// The separate metrics listener's address, when one is configured.
+    pub metrics_addr: Option<SocketAddr>,
     server: Server,
+    metrics_server: Option<Server>,
 }
 
 impl std::fmt::Debug for Notary {
@@ -81,10 +97,19 @@ impl Notary {
     /// Opens storage, loads or creates the notary key, bootstraps the admin token and binds.
     pub async fn build(config: NotaryConfig) -> Result<Self, StartError> {
         let io = |what: String| move |source| StartError::Io { what, source };
-        std::fs::create_dir_all(&config.data_dir).map_err(io(format!(
-            "creating data directory {}",
-            config.data_dir.display()
-        )))?;
+        let tls = tls::server_config(&config)?;
+        make_private(&config.data_dir, "data directory")?;
+        if config.media.url.is_none() && !config.media_dir().starts_with(&config.data_dir) {
+            make_private(&config.media_dir(), "media directory")?;
+        }
+        if config.database.url.is_none() {
+            // SQLite gives its log files the database file's mode: create it 0600 first.
+            let db = config.data_dir.join("notary.db");
+            if !db.exists() {
+                keys::write_private(&db, b"")
+                    .map_err(io(format!("creating the database {}", db.display())))?;
+            }
+        }
         let key = keys::load_or_create(&config.key_file())?;
         let url = config.database_url();
         let store = store::Store::connect(&url)
@@ -95,31 +120,7 @@ impl Notary {
             source: std::io::Error::other(e),
         })?;
 
-        let mut admin_token_file = None;
-        let admin = match &config.identity.admin_token {
-            Some(t) => t.clone(),
-            None => {
-                let path = config.data_dir.join("admin-token");
-                match std::fs::read_to_string(&path) {
-                    Ok(t) => t.trim().to_owned(),
-                    Err(_) => {
-                        let (token, _) = api::new_token(Role::Admin, "admin", 0);
-                        keys::write_private(&path, format!("{token}\n").as_bytes())
-                            .map_err(io(format!("writing {}", path.display())))?;
-                        admin_token_file = Some(path);
-                        token
-                    }
-                }
-            }
-        };
-        let (_, mut row) = api::new_token(Role::Admin, "admin", i64::MAX);
-        row.token_sm3 = tiezheng_protocol::Hash32::sm3(admin.as_bytes()).to_hex();
-        row.token_id = format!("admin-{}", &row.token_sm3[..8]);
-        row.expires_at = i64::MAX;
-        store
-            .ensure_token(&row, api::now_ms())
-            .await
-            .map_err(|e| StartError::Store(e, "bootstrapping the admin token".into()))?;
+        let admin_token_file = bootstrap_admin(&config, &store).await?;
 
         let anchoring = match &config.ledger.cometbft_rpc {
             Some(rpc) => anchoring::Anchoring::cometbft(rpc).map_err(|e| StartError::Io {
@@ -236,6 +237,7 @@ impl Notary {
                         let mut res = error::json_errors(fut.await?);
                         let status = res.status().as_u16();
                         state.metrics.response(status);
+                        security_headers(res.headers_mut());
                         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
                             res.headers_mut().insert(
                                 actix_web::http::header::HeaderName::from_static("x-request-id"),
@@ -258,8 +260,11 @@ impl Notary {
                 .default_service(web::to(api::not_found))
         })
         .workers(workers)
-        .shutdown_timeout(5)
-        .bind(&config.listen)
+        .shutdown_timeout(5);
+        let server = match tls {
+            Some(tls) => server.bind_rustls_0_23(&config.listen, tls),
+            None => server.bind(&config.listen),
+        }
         .map_err(io(format!("binding {}", config.listen)))?;
         let addr = server
             .addrs()
@@ -269,17 +274,142 @@ impl Notary {
                 what: "binding".into(),
                 source: std::io::Error::other("no address"),
             })?;
+        let (metrics_addr, metrics_server) = match &config.metrics_listen {
+            Some(listen) => {
+                let state = state.clone();
+                let server = HttpServer::new(move || {
+                    let state = state.clone();
+                    App::new().service(web::resource("/metrics").get(move || {
+                        let state = state.clone();
+                        async move { api::metrics_text(&state).await }
+                    }))
+                })
+                .workers(1)
+                .shutdown_timeout(1)
+                .bind(listen)
+                .map_err(io(format!("binding the metrics listener {listen}")))?;
+                (server.addrs().first().copied(), Some(server.run()))
+            }
+            None => (None, None),
+        };
         Ok(Self {
             addr,
+            scheme: if config.tls.cert_file.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             admin_token_file,
+            key_id: state.key.public_key().key_id().to_hex(),
+            metrics_addr,
             server: server.run(),
+            metrics_server,
         })
     }
 
     /// Runs until the process is stopped (SIGINT/SIGTERM end it gracefully).
     pub async fn run(self) -> std::io::Result<()> {
+        if let Some(metrics) = self.metrics_server {
+            let main = self.server.handle();
+            actix_web::rt::spawn(async move {
+                if let Err(e) = metrics.await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+                main.stop(true).await;
+            });
+        }
         self.server.await
     }
+}
+
+/// Headers on every answer: `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store`
+/// unless the handler chose its caching (the portal's static files): no API answer (tokens,
+/// evidence, certificates) is kept by a browser or a proxy.
+fn security_headers(headers: &mut actix_web::http::header::HeaderMap) {
+    use actix_web::http::header::{CACHE_CONTROL, HeaderValue, X_CONTENT_TYPE_OPTIONS};
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+/// Creates `dir` private (0700), or tightens an existing one that other local users can read
+/// (saying so); refuses to start when it cannot.
+fn make_private(dir: &std::path::Path, what: &str) -> Result<(), StartError> {
+    match private::prepare(dir) {
+        Ok(private::Prepared::Private) => Ok(()),
+        Ok(private::Prepared::Tightened(n)) => {
+            tracing::warn!(
+                dir = %dir.display(),
+                entries = n,
+                "the {what} was readable by other local users; made it private (directories 0700, files 0600, media 0400)"
+            );
+            Ok(())
+        }
+        Err(source) => Err(StartError::Io {
+            what: format!(
+                "the {what} {} is open to other local users and could not be made private \
+                 (run the notary as its owner, or `chmod -R go-rwx` it)",
+                dir.display()
+            ),
+            source,
+        }),
+    }
+}
+
+/// The bootstrap administrator token: the configured one (refused when weak) or the one in
+/// `<data_dir>/admin-token` (generated at first start, and then its path is returned). Every
+/// earlier bootstrap token is revoked, so that restarting with a new token rotates it.
+async fn bootstrap_admin(
+    config: &NotaryConfig,
+    store: &store::Store,
+) -> Result<Option<std::path::PathBuf>, StartError> {
+    let mut written = None;
+    let admin = match &config.identity.admin_token {
+        Some(t) => {
+            api::check_token_strength(t).map_err(|why| {
+                StartError::Config(format!(
+                    "TIEZHENG_NOTARY_ADMIN_TOKEN (identity.admin_token) {why}; use at least {} \
+                     characters of A-Z a-z 0-9 - _ . ~ (for example `openssl rand -hex 24`), \
+                     or leave it unset and the notary writes one to {}",
+                    api::MIN_TOKEN_CHARS,
+                    config.data_dir.join("admin-token").display()
+                ))
+            })?;
+            t.clone()
+        }
+        None => {
+            let path = config.data_dir.join("admin-token");
+            match std::fs::read_to_string(&path) {
+                Ok(t) => t.trim().to_owned(),
+                Err(_) => {
+                    let (token, _) = api::new_token(Role::Admin, "admin", 0);
+                    keys::write_private(&path, format!("{token}\n").as_bytes()).map_err(
+                        |source| StartError::Io {
+                            what: format!("writing {}", path.display()),
+                            source,
+                        },
+                    )?;
+                    written = Some(path);
+                    token
+                }
+            }
+        }
+    };
+    let (_, mut row) = api::new_token(Role::Admin, api::BOOTSTRAP_SUBJECT, i64::MAX);
+    row.token_sm3 = tiezheng_protocol::Hash32::sm3(admin.as_bytes()).to_hex();
+    row.token_id = format!("{}{}", api::BOOTSTRAP_PREFIX, &row.token_sm3[..8]);
+    let revoked = store
+        .rotate_bootstrap_token(&row, api::BOOTSTRAP_PREFIX, api::now_ms())
+        .await
+        .map_err(|e| StartError::Store(e, "bootstrapping the admin token".into()))?;
+    for token_id in revoked {
+        tracing::warn!(
+            token_id,
+            "revoked the earlier bootstrap administrator token (a new one is configured)"
+        );
+    }
+    Ok(written)
 }
 
 /// Runs a notary with `config` on a new actix system until stopped; `on_ready` is called with

@@ -126,7 +126,7 @@ pub struct MediaStore {
 impl MediaStore {
     /// Opens (creating) the store at `root`.
     pub fn open(root: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(root.join("partial"))?;
+        crate::private::create_dir_all(&root.join("partial"))?;
         Ok(Self {
             root: root.to_owned(),
             backend: Backend::Local,
@@ -145,7 +145,7 @@ impl MediaStore {
     /// Opens a store whose finished files live in an S3-compatible bucket; uploads in progress
     /// stay under `root/partial`. Nothing is contacted yet.
     pub fn open_s3(root: &Path, s3: &S3Settings) -> Result<Self, MediaError> {
-        std::fs::create_dir_all(root.join("partial"))?;
+        crate::private::create_dir_all(&root.join("partial"))?;
         // reqwest is built without a TLS provider (no aws-lc): ring, unless one is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let rest = s3.url.strip_prefix("s3://").ok_or_else(|| {
@@ -350,6 +350,7 @@ impl MediaStore {
             .create_new(true)
             .write(true)
             .read(true)
+            .mode(crate::private::FILE_MODE)
             .open(&path)
             .await?;
         Ok((path, f))
@@ -374,7 +375,7 @@ impl MediaStore {
         let part = self.part(sm3, uploader);
         let spool = spool.to_owned();
         tokio::task::spawn_blocking(move || {
-            let mut f = std::fs::OpenOptions::new()
+            let mut f = private_file()
                 .create(true)
                 .truncate(false)
                 .read(true)
@@ -500,14 +501,12 @@ impl MediaStore {
                 return Ok(false);
             }
             if let Some(dir) = dest.parent() {
-                std::fs::create_dir_all(dir)?;
+                crate::private::create_dir_all(dir)?;
             }
             if dest.exists() {
                 std::fs::remove_file(&part)?;
             } else {
-                let mut perms = std::fs::metadata(&part)?.permissions();
-                perms.set_readonly(true);
-                std::fs::set_permissions(&part, perms)?;
+                crate::private::set_mode(&part, crate::private::MEDIA_FILE_MODE)?;
                 std::fs::rename(&part, &dest)?;
                 if let Some(dir) = dest.parent() {
                     std::fs::File::open(dir)?.sync_all()?;
@@ -519,4 +518,16 @@ impl MediaStore {
         .map_err(std::io::Error::other)?
         .map_err(MediaError::Io)
     }
+}
+
+/// Options for a file only the notary's account can read and write (0600).
+fn private_file() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut o = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(crate::private::FILE_MODE);
+    }
+    o
 }

@@ -224,7 +224,7 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
         (
             "token-request",
             json!({"type": "object", "additionalProperties": false, "required": ["role", "subject"], "properties": {
-                "role": {"enum": ["appraiser", "court", "admin"]},
+                "role": {"enum": ["appraiser", "court", "admin", "metrics"]},
                 "subject": {"type": "string", "minLength": 1, "maxLength": 256},
                 "ttl_seconds": {"type": ["integer", "null"], "minimum": 1, "maximum": 315_360_000},
                 "cases": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 128}},
@@ -235,6 +235,17 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
             json!({"type": "object", "required": ["token", "token_id", "role", "expires_at"], "properties": {
                 "token": string, "token_id": string, "role": string, "expires_at": schema_ref("Timestamp"),
             }}),
+        ),
+        (
+            "token-list",
+            json!({"type": "object", "required": ["tokens"], "properties": {"tokens": {"type": "array", "items": {
+            "type": "object", "required": ["token_id", "role", "subject", "created_at", "expires_at", "revoked_at", "cases"], "properties": {
+                "token_id": string, "role": string, "subject": string,
+                "created_at": schema_ref("Timestamp"),
+                "expires_at": {"oneOf": [schema_ref("Timestamp"), {"type": "null"}]},
+                "revoked_at": {"oneOf": [schema_ref("Timestamp"), {"type": "null"}]},
+                "cases": {"type": "array", "items": string},
+            }}}}}),
         ),
         (
             "revoked",
@@ -296,7 +307,7 @@ pub fn document() -> Value {
     let paths = json!({
         "/healthz": {"get": Op::new("Liveness", "anyone").ok("200", "the process answers", Some(schema_ref("status"))).build()},
         "/readyz": {"get": Op::new("Readiness: the database answers (503 if not); `status` is `degraded`, with `anchoring.cause`, while proofs wait longer than ANCHORING_STALL_MS for a complete bundle (receipts go on)", "anyone").ok("200", "ready or degraded", Some(schema_ref("status"))).errors(&["503"]).build()},
-        "/metrics": {"get": Op::new("Prometheus metrics", "anyone").ok("200", "Prometheus text format", Some(text)).build()},
+        "/metrics": {"get": Op::new("Prometheus metrics (also without a token on METRICS_LISTEN, when set)", "metrics, admin").ok("200", "Prometheus text format", Some(text)).build()},
         "/openapi.json": {"get": Op::new("This document", "anyone").ok("200", "OpenAPI 3.1", Some(json!({"type": "object"}))).build()},
         "/v1/notary": {"get": Op::new("The notary's SM2 public key and key ID", "anyone").ok("200", "the key", Some(schema_ref("notary-key"))).build()},
         "/v1/enrolment-codes": {"post": Op::new("Create a one-time enrolment code for an officer", "admin")
@@ -309,9 +320,12 @@ pub fn document() -> Value {
         "/v1/devices/{key_id}/revoke": {"post": Op::new("Revoke a device and its tokens", "admin")
             .param(path_param("key_id", "SM3 of the device's public key", json!({"type": "string"})))
             .ok("200", "revoked", Some(schema_ref("revoked"))).errors(&["404"]).build()},
-        "/v1/tokens": {"post": Op::new("Create an appraiser, court or admin token; appraisers are granted `cases`", "admin")
+        "/v1/tokens": {"post": Op::new("Create an appraiser, court, admin or metrics token; appraisers are granted `cases`", "admin")
             .json_body(schema_ref("token-request"))
-            .ok("201", "the token (shown once)", Some(schema_ref("token"))).build()},
+            .ok("201", "the token (shown once)", Some(schema_ref("token"))).build(),
+            "get": Op::new("List the active tokens (`all=true`: revoked and expired ones too), newest first; never their secrets", "admin")
+            .param(json!({"name": "all", "in": "query", "required": false, "description": "revoked and expired tokens too", "schema": {"type": "boolean"}}))
+            .ok("200", "the tokens", Some(schema_ref("token-list"))).errors(&["422"]).build()},
         "/v1/tokens/{token_id}": {"delete": Op::new("Revoke a token", "admin")
             .param(path_param("token_id", "the token's public ID", json!({"type": "string"})))
             .ok("200", "revoked", Some(schema_ref("revoked"))).errors(&["404"]).build()},

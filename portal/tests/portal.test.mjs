@@ -3,6 +3,8 @@
 // - the verify page: a valid bundle with its media is valid; a one-byte-altered media file
 //   fails the `media` layer; a forged bundle fails its layer and rule; no request carries the
 //   media bytes; verification still works after the browser is set offline;
+// - the sign-in forms of /appraiser and /court with scripts blocked: Enter sends nothing and
+//   no token reaches a URL;
 // - the appraiser workspace: sign in, open the granted case, view an item, verify it, and the
 //   custody log shows the view; a case not granted is refused.
 // Writes the verdicts it saw to $PORTAL_OUT (JSON) so the Rust test compares them with
@@ -103,6 +105,24 @@ try {
   r = await verify(F.bundle, F.altered);
   assert.equal(failing(r).layer, 'media');
   await context.setOffline(false);
+
+  step('sign-in forms with scripts blocked put no token anywhere');
+  for (const [path, fields] of [['/appraiser', ['#token']], ['/court', ['#token', '#number']]]) {
+    const b = await context.newPage();
+    const sent = [];
+    b.on('request', (q) => sent.push(`${q.url()} ${q.postData() || ''}`));
+    await b.route('**/*.js', (route) => route.abort());
+    await b.goto(`${URL_}${path}`);
+    const secret = `tza_leak-probe-${Date.now()}-0123456789abcdef`;
+    for (const f of fields) await b.fill(f, secret);
+    await b.press(fields[fields.length - 1], 'Enter');
+    await b.waitForTimeout(500);
+    assert.ok(!b.url().includes('leak-probe') && !b.url().includes('token='), `${path}: ${b.url()}`);
+    assert.ok(!sent.some((q) => q.includes('leak-probe')), `${path} sent the token: ${sent.join(' | ')}`);
+    assert.ok(await b.isDisabled('button[type="submit"]'), `${path}: submit enabled without scripts`);
+    await b.close();
+  }
+  verdicts.no_token_in_urls = true;
 
   step('appraiser signs in and opens the granted case');
   const a = await context.newPage();

@@ -196,8 +196,16 @@ function route() {
   const params = new URLSearchParams(location.hash.slice(1));
   const reference = params.get('case');
   if (!reference) { $('case').hidden = true; $('item').hidden = true; return; }
+  // The fragment is anyone's to write: only a proof's SM3 (64 hex) and an item number reach a
+  // request path; the case reference only ever travels encoded in a query.
+  const proof = params.get('proof');
+  const item = params.get('item') || '0';
+  if ((proof !== null && !/^[0-9a-f]{64}$/.test(proof)) || !/^[0-9]{1,4}$/.test(item)) {
+    say('链接无效：', 'the link names no valid proof (64 hexadecimal digits) and item number', 'error');
+    return;
+  }
   openCase(reference).then(() => {
-    if (params.get('proof')) return openItem(params.get('proof'), Number(params.get('item') || 0));
+    if (proof) return openItem(proof, Number(item));
     return undefined;
   }).catch((e) => say('出错：', e.message, 'error'));
 }
@@ -217,5 +225,6 @@ window.addEventListener('hashchange', route);
 
 Promise.all([wasmReady, pool.ready]).then(() => {
   document.body.dataset.ready = 'true';
+  $('signin-button').disabled = false;
   if (token) signIn();
 });

@@ -35,9 +35,20 @@ $('lookup').addEventListener('submit', async (e) => {
   try {
     const path = `/v1/certificates/${encodeURIComponent(number)}`;
     const json = await get(path, token);
-    const pdf = await get(`${path}.pdf`, token).catch(() => null);
-    $('downloads').append(link(json, `${number}.json`, '下载证书 JSON', 'Download certificate JSON'), ' ',
-      pdf ? link(pdf, `${number}.pdf`, '下载证书 PDF', 'Download certificate PDF') : '');
+    // The PDF is fetched (and logged as exported) only when it is asked for.
+    const pdfButton = el('button', { type: 'button', className: 'secondary' }, bi('下载证书 PDF', 'Download certificate PDF'));
+    pdfButton.addEventListener('click', async () => {
+      try {
+        const pdf = await get(`${path}.pdf`, token);
+        const a = link(pdf, `${number}.pdf`, '', '');
+        document.body.append(a);
+        a.click();
+        setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+      } catch (err) {
+        say('证书 PDF 不可用：', err.message, 'error');
+      }
+    });
+    $('downloads').append(link(json, `${number}.json`, '下载证书 JSON', 'Download certificate JSON'), ' ', pdfButton);
     const policy = new Uint8Array(await (await fetch('/v1/ledger/policy', { cache: 'no-store' })).arrayBuffer());
     const report = JSON.parse(wasm.verify(new Uint8Array(await json.arrayBuffer()), undefined, policy));
     renderReport($('result'), report, { policySource: 'notary' });
@@ -47,4 +58,7 @@ $('lookup').addEventListener('submit', async (e) => {
   }
 });
 
-wasmReady.then(() => { document.body.dataset.ready = 'true'; });
+wasmReady.then(() => {
+  document.body.dataset.ready = 'true';
+  $('lookup-button').disabled = false;
+});

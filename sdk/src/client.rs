@@ -53,6 +53,23 @@ pub enum ClientError {
     /// The notary answered something that does not verify: wrong key, wrong proof, bad shape.
     #[error("notary answer does not verify: {0}")]
     BadAnswer(String),
+    /// The notary answered with another key than the one pinned at enrolment: nothing was
+    /// stored. Compare the fingerprint with the one the notary's operator published.
+    #[error(
+        "the notary at {url} signs with key {actual}, not the pinned {expected}: not enrolled; \
+         compare the fingerprint with the one the notary's operator gave you"
+    )]
+    NotaryKeyMismatch {
+        /// The notary.
+        url: String,
+        /// The pinned key ID.
+        expected: String,
+        /// The key ID the notary answered with.
+        actual: String,
+    },
+    /// The trusted certificate authorities (PEM) cannot be used.
+    #[error("trusted certificate authorities: {0}")]
+    TrustRoots(String),
     /// The device is not enrolled with a notary yet.
     #[error(
         "device is not enrolled: run `tiezheng enrol --dir DIR --notary URL --code CODE` first"
@@ -140,11 +157,64 @@ pub struct SyncReport {
     pub pending: usize,
 }
 
+/// Why an HTTP client could not be made.
+#[derive(Debug)]
+pub enum HttpClientError {
+    /// The trusted roots are not usable PEM certificates.
+    Roots(String),
+    /// The TLS stack refused to start.
+    Build(String),
+}
+
+impl std::fmt::Display for HttpClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Roots(r) => write!(f, "trusted certificate authorities: {r}"),
+            Self::Build(r) => write!(f, "cannot start the HTTP client: {r}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpClientError {}
+
+/// The HTTP client every call to a notary uses (the CLI's too): rustls with ring, the
+/// platform's roots or only those in `ca_pem`, a 10 s connect timeout and `timeout` overall.
+pub fn http_client(
+    ca_pem: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<reqwest::Client, HttpClientError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout);
+    if let Some(pem) = ca_pem {
+        let roots = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| HttpClientError::Roots(e.to_string()))?;
+        if roots.is_empty() {
+            return Err(HttpClientError::Roots(
+                "no CERTIFICATE block in the PEM file".into(),
+            ));
+        }
+        builder = builder.tls_certs_only(roots);
+    }
+    builder
+        .build()
+        .map_err(|e| HttpClientError::Build(e.to_string()))
+}
+
+/// `GET /v1/notary`.
+#[derive(Deserialize)]
+struct NotaryKeyAnswer {
+    public_key: String,
+}
+
 /// Talks to one notary.
 #[derive(Debug, Clone)]
 pub struct NotaryClient {
     base: String,
     http: reqwest::Client,
+    /// The notary key ID enrolment insists on (see [`Self::pin_notary_key`]).
+    pinned_key: Option<String>,
     /// Attempts per request before giving up.
     pub max_attempts: u32,
     /// First backoff delay (doubles each retry, at most 30 s).
@@ -154,21 +224,50 @@ pub struct NotaryClient {
 impl NotaryClient {
     /// A client for the notary at `base_url` (`http://127.0.0.1:8700`, `https://notary.example`).
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| ClientError::Network {
+        Self::with_trust(base_url, None)
+    }
+
+    /// A client that trusts only the certificate authorities in `ca_pem` (PEM, one or more
+    /// certificates) for `https` notaries: a private PKI, or a test certificate. `None`: the
+    /// platform's trusted roots.
+    pub fn with_trust(base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
+        let http = http_client(ca_pem, Duration::from_secs(120)).map_err(|e| match e {
+            HttpClientError::Roots(r) => ClientError::TrustRoots(r),
+            HttpClientError::Build(reason) => ClientError::Network {
                 url: base_url.to_owned(),
-                reason: e.to_string(),
-            })?;
+                reason,
+            },
+        })?;
         Ok(Self {
             base: base_url.trim_end_matches('/').to_owned(),
             http,
+            pinned_key: None,
             max_attempts: 6,
             initial_backoff: Duration::from_millis(200),
         })
+    }
+
+    /// Enrolment accepts only a notary whose SM2 key ID (its fingerprint: 64 hex digits, as
+    /// `GET /v1/notary` answers and `tiezheng serve` prints at start) is `key_id`; otherwise
+    /// the first key the notary answers with is trusted from then on.
+    #[must_use]
+    pub fn pin_notary_key(mut self, key_id: &str) -> Self {
+        self.pinned_key = Some(key_id.trim().to_ascii_lowercase());
+        self
+    }
+
+    /// Refuses `key` when another key is pinned.
+    fn check_pin(&self, key: &Sm2PublicKey) -> Result<(), ClientError> {
+        match &self.pinned_key {
+            Some(expected) if *expected != key.key_id().to_hex() => {
+                Err(ClientError::NotaryKeyMismatch {
+                    url: self.base.clone(),
+                    expected: expected.clone(),
+                    actual: key.key_id().to_hex(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Enrols `device` with a one-time `code`; stores the binding and the enrolment ID.
@@ -177,6 +276,20 @@ impl NotaryClient {
         device: &UnlockedDevice,
         code: &str,
     ) -> Result<EnrolmentResponse, ClientError> {
+        if self.pinned_key.is_some() {
+            // Checked before the one-time code is spent, and again on the answer.
+            let answer = self
+                .send(
+                    || self.http.get(format!("{}/v1/notary", self.base)),
+                    &mut |_| {},
+                )
+                .await?;
+            let key: NotaryKeyAnswer = serde_json::from_slice(&answer)
+                .map_err(|e| ClientError::BadAnswer(format!("GET /v1/notary: {e}")))?;
+            let key = Sm2PublicKey::from_hex(&key.public_key)
+                .map_err(|e| ClientError::BadAnswer(format!("GET /v1/notary: {e}")))?;
+            self.check_pin(&key)?;
+        }
         let state = device.device().state().clone();
         let body = EnrolmentRequestBody {
             kind: ENROLMENT_REQUEST_TYPE.to_owned(),
@@ -209,6 +322,7 @@ impl NotaryClient {
             serde_json::from_slice(&answer).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
         let notary = Sm2PublicKey::from_hex(&resp.notary_public_key)
             .map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        self.check_pin(&notary)?;
         resp.certificate
             .verify(&notary)
             .map_err(|e| ClientError::BadAnswer(format!("device certificate: {e}")))?;

@@ -3,8 +3,14 @@
 //! Files in the device directory:
 //!
 //! * `device.json`: identity, officers, public key, enrolment ID, unlock counter;
-//! * `device-key.sealed`: the SM2 private key under AES-256-GCM with a random KEK, and the KEK
-//!   sealed by the platform [`KeyVault`];
+//! * `device-key.sealed`: the SM2 private key under AES-256-GCM with a random KEK, the KEK
+//!   sealed by the platform [`KeyVault`], and the unlock counter again: the counter travels
+//!   with the key, so restoring or copying `device.json` does not reset it (the higher count
+//!   of the two files holds);
+//!
+//! The directory is created 0700 and every file in it 0600. A copy of the sealed key can still
+//! be attacked offline, where no counter applies: the vault's key derivation (or the phone's
+//! hardware keystore) is what makes that slow.
 //! * `queue/`, `media/`, `recordings/`: see [`crate::queue`] and [`crate::capture`].
 
 use std::fs;
@@ -15,7 +21,7 @@ use tiezheng_protocol::manifest::DeviceInfo;
 use tiezheng_protocol::sm2::Sm2SigningKey;
 use tiezheng_protocol::{Hash32, Sm2PublicKey, Timestamp};
 
-use crate::store::{random_bytes, write_atomic};
+use crate::store::{private_dir_all, random_bytes, write_atomic};
 use crate::vault::{self, KeyVault, VaultError};
 
 /// Wrong unlocks allowed before the key locks.
@@ -109,6 +115,12 @@ struct SealedKey {
     kek_blob: String,
     nonce: String,
     ciphertext: String,
+    /// Wrong unlocks so far (absent in files written before the counter moved here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failed_unlocks: Option<u32>,
+    /// Set when the key locked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    locked: bool,
 }
 
 /// Parameters of a new device.
@@ -144,7 +156,7 @@ impl Device {
         if setup.officers.iter().all(|o| o.trim().is_empty()) {
             return Err(DeviceError::NoOfficer);
         }
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        private_dir_all(dir).map_err(io_err(dir))?;
         let state_path = dir.join("device.json");
         if state_path.exists() {
             return Err(DeviceError::AlreadyInitialised(dir.to_owned()));
@@ -159,6 +171,8 @@ impl Device {
             kek_blob: hex::encode(kek_blob),
             nonce: hex::encode(nonce),
             ciphertext: hex::encode(ciphertext),
+            failed_unlocks: Some(0),
+            locked: false,
         };
         let state = DeviceState {
             version: 1,
@@ -257,8 +271,20 @@ impl Device {
             path: path.clone(),
             reason,
         };
-        let sealed: SealedKey =
+        let mut sealed: SealedKey =
             serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        // The counter is the higher of the two files' (a restored device.json resets nothing).
+        let failed = sealed
+            .failed_unlocks
+            .unwrap_or(0)
+            .max(self.state.failed_unlocks);
+        if sealed.locked || failed >= self.state.max_unlock_attempts {
+            self.state.failed_unlocks = failed;
+            self.state.locked = true;
+            self.save()?;
+            return Err(DeviceError::Locked);
+        }
+        self.state.failed_unlocks = failed;
         let kek_blob = hex::decode(&sealed.kek_blob).map_err(|e| corrupt(e.to_string()))?;
         let opened = vault.open_kek(&kek_blob).and_then(|kek| {
             let nonce =
@@ -274,8 +300,10 @@ impl Device {
                 if key.public_key().key_id() != self.state.key_id {
                     return Err(corrupt("sealed key does not match device.json".into()));
                 }
-                if self.state.failed_unlocks != 0 {
+                if self.state.failed_unlocks != 0 || sealed.failed_unlocks != Some(0) {
                     self.state.failed_unlocks = 0;
+                    sealed.failed_unlocks = Some(0);
+                    write_atomic(&path, &json_bytes(&sealed)).map_err(io_err(&path))?;
                     self.save()?;
                 }
                 let enrolment = std::sync::Mutex::new(self.state.enrolment_id.clone());
@@ -287,7 +315,12 @@ impl Device {
             }
             Err(VaultError::WrongUnlock) => {
                 self.state.failed_unlocks += 1;
-                if self.state.failed_unlocks >= self.state.max_unlock_attempts {
+                let locks = self.state.failed_unlocks >= self.state.max_unlock_attempts;
+                // The sealed key's counter first: it is the one a copy cannot reset.
+                sealed.failed_unlocks = Some(self.state.failed_unlocks);
+                sealed.locked = locks;
+                write_atomic(&path, &json_bytes(&sealed)).map_err(io_err(&path))?;
+                if locks {
                     self.state.locked = true;
                     self.save()?;
                     return Err(DeviceError::Locked);
@@ -421,6 +454,43 @@ mod tests {
         ));
         assert!(matches!(
             Device::open(dir.path()).unwrap().unlock(&pin),
+            Err(DeviceError::Locked)
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_and_a_counter_that_a_copy_does_not_reset() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("officer");
+        let pin = PassphraseVault::new("1234").danger_with_iterations(10);
+        let wrong = PassphraseVault::new("9999").danger_with_iterations(10);
+        Device::init(&home, setup(), &pin).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&home.join("device-key.sealed")), 0o600);
+        assert_eq!(mode(&home.join("device.json")), 0o600);
+
+        // A backup of device.json taken before three wrong PINs...
+        let backup = fs::read(home.join("device.json")).unwrap();
+        for _ in 0..3 {
+            assert!(Device::open(&home).unwrap().unlock(&wrong).is_err());
+        }
+        // ...restored (or the sealed key copied beside a fresh device.json) counts on from
+        // the sealed key's counter: one more wrong PIN leaves one attempt.
+        fs::write(home.join("device.json"), &backup).unwrap();
+        match Device::open(&home).unwrap().unlock(&wrong) {
+            Err(DeviceError::WrongUnlock { remaining }) => assert_eq!(remaining, 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Device::open(&home).unwrap().unlock(&wrong),
+            Err(DeviceError::Locked)
+        ));
+        fs::write(home.join("device.json"), &backup).unwrap();
+        assert!(matches!(
+            Device::open(&home).unwrap().unlock(&pin),
             Err(DeviceError::Locked)
         ));
     }

@@ -57,7 +57,7 @@ impl Queue {
         let pending = device_dir.join("queue").join("pending");
         let acked = device_dir.join("queue").join("acked");
         for d in [&pending, &acked] {
-            fs::create_dir_all(d).map_err(io_err(d))?;
+            crate::store::private_dir_all(d).map_err(io_err(d))?;
             sweep_temporaries(d).map_err(io_err(d))?;
         }
         Ok(Self { pending, acked })

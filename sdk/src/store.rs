@@ -1,11 +1,37 @@
 //! Crash-safe files: every durable write goes to a temporary file in the same directory, is
 //! flushed to disk, renamed over the target and the directory is flushed too. A process
 //! killed at any instant leaves either the old file or the new one, never a torn mix (plus,
-//! at worst, a stray `.tmp-*` file that [`sweep_temporaries`] removes).
+//! at worst, a stray `.tmp-*` file that [`sweep_temporaries`] removes). Everything in a device
+//! directory is the officer's only: directories 0700, files 0600 (`private_dir_all`,
+//! `private_file`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+
+/// Options for a new file only its owner can read and write (0600 where modes exist).
+pub(crate) fn private_file() -> OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates `dir` and its missing parents, each only its owner can enter (0700).
+pub(crate) fn private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
 
 /// Writes `bytes` to `path` atomically and durably.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -19,7 +45,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         random_suffix()
     ));
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = private_file().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;

@@ -81,7 +81,7 @@ pub(crate) fn get_answer(
     let url = format!("{}{path}", notary.trim_end_matches('/'));
     let _ = rustls_provider();
     runtime()?.block_on(async {
-        let resp = reqwest::Client::new()
+        let resp = super::notary::http_client()?
             .get(&url)
             .bearer_auth(token)
             .send()

@@ -38,7 +38,19 @@ pub(crate) fn serve(a: &ServeArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(config = ?cfg, "starting notary");
     tiezheng_notary::run(cfg, |n| {
         let mut out = io::stdout().lock();
-        let _ = writeln!(out, "tiezheng notary listening on http://{}", n.addr);
+        let _ = writeln!(
+            out,
+            "tiezheng notary listening on {}://{}",
+            n.scheme, n.addr
+        );
+        let _ = writeln!(
+            out,
+            "notary key ID {} (devices pin it: enrol --notary-key)",
+            n.key_id
+        );
+        if let Some(m) = n.metrics_addr {
+            let _ = writeln!(out, "metrics (no token) on http://{m}/metrics");
+        }
         if let Some(f) = &n.admin_token_file {
             let _ = writeln!(
                 out,
@@ -79,6 +91,22 @@ pub(crate) enum AdminCommand {
         #[arg(long)]
         ttl_seconds: Option<i64>,
     },
+    /// List the notary's tokens (IDs, roles, subjects, expiry, granted cases; never secrets).
+    Tokens {
+        #[command(flatten)]
+        conn: AdminConn,
+        /// Revoked and expired tokens too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a token by its ID (from `admin tokens`).
+    RevokeToken {
+        #[command(flatten)]
+        conn: AdminConn,
+        /// The token's public ID.
+        #[arg(long)]
+        token_id: String,
+    },
     /// Revoke a device by its key ID.
     RevokeDevice {
         #[command(flatten)]
@@ -108,13 +136,27 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub(crate) fn admin_call(conn: &AdminConn, path: &str, body: &Value) -> anyhow::Result<Value> {
+    admin_request(conn, reqwest::Method::POST, path, Some(body))
+}
+
+/// One administrator request: `body` as JSON when given; the answer's JSON, or the notary's
+/// refusal as the error.
+pub(crate) fn admin_request(
+    conn: &AdminConn,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<Value> {
     let _ = rustls_provider();
     runtime()?.block_on(async {
         let url = format!("{}{path}", conn.notary.trim_end_matches('/'));
-        let resp = reqwest::Client::new()
-            .post(&url)
-            .bearer_auth(&conn.token)
-            .json(body)
+        let mut request = http_client()?
+            .request(method, &url)
+            .bearer_auth(&conn.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let resp = request
             .send()
             .await
             .with_context(|| format!("cannot reach {url}"))?;
@@ -135,6 +177,35 @@ pub(crate) fn rustls_provider() -> bool {
     NotaryClient::new("http://localhost").is_ok()
 }
 
+/// The certificate authorities to trust for `https` notaries: the PEM file named by
+/// `TIEZHENG_CA_FILE` (a private PKI or a test certificate), else the system's roots.
+pub(crate) fn trusted_roots() -> anyhow::Result<Option<Vec<u8>>> {
+    match std::env::var_os("TIEZHENG_CA_FILE").filter(|v| !v.is_empty()) {
+        Some(path) => std::fs::read(&path).map(Some).with_context(|| {
+            format!(
+                "TIEZHENG_CA_FILE: cannot read {}; name a PEM file of the certificate authorities to trust",
+                std::path::Path::new(&path).display()
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+/// An HTTP client for calls to the notary that trusts [`trusted_roots`].
+pub(crate) fn http_client() -> anyhow::Result<reqwest::Client> {
+    let roots = trusted_roots()?;
+    Ok(tiezheng_sdk::client::http_client(
+        roots.as_deref(),
+        std::time::Duration::from_secs(300),
+    )?)
+}
+
+/// A notary client for `url` that trusts [`trusted_roots`].
+pub(crate) fn notary_client(url: &str) -> anyhow::Result<NotaryClient> {
+    let roots = trusted_roots()?;
+    Ok(NotaryClient::with_trust(url, roots.as_deref())?)
+}
+
 pub(crate) fn admin(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
     let v = match cmd {
         AdminCommand::EnrolmentCode { conn, officer } => {
@@ -151,6 +222,31 @@ pub(crate) fn admin(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
             "/v1/tokens",
             &json!({"role": role, "subject": subject, "cases": cases, "ttl_seconds": ttl_seconds}),
         )?,
+        AdminCommand::Tokens { conn, all } => {
+            let path = if *all {
+                "/v1/tokens?all=true"
+            } else {
+                "/v1/tokens"
+            };
+            admin_request(conn, reqwest::Method::GET, path, None)?
+        }
+        AdminCommand::RevokeToken { conn, token_id } => {
+            if token_id.is_empty()
+                || !token_id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                bail!(
+                    "--token-id: expected a token ID as `tiezheng admin tokens` lists it (letters, digits and -)"
+                );
+            }
+            admin_request(
+                conn,
+                reqwest::Method::DELETE,
+                &format!("/v1/tokens/{token_id}"),
+                None,
+            )?
+        }
         AdminCommand::RevokeDevice { conn, key_id } => {
             admin_call(conn, &format!("/v1/devices/{key_id}/revoke"), &json!({}))?
         }
@@ -170,11 +266,24 @@ pub(crate) struct EnrolArgs {
     /// The one-time enrolment code from the administrator.
     #[arg(long)]
     code: String,
+    /// The notary's key ID (64 hex digits, from its operator): enrolment is refused if the
+    /// notary answers with another key. Without it the first key seen is trusted.
+    #[arg(long, value_name = "KEY_ID")]
+    notary_key: Option<String>,
 }
 
 pub(crate) fn enrol(a: &EnrolArgs) -> anyhow::Result<ExitCode> {
     let device = unlock(&a.dir.dir)?;
-    let client = NotaryClient::new(&a.notary)?;
+    let mut client = notary_client(&a.notary)?;
+    if let Some(pin) = &a.notary_key {
+        let pin = pin.trim();
+        if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!(
+                "--notary-key: expected the notary's key ID, 64 hexadecimal digits (`key_id` of GET /v1/notary), got {pin:?}"
+            );
+        }
+        client = client.pin_notary_key(pin);
+    }
     let resp = runtime()?.block_on(client.enrol(&device, &a.code))?;
     let c = &resp.certificate.certificate;
     emit_json_line(
@@ -197,7 +306,7 @@ pub(crate) struct SyncArgs {
 pub(crate) fn sync(a: &SyncArgs) -> anyhow::Result<ExitCode> {
     let binding = NotaryBinding::load(&a.dir.dir)?;
     let url = a.notary.clone().unwrap_or(binding.url);
-    let client = NotaryClient::new(&url)?;
+    let client = notary_client(&url)?;
     let mut out = io::stdout().lock();
     let report = runtime()?.block_on(client.sync(&a.dir.dir, |e| {
         let line = match e {

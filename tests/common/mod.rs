@@ -219,18 +219,26 @@ impl Notary {
             .unwrap();
         let url = line
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("notary did not start: {line:?}"))
             .to_owned();
-        let env = env
+        let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
+        let admin = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "TIEZHENG_NOTARY_ADMIN_TOKEN")
+            .map_or_else(
+                || "tza_test-admin-token-0123456789abcdef".to_owned(),
+                |(_, v)| v.clone(),
+            );
         Self {
             child,
             url,
             data_dir: data_dir.to_owned(),
-            admin: "tza_test-admin-token-0123456789abcdef".into(),
+            admin,
             env,
         }
     }
@@ -242,6 +250,18 @@ impl Notary {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        Self::start(&self.data_dir, &env)
+    }
+
+    /// Starts another notary on the same data directory with some settings changed.
+    pub fn restart_with(&self, changes: &[(&str, &str)]) -> Self {
+        let mut env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        env.extend_from_slice(changes);
         Self::start(&self.data_dir, &env)
     }
 
@@ -392,6 +412,14 @@ pub fn cli(dir: &std::path::Path, args: &[&str]) -> Output {
 
 /// A device directory enrolled with `n`.
 pub fn device(root: &std::path::Path, name: &str, n: &Notary) -> PathBuf {
+    let dir = init_device(root, name);
+    let code = n.code("310101");
+    cli(&dir, &["enrol", "--notary", &n.url, "--code", &code]);
+    dir
+}
+
+/// A new device directory for two officers, not enrolled yet.
+pub fn init_device(root: &std::path::Path, name: &str) -> PathBuf {
     let dir = root.join(name);
     cli(
         &dir,
@@ -406,8 +434,6 @@ pub fn device(root: &std::path::Path, name: &str, n: &Notary) -> PathBuf {
             "100",
         ],
     );
-    let code = n.code("310101");
-    cli(&dir, &["enrol", "--notary", &n.url, "--code", &code]);
     dir
 }
 

@@ -21,6 +21,8 @@ pub enum Role {
     Court,
     /// The notary's administrator.
     Admin,
+    /// A monitoring system: reads `/metrics` only.
+    Metrics,
 }
 
 impl Role {
@@ -31,6 +33,7 @@ impl Role {
             Self::Appraiser => "appraiser",
             Self::Court => "court",
             Self::Admin => "admin",
+            Self::Metrics => "metrics",
         }
     }
 
@@ -40,6 +43,7 @@ impl Role {
             "appraiser" => Some(Self::Appraiser),
             "court" => Some(Self::Court),
             "admin" => Some(Self::Admin),
+            "metrics" => Some(Self::Metrics),
             _ => None,
         }
     }
@@ -89,6 +93,41 @@ impl Caller {
         }
         Ok(())
     }
+}
+
+/// The shortest token the notary accepts from configuration.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// How the ID of a bootstrap administrator token (the configured or generated one) starts.
+pub const BOOTSTRAP_PREFIX: &str = "admin-";
+
+/// The subject of the bootstrap administrator token.
+pub const BOOTSTRAP_SUBJECT: &str = "bootstrap administrator";
+
+/// Refuses a token that is short or uses characters outside the token alphabet
+/// (`A-Z a-z 0-9 - _ . ~`); the error says which.
+pub fn check_token_strength(token: &str) -> Result<(), String> {
+    if let Some(c) = token
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.~".contains(*c)))
+    {
+        return Err(format!("contains {c:?}, outside the token alphabet"));
+    }
+    if token.len() < MIN_TOKEN_CHARS {
+        return Err(format!(
+            "is {} characters long, too short to be secret",
+            token.len()
+        ));
+    }
+    if token
+        .bytes()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < 8
+    {
+        return Err("repeats too few different characters to be secret".into());
+    }
+    Ok(())
 }
 
 /// The SM3 of a token as the database keys it (the secret itself is never stored).

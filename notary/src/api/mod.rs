@@ -21,7 +21,10 @@ use actix_web::{HttpResponse, web};
 use tiezheng_protocol::{Sm2SigningKey, Timestamp};
 
 use auth::token_sm3;
-pub use auth::{Caller, Role, authenticate, new_token};
+pub use auth::{
+    BOOTSTRAP_PREFIX, BOOTSTRAP_SUBJECT, Caller, MIN_TOKEN_CHARS, Role, authenticate,
+    check_token_strength, new_token,
+};
 use body::{canonical_error, next_chunk, parse_json, parse_value, path_param, read_body};
 pub use enrolment::{create_enrolment_code, enrol, revoke_device};
 pub(crate) use evidence::readable_proof_sm3;
@@ -29,8 +32,8 @@ pub use evidence::{get_bundle, get_media, get_proof};
 pub use intake::submit_proofs;
 pub use ledger::ledger_policy;
 pub use media::{UploadQuery, media_status, upload_media};
-pub use operations::{healthz, metrics, notary_key, openapi, readyz};
-pub use tokens::{create_token, revoke_token};
+pub use operations::{healthz, metrics, metrics_text, notary_key, openapi, readyz};
+pub use tokens::{create_token, list_tokens, revoke_token};
 
 use crate::config::NotaryConfig;
 use crate::error::HttpError;
@@ -96,7 +99,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/enrolment-codes").post(create_enrolment_code))
         .service(web::resource("/v1/enrol").post(enrol))
         .service(web::resource("/v1/devices/{key_id}/revoke").post(revoke_device))
-        .service(web::resource("/v1/tokens").post(create_token))
+        .service(
+            web::resource("/v1/tokens")
+                .post(create_token)
+                .get(list_tokens),
+        )
         .service(web::resource("/v1/tokens/{token_id}").delete(revoke_token))
         .service(web::resource("/v1/proofs").post(submit_proofs))
         .service(web::resource("/v1/proofs/{proof_sm3}").get(get_proof))

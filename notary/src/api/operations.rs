@@ -43,8 +43,18 @@ pub async fn readyz(state: web::Data<Arc<AppState>>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(state: web::Data<Arc<AppState>>) -> HttpResponse {
+/// `GET /metrics`: Prometheus text, for a `metrics` (or admin) token; without a token on the
+/// separate metrics listener (`metrics_listen`), when one is configured.
+pub async fn metrics(
+    req: actix_web::HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    super::authenticate(&req, &state, &[super::Role::Metrics, super::Role::Admin]).await?;
+    Ok(metrics_text(&state).await)
+}
+
+/// The metrics in Prometheus' text format (`/metrics`, or the separate metrics listener).
+pub async fn metrics_text(state: &AppState) -> HttpResponse {
     let stored = state.store.unanchored_count().await.unwrap_or(-1);
     let anchoring = state.liveness.health(
         super::now_ms(),

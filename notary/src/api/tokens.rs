@@ -22,7 +22,7 @@ struct TokenRequest {
     cases: Vec<String>,
 }
 
-/// `POST /v1/tokens` (admin): an appraiser, court or admin token; appraisers are granted
+/// `POST /v1/tokens` (admin): an appraiser, court, admin or metrics token; appraisers are granted
 /// `cases`.
 pub async fn create_token(
     req: HttpRequest,
@@ -43,7 +43,7 @@ pub async fn create_token(
         None => {
             return Err(HttpError::unprocessable(
                 "invalid_role",
-                "role must be appraiser, court or admin",
+                "role must be appraiser, court, admin or metrics",
                 Some("/role"),
             ));
         }
@@ -83,6 +83,52 @@ pub async fn create_token(
     let (token, row) = new_token(role, &r.subject, expires);
     state.store.insert_token(&row, &cases, now_ms()).await?;
     Ok(HttpResponse::Created().json(json!({"token": token, "token_id": row.token_id, "role": role.name(), "expires_at": Timestamp::from_unix_ms(expires, 0)})))
+}
+
+/// Which tokens `GET /v1/tokens` lists.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// Revoked and expired tokens too.
+    #[serde(default)]
+    all: bool,
+}
+
+/// `GET /v1/tokens` (admin): every active token (`?all=true`: revoked and expired ones too),
+/// newest first, with its ID, role, subject, times and the cases it is granted; never a secret.
+pub async fn list_tokens(
+    req: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&req, &state, &[Role::Admin]).await?;
+    let q = web::Query::<ListQuery>::from_query(req.query_string()).map_err(|e| {
+        HttpError::unprocessable(
+            "invalid_query",
+            format!("the query must be empty or `all=true`: {e}"),
+            Some("all"),
+        )
+    })?;
+    let rows = state.store.list_tokens(q.all, now_ms()).await?;
+    let mut tokens = Vec::with_capacity(rows.len());
+    for t in rows {
+        let cases = if t.role == Role::Appraiser.name() {
+            state.store.granted_cases(&t.token_id).await?
+        } else {
+            Vec::new()
+        };
+        let ms = |v: i64| Timestamp::from_unix_ms(v, 0);
+        tokens.push(json!({
+            "token_id": t.token_id,
+            "role": t.role,
+            "subject": t.subject,
+            "created_at": ms(t.created_at),
+            // The bootstrap token never expires.
+            "expires_at": (t.expires_at < i64::MAX / 2).then(|| ms(t.expires_at)),
+            "revoked_at": t.revoked_at.map(ms),
+            "cases": cases,
+        }));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
 }
 
 /// `DELETE /v1/tokens/{token_id}` (admin).

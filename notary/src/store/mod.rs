@@ -44,7 +44,7 @@ pub use custody::{CustodyEvent, verify_custody_chain};
 pub use enrolment::DeviceRow;
 pub use intake::{AuditProof, ChainRow, IntakeTx, NewProof, ProofRow};
 pub use media::{Declaration, DeclaredMedia, MediaRow, NewMedia};
-pub use tokens::{NewToken, TokenRow};
+pub use tokens::{NewToken, TokenListing, TokenRow};
 
 /// Why something could not be stored or read: the database failed, or a write was refused
 /// before it reached the database.

@@ -19,6 +19,23 @@ pub struct TokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A token as the administrator's list shows it (never the secret).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct TokenListing {
+    /// Public identifier of the token.
+    pub token_id: String,
+    /// Role name.
+    pub role: String,
+    /// Subject: device key ID for devices, a name otherwise.
+    pub subject: String,
+    /// When it was issued (Unix ms).
+    pub created_at: i64,
+    /// Expiry (Unix ms).
+    pub expires_at: i64,
+    /// When it was revoked (Unix ms).
+    pub revoked_at: Option<i64>,
+}
+
 /// A token to store.
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -51,16 +68,63 @@ impl Store {
         Ok(())
     }
 
-    /// Ensures the bootstrap admin token exists.
-    pub async fn ensure_token(&self, token: &NewToken, now: i64) -> Result<()> {
+    /// Makes `token` the one bootstrap administrator token: stores it if new, and revokes
+    /// every other unrevoked admin token whose ID starts with `prefix` (earlier bootstrap
+    /// tokens). Returns the IDs revoked.
+    pub async fn rotate_bootstrap_token(
+        &self,
+        token: &NewToken,
+        prefix: &str,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
         let exists = sqlx::query("SELECT token_id FROM tokens WHERE token_sm3 = $1")
             .bind(&token.token_sm3)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
-            self.insert_token(token, &[], now).await?;
+            insert_token(&mut tx, token, now).await?;
         }
-        Ok(())
+        let earlier: Vec<String> = sqlx::query_scalar(
+            "SELECT token_id FROM tokens WHERE role = 'admin' AND revoked_at IS NULL \
+             AND token_sm3 <> $1 AND substr(token_id, 1, length($2)) = $2 ORDER BY token_id",
+        )
+        .bind(&token.token_sm3)
+        .bind(prefix)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &earlier {
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE token_id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(earlier)
+    }
+
+    /// Every token (never its secret), newest first, with the cases appraisers are granted;
+    /// revoked and expired ones only when `all`.
+    pub async fn list_tokens(&self, all: bool, now: i64) -> Result<Vec<TokenListing>> {
+        let rows: Vec<TokenListing> = if all {
+            sqlx::query_as(
+                "SELECT token_id, role, subject, created_at, expires_at, revoked_at FROM tokens \
+                 ORDER BY created_at DESC, token_id",
+            )
+            .fetch_all(&self.pool)
+            .await?
+        } else {
+            sqlx::query_as(
+                "SELECT token_id, role, subject, created_at, expires_at, revoked_at FROM tokens \
+                 WHERE revoked_at IS NULL AND expires_at > $1 ORDER BY created_at DESC, token_id",
+            )
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?
+        };
+        Ok(rows)
     }
 
     /// A token by its SM3.

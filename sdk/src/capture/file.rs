@@ -65,7 +65,12 @@ fn copy_hashing(src: &Path, dir: &Path) -> Result<(ContentDigests, PathBuf), Cap
         source,
     })?;
     let tmp = dir.join(format!(".tmp-import-{}", random_suffix()));
-    let mut out = File::create(&tmp).map_err(io_err(&tmp))?;
+    let mut out = crate::store::private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
     let mut h = DualHasher::new();
     let mut buf = vec![0u8; 256 * 1024];
     loop {

@@ -2,7 +2,7 @@
 //! whole on a worker thread, with a segment closed every N bytes or M milliseconds and its SM3
 //! and running chain journalled to disk as it closes.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -62,14 +62,14 @@ fn start<'d>(
         max_ms: policy.max_ms.min(cap),
     };
     let dir = device.device.dir().join("recordings");
-    fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    crate::store::private_dir_all(&dir).map_err(io_err(&dir))?;
     let id = hex::encode(random_bytes::<16>());
     let part_path = dir.join(format!("{id}.part"));
     let journal_path = dir.join(format!("{id}.journal"));
     // The journal comes first and stays locked while this recorder lives: recovery skips
     // journals whose lock is held (a recording in progress) and never meets a part file
     // without its journal.
-    let mut journal = OpenOptions::new()
+    let mut journal = crate::store::private_file()
         .append(true)
         .create_new(true)
         .open(&journal_path)
@@ -87,7 +87,7 @@ fn start<'d>(
         .write_all(&line)
         .and_then(|()| journal.sync_all())
         .map_err(io_err(&journal_path))?;
-    let part = OpenOptions::new()
+    let part = crate::store::private_file()
         .write(true)
         .create_new(true)
         .open(&part_path)

@@ -174,7 +174,11 @@ impl UnlockedDevice {
 
 fn copy_prefix(src: &Path, dst: &Path, len: u64) -> std::io::Result<()> {
     let mut input = File::open(src)?.take(len);
-    let mut out = File::create(dst)?;
+    let mut out = crate::store::private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dst)?;
     std::io::copy(&mut input, &mut out)?;
     out.sync_all()
 }

@@ -2,7 +2,6 @@
 //! manifest that takes the next `device_seq` and the SM3 of the previous manifest under a lock
 //! on the device directory, signed and queued.
 
-use std::fs::{self, OpenOptions};
 use std::path::PathBuf;
 
 use tiezheng_protocol::manifest::{
@@ -21,7 +20,7 @@ use crate::store::random_bytes;
 impl UnlockedDevice {
     pub(super) fn media_dir(&self) -> Result<PathBuf, DeviceError> {
         let d = self.device.dir().join("media");
-        fs::create_dir_all(&d).map_err(io_err(&d))?;
+        crate::store::private_dir_all(&d).map_err(io_err(&d))?;
         Ok(d)
     }
 
@@ -76,7 +75,7 @@ impl UnlockedDevice {
     ) -> Result<CaptureOutcome, CaptureError> {
         let dir = self.device.dir();
         let lock_path = dir.join(".lock");
-        let lock = OpenOptions::new()
+        let lock = crate::store::private_file()
             .create(true)
             .truncate(false)
             .write(true)
