@@ -26,6 +26,7 @@ pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod private;
+pub mod renditions;
 pub mod sequencer;
 pub mod store;
 pub mod throttle;
@@ -146,6 +147,8 @@ impl Notary {
             media,
             sequencer,
             throttle: throttle::Throttle::new(&config),
+            renditions: renditions::Renditions::open(config.data_dir.join("renditions"))
+                .map_err(io("opening the renditions folder".into()))?,
             config: config.clone(),
         });
         let data = web::Data::new(state.clone());

@@ -43,7 +43,13 @@ async function signIn() {
   }
 }
 
+// The case on screen, and the thumbnails already fetched (by proof/item): opening an item or
+// coming back to the case asks the notary for nothing again.
+let openedCase = null;
+const thumbnails = new Map();
+
 async function openCase(reference) {
+  openedCase = reference;
   $('item').hidden = true;
   $('case').hidden = false;
   $('case-heading').replaceChildren(bi('案件 ', 'Case '), el('span', {}, reference));
@@ -53,6 +59,7 @@ async function openCase(reference) {
   try {
     data = await api(`/v1/cases/items?reference=${encodeURIComponent(reference)}`);
   } catch (e) {
+    openedCase = null;
     $('case').dataset.state = e.status === 403 ? 'refused' : 'error';
     items.append(el('li', { className: 'error', role: 'alert', 'data-state': e.status === 403 ? 'refused' : 'error' },
       e.status === 403 ? bi('拒绝访问：此案件未授权给您。', 'Refused: this case is not granted to you.') : bi('出错：', e.message)));
@@ -81,7 +88,9 @@ async function openCase(reference) {
   // Thumbnails one at a time (each view is a custody event the notary appends in order).
   for (const img of items.querySelectorAll('img[data-thumbnail]')) {
     try {
-      img.src = URL.createObjectURL(await api(`/v1/proofs/${img.dataset.thumbnail.replace('/', '/thumbnail/')}`, 'blob'));
+      const key = img.dataset.thumbnail;
+      if (!thumbnails.has(key)) thumbnails.set(key, URL.createObjectURL(await api(`/v1/proofs/${key.replace('/', '/thumbnail/')}`, 'blob')));
+      img.src = thumbnails.get(key);
     } catch {
       img.replaceWith(el('div', { className: 'thumb-placeholder' }, bi('无缩略图', 'no thumbnail')));
     }
@@ -204,8 +213,11 @@ function route() {
     say('链接无效：', 'the link names no valid proof (64 hexadecimal digits) and item number', 'error');
     return;
   }
-  openCase(reference).then(() => {
+  const opened = reference === openedCase && $('case').dataset.state === 'open'
+    ? Promise.resolve() : openCase(reference);
+  opened.then(() => {
     if (proof) return openItem(proof, Number(item));
+    $('item').hidden = true;
     return undefined;
   }).catch((e) => say('出错：', e.message, 'error'));
 }

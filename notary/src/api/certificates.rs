@@ -6,12 +6,13 @@
 //! and only after the complete verifier has passed on its bundle against this notary's ledger
 //! policy ([`tiezheng_protocol::certificate::issue`]); a refusal is logged and counted. The
 //! issued document is stored, so its number and bytes, and the PDF rendered from it, never
-//! change.
+//! change: the PDF is rendered once and kept ([`crate::renditions`]).
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use tiezheng_certificate::thumbnail;
 use tiezheng_protocol::certificate::{
     CertificateError, CustodySummary, IssueParams, SignedCertificate, issue,
 };
@@ -22,6 +23,7 @@ use tiezheng_protocol::{Hash32, Timestamp};
 use super::readable_proof_sm3 as readable_proof;
 use super::{AppState, Caller, Role, authenticate, now_ms};
 use crate::error::HttpError;
+use crate::renditions::Kind;
 use crate::store::ProofRow;
 
 /// Seconds a client is told to wait before asking again for a proof not yet anchored.
@@ -112,16 +114,8 @@ async fn by_proof(
                 .body(json))
         }
         Format::Pdf => {
-            let photo = photo_of(state, &cert).await?;
             let number = cert.certificate.number.clone();
-            let rendered =
-                web::block(move || tiezheng_certificate::render(&cert, photo.as_deref()))
-                    .await
-                    .map_err(HttpError::internal)?
-                    .map_err(HttpError::internal)?;
-            for w in &rendered.warnings {
-                tracing::warn!(certificate = %number, warning = %w, "certificate PDF");
-            }
+            let pdf = certificate_pdf(state, &caller, cert).await?;
             state
                 .store
                 .custody(
@@ -138,9 +132,52 @@ async fn by_proof(
                     "content-disposition",
                     format!("attachment; filename=\"certificate-{number}.pdf\""),
                 ))
-                .body(rendered.pdf))
+                .body(pdf))
         }
     }
+}
+
+/// What a render costs against the token's request rate, beyond the request itself.
+pub(super) const RENDER_COST: f64 = 4.0;
+
+/// The certificate's PDF: rendered once (its photo decoded within the decode budget) and kept.
+async fn certificate_pdf(
+    state: &AppState,
+    caller: &Caller,
+    cert: SignedCertificate,
+) -> Result<Vec<u8>, HttpError> {
+    let number = cert.certificate.number.clone();
+    let kind = Kind::CertificatePdf;
+    let kept = state.renditions.cached_or_turn(kind, &number).await;
+    let _turn = match kept.map_err(HttpError::internal)? {
+        Ok(pdf) => return Ok(pdf),
+        Err(turn) => turn,
+    };
+    state
+        .throttle
+        .per_token
+        .take(&caller.token_id, RENDER_COST)
+        .map_err(|wait| HttpError::too_many("this token is over its request rate", wait))?;
+    let photo = photo_of(state, &cert).await?;
+    let pixels = photo
+        .as_deref()
+        .and_then(|p| thumbnail::dimensions(p).ok())
+        .map(thumbnail::pixels)
+        .filter(|p| *p <= thumbnail::MAX_DECODE_PIXELS)
+        .unwrap_or(0);
+    let budget = state.renditions.decode_budget(pixels).await;
+    let rendered = web::block(move || tiezheng_certificate::render(&cert, photo.as_deref()))
+        .await
+        .map_err(HttpError::internal)?
+        .map_err(HttpError::internal)?;
+    drop(budget);
+    for w in &rendered.warnings {
+        tracing::warn!(certificate = %number, warning = %w, "certificate PDF");
+    }
+    if let Err(e) = state.renditions.keep(kind, &number, &rendered.pdf).await {
+        tracing::warn!(certificate = %number, error = %e, "certificate PDF not kept; it will be rendered again");
+    }
+    Ok(rendered.pdf)
 }
 
 /// The stored certificate of the proof, issuing it first if there is none yet.

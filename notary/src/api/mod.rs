@@ -62,6 +62,8 @@ pub struct AppState {
     pub sequencer: crate::sequencer::Sequencer,
     /// Rate limits.
     pub throttle: crate::throttle::Throttle,
+    /// Certificate PDFs and thumbnails, rendered once and kept.
+    pub renditions: crate::renditions::Renditions,
 }
 
 impl std::fmt::Debug for AppState {

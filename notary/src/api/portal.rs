@@ -100,45 +100,68 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_PIXELS: u32 = 320;
-/// Largest original decoded for a thumbnail (width or height), against decompression bombs.
-const THUMBNAIL_MAX_DIMENSION: u32 = 20_000;
-/// Largest decoder allocation for a thumbnail.
-const THUMBNAIL_MAX_ALLOC: u64 = 512 * 1024 * 1024;
+/// Largest original read for a thumbnail, in bytes.
+const THUMBNAIL_MAX_READ: u64 = 64 * 1024 * 1024;
 
-/// Where a thumbnail's original comes from.
-enum Original {
-    File(std::path::PathBuf),
-    Bytes(Vec<u8>),
-}
-
-fn make_thumbnail(original: &Original) -> Result<Vec<u8>, String> {
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(THUMBNAIL_MAX_DIMENSION);
-    limits.max_image_height = Some(THUMBNAIL_MAX_DIMENSION);
-    limits.max_alloc = Some(THUMBNAIL_MAX_ALLOC);
-    let img = match original {
-        Original::File(path) => {
-            let mut reader = image::ImageReader::open(path)
-                .map_err(|e| e.to_string())?
-                .with_guessed_format()
-                .map_err(|e| e.to_string())?;
-            reader.limits(limits);
-            reader.decode().map_err(|e| e.to_string())?
-        }
-        Original::Bytes(b) => {
-            let mut reader = image::ImageReader::new(std::io::Cursor::new(b))
-                .with_guessed_format()
-                .map_err(|e| e.to_string())?;
-            reader.limits(limits);
-            reader.decode().map_err(|e| e.to_string())?
-        }
+/// The PNG thumbnail of the stored photo `media_sm3`: rendered once, within the decode budget,
+/// and kept; a photo too large to decode (or not a photo) has none.
+async fn thumbnail_of(
+    state: &AppState,
+    caller: &super::Caller,
+    media_sm3: &str,
+) -> Result<Vec<u8>, HttpError> {
+    use tiezheng_certificate::thumbnail;
+    let kind = crate::renditions::Kind::Thumbnail;
+    let no_thumbnail =
+        |msg: String| HttpError::new(StatusCode::NOT_FOUND, "no_thumbnail", msg, Some("item"));
+    // An empty rendition records that the file has none (too large, or not a photo).
+    let cached = state.renditions.cached_or_turn(kind, media_sm3).await;
+    let _turn = match cached.map_err(HttpError::internal)? {
+        Ok(png) if png.is_empty() => return Err(no_thumbnail(
+            "the notary makes no thumbnail of this file (too large, or not a JPEG or PNG photo); open the original".into(),
+        )),
+        Ok(png) => return Ok(png),
+        Err(turn) => turn,
     };
-    let small = img.thumbnail(THUMBNAIL_PIXELS, THUMBNAIL_PIXELS).to_rgb8();
-    let mut out = std::io::Cursor::new(Vec::new());
-    small
-        .write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
-    Ok(out.into_inner())
+    state
+        .throttle
+        .per_token
+        .take(&caller.token_id, super::certificates::RENDER_COST)
+        .map_err(|wait| HttpError::too_many("this token is over its request rate", wait))?;
+    let original = state
+        .media
+        .read_all(media_sm3, THUMBNAIL_MAX_READ)
+        .await?
+        .ok_or_else(|| no_thumbnail("the stored file is missing or larger than 64 MiB".into()))?;
+    let rendered = match thumbnail::dimensions(&original) {
+        Ok(size) if thumbnail::pixels(size) > thumbnail::MAX_DECODE_PIXELS => Err(format!(
+            "the photo is {} × {} pixels, more than the {} megapixels decoded for a thumbnail; open the original",
+            size.0,
+            size.1,
+            thumbnail::MAX_DECODE_PIXELS / 1_000_000
+        )),
+        Ok(size) => {
+            let budget = state
+                .renditions
+                .decode_budget(thumbnail::pixels(size))
+                .await;
+            let png = web::block(move || {
+                thumbnail::thumbnail(&original, THUMBNAIL_PIXELS, thumbnail::Encoding::Png)
+            })
+            .await
+            .map_err(HttpError::internal)?;
+            drop(budget);
+            png.map_err(|e| format!("not a photo the notary can decode (JPEG or PNG): {e}"))
+        }
+        Err(e) => Err(format!(
+            "not a photo the notary can decode (JPEG or PNG): {e}"
+        )),
+    };
+    let keep: &[u8] = rendered.as_deref().unwrap_or_default();
+    if let Err(e) = state.renditions.keep(kind, media_sm3, keep).await {
+        tracing::warn!(media_sm3, error = %e, "thumbnail not kept; it will be rendered again");
+    }
+    rendered.map_err(no_thumbnail)
 }
 
 /// `GET /v1/proofs/{proof_sm3}/thumbnail/{item}` (appraiser granted the case, court, admin):
@@ -185,24 +208,7 @@ async fn thumbnail(
     {
         return Err(no_thumbnail("the device has not uploaded this file yet"));
     }
-    let original = match state.media.local_path(&media_sm3) {
-        Some(p) => Original::File(p),
-        None => Original::Bytes(
-            state
-                .media
-                .read_all(&media_sm3, THUMBNAIL_MAX_ALLOC)
-                .await?
-                .ok_or_else(|| no_thumbnail("the stored file is missing or too large"))?,
-        ),
-    };
-    let png = web::block(move || make_thumbnail(&original))
-        .await
-        .map_err(HttpError::internal)?
-        .map_err(|e| {
-            no_thumbnail(&format!(
-                "not a photo the notary can decode (JPEG or PNG): {e}"
-            ))
-        })?;
+    let png = thumbnail_of(&state, &caller, &media_sm3).await?;
     state
         .store
         .custody(
