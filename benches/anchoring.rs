@@ -85,6 +85,7 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
         // pollers ask as often as they like.
         ("TIEZHENG_NOTARY_DEVICE_PROOFS_PER_SECOND", "0"),
         ("TIEZHENG_NOTARY_TOKEN_REQUESTS_PER_SECOND", "0"),
+        ("TIEZHENG_NOTARY_TOKEN_READS_PER_DAY", "0"),
     ];
     let log = std::env::var("TIEZHENG_BENCH_NOTARY_LOG").unwrap_or_else(|_| "warn".into());
     env.push(("TIEZHENG_LOG", log.as_str()));

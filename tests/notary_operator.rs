@@ -481,3 +481,140 @@ fn tls_end_to_end_plain_http_off_loopback_refused_and_the_notary_key_pinned() {
     assert_eq!(code, "200", "{answer}");
     assert!(answer.contains("CASE-1"), "{answer}");
 }
+
+#[test]
+fn reads_are_recorded_compactly_paged_and_budgeted_and_every_one_stays_provable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = notary(
+        tmp.path(),
+        &[
+            ("TIEZHENG_NOTARY_TOKEN_REQUESTS_PER_SECOND", "0"),
+            ("TIEZHENG_NOTARY_TOKEN_READS_PER_DAY", "400"),
+        ],
+    );
+    let dev = device(tmp.path(), "dev", &n);
+    let proof = capture(&dev, "photos/DSCN0010.jpg");
+    cli(&dev, &["sync"]);
+    let sm3 = tiezheng_protocol::Proof::verify_bytes(&proof)
+        .unwrap()
+        .proof_sm3
+        .to_hex();
+    let (court, court_id) = n.token("court", &[]);
+    let actor = format!("court:{court_id}");
+    let view = |q: &str| {
+        let (s, b) = common::http(
+            "GET",
+            &format!("{}/v1/proofs/{sm3}{q}", n.url),
+            Some(&court),
+            b"",
+        );
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+        (b.len(), common::json_body(&b))
+    };
+    let (first_size, _) = view("");
+    let reads = 300;
+    for _ in 1..reads {
+        view("");
+    }
+    let (size, v) = view("");
+    let reads = reads + 1;
+    assert!(
+        size < first_size * 2,
+        "the view grew from {first_size} to {size} bytes"
+    );
+    // Every read is provable: chained events, summaries of counted minutes, and the counts of
+    // the current minute (durable, chained once it is over).
+    let provable = |v: &serde_json::Value| -> i64 {
+        let chained: i64 = v["custody"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "viewed" && e["actor"] == actor.as_str())
+            .map(|e| {
+                // A summary event stands for the reads it counts; any other for one read.
+                let d = e["detail"].as_str().unwrap();
+                d.split(": ")
+                    .nth(1)
+                    .and_then(|m| m.split(' ').next())
+                    .and_then(|k| k.parse::<i64>().ok())
+                    .unwrap_or(1)
+            })
+            .sum();
+        chained + v["custody_page"]["repeats_pending"].as_i64().unwrap()
+    };
+    assert_eq!(provable(&v), reads, "{v}");
+    let viewed = v["custody"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "viewed")
+        .count();
+    assert!(viewed <= 3, "one event per minute of reads, not {viewed}");
+
+    // The minute over, the counts are chained as one event (as the notary does every 5 s).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = tiezheng_notary::store::Store::connect(&common::database_url(&n))
+            .await
+            .unwrap();
+        store
+            .flush_custody_repeats(tiezheng_notary::api::now_ms() + 120_000)
+            .await
+            .unwrap();
+    });
+    let (_, v) = view("");
+    let reads = reads + 1;
+    assert_eq!(provable(&v), reads, "{v}");
+    let events: Vec<tiezheng_protocol::custody::CustodyEvent> =
+        serde_json::from_value(v["custody"].clone()).unwrap();
+    assert!(tiezheng_protocol::custody::check_chain(&events).intact);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.contains("more time(s) in the minute from")),
+        "{v}"
+    );
+
+    // A page at a time, newest first, with the way back.
+    let (_, page) = view("?custody_limit=2");
+    let reads = reads + 1;
+    assert_eq!(page["custody"].as_array().unwrap().len(), 2);
+    let older = page["custody_page"]["older"].as_str().unwrap().to_owned();
+    assert_eq!(
+        page["custody_page"]["head"]["seq"],
+        page["custody"][1]["seq"]
+    );
+    let (_, back) = view(&format!(
+        "{}&custody_limit=2",
+        older.split_once('?').map(|(_, q)| format!("?{q}")).unwrap()
+    ));
+    let reads = reads + 1;
+    assert!(
+        back["custody"][1]["seq"].as_i64().unwrap() < page["custody"][0]["seq"].as_i64().unwrap()
+    );
+    let (s, _) = common::http(
+        "GET",
+        &format!("{}/v1/proofs/{sm3}?custody_limit=0", n.url),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 400);
+
+    // The daily read budget (400 here): then 429 with Retry-After, until it refills.
+    let mut refused = 0;
+    for _ in reads..410 {
+        let (s, _) = common::http(
+            "GET",
+            &format!("{}/v1/proofs/{sm3}", n.url),
+            Some(&court),
+            b"",
+        );
+        if s == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 5, "{refused} refused");
+}

@@ -164,6 +164,17 @@ impl Notary {
                 }
             }
         });
+        let repeats = state.store.clone();
+        actix_web::rt::spawn(async move {
+            // Reads counted in a minute that is over are chained as summary events.
+            let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                if let Err(e) = repeats.flush_custody_repeats(api::now_ms()).await {
+                    tracing::warn!(error = %e, "chaining counted reads failed; will retry");
+                }
+            }
+        });
         let background = state.clone();
         actix_web::rt::spawn(async move {
             let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(100));

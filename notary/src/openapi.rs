@@ -266,13 +266,19 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
         ),
         (
             "proof-record",
-            json!({"type": "object", "required": ["proof", "receipt", "media", "custody"], "properties": {
+            json!({"type": "object", "required": ["proof", "receipt", "media", "custody", "custody_page"], "properties": {
                 "proof": schema_ref("proof"),
                 "receipt": schema_ref("receipt"),
                 "media": {"type": "array", "items": {"type": "object", "required": ["item", "sm3", "file_name", "stored"], "properties": {
                     "item": {"type": "integer", "minimum": 0}, "sm3": hex64(), "file_name": string, "stored": {"type": "boolean"},
                 }}},
                 "custody": {"type": "array", "items": schema_ref("custody-event")},
+                "custody_page": {"type": "object", "required": ["events", "head", "repeats_pending", "older"], "properties": {
+                    "events": {"type": "integer", "minimum": 0},
+                    "head": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["seq", "hash"], "properties": {"seq": {"type": "integer"}, "hash": hex64()}}]},
+                    "repeats_pending": {"type": "integer", "minimum": 0},
+                    "older": {"type": ["string", "null"]},
+                }},
             }}),
         ),
         (
@@ -335,6 +341,8 @@ pub fn document() -> Value {
             .errors(&["409", "503"]).build()},
         "/v1/proofs/{proof_sm3}": {"get": Op::new("Read a proof with its receipt, media and custody log (logged as a custody event)", "appraiser granted the case, court, admin")
             .param(proof_sm3.clone())
+            .param(json!({"name": "custody_before", "in": "query", "required": false, "description": "custody events before this sequence number (the newest page when absent)", "schema": {"type": "integer", "minimum": 0, "maximum": 9_007_199_254_740_991u64}}))
+            .param(json!({"name": "custody_limit", "in": "query", "required": false, "description": "custody events per page (default 100)", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}))
             .ok("200", "the proof record", Some(schema_ref("proof-record"))).errors(&["400", "404"]).build()},
         "/v1/proofs/{proof_sm3}/media/{item}": {"get": Op::new("Download an original file (logged as a custody event)", "appraiser granted the case, court, admin")
             .param(proof_sm3.clone())

@@ -145,6 +145,9 @@ try {
   await a.waitForSelector('#item-result[data-verdict], #item-result .error', { timeout: 60000 });
   assert.ok(await a.$('#item-result[data-verdict]'), await a.innerText('#item-result'));
   assert.equal(await a.getAttribute('#item-result', 'data-verdict'), 'valid');
+  // The page does not re-read the log after its own actions; asked to, it shows the exports.
+  assert.equal(await a.$(`#custody tr[data-event="exported"][data-actor="${actor}"]`), null);
+  await a.click('#refresh-custody');
   await a.waitForSelector(`#custody tr[data-event="exported"][data-actor="${actor}"]`);
   assert.equal(await a.getAttribute('#custody', 'data-custody'), 'intact');
   verdicts.appraiser = 'valid';

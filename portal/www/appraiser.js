@@ -129,15 +129,28 @@ async function openItem(proof, item) {
     ...fact('设备序号', 'Device sequence', String(m.device_seq)));
   $('findings').replaceChildren(...(it.findings || []).map((f) => el('li', { 'data-finding': f.code }, el('code', {}, f.code), ' ', f.detail)));
   if (!(it.findings || []).length) $('findings').append(el('li', {}, bi('无', 'none')));
-  showCustody(view.custody);
+  showCustody(view.custody, view.custody_page);
 }
 
-function showCustody(events) {
+// The custody events shown (a page of the log, oldest first) and where older ones are.
+let shownCustody = [];
+let olderCustody = null;
+
+function showCustody(events, page, older = false) {
+  shownCustody = older ? events.concat(shownCustody) : events;
+  olderCustody = page && page.older ? page.older : null;
+  $('older-custody').hidden = !olderCustody;
+  renderCustody(page);
+}
+
+function renderCustody(page) {
+  const events = shownCustody;
   const check = JSON.parse(wasm.check_custody(JSON.stringify(events)));
   const table = $('custody');
   table.dataset.custody = check.intact ? 'intact' : 'broken';
   $('custody-status').replaceChildren(check.intact
-    ? bi(`保管链完整：${events.length} 条事件的哈希均已在本机重新计算。`, `Custody log intact: the hashes of all ${events.length} events recomputed in this browser.`)
+    ? bi(`保管链完整：所示 ${events.length} 条事件（共 ${page ? page.events : events.length} 条）的哈希均已在本机重新计算。`,
+      `Custody log intact: the hashes of the ${events.length} events shown (of ${page ? page.events : events.length}) recomputed in this browser.`)
     : bi('保管链被改动！', `Custody log NOT intact: ${check.error || check.events.filter((c) => c.problem).map((c) => c.problem).join('; ')}`));
   table.tBodies[0].replaceChildren(...events.map((e, i) => {
     const c = check.events[i] || {};
@@ -150,8 +163,15 @@ function showCustody(events) {
 
 async function refreshCustody() {
   const view = await api(`/v1/proofs/${current.proof_sm3}`);
-  showCustody(view.custody);
+  showCustody(view.custody, view.custody_page);
 }
+
+$('refresh-custody').addEventListener('click', () => refreshCustody().catch((e) => say('出错：', e.message, 'error')));
+$('older-custody').addEventListener('click', async () => {
+  if (!olderCustody || !/^\/v1\/proofs\/[0-9a-f]{64}\?custody_before=[0-9]+$/.test(olderCustody)) return;
+  const view = await api(olderCustody);
+  showCustody(view.custody, view.custody_page, true);
+});
 
 function saveBlob(blob, name) {
   const a = el('a', { href: URL.createObjectURL(blob), download: name });
@@ -165,11 +185,9 @@ $('view-original').addEventListener('click', async () => {
   const url = URL.createObjectURL(new Blob([blob], { type: current.mime }));
   const tag = current.kind === 'photo' ? 'img' : current.kind === 'audio' ? 'audio' : 'video';
   $('viewer').replaceChildren(el(tag, { src: url, alt: current.file_name, controls: tag !== 'img' }));
-  await refreshCustody();
 });
 $('download-original').addEventListener('click', async () => {
   saveBlob(await api(`/v1/proofs/${current.proof_sm3}/media/${current.item}`, 'blob'), current.file_name);
-  await refreshCustody();
 });
 $('download-bundle').addEventListener('click', async () => {
   // HOOK (issue 12): offer the certificate PDF and JSON here once the notary issues them.
@@ -178,7 +196,6 @@ $('download-bundle').addEventListener('click', async () => {
   } catch (e) {
     say('证据包尚不可用：', e.message, 'error');
   }
-  await refreshCustody();
 });
 $('verify-item').addEventListener('click', async () => {
   const out = $('item-result');
@@ -197,7 +214,6 @@ $('verify-item').addEventListener('click', async () => {
   } catch (e) {
     out.replaceChildren(el('p', { className: 'error', role: 'alert' }, bi('无法核验：', e.message)));
   }
-  await refreshCustody();
 });
 
 function route() {

@@ -94,7 +94,7 @@ async fn by_proof(
         Format::Json => {
             state
                 .store
-                .custody(
+                .custody_read(
                     &row.proof_sm3,
                     CustodyKind::Exported,
                     &actor,
@@ -118,7 +118,7 @@ async fn by_proof(
             let pdf = certificate_pdf(state, &caller, cert).await?;
             state
                 .store
-                .custody(
+                .custody_read(
                     &row.proof_sm3,
                     CustodyKind::Exported,
                     &actor,

@@ -51,19 +51,66 @@ pub(crate) async fn readable_proof_sm3(
     caller
         .may_read_case(state, &row.case_reference, "proof_sm3", "the proof's case")
         .await?;
+    state
+        .throttle
+        .daily_reads
+        .take(&caller.token_id, 1.0)
+        .map_err(|wait| {
+            HttpError::too_many(
+                "this token has used its evidence reads for the day (TOKEN_READS_PER_DAY); ask the administrator if more are needed",
+                wait,
+            )
+        })?;
     Ok((caller, row))
 }
 
+/// Which page of the custody log a view returns.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustodyQuery {
+    /// Events before this sequence number (the newest when absent).
+    custody_before: Option<i64>,
+    /// Events per page.
+    #[serde(default = "default_custody_limit")]
+    custody_limit: i64,
+}
+
+/// Events a view returns unless asked for fewer.
+const DEFAULT_CUSTODY_LIMIT: i64 = 100;
+
+fn default_custody_limit() -> i64 {
+    DEFAULT_CUSTODY_LIMIT
+}
+
 /// `GET /v1/proofs/{proof_sm3}` (appraiser granted the case, court, admin): the proof, its
-/// receipt, its media and its custody log. Reading is itself a custody event.
+/// receipt, its media and a page of its custody log (the newest [`DEFAULT_CUSTODY_LIMIT`]
+/// events in chain order; `custody_before` and `custody_limit` page back, `custody_page` gives
+/// the count, the head and the link to older events). Reading is itself a custody event
+/// (recorded compactly: [`crate::store::Store::custody_read`]).
 pub async fn get_proof(
     req: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
     let (caller, row) = readable_proof(&req, &state).await?;
+    let page = web::Query::<CustodyQuery>::from_query(req.query_string())
+        .map_err(|e| {
+            HttpError::bad_request(
+                "bad_query",
+                format!("custody_before and custody_limit are whole numbers: {e}"),
+                Some("custody_limit"),
+            )
+        })?
+        .into_inner();
+    if !(1..=1000).contains(&page.custody_limit) {
+        return Err(HttpError::bad_request(
+            "bad_query",
+            "custody_limit is 1 to 1000 events",
+            Some("custody_limit"),
+        ));
+    }
     state
         .store
-        .custody(
+        .custody_read(
             &row.proof_sm3,
             CustodyKind::Viewed,
             &caller.actor(),
@@ -86,11 +133,24 @@ pub async fn get_proof(
             .is_some_and(|m| declared.satisfied_by(&m));
         media.push(json!({"item": i, "sm3": declared.sm3, "file_name": declared.file_name, "stored": stored}));
     }
-    let custody = state.store.custody_of(&row.proof_sm3).await?;
+    let page = state
+        .store
+        .custody_page(&row.proof_sm3, page.custody_before, page.custody_limit)
+        .await?;
     let proof: Value = serde_json::from_str(&row.proof_json).map_err(HttpError::internal)?;
     let receipt: Value = serde_json::from_str(&row.receipt_json).map_err(HttpError::internal)?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"proof": proof, "receipt": receipt, "media": media, "custody": custody})))
+    Ok(HttpResponse::Ok().json(json!({
+        "proof": proof,
+        "receipt": receipt,
+        "media": media,
+        "custody": page.events,
+        "custody_page": {
+            "events": page.total,
+            "head": page.head.map(|h| json!({"seq": h.seq, "hash": h.hash})),
+            "repeats_pending": page.repeats_pending,
+            "older": page.older.map(|seq| format!("/v1/proofs/{}?custody_before={seq}", row.proof_sm3)),
+        },
+    })))
 }
 
 /// `GET /v1/proofs/{proof_sm3}/media/{item}` (appraiser granted the case, court, admin): the
@@ -147,7 +207,7 @@ pub async fn get_media(
     };
     state
         .store
-        .custody(
+        .custody_read(
             &row.proof_sm3,
             CustodyKind::Exported,
             &caller.actor(),
@@ -186,7 +246,7 @@ pub async fn get_bundle(
         .ok_or_else(|| HttpError::new(StatusCode::CONFLICT, "not_yet_anchored", "the proof is receipted and waits for its batch to be anchored; retry in a few seconds", None))?;
     state
         .store
-        .custody(
+        .custody_read(
             &row.proof_sm3,
             CustodyKind::Exported,
             &caller.actor(),

@@ -211,7 +211,7 @@ async fn thumbnail(
     let png = thumbnail_of(&state, &caller, &media_sm3).await?;
     state
         .store
-        .custody(
+        .custody_read(
             &row.proof_sm3,
             CustodyKind::Viewed,
             &caller.actor(),

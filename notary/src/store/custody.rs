@@ -1,6 +1,12 @@
 //! Custody: the hash-chained log of every event on a proof (received, viewed, exported,
 //! media stored, anchored, certified), and its head row, which every transaction that appends
 //! to the log takes first so that appends are serialised across connections and instances.
+//!
+//! Reads are recorded compactly ([`Store::custody_read`]): the first read of a proof by one
+//! token in a minute is an event; the same read again in that minute is counted in
+//! `custody_repeats` and chained as one summary event once the minute is over
+//! ([`Store::flush_custody_repeats`]). Views read the log a page at a time
+//! ([`Store::custody_page`]).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -43,6 +49,171 @@ impl Store {
         Ok(())
     }
 
+    /// Records a read of evidence (a view or an export) by `actor`: an event if it is the first
+    /// such read of the proof by that actor with that detail in the minute of `now`, else a
+    /// durable count chained later by [`Self::flush_custody_repeats`]. Returns whether an
+    /// event was appended.
+    pub async fn custody_read(
+        &self,
+        proof_sm3: &str,
+        event: CustodyKind,
+        actor: &Actor,
+        now: i64,
+        detail: &str,
+    ) -> Result<bool> {
+        let actor = actor.to_string();
+        let minute = now.div_euclid(60_000);
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_custody().await?;
+        let counted = sqlx::query(
+            "UPDATE custody_repeats SET repeats = repeats + 1 WHERE proof_sm3 = $1 AND event = $2 \
+             AND actor = $3 AND detail = $4 AND minute = $5",
+        )
+        .bind(proof_sm3)
+        .bind(event.as_str())
+        .bind(&actor)
+        .bind(detail)
+        .bind(minute)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !counted {
+            sqlx::query(
+                "INSERT INTO custody_repeats (proof_sm3, event, actor, detail, minute, repeats) \
+                 VALUES ($1, $2, $3, $4, $5, 0)",
+            )
+            .bind(proof_sm3)
+            .bind(event.as_str())
+            .bind(&actor)
+            .bind(detail)
+            .bind(minute)
+            .execute(&mut *tx)
+            .await?;
+            append_custody(&mut tx, proof_sm3, event, &actor, now, detail).await?;
+        }
+        tx.commit().await?;
+        Ok(!counted)
+    }
+
+    /// Chains the reads counted in minutes before `now`'s as one summary event each, and
+    /// forgets those minutes. Returns the events appended.
+    pub async fn flush_custody_repeats(&self, now: i64) -> Result<usize> {
+        let minute = now.div_euclid(60_000);
+        let pending: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(minute) FROM custody_repeats WHERE minute < $1")
+                .bind(minute)
+                .fetch_one(&self.pool)
+                .await?;
+        if pending.is_none() {
+            return Ok(0);
+        }
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_custody().await?;
+        let rows = sqlx::query(
+            "SELECT proof_sm3, event, actor, detail, minute, repeats FROM custody_repeats \
+             WHERE minute < $1 AND repeats > 0 ORDER BY minute, proof_sm3, event, actor, detail",
+        )
+        .bind(minute)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let event: String = r.try_get("event")?;
+            let Some(kind) = CustodyKind::from_name(&event) else {
+                continue;
+            };
+            let (start, repeats): (i64, i64) = (r.try_get("minute")?, r.try_get("repeats")?);
+            let from = tiezheng_protocol::Timestamp::from_unix_ms(start * 60_000, 0);
+            let detail: String = r.try_get("detail")?;
+            events.push((
+                r.try_get::<String, _>("proof_sm3")?,
+                kind,
+                r.try_get::<String, _>("actor")?,
+                format!("{detail}: {repeats} more time(s) in the minute from {from}"),
+            ));
+        }
+        let new: Vec<NewCustody<'_>> = events
+            .iter()
+            .map(|(proof_sm3, event, actor, detail)| NewCustody {
+                proof_sm3,
+                event: *event,
+                actor,
+                at: now,
+                detail: detail.clone(),
+            })
+            .collect();
+        append_custody_many(&mut tx, &new).await?;
+        sqlx::query("DELETE FROM custody_repeats WHERE minute < $1")
+            .bind(minute)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(new.len())
+    }
+
+    /// A page of a proof's custody log: at most `limit` events before `before` (the newest when
+    /// `None`), in chain order; with the proof's event count and reads counted but not chained
+    /// yet.
+    pub async fn custody_page(
+        &self,
+        proof_sm3: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<CustodyPage> {
+        let before = before.unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events \
+             WHERE proof_sm3 = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(proof_sm3)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = rows.iter().map(custody_row).collect::<Result<Vec<_>>>()?;
+        events.reverse();
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM custody_events WHERE proof_sm3 = $1")
+                .bind(proof_sm3)
+                .fetch_one(&self.pool)
+                .await?;
+        let uncounted: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(repeats) AS BIGINT) FROM custody_repeats WHERE proof_sm3 = $1",
+        )
+        .bind(proof_sm3)
+        .fetch_one(&self.pool)
+        .await?;
+        let head = sqlx::query(
+            "SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events \
+             WHERE proof_sm3 = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(proof_sm3)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(custody_row)
+        .transpose()?;
+        let older = match events.first() {
+            Some(first) => sqlx::query(
+                "SELECT seq FROM custody_events WHERE proof_sm3 = $1 AND seq < $2 LIMIT 1",
+            )
+            .bind(proof_sm3)
+            .bind(first.seq)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|_| first.seq),
+            None => None,
+        };
+        Ok(CustodyPage {
+            events,
+            older,
+            total,
+            repeats_pending: uncounted.unwrap_or(0),
+            head,
+        })
+    }
+
     /// Custody events of a proof, in order.
     pub async fn custody_of(&self, proof_sm3: &str) -> Result<Vec<CustodyEvent>> {
         let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events WHERE proof_sm3 = $1 ORDER BY seq").bind(proof_sm3).fetch_all(&self.pool).await?;
@@ -54,6 +225,21 @@ impl Store {
         let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events ORDER BY seq").fetch_all(&self.pool).await?;
         rows.iter().map(custody_row).collect()
     }
+}
+
+/// A page of one proof's custody log.
+#[derive(Debug, Clone)]
+pub struct CustodyPage {
+    /// The events of the page, in chain order.
+    pub events: Vec<CustodyEvent>,
+    /// When older events exist: the `before` that pages back to them (the page's first seq).
+    pub older: Option<i64>,
+    /// Events of the proof in the whole log.
+    pub total: i64,
+    /// Repeated reads counted in the current minute, chained once it is over.
+    pub repeats_pending: i64,
+    /// The proof's newest event.
+    pub head: Option<CustodyEvent>,
 }
 
 /// A custody event to append.

@@ -40,7 +40,7 @@ pub use batches::{
     StoredBatch, UnanchoredBatch, UnsealedBatch, WaitingBatch, WaitingProof,
 };
 pub use certificates::CertificateRow;
-pub use custody::{CustodyEvent, verify_custody_chain};
+pub use custody::{CustodyEvent, CustodyPage, verify_custody_chain};
 pub use enrolment::DeviceRow;
 pub use intake::{AuditProof, ChainRow, IntakeTx, NewProof, ProofRow};
 pub use media::{Declaration, DeclaredMedia, MediaRow, NewMedia};
