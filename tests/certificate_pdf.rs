@@ -367,7 +367,11 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
     // minute is counted (chained once the minute is over) rather than logged again.
     let exported = events.iter().filter(|e| **e == "exported").count();
     let counted = v["custody_page"]["repeats_pending"].as_u64().unwrap();
-    assert_eq!(exported as u64 + counted, 6, "{events:?}, {counted} counted");
+    assert_eq!(
+        exported as u64 + counted,
+        6,
+        "{events:?}, {counted} counted"
+    );
     let (_, _, metrics) = get(&n, "/metrics", &n.admin);
     assert!(
         String::from_utf8_lossy(&metrics).contains("tiezheng_certificates_issued_total 1"),

@@ -138,7 +138,11 @@ fn concurrent_readers_with_intake_never_fail_and_custody_stays_exact() {
                 .unwrap_or(1)
         })
         .sum();
-    assert_eq!(viewed, READERS * READS, "every read is recorded in the custody log");
+    assert_eq!(
+        viewed,
+        READERS * READS,
+        "every read is recorded in the custody log"
+    );
     let received = log.iter().filter(|e| e.event == "received").count();
     assert_eq!(
         received,

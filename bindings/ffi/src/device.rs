@@ -212,6 +212,31 @@ impl Device {
         Ok(self.summary())
     }
 
+    /// Enrols like [`Self::enrol`], but only with a notary whose SM2 key ID (its fingerprint,
+    /// 64 hex digits, which the operator publishes and the app shows for comparison) is
+    /// `notary_key_id`; another key is refused with `NotaryKeyMismatch` before the code is
+    /// spent.
+    pub async fn enrol_pinned(
+        &self,
+        notary_url: String,
+        code: String,
+        notary_key_id: String,
+    ) -> Result<DeviceSummary, TiezhengError> {
+        self.check_online()?;
+        let pin = notary_key_id.trim().to_ascii_lowercase();
+        if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(TiezhengError::InvalidInput {
+                reason: format!(
+                    "notary_key_id: expected the notary's key ID, 64 hexadecimal digits, got {} characters",
+                    pin.len()
+                ),
+            });
+        }
+        let client = NotaryClient::new(&notary_url)?.pin_notary_key(&pin);
+        client.enrol(&self.inner, &code).await?;
+        Ok(self.summary())
+    }
+
     /// Sends queued proofs and their media to the notary and stores the signed receipts.
     pub async fn sync(
         &self,

@@ -42,6 +42,16 @@ pub enum TiezhengError {
         /// The field at fault, if any.
         field: Option<String>,
     },
+    /// The notary signs with another key than the one pinned at enrolment: nothing was
+    /// enrolled and the one-time code was not spent. Compare the fingerprint with the one the
+    /// notary's operator published.
+    #[error("the notary signs with key {actual}, not the pinned {expected}; not enrolled")]
+    NotaryKeyMismatch {
+        /// The pinned key ID.
+        expected: String,
+        /// The key ID the notary answered with.
+        actual: String,
+    },
     /// An argument the SDK cannot use.
     #[error("invalid input: {reason}")]
     InvalidInput {
@@ -115,6 +125,9 @@ impl From<ClientError> for TiezhengError {
                 field: error.field,
             },
             ClientError::NotEnrolled => Self::NotEnrolled,
+            ClientError::NotaryKeyMismatch {
+                expected, actual, ..
+            } => Self::NotaryKeyMismatch { expected, actual },
             other => Self::Other {
                 reason: other.to_string(),
             },

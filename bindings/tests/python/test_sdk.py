@@ -166,7 +166,12 @@ class SdkTest(unittest.TestCase):
             asyncio.run(dev.enrol(self.notary.url, "NOT-A-REAL-CODE"))
         self.assertEqual(bad.exception.code, "invalid_code")
         code = self.notary.call("POST", "/v1/enrolment-codes", {"officer_id": "310101"})["code"]
-        summary = asyncio.run(dev.enrol(self.notary.url, code))
+        # Pinned to another notary key: refused, and the code is not spent.
+        key_id = self.notary.call("GET", "/v1/notary")["key_id"]
+        with self.assertRaises(tz.TiezhengError.NotaryKeyMismatch) as pinned:
+            asyncio.run(dev.enrol_pinned(self.notary.url, code, "ab" * 32))
+        self.assertEqual((pinned.exception.expected, pinned.exception.actual), ("ab" * 32, key_id))
+        summary = asyncio.run(dev.enrol_pinned(self.notary.url, code, key_id))
         self.assertTrue(summary.enrolment_id.startswith("enr-"))
 
         events = Events()

@@ -42,6 +42,32 @@ final class EvidenceModel: ObservableObject {
         }
     }
 
+    /// `ab12cd34…` as `AB12 CD34 …`: sixteen groups an officer can compare with the notary
+    /// fingerprint the operator published (out of band: on paper, on the unit's intranet).
+    static func displayFingerprint(_ keyId: String) -> String {
+        let hex = keyId.filter { !$0.isWhitespace }.uppercased()
+        return stride(from: 0, to: hex.count, by: 4).map { i -> String in
+            let start = hex.index(hex.startIndex, offsetBy: i)
+            return String(hex[start..<hex.index(start, offsetBy: min(4, hex.count - i))])
+        }.joined(separator: " ")
+    }
+
+    /// Enrols with the notary's key pinned: a notary answering with another key is refused
+    /// before the one-time code is spent, and both fingerprints are shown to compare.
+    func enrol(notaryUrl: String, code: String, fingerprint: String) async {
+        guard let device else { return unlock() }
+        let keyId = fingerprint.filter { !$0.isWhitespace }.lowercased()
+        do {
+            _ = try await device.enrolPinned(notaryUrl: notaryUrl, code: code, notaryKeyId: keyId)
+            status = "Enrolled with notary \(Self.displayFingerprint(keyId))"
+        } catch TiezhengError.NotaryKeyMismatch(let expected, let actual) {
+            status = "NOT enrolled: the notary's key is \(Self.displayFingerprint(actual)), " +
+                "not \(Self.displayFingerprint(expected)). Ask the notary's operator."
+        } catch {
+            status = "Not enrolled: \(error)"
+        }
+    }
+
     /// The photo exactly as AVFoundation delivered it: these bytes are the evidence.
     func capture(photo data: Data) {
         guard let device else { return unlock() }

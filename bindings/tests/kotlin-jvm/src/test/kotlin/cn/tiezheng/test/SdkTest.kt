@@ -2,6 +2,7 @@ package cn.tiezheng.test
 
 import cn.tiezheng.sample.CaseForm
 import cn.tiezheng.sample.EvidenceCapture
+import cn.tiezheng.sample.Enrolment
 import cn.tiezheng.sample.SyncCoordinator
 import cn.tiezheng.sample.SyncOutcome
 import cn.tiezheng.sdk.Device
@@ -87,7 +88,14 @@ class SdkTest {
             assertEquals(SyncOutcome.NeedsEnrolment, SyncCoordinator(device).runOnce())
             val refused = assertFailsWith<TiezhengException.Rejected> { device.enrol(notary.url, "NOT-A-CODE") }
             assertEquals("invalid_code", refused.code)
-            val summary = device.enrol(notary.url, notary.enrolmentCode("310101"))
+            // Pinned to another notary key: refused before the code is spent.
+            val code = notary.enrolmentCode("310101")
+            val keyId = Regex("\"key_id\":\"([0-9a-f]+)\"").find(notary.call("GET", "/v1/notary"))!!.groupValues[1]
+            val wrong = Enrolment.enrol(device, notary.url, code, "ab".repeat(32))
+            assertEquals(Enrolment.Result.WrongNotary(Enrolment.display("ab".repeat(32)), Enrolment.display(keyId)), wrong)
+            val enrolled = Enrolment.enrol(device, notary.url, code, Enrolment.display(keyId))
+            assertTrue(enrolled is Enrolment.Result.Enrolled, "$enrolled")
+            val summary = enrolled.summary
             assertTrue(summary.enrolmentId!!.startsWith("enr-"))
 
             val coordinator = SyncCoordinator(device)
