@@ -63,6 +63,8 @@ fn swift_bindings_are_generated() {
         "func sync(",
         "public protocol KeyVault",
         "public enum TiezhengError",
+        "func enrolPinned(",
+        "public var errorDescription: String? { errorMessage(error: self) // tiezheng: error messages from the SDK",
     ] {
         assert!(squashed.contains(api), "generated Swift lacks `{api}`");
     }

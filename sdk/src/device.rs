@@ -46,6 +46,9 @@ pub enum DeviceError {
         /// Attempts left.
         remaining: u32,
     },
+    /// The officer cancelled the unlock, or it timed out: nothing was counted.
+    #[error("unlock cancelled or timed out; nothing was counted, try again")]
+    UnlockCancelled,
     /// Too many wrong unlocks: the key is locked and the device must be re-enrolled.
     #[error(
         "device key is locked after too many wrong PINs; re-initialise and re-enrol the device"
@@ -330,6 +333,7 @@ impl Device {
                     remaining: self.state.max_unlock_attempts - self.state.failed_unlocks,
                 })
             }
+            Err(VaultError::Cancelled) => Err(DeviceError::UnlockCancelled),
             Err(e) => Err(DeviceError::Vault(e)),
         }
     }

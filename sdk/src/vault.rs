@@ -7,7 +7,12 @@
 //! command line, which derives a wrapping key from the officer's PIN with PBKDF2-HMAC-SHA256.
 //!
 //! A wrong unlock surfaces as [`VaultError::WrongUnlock`]; the device counts those and locks the
-//! key after too many (see [`crate::device`]).
+//! key after [`crate::device::DEFAULT_MAX_UNLOCK_ATTEMPTS`] in a row (see [`crate::device`]). A
+//! cancelled or timed-out authentication is [`VaultError::Cancelled`] and never counts: only a
+//! credential proven wrong does. A locked device cannot be unlocked again; it is set up anew and
+//! enrolled again, and the administrator revokes the old device key
+//! (`tiezheng admin revoke-device`). Its queued proofs can still be synced (nothing is signed
+//! then).
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
@@ -21,9 +26,12 @@ pub type Kek = [u8; 32];
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VaultError {
-    /// The officer's unlock (PIN, biometric) was wrong.
+    /// The officer's unlock (PIN, biometric) was proven wrong: counted towards the lock.
     #[error("wrong unlock (PIN or biometric)")]
     WrongUnlock,
+    /// The officer cancelled the authentication, or it timed out: not counted.
+    #[error("unlock cancelled or timed out; nothing was counted")]
+    Cancelled,
     /// The platform vault refused or is unavailable; `reason` says why.
     #[error("key vault unavailable: {reason}")]
     Unavailable {
@@ -39,7 +47,9 @@ pub enum VaultError {
 pub trait KeyVault {
     /// Seals `kek`; the returned blob is stored by the SDK and handed back to [`Self::open_kek`].
     fn seal_kek(&self, kek: &Kek) -> Result<Vec<u8>, VaultError>;
-    /// Opens a blob made by [`Self::seal_kek`], after the officer's unlock.
+    /// Opens a blob made by [`Self::seal_kek`], after the officer's unlock. Return
+    /// [`VaultError::WrongUnlock`] only for a credential proven wrong (it counts towards the
+    /// permanent lock) and [`VaultError::Cancelled`] for a cancelled or timed-out prompt.
     fn open_kek(&self, blob: &[u8]) -> Result<Kek, VaultError>;
 }
 

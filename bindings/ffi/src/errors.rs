@@ -17,12 +17,19 @@ pub enum TiezhengError {
         "the device key is locked after too many wrong unlocks; set up and enrol the device again"
     )]
     KeyLocked,
-    /// The officer's unlock (PIN, biometric) was wrong.
+    /// The officer's unlock (PIN, biometric) was proven wrong; `attempts_left` more in a row
+    /// lock the key for good. Vaults throw it only for a wrong credential, never for a
+    /// cancelled or timed-out prompt (`UnlockCancelled`).
     #[error("wrong unlock: {attempts_left} attempts left before the key locks")]
     WrongUnlock {
         /// Attempts left.
         attempts_left: u32,
     },
+    /// The officer cancelled the authentication prompt, or it timed out: nothing was counted;
+    /// ask again. Vaults throw it for the platform's cancel, user-cancel, timeout and lockout
+    /// codes.
+    #[error("unlock cancelled or timed out; nothing was counted, ask again")]
+    UnlockCancelled,
     /// The device has not been enrolled with a notary.
     #[error("the device is not enrolled with a notary; enrol it first")]
     NotEnrolled,
@@ -85,6 +92,7 @@ impl From<DeviceError> for TiezhengError {
                 attempts_left: remaining,
             },
             DeviceError::Locked => Self::KeyLocked,
+            DeviceError::UnlockCancelled => Self::UnlockCancelled,
             DeviceError::NotInitialised(_)
             | DeviceError::NoOfficer
             | DeviceError::AlreadyInitialised(_) => Self::InvalidInput {
@@ -139,4 +147,12 @@ pub(crate) fn invalid(reason: impl Into<String>) -> TiezhengError {
     TiezhengError::InvalidInput {
         reason: reason.into(),
     }
+}
+
+/// The message for people of `error`, as the SDK words it. The generated bindings use it for
+/// Kotlin's `message`, Swift's `localizedDescription` and Python's `str()`, so that no error
+/// crosses the boundary without one.
+#[uniffi::export]
+pub fn error_message(error: TiezhengError) -> String {
+    error.to_string()
 }

@@ -10,8 +10,14 @@ use crate::errors::TiezhengError;
 
 /// The platform's key vault: seals and opens the 32-byte key-encryption key that protects the
 /// device's SM2 key. Android: an AES key in the Android Keystore requiring user
-/// authentication; iOS: the Keychain or the Secure Enclave. Throw `WrongUnlock` when the
-/// officer's authentication fails.
+/// authentication; iOS: the Keychain or the Secure Enclave.
+///
+/// Throw `WrongUnlock` only when a credential was presented and proven wrong: five in a row
+/// (`DEFAULT_MAX_UNLOCK_ATTEMPTS`) lock the device key for good, after which the device is set up
+/// again and re-enrolled, and the administrator revokes the old key. Throw `UnlockCancelled` when
+/// the officer cancels the prompt or it times out (BiometricPrompt's cancel, negative-button,
+/// timeout and lockout codes; `errSecUserCanceled` and `LAError.userCancel`, `.systemCancel`,
+/// `.appCancel` on iOS): it never counts.
 #[uniffi::export(with_foreign)]
 pub trait KeyVault: Send + Sync {
     /// Seals `kek`; the SDK stores the returned blob.
@@ -135,6 +141,7 @@ impl tiezheng_sdk::vault::KeyVault for VaultAdapter {
 fn vault_error(e: TiezhengError) -> VaultError {
     match e {
         TiezhengError::WrongUnlock { .. } => VaultError::WrongUnlock,
+        TiezhengError::UnlockCancelled => VaultError::Cancelled,
         other => VaultError::Unavailable {
             reason: other.to_string(),
         },

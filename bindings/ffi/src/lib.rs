@@ -35,7 +35,7 @@ mod records;
 mod verify;
 
 pub use device::Device;
-pub use errors::TiezhengError;
+pub use errors::{TiezhengError, error_message};
 pub use hooks::{
     Clock, KeyVault, LocationFix, LocationProvider, LocationSource, NetworkStatus, SyncEvent,
     SyncListener,

@@ -55,6 +55,16 @@ class PinVault(tz.KeyVault):
         return bytes(a ^ b for a, b in zip(body, enc))
 
 
+class CancelledVault(tz.KeyVault):
+    """The officer dismissed the biometric prompt: nothing is proven wrong."""
+
+    def seal_kek(self, kek):
+        raise tz.TiezhengError.UnlockCancelled()
+
+    def open_kek(self, blob):
+        raise tz.TiezhengError.UnlockCancelled()
+
+
 class BrokenVault(tz.KeyVault):
     def seal_kek(self, kek):
         raise RuntimeError("keystore unavailable")
@@ -246,6 +256,21 @@ class SdkTest(unittest.TestCase):
             tz.Device.unlock(d, PinVault("9999"), SystemClock(), None, None)
         self.assertEqual(e.exception.attempts_left, 4)
         tz.Device.unlock(d, PinVault("1111"), SystemClock(), None, None)
+        # Ten cancelled prompts count for nothing: the right PIN still unlocks.
+        for _ in range(10):
+            with self.assertRaises(tz.TiezhengError.UnlockCancelled) as c:
+                tz.Device.unlock(d, CancelledVault(), SystemClock(), None, None)
+            self.assertTrue(str(c.exception), "every error says what happened")
+        tz.Device.unlock(d, PinVault("1111"), SystemClock(), None, None)
+        # Five wrong PINs in a row lock the key for good, the right one included.
+        for left in (4, 3, 2, 1):
+            with self.assertRaises(tz.TiezhengError.WrongUnlock) as e:
+                tz.Device.unlock(d, PinVault("9999"), SystemClock(), None, None)
+            self.assertEqual(e.exception.attempts_left, left)
+        with self.assertRaises(tz.TiezhengError.KeyLocked):
+            tz.Device.unlock(d, PinVault("9999"), SystemClock(), None, None)
+        with self.assertRaises(tz.TiezhengError.KeyLocked):
+            tz.Device.unlock(d, PinVault("1111"), SystemClock(), None, None)
         with self.assertRaises(tz.TiezhengError.Platform):
             tz.Device.setup(os.path.join(self.tmp.name, "dev-broken"), ["1"], "m", "os", BrokenVault(), SystemClock(), None, None)
 

@@ -150,6 +150,11 @@ const PYTHON_CONVERTER: &str = r#"class _UniffiFfiConverterByRefBytes:
         raise NotImplementedError("ByRef bytes cannot be written to a buffer: zero-copy &[u8] is only supported in argument position, not nested in records/options/etc.")
 "#;
 
+/// Replaces a generated file's byte converter.
+type Patch = fn(&str) -> Result<Option<String>, PatchError>;
+/// Words a generated file's error messages.
+type MessagesPatch = fn(&str) -> Option<String>;
+
 /// Why a generated file could not be patched.
 #[derive(Debug)]
 pub(crate) struct PatchError(String);
@@ -197,16 +202,20 @@ pub(crate) fn patch_dir(dir: &Path) -> Result<Vec<PathBuf>, PatchError> {
                 stack.push(path);
                 continue;
             }
-            let patch: fn(&str) -> Result<Option<String>, PatchError> =
+            let (patch, messages): (Patch, MessagesPatch) =
                 match path.extension().and_then(|e| e.to_str()) {
-                    Some("kt") => patch_kotlin,
-                    Some("py") => patch_python,
+                    Some("kt") => (patch_kotlin, crate::messages::patch_kotlin),
+                    Some("py") => (patch_python, crate::messages::patch_python),
                     _ => continue,
                 };
             let text = fs::read_to_string(&path)
                 .map_err(|e| PatchError(format!("reading {}: {e}", path.display())))?;
             let patched =
                 patch(&text).map_err(|e| PatchError(format!("{}: {e}", path.display())))?;
+            let patched = match patched {
+                Some(p) => Some(messages(&p).unwrap_or(p)),
+                None => messages(&text),
+            };
             if let Some(patched) = patched {
                 fs::write(&path, patched)
                     .map_err(|e| PatchError(format!("writing {}: {e}", path.display())))?;
@@ -314,7 +323,7 @@ fn comment_block_start(text: &str, line: usize, prefix: &str) -> usize {
 }
 
 /// The `}` closing the `{` at `open`, skipping string literals.
-fn matching_brace(text: &str, open: usize) -> Option<usize> {
+pub(crate) fn matching_brace(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

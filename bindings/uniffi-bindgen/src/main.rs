@@ -3,9 +3,11 @@
 //!
 //! After `generate`, the converter for borrowed byte arguments in the generated Kotlin and
 //! Python is replaced by a position-aware one ([`byte_buffers`]), so that every way of
-//! generating the bindings (`bindings/scripts/generate.sh`, the Android Gradle build) gets it.
+//! generating the bindings (`bindings/scripts/generate.sh`, the Android Gradle build) gets it;
+//! and every error's message comes from the SDK ([`messages`]).
 
 mod byte_buffers;
+mod messages;
 
 use std::process::ExitCode;
 

@@ -33,12 +33,14 @@ final class EvidenceModel: ObservableObject {
                                           location: location, network: nil)
             }
             status = "Ready"
+        } catch TiezhengError.UnlockCancelled {
+            status = "Unlock cancelled: nothing was counted; try again"
         } catch TiezhengError.WrongUnlock(let left) {
             status = "Authentication failed: \(left) attempts left"
         } catch TiezhengError.KeyLocked {
             status = "The evidence key is locked: re-enrol this iPhone"
         } catch {
-            status = "\(error)"
+            status = error.localizedDescription
         }
     }
 

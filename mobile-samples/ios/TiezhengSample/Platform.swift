@@ -40,8 +40,18 @@ final class SecureEnclaveVault: KeyVault, @unchecked Sendable {
     func openKek(blob: Data) throws -> Data {
         var error: Unmanaged<CFError>?
         guard let kek = SecKeyCreateDecryptedData(try privateKey(), algorithm, blob as CFData, &error) else {
-            // The officer cancelled or failed authentication.
-            throw TiezhengError.WrongUnlock(attemptsLeft: 0)
+            let code = (error?.takeRetainedValue()).map { CFErrorGetCode($0) } ?? 0
+            // A cancelled or timed-out prompt proves nothing wrong and must not count towards
+            // the permanent lock; only a failed authentication does.
+            switch code {
+            case Int(errSecUserCanceled), LAError.userCancel.rawValue, LAError.systemCancel.rawValue,
+                 LAError.appCancel.rawValue, LAError.notInteractive.rawValue:
+                throw TiezhengError.UnlockCancelled
+            case Int(errSecAuthFailed), LAError.authenticationFailed.rawValue:
+                throw TiezhengError.WrongUnlock(attemptsLeft: 0)
+            default:
+                throw TiezhengError.Platform(reason: "Secure Enclave: error \(code)")
+            }
         }
         return kek as Data
     }

@@ -44,6 +44,12 @@ class JceVault(private val pin: String) : KeyVault {
     }
 }
 
+/** The officer dismissed the biometric prompt: nothing is proven wrong. */
+class CancelledVault : KeyVault {
+    override fun sealKek(kek: ByteArray): ByteArray = throw TiezhengException.UnlockCancelled()
+    override fun openKek(blob: ByteArray): ByteArray = throw TiezhengException.UnlockCancelled()
+}
+
 /** A vault whose platform keystore is broken: its exceptions must become typed errors. */
 class BrokenVault : KeyVault {
     override fun sealKek(kek: ByteArray): ByteArray = throw IllegalStateException("keystore unavailable")

@@ -123,6 +123,11 @@ class SdkTest {
         device.close()
         val wrong = assertFailsWith<TiezhengException.WrongUnlock> { Device.unlock(dir, JceVault("9999"), SystemClock(), null, null) }
         assertEquals(4u, wrong.attemptsLeft)
+        // Ten cancelled prompts count for nothing, and every error carries its message.
+        repeat(10) {
+            val cancelled = assertFailsWith<TiezhengException.UnlockCancelled> { Device.unlock(dir, CancelledVault(), SystemClock(), null, null) }
+            assertTrue(!cancelled.message.isNullOrEmpty(), "a message for people")
+        }
         Device.unlock(dir, JceVault("1111"), SystemClock(), null, null).use { d ->
             assertFailsWith<TiezhengException.InvalidInput> { d.capturePhoto("../escape.jpg", ByteBuffer.allocateDirect(4), form.toCaseInfo()) }
             val r = d.startRecording("x.m4a", form.toCaseInfo(), 1024UL, 1000UL)

@@ -50,8 +50,11 @@ class KeystoreVault(private val alias: String = "tiezheng-kek-wrapping") : KeyVa
     private inline fun guarded(block: () -> ByteArray): ByteArray = try {
         block()
     } catch (e: UserNotAuthenticatedException) {
-        // The app shows the system unlock prompt and tries again.
-        throw TiezhengException.WrongUnlock(0u)
+        // No recent authentication (the prompt was cancelled, timed out or not shown yet):
+        // nothing was proven wrong, so it must not count towards the permanent lock. The app
+        // shows the prompt and tries again. (The Keystore itself counts wrong biometrics and
+        // PINs and locks the key; WrongUnlock is for a vault that checks a credential itself.)
+        throw TiezhengException.UnlockCancelled()
     } catch (e: KeyPermanentlyInvalidatedException) {
         throw TiezhengException.KeyLocked()
     } catch (e: Exception) {

@@ -66,11 +66,18 @@ class MainActivity : AppCompatActivity() {
             } else {
                 Device.setup(dir, case.collectors, android.os.Build.MODEL, "Android ${android.os.Build.VERSION.RELEASE}", KeystoreVault(), AndroidClock(), location, AndroidNetwork(this))
             }
-        } catch (e: TiezhengException.WrongUnlock) {
+        } catch (e: TiezhengException.UnlockCancelled) {
+            // Cancelled or timed out: counted for nothing.
             status.text = "Unlock the phone, then try again"
+            null
+        } catch (e: TiezhengException.WrongUnlock) {
+            status.text = "Wrong credential: ${e.attemptsLeft} attempts left before the evidence key locks"
             null
         } catch (e: TiezhengException.KeyLocked) {
             status.text = "The evidence key is locked: re-enrol this phone"
+            null
+        } catch (e: TiezhengException) {
+            status.text = e.message ?: "Cannot open the evidence key"
             null
         }
     }
