@@ -280,7 +280,7 @@ fn hostile_proofs_get_clear_errors_and_nothing_is_stored() {
     let (s, v) = submit(&n, &tok, &next);
     assert_eq!(
         (s, v["code"].as_str().unwrap()),
-        (401, "unauthorized"),
+        (401, "device_revoked"),
         "{v}"
     );
 }
@@ -537,9 +537,14 @@ fn every_endpoint_checks_its_token() {
         for (role, tok) in &tokens {
             if allowed.contains(role) {
                 let (s, v) = n.call(method, path, Some(tok), body);
+                let code = if *role == "device" {
+                    "device_revoked"
+                } else {
+                    "token_revoked"
+                };
                 assert_eq!(
                     (s, v["code"].as_str().unwrap_or("")),
-                    (401, "unauthorized"),
+                    (401, code),
                     "{method} {path} with revoked {role} token"
                 );
             }

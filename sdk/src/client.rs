@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tiezheng_protocol::notary::{
     ApiError, ENROLMENT_REQUEST_TYPE, EnrolmentRequest, EnrolmentRequestBody, EnrolmentResponse,
-    SignedDeviceCertificate, SubmitResponse,
+    SignedDeviceCertificate, SubmitResponse, SubmitResult,
 };
 use tiezheng_protocol::{
     Hash32, HashAlgorithm, Proof, SignatureBlock, Sm2PublicKey, Timestamp, canonical,
@@ -66,6 +66,15 @@ pub enum ClientError {
         expected: String,
         /// The key ID the notary answered with.
         actual: String,
+    },
+    /// The notary asks the client to wait: retry after `retry_after_seconds` (the queue is
+    /// kept; a background worker reschedules itself rather than block).
+    #[error("the notary at {url} is rate limiting this device: retry in {retry_after_seconds} s")]
+    RateLimited {
+        /// The notary.
+        url: String,
+        /// Seconds to wait (the notary's `Retry-After`).
+        retry_after_seconds: u64,
     },
     /// The trusted certificate authorities (PEM) cannot be used.
     #[error("trusted certificate authorities: {0}")]
@@ -137,6 +146,15 @@ pub enum SyncEvent {
         /// Total bytes.
         total: u64,
     },
+    /// The notary refused one proof; it stays queued and the sync carries on with the next.
+    Refused {
+        /// Its `device_seq`.
+        device_seq: u64,
+        /// The notary's error code (see the catalogue of codes).
+        code: String,
+        /// For people.
+        message: String,
+    },
     /// A request failed and will be retried.
     Retrying {
         /// Attempt number (1-based).
@@ -155,6 +173,8 @@ pub struct SyncReport {
     pub media_bytes: u64,
     /// Proofs still pending afterwards.
     pub pending: usize,
+    /// Proofs the notary refused in this run (they stay queued): `(device_seq, code, message)`.
+    pub refused: Vec<(u64, String, String)>,
 }
 
 /// Why an HTTP client could not be made.
@@ -207,6 +227,10 @@ pub fn http_client(
 struct NotaryKeyAnswer {
     public_key: String,
 }
+
+/// Longest `Retry-After` a request waits for itself before it returns
+/// [`ClientError::RateLimited`] to the caller.
+pub const MAX_INLINE_RETRY_WAIT: Duration = Duration::from_secs(5);
 
 /// Talks to one notary.
 #[derive(Debug, Clone)]
@@ -377,17 +401,40 @@ impl NotaryClient {
                     },
                     &mut progress,
                 )
-                .await?;
-            let resp: SubmitResponse = serde_json::from_slice(&answer)
-                .map_err(|e| ClientError::BadAnswer(e.to_string()))?;
-            let result = resp
-                .results
-                .into_iter()
-                .next()
-                .ok_or_else(|| ClientError::BadAnswer("empty submit response".into()))?;
+                .await;
+            // A refusal of this proof (its content, its place in the chain, its size) is this
+            // proof's; a refusal of the device (token, role, rate) ends the sync.
+            let result = match answer {
+                Ok(answer) => serde_json::from_slice::<SubmitResponse>(&answer)
+                    .map_err(|e| ClientError::BadAnswer(e.to_string()))?
+                    .results
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ClientError::BadAnswer("empty submit response".into()))?,
+                Err(ClientError::Rejected {
+                    status: 400 | 409 | 413 | 422,
+                    error,
+                }) => SubmitResult {
+                    index: 0,
+                    receipt: None,
+                    error: Some(error),
+                },
+                Err(e) => return Err(e),
+            };
             let receipt = match (result.receipt, result.error) {
                 (Some(r), _) => r,
-                (None, Some(error)) => return Err(ClientError::Rejected { status: 200, error }),
+                (None, Some(error)) => {
+                    // This proof only: it stays queued (a later sync retries it), the others go on.
+                    progress(SyncEvent::Refused {
+                        device_seq: entry.device_seq,
+                        code: error.code.clone(),
+                        message: error.message.clone(),
+                    });
+                    report
+                        .refused
+                        .push((entry.device_seq, error.code, error.message));
+                    continue;
+                }
                 (None, None) => {
                     return Err(ClientError::BadAnswer(
                         "result without receipt or error".into(),
@@ -516,7 +563,7 @@ impl NotaryClient {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(60)));
+                        .map(Duration::from_secs);
                     let body = match resp.bytes().await {
                         Ok(b) => b.to_vec(),
                         Err(e) => {
@@ -538,14 +585,23 @@ impl NotaryClient {
                         message: String::from_utf8_lossy(&body).into_owned(),
                         field: None,
                     });
-                    if status == 429 && attempt < self.max_attempts {
-                        last = format!("{status}: {}", error.message);
-                        progress(SyncEvent::Retrying {
-                            attempt,
-                            reason: last.clone(),
+                    if status == 429 {
+                        // A short wait is waited here; a long one (or the last attempt) is the
+                        // caller's to schedule, never a silent block.
+                        let wait = retry_after.unwrap_or(delay);
+                        if attempt < self.max_attempts && wait <= MAX_INLINE_RETRY_WAIT {
+                            last = format!("{status}: {}", error.message);
+                            progress(SyncEvent::Retrying {
+                                attempt,
+                                reason: last.clone(),
+                            });
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        return Err(ClientError::RateLimited {
+                            url: self.base.clone(),
+                            retry_after_seconds: wait.as_secs().max(1),
                         });
-                        tokio::time::sleep(retry_after.unwrap_or(delay)).await;
-                        continue;
                     }
                     if status < 500 {
                         return Err(ClientError::Rejected { status, error });

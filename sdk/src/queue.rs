@@ -143,6 +143,16 @@ impl Queue {
         })
     }
 
+    /// The notary's signed receipt for `device_seq` (canonical JSON), once acknowledged.
+    pub fn receipt(&self, device_seq: u64) -> Result<Option<Vec<u8>>, DeviceError> {
+        let path = self.acked.join(format!("{device_seq:020}.receipt.json"));
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
     /// Records the notary's receipt for `device_seq` and marks the proof acknowledged.
     pub fn acknowledge(&self, device_seq: u64, receipt: &[u8]) -> Result<(), DeviceError> {
         let name = file_name(device_seq);

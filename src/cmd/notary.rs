@@ -322,6 +322,13 @@ pub(crate) fn sync(a: &SyncArgs) -> anyhow::Result<ExitCode> {
             SyncEvent::Retrying { attempt, reason } => {
                 json!({"event": "retrying", "attempt": attempt, "reason": reason})
             }
+            SyncEvent::Refused {
+                device_seq,
+                code,
+                message,
+            } => {
+                json!({"event": "refused", "device_seq": device_seq, "code": code, "message": message})
+            }
             _ => return,
         };
         let _ = emit_json_line(&mut out, &line);
@@ -329,7 +336,12 @@ pub(crate) fn sync(a: &SyncArgs) -> anyhow::Result<ExitCode> {
     let mut out = io::stdout().lock();
     emit_json_line(
         &mut out,
-        &json!({"event": "done", "acknowledged": report.acknowledged, "media_bytes": report.media_bytes, "pending": report.pending}),
+        &json!({"event": "done", "acknowledged": report.acknowledged, "media_bytes": report.media_bytes, "pending": report.pending, "refused": report.refused.len()}),
     )?;
-    Ok(ExitCode::SUCCESS)
+    if report.refused.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        // Some proofs stay queued: say so in the exit status, after syncing every other one.
+        Ok(ExitCode::from(2))
+    }
 }

@@ -9,12 +9,11 @@ use tiezheng_protocol::manifest::{self as m, Decimal};
 use tiezheng_sdk::capture::{CaptureContext, SegmentPolicy};
 use tiezheng_sdk::client::NotaryClient;
 use tiezheng_sdk::device::{DeviceSetup, UnlockedDevice};
-use tiezheng_sdk::queue::{EntryState, Queue};
 
 use crate::errors::{TiezhengError, invalid};
 use crate::hooks::{
-    Clock, ClockAdapter, KeyVault, LocationProvider, LocationSource, NetworkStatus, SyncEvent,
-    SyncListener, VaultAdapter,
+    Clock, ClockAdapter, KeyVault, LocationProvider, LocationSource, NetworkStatus, SyncListener,
+    VaultAdapter,
 };
 use crate::recording::Recording;
 use crate::records::{CaptureResult, CaseInfo, DeviceSummary, QueueItem, SyncReport, result};
@@ -180,24 +179,7 @@ impl Device {
 
     /// The queue of proofs, oldest first.
     pub fn queue(&self) -> Result<Vec<QueueItem>, TiezhengError> {
-        let q = Queue::open(&self.dir)?;
-        let mut out = Vec::new();
-        for e in q.entries()? {
-            let p = q.read(&e)?;
-            out.push(QueueItem {
-                device_seq: e.device_seq,
-                acknowledged: e.state == EntryState::Acknowledged,
-                proof_sm3: p.sm3().map(|h| h.to_hex()).unwrap_or_default(),
-                case_reference: p.manifest.case.reference.clone(),
-                files: p
-                    .manifest
-                    .items
-                    .iter()
-                    .map(|i| i.file_name.clone())
-                    .collect(),
-            });
-        }
-        Ok(out)
+        crate::outbox::queue_items(&self.dir)
     }
 
     /// Enrols the device with the notary at `notary_url` using a one-time `code`.
@@ -242,43 +224,7 @@ impl Device {
         &self,
         listener: Option<Arc<dyn SyncListener>>,
     ) -> Result<SyncReport, TiezhengError> {
-        self.check_online()?;
-        let binding = tiezheng_sdk::client::NotaryBinding::load(&self.dir)?;
-        let client = NotaryClient::new(&binding.url)?;
-        let report = client
-            .sync(&self.dir, |e| {
-                if let Some(l) = &listener {
-                    let event = match e {
-                        tiezheng_sdk::client::SyncEvent::Receipted {
-                            device_seq,
-                            chain_gap,
-                        } => SyncEvent::Receipted {
-                            device_seq,
-                            chain_gap,
-                        },
-                        tiezheng_sdk::client::SyncEvent::Uploading {
-                            sm3,
-                            received,
-                            total,
-                        } => SyncEvent::Uploading {
-                            sm3: sm3.to_hex(),
-                            received,
-                            total,
-                        },
-                        tiezheng_sdk::client::SyncEvent::Retrying { attempt, reason } => {
-                            SyncEvent::Retrying { attempt, reason }
-                        }
-                        _ => return,
-                    };
-                    let _ = l.on_event(event);
-                }
-            })
-            .await?;
-        Ok(SyncReport {
-            acknowledged: report.acknowledged as u64,
-            media_bytes: report.media_bytes,
-            pending: report.pending as u64,
-        })
+        crate::outbox::sync_dir(&self.dir, self.network.as_ref(), listener).await
     }
 }
 

@@ -30,6 +30,27 @@ pub enum TiezhengError {
     /// codes.
     #[error("unlock cancelled or timed out; nothing was counted, ask again")]
     UnlockCancelled,
+    /// The notary's administrator revoked this device (or its token): set it up and enrol it
+    /// again; its queue stays and can be sent after enrolment with the new key's device only
+    /// if the notary accepts it.
+    #[error("the notary revoked this device: {reason}")]
+    DeviceRevoked {
+        /// The notary's words.
+        reason: String,
+    },
+    /// The device's token expired: enrol the device again.
+    #[error("the device's token expired: {reason}")]
+    TokenExpired {
+        /// The notary's words.
+        reason: String,
+    },
+    /// The notary asks the device to wait `retry_after_seconds` before trying again; the queue
+    /// is kept (schedule the next sync rather than retry at once).
+    #[error("rate limited by the notary: retry in {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_seconds: u64,
+    },
     /// The device has not been enrolled with a notary.
     #[error("the device is not enrolled with a notary; enrol it first")]
     NotEnrolled,
@@ -127,6 +148,24 @@ impl From<ClientError> for TiezhengError {
         match e {
             ClientError::Device(d) => d.into(),
             ClientError::Network { reason, .. } => Self::Network { reason },
+            ClientError::Rejected { status: 401, error }
+                if error.code == "device_revoked" || error.code == "token_revoked" =>
+            {
+                Self::DeviceRevoked {
+                    reason: error.message,
+                }
+            }
+            ClientError::Rejected { status: 401, error } if error.code == "token_expired" => {
+                Self::TokenExpired {
+                    reason: error.message,
+                }
+            }
+            ClientError::RateLimited {
+                retry_after_seconds,
+                ..
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
             ClientError::Rejected { error, .. } => Self::Rejected {
                 code: error.code,
                 reason: error.message,

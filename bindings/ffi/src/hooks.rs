@@ -113,6 +113,15 @@ pub enum SyncEvent {
         /// Total.
         total: u64,
     },
+    /// The notary refused one proof; it stays queued and the sync goes on with the next.
+    Refused {
+        /// Its `device_seq`.
+        device_seq: u64,
+        /// The notary's error code.
+        code: String,
+        /// For people.
+        reason: String,
+    },
     /// A request failed and is retried.
     Retrying {
         /// Attempt number.

@@ -30,6 +30,7 @@ mod device;
 mod errors;
 mod hooks;
 mod media;
+mod outbox;
 mod recording;
 mod records;
 mod verify;
@@ -41,8 +42,11 @@ pub use hooks::{
     SyncListener,
 };
 pub use media::{ContentDigests, MediaInfo, hash_bytes, inspect_file};
+pub use outbox::Outbox;
 pub use recording::Recording;
-pub use records::{CaptureResult, CaseInfo, DeviceSummary, Finding, QueueItem, SyncReport};
+pub use records::{
+    CaptureResult, CaseInfo, DeviceSummary, Finding, QueueItem, RefusedProof, SyncReport,
+};
 pub use verify::{
     DocumentCheck, ProofCheck, RuleCheck, verify_document, verify_proof, verify_receipt,
 };

@@ -99,6 +99,19 @@ pub struct SyncReport {
     pub media_bytes: u64,
     /// Proofs still pending.
     pub pending: u64,
+    /// Proofs the notary refused in this run; they stay queued.
+    pub refused: Vec<RefusedProof>,
+}
+
+/// A proof the notary refused during a sync.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedProof {
+    /// Its `device_seq`.
+    pub device_seq: u64,
+    /// The notary's error code (see `bindings/REJECTED-CODES.md`).
+    pub code: String,
+    /// For people.
+    pub reason: String,
 }
 
 pub(crate) fn findings(f: &[m::Finding]) -> Vec<Finding> {

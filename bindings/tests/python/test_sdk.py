@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -112,8 +113,9 @@ def case(ref="PY-2026-0001"):
 
 
 class Notary:
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra_env=None):
         env = dict(os.environ, TIEZHENG_NOTARY_ADMIN_TOKEN=ADMIN, TIEZHENG_LOG="warn", TIEZHENG_NOTARY_BATCH_MAX_MS="100")
+        env.update(extra_env or {})
         self.proc = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         line = self.proc.stdout.readline()
@@ -273,6 +275,81 @@ class SdkTest(unittest.TestCase):
             tz.Device.unlock(d, PinVault("1111"), SystemClock(), None, None)
         with self.assertRaises(tz.TiezhengError.Platform):
             tz.Device.setup(os.path.join(self.tmp.name, "dev-broken"), ["1"], "m", "os", BrokenVault(), SystemClock(), None, None)
+
+
+    def test_outbox_syncs_a_locked_device_and_errors_are_told_apart(self):
+        n2 = Notary(os.path.join(self.tmp.name, "notary-outbox"), {
+            "TIEZHENG_NOTARY_DEVICE_TOKEN_TTL_SECONDS": "4",
+            "TIEZHENG_NOTARY_ENROL_ATTEMPTS_PER_MINUTE": "1",
+        })
+        try:
+            d, dev = self.new_device("dev-outbox", pin="1357")
+            photo = read(os.path.join(CORPUS, "photos/DSCN0010.jpg"))
+            for i in range(3):
+                dev.capture_photo("p%d.jpg" % i, photo, case("PY-OUTBOX"))
+            code = n2.call("POST", "/v1/enrolment-codes", {"officer_id": "310101"})["code"]
+            asyncio.run(dev.enrol(n2.url, code))
+            del dev
+            # The officer's key locks (five wrong PINs); the queue must still go out.
+            for _ in range(5):
+                with self.assertRaises((tz.TiezhengError.WrongUnlock, tz.TiezhengError.KeyLocked)):
+                    tz.Device.unlock(d, PinVault("0000"), SystemClock(), None, None)
+            with self.assertRaises(tz.TiezhengError.KeyLocked):
+                tz.Device.unlock(d, PinVault("1357"), SystemClock(), None, None)
+            # The second proof is damaged in the queue: the notary refuses it, not the others.
+            second = os.path.join(d, "queue/pending/00000000000000000002.proof.json")
+            text = read(second, "r")
+            self.assertIn("python host test", text)
+            with open(second, "w") as f:
+                f.write(text.replace("python host test", "python host TEST"))
+            # A fresh process, as a background worker would be: no vault, no unlock.
+            script = (
+                "import asyncio, json, sys, tiezheng_ffi as tz\n"
+                "ob = tz.Outbox.open(sys.argv[1], None)\n"
+                "r = asyncio.run(ob.sync(None))\n"
+                "print(json.dumps({'ack': r.acknowledged, 'pending': r.pending,"
+                " 'refused': [[x.device_seq, x.code, x.reason] for x in r.refused]}))\n"
+            )
+            out = subprocess.run([sys.executable, "-c", script, d], capture_output=True, text=True,
+                                 env=os.environ)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            r = json.loads(out.stdout)
+            self.assertEqual((r["ack"], r["pending"]), (2, 1), r)
+            self.assertEqual([x[0] for x in r["refused"]], [2], r)
+            self.assertTrue(r["refused"][0][1] and r["refused"][0][2], r)
+            ob = tz.Outbox.open(d, None)
+            key = ob.notary_public_key()
+            for seq in (1, 3):
+                self.assertTrue(tz.verify_receipt(ob.receipt(seq), key, ob.proof(seq)))
+            self.assertIsNone(ob.receipt(2))
+            self.assertEqual([q.acknowledged for q in ob.queue()], [True, False, True])
+
+            # Expired, revoked and rate limited are told apart, each with its message.
+            time.sleep(4.5)
+            with self.assertRaises(tz.TiezhengError.TokenExpired) as e:
+                asyncio.run(ob.sync(None))
+            self.assertIn("expired", str(e.exception))
+            key_id = json.loads(read(os.path.join(d, "device.json"), "r"))["key_id"]
+            n2.call("POST", "/v1/devices/%s/revoke" % key_id, {})
+            with self.assertRaises(tz.TiezhengError.DeviceRevoked) as e:
+                asyncio.run(ob.sync(None))
+            self.assertIn("revoked", str(e.exception))
+            _, other = self.new_device("dev-rate")
+            seen = []
+            started = time.monotonic()
+            for _ in range(8):
+                try:
+                    asyncio.run(other.enrol(n2.url, "NOT-A-CODE"))
+                except tz.TiezhengError.Rejected as e:
+                    seen.append(e.code)
+                except tz.TiezhengError.RateLimited as e:
+                    seen.append(e.retry_after_seconds)
+                    break
+            self.assertIsInstance(seen[-1], int, seen)
+            self.assertGreater(seen[-1], 5, seen)
+            self.assertLess(time.monotonic() - started, 20, "no silent minute-long wait")
+        finally:
+            n2.stop()
 
 
 if __name__ == "__main__":

@@ -180,12 +180,25 @@ pub async fn authenticate(
         .token(&token_sm3(token.trim()))
         .await?
         .ok_or_else(|| unauthorized("unknown token"))?;
+    // Revoked, a revoked device and expired are told apart: an app re-enrols for the first
+    // two and asks for a new token (or re-enrols) for the third.
+    let refused = |code: &str, msg: &str| {
+        HttpError::new(StatusCode::UNAUTHORIZED, code, msg, Some("Authorization"))
+    };
     if row.revoked_at.is_some() {
-        return Err(unauthorized("this token has been revoked"));
+        return Err(if row.role == Role::Device.name() {
+            refused(
+                "device_revoked",
+                "this device has been revoked by the notary's administrator; set it up and enrol it again",
+            )
+        } else {
+            refused("token_revoked", "this token has been revoked")
+        });
     }
     if row.expires_at <= now_ms() {
-        return Err(unauthorized(
-            "this token has expired; ask the administrator for a new one",
+        return Err(refused(
+            "token_expired",
+            "this token has expired; ask the administrator for a new one (a device enrols again)",
         ));
     }
     state
