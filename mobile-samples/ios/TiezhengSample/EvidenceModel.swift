@@ -21,8 +21,7 @@ final class EvidenceModel: ObservableObject {
     }
 
     func unlock() {
-        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
-            .appendingPathComponent("tiezheng").path
+        let dir = EvidenceModel.deviceDirectory
         do {
             if FileManager.default.fileExists(atPath: dir + "/device.json") {
                 device = try Device.unlock(dir: dir, vault: SecureEnclaveVault(), clock: SystemClock(),
@@ -83,19 +82,26 @@ final class EvidenceModel: ObservableObject {
         }
     }
 
-    func syncOnce() async -> Bool {
-        guard let device else { return false }
+    static var deviceDirectory: String {
+        FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+            .appendingPathComponent("tiezheng").path
+    }
+
+    /// One sync of the device's outbox, off the main actor: no unlocked key is needed.
+    nonisolated static func syncOutbox() async -> Bool {
         do {
-            let report = try await device.sync(listener: nil)
-            status = "\(report.acknowledged) receipted, \(report.pending) pending"
-            return report.pending == 0
-        } catch TiezhengError.Network(let reason) {
-            status = "Offline (\(reason)); proofs stay queued"
-            return false
+            let outbox = try Outbox.open(dir: deviceDirectory, network: nil)
+            let report = try await outbox.sync(listener: nil)
+            return Int(report.pending) == report.refused.count
         } catch {
-            status = "Sync refused: \(error)"
-            return false
+            return false // offline, rate limited, revoked: the proofs stay queued
         }
+    }
+
+    func syncOnce() async -> Bool {
+        let done = await EvidenceModel.syncOutbox()
+        status = done ? "Everything receipted" : "Some proofs stay queued"
+        return done
     }
 
     static func scheduleSync() {

@@ -6,6 +6,7 @@ import cn.tiezheng.sample.Enrolment
 import cn.tiezheng.sample.SyncCoordinator
 import cn.tiezheng.sample.SyncOutcome
 import cn.tiezheng.sdk.Device
+import cn.tiezheng.sdk.Outbox
 import cn.tiezheng.sdk.TiezhengException
 import cn.tiezheng.sdk.hashBytes
 import cn.tiezheng.sdk.verifyDocument
@@ -85,7 +86,8 @@ class SdkTest {
             assertEquals(video.size.toULong(), clip.bytes)
 
             // Not enrolled yet: the coordinator says so; a bad code is refused with its code.
-            assertEquals(SyncOutcome.NeedsEnrolment, SyncCoordinator(device).runOnce())
+            val outbox = Outbox.open(dir, null)
+            assertTrue(SyncCoordinator(outbox).runOnce() is SyncOutcome.NeedsEnrolment)
             val refused = assertFailsWith<TiezhengException.Rejected> { device.enrol(notary.url, "NOT-A-CODE") }
             assertEquals("invalid_code", refused.code)
             // Pinned to another notary key: refused before the code is spent.
@@ -98,13 +100,16 @@ class SdkTest {
             val summary = enrolled.summary
             assertTrue(summary.enrolmentId!!.startsWith("enr-"))
 
-            val coordinator = SyncCoordinator(device)
+            val coordinator = SyncCoordinator(outbox)
             val outcome = coordinator.runOnce()
             assertTrue(outcome is SyncOutcome.Done, "$outcome")
             assertEquals(listOf(1L, 2L), coordinator.receipted)
             assertTrue(device.queue().all { it.acknowledged })
-            val receipt = Files.readString(Path.of(dir, "queue/acked/00000000000000000001.receipt.json"))
-            assertTrue(verifyReceipt(receipt, notary.publicKey(), shot.proofJson))
+            // Receipts and the pinned notary key come from the outbox: no private file is read.
+            val receipt = outbox.receipt(1UL)!!
+            assertEquals(notary.publicKey(), outbox.notaryPublicKey())
+            assertTrue(verifyReceipt(receipt, outbox.notaryPublicKey()!!, shot.proofJson))
+            assertEquals(shot.proofJson, outbox.proof(1UL))
 
             // The court's offline bundle verifies against the photo; tampering names the layer.
             val bundle = notary.bundle(shot.proofSm3)
