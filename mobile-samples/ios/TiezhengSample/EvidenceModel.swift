@@ -82,7 +82,7 @@ final class EvidenceModel: ObservableObject {
         }
     }
 
-    static var deviceDirectory: String {
+    nonisolated static var deviceDirectory: String {
         FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
             .appendingPathComponent("tiezheng").path
     }
