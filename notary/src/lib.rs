@@ -20,6 +20,7 @@ pub mod api;
 pub mod audit;
 pub mod config;
 pub mod error;
+pub mod error_codes;
 pub mod keys;
 pub mod liveness;
 pub mod media;
