@@ -42,7 +42,7 @@ pub use hooks::{
     SyncListener,
 };
 pub use media::{ContentDigests, MediaInfo, hash_bytes, inspect_file};
-pub use outbox::Outbox;
+pub use outbox::{Outbox, device_exists};
 pub use recording::Recording;
 pub use records::{
     CaptureResult, CaseInfo, DeviceSummary, Finding, QueueItem, RefusedProof, SyncReport,

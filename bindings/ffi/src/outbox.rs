@@ -195,3 +195,10 @@ pub(crate) async fn sync_dir(
             .collect(),
     })
 }
+
+/// Whether `dir` already holds a device (set up, enrolled or not): an app calls
+/// `Device.unlock` then, and `Device.setup` otherwise.
+#[uniffi::export]
+pub fn device_exists(dir: String) -> bool {
+    Path::new(&dir).join("device.json").is_file()
+}

@@ -7,28 +7,39 @@ use tiezheng_sdk::capture::CaptureOutcome;
 
 use crate::errors::TiezhengError;
 
-/// The case and collection record of a capture.
+/// The case and collection record of a capture. Only `reference` is required: every other
+/// field defaults to absent (Kotlin and Swift: named arguments with defaults; Python: keyword
+/// arguments).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CaseInfo {
     /// Case or enforcement-session reference.
     pub reference: String,
     /// Cause (案由).
+    #[uniffi(default = None)]
     pub cause: Option<String>,
     /// What is being recorded.
+    #[uniffi(default = None)]
     pub object: Option<String>,
     /// Description of the content.
+    #[uniffi(default = None)]
     pub description: Option<String>,
     /// Collection method (default: on-site capture with the Tiezheng SDK).
+    #[uniffi(default = None)]
     pub method: Option<String>,
     /// Collector officer IDs (default: the device's officers).
+    #[uniffi(default = [])]
     pub collectors: Vec<String>,
     /// Holder or party name.
+    #[uniffi(default = None)]
     pub holder_name: Option<String>,
     /// Note about the holder (e.g. refused to sign).
+    #[uniffi(default = None)]
     pub holder_note: Option<String>,
     /// Witness name.
+    #[uniffi(default = None)]
     pub witness_name: Option<String>,
     /// Why there is no witness, or a note.
+    #[uniffi(default = None)]
     pub witness_note: Option<String>,
 }
 

@@ -150,6 +150,15 @@ class SdkTest(unittest.TestCase):
         dev = tz.Device.setup(d, ["310101", "310102"], "python host", "linux", PinVault(pin), SystemClock(), FixedLocation(), None)
         return d, dev
 
+    def test_defaults_and_set_up_devices(self):
+        # Only the reference is required; everything else defaults to absent.
+        info = tz.CaseInfo(reference="PY-DEFAULTS")
+        self.assertEqual((info.cause, info.collectors, info.witness_note), (None, [], None))
+        d = os.path.join(self.tmp.name, "dev-exists")
+        self.assertFalse(tz.device_exists(d))
+        self.new_device("dev-exists")
+        self.assertTrue(tz.device_exists(d))
+
     def test_known_answer(self):
         self.assertEqual(tz.hash_bytes(b"abc").sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
 

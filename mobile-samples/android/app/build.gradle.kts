@@ -35,11 +35,20 @@ android {
     compileSdk = 35
     defaultConfig {
         applicationId = "cn.tiezheng.sample"
-        minSdk = 28
+        // 31: KeyGenParameterSpec.setUserAuthenticationParameters (30) and the BiometricPrompt
+        // authenticators used by the vault (30+); nothing below is called without it.
+        minSdk = 31
         targetSdk = 35
         versionCode = 1
         versionName = "0.1.0"
         ndk { abiFilters += listOf("arm64-v8a", "x86_64") }
+    }
+    buildTypes {
+        release {
+            // R8 must keep JNA and the generated bindings: UniFFI finds them by name at run time.
+            isMinifyEnabled = true
+            proguardFiles(getDefaultProguardFile("proguard-android-optimize.txt"), "proguard-rules.pro")
+        }
     }
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
