@@ -8,7 +8,8 @@ let package = Package(
     platforms: [.iOS(.v16)],
     products: [.library(name: "TiezhengSDK", targets: ["TiezhengSDK"])],
     targets: [
-        .binaryTarget(name: "TiezhengFFIC", path: "../../target/ios/TiezhengFFI.xcframework"),
-        .target(name: "TiezhengSDK", dependencies: ["TiezhengFFIC"], path: "../../target/ios/swift"),
+        // Inside the package folder, as SwiftPM requires: build-xcframework.sh writes there.
+        .binaryTarget(name: "TiezhengFFIC", path: "Artifacts/TiezhengFFI.xcframework"),
+        .target(name: "TiezhengSDK", dependencies: ["TiezhengFFIC"], path: "Artifacts/swift"),
     ]
 )
