@@ -6,17 +6,24 @@ import android.widget.Button
 import android.widget.LinearLayout
 import android.widget.TextView
 import androidx.appcompat.app.AppCompatActivity
+import androidx.biometric.BiometricManager
+import androidx.biometric.BiometricPrompt
 import androidx.camera.core.ImageCapture
 import androidx.camera.core.ImageCaptureException
 import androidx.camera.core.ImageProxy
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
+import androidx.lifecycle.lifecycleScope
 import cn.tiezheng.sample.CaseForm
 import cn.tiezheng.sample.EvidenceCapture
 import cn.tiezheng.sdk.Device
 import cn.tiezheng.sdk.TiezhengException
+import cn.tiezheng.sdk.deviceExists
 import java.io.File
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /**
  * The sample capture screen: CameraX preview, a shutter that hands the JPEG bytes straight to
@@ -58,27 +65,55 @@ class MainActivity : AppCompatActivity() {
         unlockDevice()
     }
 
+    /**
+     * Set up on first start; afterwards the officer authenticates with BiometricPrompt (strong
+     * biometric or the device credential), which opens the Keystore key for 30 s, and the SDK
+     * unlocks off the main thread. A cancelled or failed prompt never reaches the SDK, so it
+     * counts for nothing; the Keystore itself limits wrong attempts.
+     */
     private fun unlockDevice() {
         val dir = File(filesDir, "tiezheng").path
-        DeviceHolder.device = try {
-            if (File(dir, "device.json").exists()) {
-                Device.unlock(dir, KeystoreVault(), AndroidClock(), location, AndroidNetwork(this))
-            } else {
-                Device.setup(dir, case.collectors, android.os.Build.MODEL, "Android ${android.os.Build.VERSION.RELEASE}", KeystoreVault(), AndroidClock(), location, AndroidNetwork(this))
+        if (!deviceExists(dir)) {
+            openDevice { Device.setup(dir, case.collectors, android.os.Build.MODEL, "Android ${android.os.Build.VERSION.RELEASE}", KeystoreVault(), AndroidClock(), location, AndroidNetwork(this)) }
+            return
+        }
+        val prompt = BiometricPrompt(this, ContextCompat.getMainExecutor(this), object : BiometricPrompt.AuthenticationCallback() {
+            override fun onAuthenticationSucceeded(result: BiometricPrompt.AuthenticationResult) {
+                openDevice { Device.unlock(dir, KeystoreVault(), AndroidClock(), location, AndroidNetwork(this@MainActivity)) }
             }
-        } catch (e: TiezhengException.UnlockCancelled) {
-            // Cancelled or timed out: counted for nothing.
-            status.text = "Unlock the phone, then try again"
-            null
-        } catch (e: TiezhengException.WrongUnlock) {
-            status.text = "Wrong credential: ${e.attemptsLeft} attempts left before the evidence key locks"
-            null
-        } catch (e: TiezhengException.KeyLocked) {
-            status.text = "The evidence key is locked: re-enrol this phone"
-            null
-        } catch (e: TiezhengException) {
-            status.text = e.message ?: "Cannot open the evidence key"
-            null
+
+            override fun onAuthenticationError(errorCode: Int, errString: CharSequence) {
+                // Cancelled, timed out or locked out by the system: nothing was counted.
+                status.text = "Not unlocked ($errString): tap Capture to try again"
+            }
+        })
+        prompt.authenticate(
+            BiometricPrompt.PromptInfo.Builder()
+                .setTitle("Unlock the evidence key")
+                .setSubtitle("Officer ${case.collectors.firstOrNull() ?: ""}")
+                .setAllowedAuthenticators(BiometricManager.Authenticators.BIOMETRIC_STRONG or BiometricManager.Authenticators.DEVICE_CREDENTIAL)
+                .build(),
+        )
+    }
+
+    /** Runs `open` off the main thread and shows every outcome. */
+    private fun openDevice(open: () -> Device) {
+        lifecycleScope.launch {
+            val message = withContext(Dispatchers.IO) {
+                try {
+                    DeviceHolder.device = open()
+                    "Ready"
+                } catch (e: TiezhengException.UnlockCancelled) {
+                    "Unlock cancelled or timed out: nothing was counted; try again"
+                } catch (e: TiezhengException.WrongUnlock) {
+                    "Wrong credential: ${e.attemptsLeft} attempts left before the evidence key locks"
+                } catch (e: TiezhengException.KeyLocked) {
+                    "The evidence key is locked: set this phone up again and re-enrol it"
+                } catch (e: TiezhengException) {
+                    e.message ?: "Cannot open the evidence key"
+                }
+            }
+            status.text = message
         }
     }
 
@@ -93,23 +128,35 @@ class MainActivity : AppCompatActivity() {
 
     private fun capture() {
         val device = DeviceHolder.device ?: return unlockDevice()
-        imageCapture.takePicture(ContextCompat.getMainExecutor(this), object : ImageCapture.OnImageCapturedCallback() {
+        // The callback runs on a background executor: hashing and storing happen off the main
+        // thread; only the status goes back to it.
+        imageCapture.takePicture(captureExecutor, object : ImageCapture.OnImageCapturedCallback() {
             override fun onCaptureSuccess(image: ImageProxy) {
                 // The JPEG exactly as the camera encoded it: these bytes are the evidence. The
-                // plane's direct buffer is read in place (position to limit), so the image is
-                // closed only after the SDK has hashed and stored it.
-                val result = try {
-                    EvidenceCapture(device, case).photo("IMG_${System.currentTimeMillis()}.jpg", image.planes[0].buffer)
+                // plane's direct buffer is read in place (position to limit, no copy), so the
+                // image is closed only after the SDK has hashed and stored it.
+                val message = try {
+                    val result = EvidenceCapture(device, case).photo("IMG_${System.currentTimeMillis()}.jpg", image.planes[0].buffer)
+                    SyncWorker.schedule(this@MainActivity)
+                    "Signed #${result.deviceSeq}: SM3 ${result.sm3.take(16)}…"
+                } catch (e: TiezhengException) {
+                    "Not captured: ${e.message}"
                 } finally {
                     image.close()
                 }
-                status.text = "Signed #${result.deviceSeq}: SM3 ${result.sm3.take(16)}…"
-                SyncWorker.schedule(this@MainActivity)
+                runOnUiThread { status.text = message }
             }
 
             override fun onError(e: ImageCaptureException) {
-                status.text = "Camera error: ${e.message}"
+                runOnUiThread { status.text = "Camera error: ${e.message}" }
             }
         })
+    }
+
+    private val captureExecutor = java.util.concurrent.Executors.newSingleThreadExecutor()
+
+    override fun onDestroy() {
+        captureExecutor.shutdown()
+        super.onDestroy()
     }
 }
