@@ -83,7 +83,7 @@ fn default_custody_limit() -> i64 {
 }
 
 /// `GET /v1/proofs/{proof_sm3}` (appraiser granted the case, court, admin): the proof, its
-/// receipt, its media and a page of its custody log (the newest [`DEFAULT_CUSTODY_LIMIT`]
+/// receipt, its media and a page of its custody log (the newest 100
 /// events in chain order; `custody_before` and `custody_limit` page back, `custody_page` gives
 /// the count, the head and the link to older events). Reading is itself a custody event
 /// (recorded compactly: [`crate::store::Store::custody_read`]).
