@@ -159,6 +159,16 @@ class SdkTest(unittest.TestCase):
         self.new_device("dev-exists")
         self.assertTrue(tz.device_exists(d))
 
+    def test_every_error_carries_the_sdks_message(self):
+        E = tz.TiezhengError
+        for e in [E.KeyLocked(), E.WrongUnlock(3), E.UnlockCancelled(), E.NotEnrolled(),
+                  E.DeviceRevoked("revoked"), E.TokenExpired("expired"), E.RateLimited(42),
+                  E.NotaryKeyMismatch("ab", "cd"), E.Network("offline"),
+                  E.Rejected("invalid_code", "unknown code", "/request/code"), E.InvalidInput("bad"),
+                  E.Platform("keystore"), E.Other("other")]:
+            self.assertTrue(str(e).strip(), "%s has no message" % type(e).__name__)
+        self.assertIn("42", str(E.RateLimited(42)))
+
     def test_known_answer(self):
         self.assertEqual(tz.hash_bytes(b"abc").sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
 

@@ -123,6 +123,40 @@ class SdkTest {
     }
 
     @Test
+    fun everyErrorCarriesTheSdksMessage() {
+        val all = listOf(
+            TiezhengException.KeyLocked(), TiezhengException.WrongUnlock(3u), TiezhengException.UnlockCancelled(),
+            TiezhengException.NotEnrolled(), TiezhengException.DeviceRevoked("revoked by the administrator"),
+            TiezhengException.TokenExpired("expired"), TiezhengException.RateLimited(42uL),
+            TiezhengException.NotaryKeyMismatch("ab", "cd"), TiezhengException.Network("offline"),
+            TiezhengException.Rejected("invalid_code", "unknown code", "/request/code"),
+            TiezhengException.InvalidInput("bad"), TiezhengException.Platform("keystore"), TiezhengException.Other("other"),
+        )
+        for (e in all) assertTrue(!e.message.isNullOrBlank(), "${e::class.simpleName} has no message")
+        assertTrue(TiezhengException.RateLimited(42uL).message!!.contains("42"))
+        assertTrue(TiezhengException.WrongUnlock(3u).message!!.contains("3 attempts"))
+    }
+
+    @Test
+    fun theCoordinatorTellsARevokedDeviceFromTheRest() = runBlocking {
+        val (dir, device) = setup("revoked")
+        device.use {
+            EvidenceCapture(device, form).photo("a.jpg", Files.readAllBytes(corpus.resolve("photos/DSCN0010.jpg")))
+            device.enrol(notary.url, notary.enrolmentCode("310101"))
+        }
+        // Five wrong credentials lock the key for good; the outbox still syncs the queue.
+        repeat(4) { assertFailsWith<TiezhengException.WrongUnlock> { Device.unlock(dir, JceVault("0000"), SystemClock(), null, null) } }
+        assertFailsWith<TiezhengException.KeyLocked> { Device.unlock(dir, JceVault("0000"), SystemClock(), null, null) }
+        assertFailsWith<TiezhengException.KeyLocked> { Device.unlock(dir, JceVault("2468"), SystemClock(), null, null) }
+        // The administrator revoked the device meanwhile: the worker is told so, not "retry".
+        val keyId = Regex("\"key_id\": *\"([0-9a-f]+)\"").find(Files.readString(Path.of(dir, "device.json")))!!.groupValues[1]
+        notary.call("POST", "/v1/devices/$keyId/revoke", "{}")
+        val outcome = SyncCoordinator(Outbox.open(dir, null)).runOnce()
+        assertTrue(outcome is SyncOutcome.Revoked, "$outcome")
+        assertTrue(outcome.reason.contains("revoked"), outcome.reason)
+    }
+
+    @Test
     fun typedErrorsAndTheForeignVault() {
         val (dir, device) = setup("pins", pin = "1111")
         device.close()
