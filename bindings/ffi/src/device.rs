@@ -39,7 +39,10 @@ impl std::fmt::Debug for Device {
 #[uniffi::export(async_runtime = "tokio")]
 impl Device {
     /// Sets up a new device in `dir`: the SM2 key is generated here and sealed through `vault`.
-    #[uniffi::constructor]
+    ///
+    /// `location` and `network` are optional (named arguments with defaults in Kotlin, Swift
+    /// and Python).
+    #[uniffi::constructor(default(location = None, network = None))]
     #[allow(clippy::too_many_arguments)] // the platform hooks are the constructor's arguments
     pub fn setup(
         dir: String,
@@ -73,7 +76,7 @@ impl Device {
 
     /// Opens the device in `dir` and unlocks its key through `vault` (the officer
     /// authenticates). Wrong unlocks are counted; too many lock the key.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(location = None, network = None))]
     pub fn unlock(
         dir: String,
         vault: Arc<dyn KeyVault>,
