@@ -136,6 +136,24 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
     let forged_path = files.join("forged.bundle.json");
     std::fs::write(&forged_path, serde_json::to_vec(&forged).unwrap()).unwrap();
 
+    // The certificate a court holds, and what its QR code carries.
+    let (s, cert_bytes) = common::http(
+        "GET",
+        &format!("{}/v1/proofs/{proof}/certificate", n.url),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&cert_bytes));
+    let certificate_path = files.join("certificate.json");
+    std::fs::write(&certificate_path, &cert_bytes).unwrap();
+    let cert_json = common::json_body(&cert_bytes);
+    let qr = serde_json::json!({
+        "n": cert_json["certificate"]["number"],
+        "c": Hash32::sm3(&cert_bytes).to_hex(),
+        "p": proof,
+        "f": Hash32::sm3(&std::fs::read(&photo).unwrap()).to_hex(),
+    });
+
     // A court policy that trusts another notary key.
     let mut foreign = policy.clone();
     foreign["notary_keys"] = serde_json::json!([tiezheng_protocol::Sm2SigningKey::generate()
@@ -182,6 +200,7 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
                 "bundle": bundle_path, "media": media_path, "altered": altered_path,
                 "forged": forged_path, "forged_layer": forged_layer,
                 "policy": policy_path, "foreign_policy": foreign_path, "foreign_layer": foreign_layer,
+                "certificate": certificate_path, "qr": qr,
             })
             .to_string(),
         )
@@ -219,6 +238,12 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
     assert_eq!(
         seen["no_token_in_urls"], true,
         "sign-in forms without scripts"
+    );
+    assert_eq!(
+        seen["qr"],
+        serde_json::json!({"right": {"n": "true", "c": "true", "p": "true", "f": "true"},
+            "wrong": {"n": "false", "c": "false", "p": "true", "f": "true"}}),
+        "every QR value compared"
     );
 
     // Every view and download in the browser is in the custody log, and the log still

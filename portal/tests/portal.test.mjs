@@ -106,6 +106,22 @@ try {
   assert.equal(failing(r).layer, 'media');
   await context.setOffline(false);
 
+  step('a certificate opened from its QR code: every value compared');
+  verdicts.qr = {};
+  for (const [name, q] of [['right', F.qr], ['wrong', { ...F.qr, n: 'TZ-20260101-0000000000000000', c: '0'.repeat(64) }]]) {
+    const v = await context.newPage();
+    await v.goto(`${URL_}/verify#n=${encodeURIComponent(q.n)}&c=${q.c}&p=${q.p}&f=${q.f}`);
+    await v.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+    await v.setInputFiles('[data-input="certificate"]', F.certificate);
+    await v.setInputFiles('[data-input="media"]', [F.media]);
+    await v.click('#verify-button');
+    await v.waitForSelector('#result[data-verdict]', { timeout: 60000 });
+    assert.equal(await v.getAttribute('#result', 'data-verdict'), 'valid');
+    verdicts.qr[name] = {};
+    for (const k of ['n', 'c', 'p', 'f']) verdicts.qr[name][k] = await v.getAttribute(`[data-qr="${k}"]`, 'data-match');
+    await v.close();
+  }
+
   step('sign-in forms with scripts blocked put no token anywhere');
   for (const [path, fields] of [['/appraiser', ['#token']], ['/court', ['#token', '#number']]]) {
     const b = await context.newPage();

@@ -28,12 +28,17 @@ const fromQr = (() => {
   return q;
 })();
 
+// Every value the QR code carries is compared with what was verified; one that cannot be
+// compared (no such value in the file chosen) does not match either.
 function compareWithQr(expected, found, id) {
-  if (!fromQr || !expected || !found) return;
-  $(id).replaceChildren(expected === found
+  if (!fromQr || !expected) return;
+  const match = !!found && expected === found;
+  $(id).replaceChildren(match
     ? bi('✓ 与核验结果一致', '✓ matches what was verified')
-    : bi('✗ 与核验结果不一致', '✗ differs from what was verified'));
-  $(id).dataset.match = String(expected === found);
+    : found
+      ? bi('✗ 与核验结果不一致', '✗ differs from what was verified')
+      : bi('✗ 无法比对：所选文件中没有此值', '✗ cannot be compared: the file chosen does not state it'));
+  $(id).dataset.match = String(match);
 }
 
 async function loadNotaryPolicy() {
@@ -97,6 +102,9 @@ export async function verifyFiles(evidenceFile, mediaFile) {
   const report = JSON.parse(wasm.verify(evidence, media, policy));
   renderReport(result, report, { policySource: courtPolicy ? 'court' : notaryPolicy ? 'notary' : 'bundle' });
   if (fromQr) {
+    const cert = report.certificate || {};
+    compareWithQr(fromQr.n, cert.number, 'qr-number-match');
+    compareWithQr(fromQr.c, cert.sm3, 'qr-certificate-match');
     compareWithQr(fromQr.p, report.facts && report.facts.proof_sm3, 'qr-proof-match');
     compareWithQr(fromQr.f, media && JSON.parse(media).sm3, 'qr-file-match');
   }

@@ -133,6 +133,7 @@ pub fn verify_json(evidence: &[u8], media: Option<&str>, policy: Option<&[u8]>) 
         }],
         policy: None,
         facts: None,
+        certificate: None,
     };
     let r = match (
         media.map(parse_media).transpose(),

@@ -39,6 +39,10 @@ pub struct Report {
     pub policy: Option<Value>,
     /// Facts the evidence states (proof, receipt, batch, anchor, manifest).
     pub facts: Option<Value>,
+    /// The certificate read (number, SM3 of its canonical bytes, issuer, date), when the
+    /// evidence is a certificate: what a QR code's `n` and `c` are compared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Value>,
 }
 
 /// What the page measured of the media file.
@@ -82,6 +86,7 @@ fn unusable(u: Unusable) -> Report {
         }],
         policy: None,
         facts: None,
+        certificate: None,
     }
 }
 
@@ -148,6 +153,9 @@ pub fn verify_evidence(
             .collect(),
         policy: v.policy.as_ref().map(|p| policy_view(p, source)),
         facts: doc.bundle().map(|b| facts(b, &v.facts)),
+        certificate: v.certificate.as_ref().map(|c| {
+            json!({"number": c.number, "sm3": c.sm3, "issuer": c.issuer, "issued_at": c.issued_at})
+        }),
     }
 }
 
