@@ -205,6 +205,7 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
             .to_string(),
         )
         .env("PORTAL_APPRAISER_TOKEN", &appraiser)
+        .env("PORTAL_COURT_TOKEN", &court)
         .env("PORTAL_APPRAISER_ID", &appraiser_id)
         .env("PORTAL_GRANTED_CASE", "沪浦-2026-PORTAL")
         .env("PORTAL_OTHER_CASE", "沪浦-2026-OTHER")
@@ -239,6 +240,13 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
         seen["no_token_in_urls"], true,
         "sign-in forms without scripts"
     );
+    // With the court's own policy loaded, both pages refuse what only the operator's accepts.
+    assert_eq!(
+        seen["court"],
+        serde_json::json!({"operator": "valid", "source": "notary",
+            "pinned": {"verdict": "invalid", "layer": foreign_layer}}),
+    );
+    assert_eq!(seen["appraiser_pinned"], serde_json::json!(foreign_layer));
     assert_eq!(
         seen["qr"],
         serde_json::json!({"right": {"n": "true", "c": "true", "p": "true", "f": "true"},

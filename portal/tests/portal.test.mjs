@@ -122,6 +122,28 @@ try {
     await v.close();
   }
 
+  step('the court page verifies with a loaded policy, the operator\'s only without one');
+  const failingLayer = (p) => p.evaluate(() => {
+    const f = document.querySelector('#result [data-layer][data-status="fail"]');
+    return f ? f.dataset.layer : null;
+  });
+  {
+    const c = await context.newPage();
+    await c.goto(`${URL_}/court`);
+    await c.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+    await c.fill('#token', env('PORTAL_COURT_TOKEN'));
+    await c.fill('#number', F.qr.n);
+    await c.click('#lookup-button');
+    await c.waitForSelector('#result[data-verdict]', { timeout: 60000 });
+    verdicts.court = { operator: await c.getAttribute('#result', 'data-verdict'), source: await c.getAttribute('#policy-fingerprint', 'data-source') };
+    await c.setInputFiles('[data-input="policy"]', F.foreign_policy);
+    await c.waitForSelector('#policy-fingerprint[data-source="court"]');
+    await c.click('#lookup-button');
+    await c.waitForFunction(() => document.getElementById('result').dataset.verdict === 'invalid', null, { timeout: 60000 });
+    verdicts.court.pinned = { verdict: 'invalid', layer: await failingLayer(c) };
+    await c.close();
+  }
+
   step('sign-in forms with scripts blocked put no token anywhere');
   for (const [path, fields] of [['/appraiser', ['#token']], ['/court', ['#token', '#number']]]) {
     const b = await context.newPage();
@@ -167,6 +189,15 @@ try {
   await a.waitForSelector(`#custody tr[data-event="exported"][data-actor="${actor}"]`);
   assert.equal(await a.getAttribute('#custody', 'data-custody'), 'intact');
   verdicts.appraiser = 'valid';
+  step('the appraiser page verifies with a loaded policy');
+  await a.setInputFiles('[data-input="policy"]', F.foreign_policy);
+  await a.waitForSelector('#policy-fingerprint[data-source="court"]');
+  await a.click('#verify-item');
+  await a.waitForFunction(() => document.getElementById('item-result').dataset.verdict === 'invalid', null, { timeout: 60000 });
+  verdicts.appraiser_pinned = await a.evaluate(() => {
+    const f = document.querySelector('#item-result [data-layer][data-status="fail"]');
+    return f ? f.dataset.layer : null;
+  });
 
   step('a case not granted is refused');
   await a.goto(`${URL_}/appraiser#case=${encodeURIComponent(env('PORTAL_OTHER_CASE'))}`);

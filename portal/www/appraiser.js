@@ -2,7 +2,7 @@
 // findings and custody log (its hash chain checked here, in WebAssembly), view or download
 // the original and its proof bundle, and verify it in this browser. Every view and download
 // is a custody event the notary logs; the log is re-read after each.
-import { wasm, wasmReady, HashPool, renderReport, formatBytes, bi, el } from './portal.js';
+import { wasm, wasmReady, HashPool, renderReport, formatBytes, bi, el, PolicyPicker } from './portal.js';
 
 const $ = (id) => document.getElementById(id);
 const pool = new HashPool();
@@ -205,12 +205,12 @@ $('verify-item').addEventListener('click', async () => {
     // One request at a time: each read appends to the notary's custody log.
     const bundle = await api(`/v1/proofs/${current.proof_sm3}/bundle`, 'buffer');
     const media = await api(`/v1/proofs/${current.proof_sm3}/media/${current.item}`, 'blob');
-    const policy = await fetch('/v1/ledger/policy', { cache: 'no-store' }).then((r) => r.arrayBuffer());
+    const policy = await picker.resolve();
     $('progress-area').hidden = false;
     const segments = JSON.parse(wasm.segment_ranges(new Uint8Array(bundle)));
     const digests = await pool.hash(media, (f) => { $('progress').value = f; }, segments);
-    const report = JSON.parse(wasm.verify(new Uint8Array(bundle), JSON.stringify(digests), new Uint8Array(policy)));
-    renderReport(out, report, { policySource: 'notary' });
+    const report = JSON.parse(wasm.verify(new Uint8Array(bundle), JSON.stringify(digests), policy.bytes));
+    renderReport(out, report, { policySource: policy.source });
   } catch (e) {
     out.replaceChildren(el('p', { className: 'error', role: 'alert' }, bi('无法核验：', e.message)));
   }
@@ -251,7 +251,10 @@ $('signout').addEventListener('click', () => {
 });
 window.addEventListener('hashchange', route);
 
+let picker;
 Promise.all([wasmReady, pool.ready]).then(() => {
+  picker = new PolicyPicker($('policy-area'));
+  picker.show();
   document.body.dataset.ready = 'true';
   $('signin-button').disabled = false;
   if (token) signIn();

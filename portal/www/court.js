@@ -1,7 +1,7 @@
 // Court lookup: fetch a certificate by its number (GET /v1/certificates/{number}, issue 12),
 // offer its PDF and JSON for download, and verify it in this browser with the same verifier
 // as `tiezheng verify` against this notary's published policy.
-import { wasm, wasmReady, renderReport, bi, el } from './portal.js';
+import { wasm, wasmReady, renderReport, bi, el, PolicyPicker } from './portal.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -49,16 +49,19 @@ $('lookup').addEventListener('submit', async (e) => {
       }
     });
     $('downloads').append(link(json, `${number}.json`, '下载证书 JSON', 'Download certificate JSON'), ' ', pdfButton);
-    const policy = new Uint8Array(await (await fetch('/v1/ledger/policy', { cache: 'no-store' })).arrayBuffer());
-    const report = JSON.parse(wasm.verify(new Uint8Array(await json.arrayBuffer()), undefined, policy));
-    renderReport($('result'), report, { policySource: 'notary' });
+    const policy = await picker.resolve();
+    const report = JSON.parse(wasm.verify(new Uint8Array(await json.arrayBuffer()), undefined, policy.bytes));
+    renderReport($('result'), report, { policySource: policy.source });
     say('已取得证书。核验媒体文件请使用“核验”页面。', 'Certificate fetched. To check the media file too, use the Verify page.', 'found');
   } catch (err) {
     say(err.status === 404 ? '未找到该编号的证书。' : '查询失败：', err.message, 'error');
   }
 });
 
+let picker;
 wasmReady.then(() => {
+  picker = new PolicyPicker($('policy-area'));
+  picker.show();
   document.body.dataset.ready = 'true';
   $('lookup-button').disabled = false;
 });

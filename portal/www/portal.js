@@ -176,7 +176,7 @@ export function renderReport(container, report, { policySource } = {}) {
 
 function renderPolicy(container, p, source) {
   const from = {
-    notary: ['本公证处公布的创世信任策略（/v1/ledger/policy，登记变更由证据包携带）', "this notary's published genesis policy (/v1/ledger/policy; registry changes come with the bundle)"],
+    notary: ['运营方公布的创世信任策略（/v1/ledger/policy，登记变更由证据包携带；请与您持有的策略核对指纹）', "the operator's published genesis policy (/v1/ledger/policy; registry changes come with the bundle; compare its fingerprint with the one you hold)"],
     court: ['您载入的信任策略文件', 'the policy file you loaded'],
     bundle: ['证据包自带的密钥（仅证明一致性，不证明签署者身份）', "the keys inside the bundle (proves consistency, not who signed)"],
   }[source || p.source] || ['', ''];
@@ -212,5 +212,64 @@ function renderFacts(container, f) {
   if (findings.length) {
     container.append(el('h3', {}, bi('采集时的发现', 'Findings at capture')),
       el('ul', { className: 'findings' }, findings.map((x) => el('li', { 'data-finding': x.code }, el('code', {}, x.code), ' ', x.detail))));
+  }
+}
+
+/**
+ * The trusted policy of the court and appraiser pages: a policy file the user loads (kept for
+ * the session in this tab, its fingerprint shown) is always used; without one, the operator's
+ * published policy is fetched and named as the operator's, never silently preferred.
+ * `container` receives the file input (`data-input="policy"`) and the fingerprint.
+ */
+export class PolicyPicker {
+  constructor(container) {
+    this.key = 'tiezheng-policy';
+    const input = el('input', { type: 'file', id: 'policy', accept: '.json,application/json', 'data-input': 'policy' });
+    this.fingerprint = el('code', { id: 'policy-fingerprint' }, '—');
+    this.source = el('p', { id: 'policy-source' });
+    container.replaceChildren(
+      el('details', { open: true },
+        el('summary', {}, bi('信任策略', 'Trusted policy'), ': ', this.fingerprint),
+        this.source,
+        el('label', { htmlFor: 'policy' }, bi('载入您自己的信任策略文件（本标签页内保存）', 'Load your own policy file (kept in this tab)')),
+        input));
+    input.addEventListener('change', async () => {
+      const f = input.files[0];
+      if (!f) return;
+      const text = await f.text();
+      try {
+        wasm.fingerprint_policy(new TextEncoder().encode(text));
+        sessionStorage.setItem(this.key, text);
+      } catch (e) {
+        this.source.replaceChildren(bi('这不是信任策略文件：', `not a policy file: ${e.message || e}`));
+        return;
+      }
+      this.show();
+    });
+  }
+
+  /** The policy the user loaded, if any. */
+  loaded() {
+    const text = sessionStorage.getItem(this.key);
+    return text ? new TextEncoder().encode(text) : null;
+  }
+
+  /** Shows which policy verification will use. */
+  show() {
+    const bytes = this.loaded();
+    this.source.replaceChildren(bytes
+      ? bi('使用您载入的策略文件。', 'Using the policy file you loaded.')
+      : bi('未载入策略文件：将使用运营方公布的策略（请与法院持有的策略核对指纹）。', "No policy file loaded: the operator's published policy will be used (compare its fingerprint with the court's)."));
+    this.fingerprint.textContent = bytes ? wasm.fingerprint_policy(bytes) : '—';
+    this.fingerprint.dataset.source = bytes ? 'court' : 'notary';
+  }
+
+  /** `{ bytes, source }`: the loaded policy (`court`), else the operator's (`notary`). */
+  async resolve() {
+    const bytes = this.loaded();
+    if (bytes) return { bytes, source: 'court' };
+    const served = new Uint8Array(await (await fetch('/v1/ledger/policy', { cache: 'no-store' })).arrayBuffer());
+    this.fingerprint.textContent = wasm.fingerprint_policy(served);
+    return { bytes: served, source: 'notary' };
   }
 }
