@@ -24,6 +24,7 @@
 //!   `array.array`); `bytes` and writable contiguous buffers are read in place, other buffers
 //!   (read-only or strided views) are copied once.
 
+use crate::text::matching_brace;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -320,36 +321,6 @@ fn comment_block_start(text: &str, line: usize, prefix: &str) -> usize {
         start = prev;
     }
     start
-}
-
-/// The `}` closing the `{` at `open`, skipping string literals.
-pub(crate) fn matching_brace(text: &str, open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in text.get(open..)?.char_indices() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(open + i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

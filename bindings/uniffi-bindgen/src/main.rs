@@ -8,6 +8,7 @@
 
 mod byte_buffers;
 mod messages;
+mod text;
 
 use std::process::ExitCode;
 

@@ -14,7 +14,7 @@ pub(crate) fn patch_kotlin(text: &str) -> Option<String> {
     }
     let start = text.find("sealed class TiezhengException")?;
     let open = start + text.get(start..)?.find('{')?;
-    let close = crate::byte_buffers::matching_brace(text, open)?;
+    let close = crate::text::matching_brace(text, open)?;
     let body = text.get(open..close)?;
     let mut patched = String::with_capacity(body.len());
     let mut lines = body.split_inclusive('\n').peekable();

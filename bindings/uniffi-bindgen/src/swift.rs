@@ -4,9 +4,9 @@
 
 // Shared with `uniffi-bindgen`; only the Swift patch is used here.
 #[allow(dead_code)]
-mod byte_buffers;
-#[allow(dead_code)]
 mod messages;
+#[allow(dead_code)]
+mod text;
 
 use std::process::ExitCode;
 
