@@ -417,9 +417,24 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
         "本证书证明",
         "沪浦-2026-0001",
         "IMG_0001.jpg",
+        "北京时间 (UTC+8)",
     ] {
         assert!(text.contains(want), "pdftotext lacks {want:?}:\n{text}");
     }
+    // Times as a Chinese court reads them: Beijing time, never the signed UTC form.
+    let issued: tiezheng_protocol::Timestamp =
+        serde_json::from_value(cert["certificate"]["issued_at"].clone()).unwrap();
+    let (y, mo, d, h, mi, s, ms) =
+        tiezheng_protocol::Timestamp::from_unix_ms(issued.unix_ms(), 480).local_fields();
+    let beijing = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{ms:03} 北京时间");
+    assert!(
+        text.contains(&beijing),
+        "pdftotext lacks {beijing:?}:\n{text}"
+    );
+    assert!(
+        !text.contains(&issued.to_string()),
+        "a UTC time shown to people"
+    );
 
     // The QR code, read back from the rendered page, opens the verification page with the
     // hashes in the fragment only.

@@ -178,6 +178,8 @@ try {
   await a.waitForSelector('#custody[data-custody="intact"]');
   const actor = `appraiser:${env('PORTAL_APPRAISER_ID')}`;
   assert.ok(await a.$(`#custody tr[data-event="viewed"][data-actor="${actor}"]`), 'the custody log shows the view');
+  assert.match(await a.innerText('#custody tbody'), /北京时间 \(UTC\+8\)/, 'times in Beijing time, offset stated');
+  assert.match(await a.innerText('#facts'), /北京时间 \(UTC\+8\)/);
   step('verifies it');
   await a.click('#verify-item');
   await a.waitForSelector('#item-result[data-verdict], #item-result .error', { timeout: 60000 });

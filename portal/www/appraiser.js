@@ -2,7 +2,7 @@
 // findings and custody log (its hash chain checked here, in WebAssembly), view or download
 // the original and its proof bundle, and verify it in this browser. Every view and download
 // is a custody event the notary logs; the log is re-read after each.
-import { wasm, wasmReady, HashPool, renderReport, formatBytes, bi, el, PolicyPicker } from './portal.js';
+import { wasm, wasmReady, HashPool, renderReport, formatBytes, bi, el, PolicyPicker, beijing } from './portal.js';
 
 const $ = (id) => document.getElementById(id);
 const pool = new HashPool();
@@ -77,7 +77,7 @@ async function openCase(reference) {
         thumb,
         el('h3', {}, it.file_name),
         el('p', {}, `${it.mime} · ${formatBytes(it.bytes)} · #${p.device_seq}`),
-        el('p', {}, el('time', {}, it.device_time)),
+        el('p', {}, el('time', { dateTime: it.device_time || '' }, beijing(it.device_time))),
         it.findings && it.findings.length ? el('p', { className: 'help' }, it.findings.join(', ')) : null,
         open));
     }
@@ -118,14 +118,14 @@ async function openItem(proof, item) {
     ...fact('案件', 'Case', `${m.case.reference}${m.case.cause ? ' · ' + m.case.cause : ''}`),
     ...fact('类型', 'Kind', `${it.kind} · ${it.mime} · ${it.bytes} B`),
     ...(it.hashes || []).flatMap((h) => fact(h.algorithm, h.algorithm, el('code', {}, h.value))),
-    ...fact('设备时间', 'Device time', it.times && it.times.device_time),
-    ...fact('卫星时间', 'GNSS time', it.times && it.times.gnss_time),
+    ...fact('设备时间', 'Device time', it.times && beijing(it.times.device_time)),
+    ...fact('卫星时间', 'GNSS time', it.times && beijing(it.times.gnss_time)),
     ...fact('位置', 'Location', fix && `${fix.latitude}, ${fix.longitude} (±${fix.horizontal_accuracy ?? '?'} m, ${fix.provider}${fix.mock ? ', MOCK' : ''})`),
     ...fact('设备', 'Device', `${m.device.model} · ${m.device.os}`),
     ...fact('采集人', 'Collectors', (m.case.collectors || []).join(', ')),
     ...fact('见证人', 'Witness', m.case.witness && (m.case.witness.name || m.case.witness.note)),
     ...fact('当事人', 'Holder', m.case.holder && (m.case.holder.name || m.case.holder.note)),
-    ...fact('接收时间', 'Received by the notary', view.receipt.receipt.received_at),
+    ...fact('接收时间', 'Received by the notary', beijing(view.receipt.receipt.received_at)),
     ...fact('设备序号', 'Device sequence', String(m.device_seq)));
   $('findings').replaceChildren(...(it.findings || []).map((f) => el('li', { 'data-finding': f.code }, el('code', {}, f.code), ' ', f.detail)));
   if (!(it.findings || []).length) $('findings').append(el('li', {}, bi('无', 'none')));
@@ -156,7 +156,7 @@ function renderCustody(page) {
     const c = check.events[i] || {};
     return el('tr', { 'data-event': e.event, 'data-actor': e.actor, 'data-link': c.link },
       el('td', {}, String(e.seq)), el('td', {}, e.event), el('td', {}, el('code', {}, e.actor)),
-      el('td', {}, el('time', {}, new Date(e.at).toISOString())), el('td', {}, e.detail),
+      el('td', {}, el('time', { dateTime: new Date(e.at).toISOString() }, beijing(e.at))), el('td', {}, e.detail),
       el('td', {}, c.problem ? el('span', { className: 'error' }, c.problem) : c.link));
   }));
 }

@@ -27,6 +27,16 @@ export function bi(zh, en) {
   return el('span', { className: 'bi' }, el('span', { lang: 'zh-CN' }, zh), ' ', el('span', { lang: 'en', className: 'en' }, en));
 }
 
+/**
+ * A time as a Chinese court reads it: Beijing time with the offset stated (the exact signed
+ * value stays in the document). Takes Unix milliseconds or an RFC 3339 string.
+ */
+export function beijing(t) {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  if (t === undefined || t === null || t === '' || !Number.isFinite(ms)) return t;
+  return `${new Date(ms + 8 * 3600e3).toISOString().replace('T', ' ').replace('Z', '')} 北京时间 (UTC+8)`;
+}
+
 export function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -198,12 +208,12 @@ function renderFacts(container, f) {
   row('案由', 'Cause', m.case && m.case.cause);
   row('文件', 'File', item.file_name && `${item.file_name} (${item.mime}, ${item.bytes} B)`);
   for (const h of item.hashes || []) row(h.algorithm, h.algorithm, el('code', {}, h.value));
-  row('设备时间', 'Device time', item.times && item.times.device_time);
+  row('设备时间', 'Device time', item.times && beijing(item.times.device_time));
   const fix = item.location && item.location.os_fix;
   row('位置', 'Location', fix && `${fix.latitude}, ${fix.longitude} (±${fix.horizontal_accuracy ?? '?'} m, ${fix.provider})`);
   row('采集人', 'Collectors', m.case && (m.case.collectors || []).join(', '));
   row('设备序号', 'Device sequence', m.device_seq);
-  row('接收时间', 'Received', f.receipt && f.receipt.received_at);
+  row('接收时间', 'Received', f.receipt && beijing(f.receipt.received_at));
   row('证明 SM3', 'Proof SM3', f.proof_sm3 && el('code', {}, f.proof_sm3));
   row('批次 / 高度', 'Batch / height', `${f.batch_seq} / ${f.anchor_height} (checkpoint ${f.checkpoint_height}, ${f.mode})`);
   row('共同签署成员', 'Cosigners', f.cosigners && f.cosigners.join(', '));

@@ -127,6 +127,7 @@ pub(super) fn details(l: &mut Layout<'_>, c: &Certificate) {
         "3. 或以任何 SM2/SM3 实现按 VERIFYING.md 核验附件。Or check the attachment with any SM2/SM3 implementation, following VERIFYING.md.".to_owned(),
         format!("4. 在线 Online: {}（扫描第 1 页二维码 scan the QR code on page 1）", c.issuer.verify_url),
         format!("公证处公钥 Notary public key (SM2, ID 1234567812345678): {}", c.issuer.public_key),
+        "本证书所示时间均为北京时间（UTC+8）；附件中的签名证书保留每个时间的精确值。Times shown are Beijing time (UTC+8); the signed certificate attached keeps each exact value.".to_owned(),
     ];
     for s in &steps {
         let b = l.block(Block::Paragraph);

@@ -4,8 +4,33 @@
 use tiezheng_protocol::Timestamp;
 use tiezheng_protocol::manifest::{ItemKind, Origin, PartyRecord};
 
+/// Minutes east of UTC of Beijing time (China Standard Time, no daylight saving).
+const BEIJING_OFFSET_MINUTES: i16 = 8 * 60;
+
+/// A time as a Chinese court reads it: Beijing time, the offset stated. The exact value, in
+/// the offset the signer used, stays in the signed JSON attached to the PDF.
 pub(super) fn t(ts: &Timestamp) -> String {
-    ts.to_string()
+    let (y, mo, d, h, mi, s, ms) =
+        Timestamp::from_unix_ms(ts.unix_ms(), BEIJING_OFFSET_MINUTES).local_fields();
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{ms:03} 北京时间 (UTC+8)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_beijing_time_with_the_offset_stated() {
+        let utc = Timestamp::parse("2026-12-07T16:30:05.250Z")
+            .unwrap_or_else(|_| Timestamp::from_unix_ms(0, 0));
+        assert_eq!(t(&utc), "2026-12-08 00:30:05.250 北京时间 (UTC+8)");
+        let device = Timestamp::from_unix_ms(utc.unix_ms(), -300);
+        assert_eq!(
+            t(&device),
+            t(&utc),
+            "the same instant, whatever offset it was signed in"
+        );
+    }
 }
 
 pub(super) fn delay(ms: i64) -> String {
