@@ -15,24 +15,6 @@ pub(super) fn t(ts: &Timestamp) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{ms:03} 北京时间 (UTC+8)")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_shown_in_beijing_time_with_the_offset_stated() {
-        let utc = Timestamp::parse("2026-12-07T16:30:05.250Z")
-            .unwrap_or_else(|_| Timestamp::from_unix_ms(0, 0));
-        assert_eq!(t(&utc), "2026-12-08 00:30:05.250 北京时间 (UTC+8)");
-        let device = Timestamp::from_unix_ms(utc.unix_ms(), -300);
-        assert_eq!(
-            t(&device),
-            t(&utc),
-            "the same instant, whatever offset it was signed in"
-        );
-    }
-}
-
 pub(super) fn delay(ms: i64) -> String {
     let sign = if ms < 0 { "-" } else { "" };
     let abs = ms.unsigned_abs();
@@ -82,4 +64,22 @@ pub(super) fn party(p: Option<&PartyRecord>) -> String {
 
 pub(super) fn yes_no(b: bool) -> &'static str {
     if b { "是 yes" } else { "否 no" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_beijing_time_with_the_offset_stated() {
+        let utc = Timestamp::parse("2026-12-07T16:30:05.250Z")
+            .unwrap_or_else(|_| Timestamp::from_unix_ms(0, 0));
+        assert_eq!(t(&utc), "2026-12-08 00:30:05.250 北京时间 (UTC+8)");
+        let device = Timestamp::from_unix_ms(utc.unix_ms(), -300);
+        assert_eq!(
+            t(&device),
+            t(&utc),
+            "the same instant, whatever offset it was signed in"
+        );
+    }
 }
