@@ -21,6 +21,7 @@ use tiezheng_protocol::ledger::{
     Registry, SignedBatchHeader, is_quorum,
 };
 use tiezheng_protocol::merkle::{MerkleError, MerkleTree, Sm3Hasher};
+use tiezheng_protocol::cometbft::PolicyValidator;
 use tiezheng_protocol::{
     ConsistencyProof, Hash32, InclusionProof, Sm2PublicKey, Timestamp, canonical,
 };
@@ -178,6 +179,18 @@ impl Ledger {
     /// The members, as `(id, key, power)`.
     pub fn members(&self) -> &[(String, Sm2PublicKey, u64)] {
         &self.registry.members
+    }
+
+    /// The CometBFT validators of the registry (empty for the embedded ledger).
+    pub fn validators(&self) -> &[PolicyValidator] {
+        &self.registry.validators
+    }
+
+    /// Sets the genesis validators (CometBFT's `InitChain`), before the first block.
+    pub fn set_genesis_validators(&mut self, validators: Vec<PolicyValidator>) {
+        if self.height == 0 && self.governance.is_empty() {
+            self.registry.validators = validators;
+        }
     }
 
     /// The governance sequence number of the last applied change (0 at genesis).

@@ -159,7 +159,7 @@ impl LedgerRpc {
         };
         // The same order as the registry writes it back (notaries by key ID), so that the
         // policy a court pins reads like every bundle's copy.
-        Ok(Policy::from_registry(&policy.registry(), policy.validators))
+        Ok(Policy::from_registry(&policy.registry()))
     }
 
     /// The ledger's own `/policy` answer (with its governance sequence number).

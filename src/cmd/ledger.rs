@@ -60,7 +60,7 @@ pub(crate) struct PolicyArgs {
 
 /// Arguments of `tiezheng ledger propose`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("change").required(true).args(["add_notary", "remove_notary", "set_member", "remove_member"])))]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["add_notary", "remove_notary", "set_member", "remove_member", "set_validator", "remove_validator"])))]
 pub(crate) struct ProposeArgs {
     /// A node's RPC (e.g. http://127.0.0.1:26657), to read the chain ID and the next
     /// governance sequence number.
@@ -75,9 +75,18 @@ pub(crate) struct ProposeArgs {
     /// Add a member or change its key or power: `ID=PUBLIC_KEY_HEX[:POWER]`.
     #[arg(long, value_name = "ID=KEY[:POWER]")]
     set_member: Option<String>,
-    /// Remove a member.
+    /// Remove a member (and its validator).
     #[arg(long, value_name = "ID")]
     remove_member: Option<String>,
+    /// Make a CometBFT validator the member's (joining, or rotating its key; it votes with
+    /// the member's power): `ID=PUB_KEY_BASE64`, or `ID=FILE` with the node's
+    /// `config/priv_validator_key.json` (only its public key is read).
+    #[arg(long, value_name = "ID=KEY|FILE")]
+    set_validator: Option<String>,
+    /// Remove a CometBFT validator: its ed25519 public key (base64), or its
+    /// `priv_validator_key.json`.
+    #[arg(long, value_name = "KEY|FILE")]
+    remove_validator: Option<String>,
     /// Why (recorded in the proposal every member signs).
     #[arg(long)]
     reason: String,
@@ -211,6 +220,32 @@ fn member_arg(flag: &str, m: &str) -> anyhow::Result<Member> {
     })
 }
 
+/// A validator's ed25519 public key (base64): given as such, or read from a CometBFT
+/// `priv_validator_key.json` (its `pub_key.value`; the private key is not kept).
+fn validator_key(flag: &str, arg: &str) -> anyhow::Result<String> {
+    let path = std::path::Path::new(arg);
+    let key = if path.is_file() {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(path).with_context(|| format!("{flag} {}", path.display()))?,
+        )
+        .with_context(|| format!("{flag} {}: not JSON", path.display()))?;
+        v.pointer("/pub_key/value")
+            .and_then(Value::as_str)
+            .with_context(|| {
+                format!(
+                    "{flag} {}: no pub_key.value (give a node's config/priv_validator_key.json)",
+                    path.display()
+                )
+            })?
+            .to_owned()
+    } else {
+        arg.to_owned()
+    };
+    tiezheng_protocol::cometbft::validator_of(&key, 1, None)
+        .map_err(|e| anyhow::anyhow!("{flag} {arg:?}: {e}"))?;
+    Ok(key)
+}
+
 fn read_governance(file: &std::path::Path) -> anyhow::Result<GovernanceTx> {
     let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
     serde_json::from_slice(&bytes).with_context(|| {
@@ -250,8 +285,22 @@ fn propose(a: &ProposeArgs) -> anyhow::Result<ExitCode> {
         }
     } else if let Some(m) = &a.remove_member {
         GovernanceAction::RemoveMember { member: m.clone() }
+    } else if let Some(v) = &a.set_validator {
+        let Some((member, key)) = v.split_once('=') else {
+            bail!("--set-validator {v:?}: write ID=PUB_KEY_BASE64 or ID=priv_validator_key.json");
+        };
+        GovernanceAction::SetValidator {
+            member: member.to_owned(),
+            pub_key: validator_key("--set-validator", key)?,
+        }
+    } else if let Some(k) = &a.remove_validator {
+        GovernanceAction::RemoveValidator {
+            pub_key: validator_key("--remove-validator", k)?,
+        }
     } else {
-        bail!("say which change: --add-notary, --remove-notary, --set-member or --remove-member");
+        bail!(
+            "say which change: --add-notary, --remove-notary, --set-member, --remove-member, --set-validator or --remove-validator"
+        );
     };
     let tx = GovernanceTx {
         proposal: GovernanceProposal {

@@ -32,6 +32,8 @@ pub fn cometbft_binary() -> Option<PathBuf> {
 #[derive(Debug)]
 pub struct Validator {
     pub index: usize,
+    /// The member organisation that runs it.
+    pub member: String,
     pub ip: String,
     pub app: Option<Child>,
     pub node: Option<Child>,
@@ -133,6 +135,7 @@ impl Testnet {
             validators: (0..n)
                 .map(|i| Validator {
                     index: i,
+                    member: MEMBERS[i].to_owned(),
                     ip: format!("127.0.0.{}", 11 + i),
                     app: None,
                     node: None,
@@ -164,7 +167,7 @@ impl Testnet {
         let ip = self.validators[i].ip.clone();
         let child = Command::new(&self.tiezheng)
             .args(["ledger", "serve", "--listen", &format!("{ip}:26658")])
-            .args(["--member", MEMBERS[i], "--key"])
+            .args(["--member", &self.validators[i].member, "--key"])
             .arg(self.dir.join(format!("node{i}/config/member-key.json")))
             .stdout(Stdio::null())
             .stderr(self.log(&format!("app{i}.log")))
@@ -193,6 +196,146 @@ impl Testnet {
             .spawn()
             .unwrap();
         self.validators[i].node = Some(child);
+    }
+
+    /// A new member's node `n` (the next index, on 127.0.0.(11+n)): `cometbft init`, the
+    /// network's genesis, the testnet's settings, every existing node as a persistent peer,
+    /// and the member's SM2 key. Started (app and node) as a full node that syncs; it becomes
+    /// a validator when governance says so. Returns `(index, SM2 public key hex)`.
+    pub fn join(&mut self, member: &str) -> (usize, String) {
+        let i = self.validators.len();
+        let home = self.dir.join(format!("node{i}"));
+        let out = Command::new(&self.cometbft)
+            .args(["init", "--home"])
+            .arg(&home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::copy(
+            self.dir.join("node0/config/genesis.json"),
+            home.join("config/genesis.json"),
+        )
+        .unwrap();
+        let peers: Vec<String> = self
+            .validators
+            .iter()
+            .map(|v| format!("{}@{}:26656", self.node_id(v.index), v.ip))
+            .collect();
+        // The settings of the genesis nodes (`cometbft testnet` wrote them), with this node's
+        // moniker, peers and key files.
+        let template = std::fs::read_to_string(self.dir.join("node0/config/config.toml")).unwrap();
+        let config: String = template
+            .lines()
+            .map(|l| {
+                if l.starts_with("moniker = ") {
+                    format!("moniker = \"{member}\"")
+                } else if l.starts_with("persistent_peers = ") {
+                    format!("persistent_peers = \"{}\"", peers.join(","))
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(home.join("config/config.toml"), config + "\n").unwrap();
+        let pk = new_key(&self.tiezheng, &home.join("config/member-key.json"));
+        self.validators.push(Validator {
+            index: i,
+            member: member.to_owned(),
+            ip: format!("127.0.0.{}", 11 + i),
+            app: None,
+            node: None,
+        });
+        self.member_keys.push((member.to_owned(), pk.clone()));
+        self.start_app(i);
+        self.start_node(i);
+        (i, pk)
+    }
+
+    /// Node `i`'s CometBFT node ID.
+    pub fn node_id(&self, i: usize) -> String {
+        let out = Command::new(&self.cometbft)
+            .args(["show-node-id", "--home"])
+            .arg(self.dir.join(format!("node{i}")))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Node `i`'s validator key file (CometBFT's `priv_validator_key.json`).
+    pub fn validator_key_file(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("node{i}/config/priv_validator_key.json"))
+    }
+
+    /// Node `i`'s member SM2 key file.
+    pub fn member_key_file(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("node{i}/config/member-key.json"))
+    }
+
+    /// A governance change through the operators' commands: `tiezheng ledger propose` with
+    /// `change` (its flags), approved with `ledger approve --rpc` by the members of `approvers`
+    /// (indices of their nodes), and `ledger submit`ted through node `via`, which waits until
+    /// it applies.
+    pub fn govern(&self, change: &[&str], approvers: &[usize], via: usize) {
+        let file = self.dir.join(format!(
+            "proposal-{}.json",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let path = file.to_str().unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new(&self.tiezheng)
+                .arg("ledger")
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "tiezheng ledger {args:?}: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                self.tail_logs()
+            );
+        };
+        let rpc = self.rpc(via);
+        let mut propose = vec!["propose", "--rpc", &rpc];
+        propose.extend_from_slice(change);
+        propose.extend_from_slice(&["--reason", "consortium resolution", "--out", path]);
+        run(&propose);
+        for &a in approvers {
+            let key = self.member_key_file(a);
+            run(&[
+                "approve",
+                path,
+                "--member",
+                &self.validators[a].member,
+                "--key",
+                key.to_str().unwrap(),
+                "--rpc",
+                &rpc,
+            ]);
+        }
+        run(&["submit", path, "--rpc", &rpc]);
+    }
+
+    /// The validator set node `i` reports (`/validators`): `(pub_key base64, power)`, sorted.
+    pub fn validator_set(&self, i: usize) -> Vec<(String, u64)> {
+        let v = self.get(i, "/validators?per_page=100").unwrap_or_default();
+        let mut out: Vec<(String, u64)> = v["validators"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|x| {
+                (
+                    x["pub_key"]["value"].as_str().unwrap_or_default().to_owned(),
+                    x["voting_power"].as_str().unwrap_or("0").parse().unwrap_or(0),
+                )
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// SIGKILL of validator `i`'s node.

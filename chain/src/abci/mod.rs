@@ -69,6 +69,7 @@ use tower::Service;
 use crate::ledger::{CheckedTx, Genesis, Ledger, LedgerError, MAX_TX_BYTES, TxResult};
 
 mod query;
+mod validators;
 
 pub use query::{AnchorAnswer, ConsistencyAnswer, CosignedInclusion, PolicyAnswer};
 
@@ -237,7 +238,12 @@ impl LedgerApp {
                 genesis.chain_id, r.chain_id
             ));
         }
-        let ledger = Ledger::new(&genesis).map_err(|e| format!("genesis.json app_state: {e}"))?;
+        let mut ledger =
+            Ledger::new(&genesis).map_err(|e| format!("genesis.json app_state: {e}"))?;
+        ledger.set_genesis_validators(
+            validators::from_init_chain(&r.validators)
+                .map_err(|e| format!("genesis.json validators: {e}"))?,
+        );
         let app_hash = ledger.app_hash();
         let mut st = self.state();
         st.enable_height = r
@@ -571,9 +577,21 @@ impl LedgerApp {
             }
         }
         let ledger = st.ledger.as_mut().ok_or("FinalizeBlock before InitChain")?;
+        let validators_before = ledger.validators().to_vec();
         let results = ledger
             .finalize_block(height, time, &ledger_txs)
             .map_err(|e| format!("block {height}: {e}"))?;
+        let validator_updates = validators::updates(&validators_before, ledger.validators())
+            .map_err(|e| format!("block {height}: validator updates: {e}"))?;
+        if !validator_updates.is_empty() {
+            tracing::info!(
+                height,
+                validators = ledger.validators().len(),
+                updates = validator_updates.len(),
+                "validator set changed by governance; in effect from height {}",
+                height + 2
+            );
+        }
         for (pos, result) in positions.iter().zip(results) {
             let out = match result {
                 TxResult::Anchored(index) => {
@@ -633,7 +651,7 @@ impl LedgerApp {
         Ok(response::FinalizeBlock {
             events: Vec::new(),
             tx_results,
-            validator_updates: Vec::new(),
+            validator_updates,
             consensus_param_updates: None,
             app_hash: app_hash.as_bytes().to_vec().try_into().unwrap_or_default(),
         })

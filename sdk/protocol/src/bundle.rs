@@ -94,12 +94,11 @@ impl Policy {
             .iter()
             .filter_map(|k| Sm2PublicKey::from_hex(k).ok())
             .collect();
-        Registry::genesis(&self.chain_id, members, notaries)
+        Registry::genesis(&self.chain_id, members, notaries).with_validators(self.validators.clone())
     }
 
-    /// `registry` written as a policy, with `validators` (the CometBFT validator set, which
-    /// the registry does not hold).
-    pub fn from_registry(registry: &Registry, validators: Vec<PolicyValidator>) -> Self {
+    /// `registry` written as a policy.
+    pub fn from_registry(registry: &Registry) -> Self {
         Self {
             chain_id: registry.chain_id.clone(),
             notary_keys: registry
@@ -117,7 +116,7 @@ impl Policy {
                     power: *power,
                 })
                 .collect(),
-            validators,
+            validators: registry.validators.clone(),
         }
     }
 
@@ -129,7 +128,7 @@ impl Policy {
         for (i, change) in changes.iter().enumerate() {
             registry.apply(change).map_err(|e| (i, e))?;
         }
-        Ok(Self::from_registry(&registry, self.validators.clone()))
+        Ok(Self::from_registry(&registry))
     }
 }
 

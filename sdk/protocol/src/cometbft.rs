@@ -20,6 +20,38 @@ pub struct PolicyValidator {
     pub pub_key: String,
     /// Voting power.
     pub power: u64,
+    /// The member that runs it, once governance has said so (`set_validator`): its power
+    /// then follows the member's, and removing the member removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+/// The validator with ed25519 key `pub_key` (base64), `power` and `member`, its address
+/// derived from the key as CometBFT derives it.
+pub fn validator_of(
+    pub_key: &str,
+    power: u64,
+    member: Option<String>,
+) -> Result<PolicyValidator, String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(pub_key)
+        .map_err(|e| format!("pub_key {pub_key:?} is not base64: {e}"))?;
+    let canonical = base64::engine::general_purpose::STANDARD.encode(&raw);
+    if canonical != pub_key {
+        return Err(format!(
+            "pub_key {pub_key:?} is not written as CometBFT writes it ({canonical:?})"
+        ));
+    }
+    let pk = tendermint::PublicKey::from_raw_ed25519(&raw)
+        .ok_or_else(|| format!("pub_key {pub_key:?} is not a 32-byte ed25519 key"))?;
+    let power_t = tendermint::vote::Power::try_from(power)
+        .map_err(|e| format!("validator power {power}: {e}"))?;
+    Ok(PolicyValidator {
+        address: Info::new(pk, power_t).address.to_string(),
+        pub_key: pub_key.to_owned(),
+        power,
+        member,
+    })
 }
 
 /// The CometBFT layer of a bundle (consortium mode).
@@ -105,5 +137,6 @@ pub fn policy_validator_from_rpc(v: &Value) -> Result<PolicyValidator, String> {
         address: address.to_owned(),
         pub_key: pub_key.to_owned(),
         power,
+        member: None,
     })
 }

@@ -468,7 +468,12 @@ fn approve(proposal: GovernanceProposal, k: &Keys, by: &[&str]) -> GovernanceTx 
 
 /// After changing the governance: the registry root, the policy copy and the cosigners follow.
 fn regovern(b: &mut Bundle, k: &Keys) {
-    let mut reg = registry_of(&pinned(k));
+    let genesis = if b.mode == "consortium" {
+        pinned_consortium(k)
+    } else {
+        pinned(k)
+    };
+    let mut reg = registry_of(&genesis).with_validators(genesis.validators.clone());
     for g in &b.governance {
         // A forged change may not apply: the rest stays as at genesis.
         if reg.apply(g).is_err() {
@@ -485,11 +490,64 @@ fn regovern(b: &mut Bundle, k: &Keys) {
             power: *power,
         })
         .collect();
+    b.policy.validators = reg.validators.clone();
     b.checkpoint.cosignatures = reg
         .members
         .iter()
         .map(|(m, _, _)| b.checkpoint.checkpoint.cosign(m, member_key(k, m)).unwrap())
         .collect();
+}
+
+/// The validator the appraisal centre brings when it joins.
+fn fifth_validator() -> cbft::Validator {
+    cbft::validator("tiezheng forge validator e", 1)
+}
+
+/// The consortium bundle after the appraisal centre joined with its validator (two changes:
+/// `set_member`, then `set_validator`, each approved by every member of the time), its header
+/// committed by the four genesis validators (`by_five` false: the changes were in the block
+/// before the checkpoint) or by all five, and naming the five as its next validators.
+fn grown(k: &Keys, by_five: bool) -> Bundle {
+    let mut b = genuine(k);
+    b.mode = "consortium".into();
+    let chain_id = b.policy.chain_id.clone();
+    let four = ["court", "police", "procuratorate", "notary-office"];
+    let join = GovernanceProposal {
+        kind: "tiezheng.governance.v1".into(),
+        chain_id: chain_id.clone(),
+        governance_seq: 1,
+        change: GovernanceAction::SetMember {
+            member: "appraisal-centre".into(),
+            public_key: member_key(k, "appraisal-centre").public_key().to_hex(),
+            power: 1,
+        },
+        reason: "consortium resolution 2026-07".into(),
+    };
+    let validator = GovernanceProposal {
+        kind: "tiezheng.governance.v1".into(),
+        chain_id,
+        governance_seq: 2,
+        change: GovernanceAction::SetValidator {
+            member: "appraisal-centre".into(),
+            pub_key: fifth_validator().pub_key(),
+        },
+        reason: "consortium resolution 2026-07, its node".into(),
+    };
+    let mut five_members = four.to_vec();
+    five_members.push("appraisal-centre");
+    b.governance = vec![
+        approve(join, k, &four),
+        approve(validator, k, &five_members),
+    ];
+    regovern(&mut b, k);
+    let mut five = k.validators.clone();
+    five.push(fifth_validator());
+    cbft::sort(&mut five);
+    let signers = if by_five { five.clone() } else { k.validators.clone() };
+    let mut l = cbft::layer(&b.checkpoint.checkpoint, &signers, &vec![Vote::Commit; signers.len()]);
+    cbft::with_next(&mut l, &five, &signers);
+    set_layer(&mut b, l);
+    b
 }
 
 /// One forgery: its name, the rule it breaks, the bundle (as JSON, for encoding forgeries),
@@ -768,7 +826,10 @@ fn chain_forgeries(k: &Keys) -> Vec<Forgery> {
             "a validator left out, re-committed by the others",
             k,
             &ALL,
-            |l, k, cp| *l = cbft::layer(cp, &k.validators[..3], &ALL[..3]),
+            |l, k, cp| {
+                *l = cbft::layer(cp, &k.validators[..3], &ALL[..3]);
+                cbft::with_next(l, &k.validators, &k.validators[..3]);
+            },
         ),
         forge_chain(
             "chain.validators",
@@ -780,6 +841,7 @@ fn chain_forgeries(k: &Keys) -> Vec<Forgery> {
                 vals.push(outsider());
                 cbft::sort(&mut vals);
                 *l = cbft::layer(cp, &vals, &[Commit; 5]);
+                cbft::with_next(l, &k.validators, &vals);
             },
         ),
         forge_chain(
@@ -792,6 +854,20 @@ fn chain_forgeries(k: &Keys) -> Vec<Forgery> {
                 vals[3].power = 2;
                 cbft::sort(&mut vals);
                 *l = cbft::layer(cp, &vals, &ALL);
+                cbft::with_next(l, &k.validators, &vals);
+            },
+        ),
+        // chain.next_validators
+        forge_chain(
+            "chain.next_validators",
+            "the header names a fifth validator as the next set, re-committed",
+            k,
+            &ALL,
+            |l, k, _| {
+                let mut next = k.validators.clone();
+                next.push(outsider());
+                cbft::sort(&mut next);
+                cbft::with_next(l, &next, &k.validators);
             },
         ),
         forge_chain(
@@ -1205,6 +1281,31 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
                     approve(p, k, &["court", "police", "procuratorate", "notary-office"]);
             },
         ),
+        {
+            // A validator for a member that is not (yet) one.
+            let mut b = grown(k, false);
+            let mut p = b.governance[1].proposal.clone();
+            if let GovernanceAction::SetValidator { member, .. } = &mut p.change {
+                *member = "bank".into();
+            }
+            b.governance[1] = approve(
+                p,
+                k,
+                &["court", "police", "procuratorate", "notary-office", "appraisal-centre"],
+            );
+            regovern(&mut b, k);
+            let mut l = layer_of(&b);
+            hdr(&mut l)["app_hash"] = json!(hex::encode_upper(b.checkpoint.checkpoint.app_hash().as_bytes()));
+            cbft::seal(&mut l, &k.validators);
+            set_layer(&mut b, l);
+            Forgery {
+                rule: "governance.change",
+                name: "a validator for a member that is not one, approved by all",
+                bundle: serde_json::to_value(&b).unwrap(),
+                media: None,
+                consortium: true,
+            }
+        },
         forge(
             "checkpoint.registry_root",
             "embedded checkpoint commits to another registry",
@@ -1827,6 +1928,14 @@ fn genuine_consortium(k: &Keys) -> Vec<(&'static str, Bundle)> {
             consortium(k, &[Commit, Commit, Nil, Commit]),
         ),
         ("consortium, header 1 ns after the checkpoint", just_after),
+        (
+            "consortium grown to five: header committed by the four, the five next",
+            grown(k, false),
+        ),
+        (
+            "consortium grown to five: header committed by the five",
+            grown(k, true),
+        ),
     ]
 }
 

@@ -55,12 +55,18 @@ struct Commit {
     entries: Vec<Entry>,
 }
 
+/// `sets`: the validator sets the registry went through, from the pinned one to the one at the
+/// checkpoint (never empty; one set when the bundle carries no validator change); `known`:
+/// whether the last of them is the registry's at the checkpoint (false when a registry change
+/// was refused).
 pub(super) fn check(
     layer: &BundleCometBft,
     cp: &Checkpoint,
-    pinned: &[PolicyValidator],
+    sets: &[Vec<PolicyValidator>],
+    known: bool,
     r: &mut Report,
 ) -> Option<ChainReport> {
+    let at_checkpoint: &[PolicyValidator] = sets.last().map_or(&[], Vec::as_slice);
     let (header, commit) = match read_signed_header(&layer.signed_header) {
         Ok(x) => {
             r.record(
@@ -128,18 +134,53 @@ pub(super) fn check(
             ))
         },
     );
-    let set = match validators(layer, pinned) {
-        Ok(set) => {
+    // Validator updates of block H take effect at H+2 (CometBFT): the header of H+1 names
+    // the set at the checkpoint as its *next* validators.
+    let next = if known {
+        Set::try_from_policy(at_checkpoint)
+    } else {
+        Err(String::new())
+    };
+    match next {
+        Err(e) if e.is_empty() => r.skip(
+            "chain.next_validators",
+            "the registry at the checkpoint is unknown",
+        ),
+        next => r.record("chain.next_validators", match next {
+            Ok(next) if header.next_validators_hash == next.hash() => Ok(format!(
+                "next validators hash {}: the {} validators of the registry at the checkpoint",
+                header.next_validators_hash,
+                at_checkpoint.len()
+            )),
+            Ok(next) => Err(format!(
+                "the header's next_validators_hash {} is not the hash {} of the registry's validators at the checkpoint (the pinned set after the bundle's registry changes)",
+                header.next_validators_hash,
+                next.hash()
+            )),
+            Err(e) => Err(e),
+        }),
+    }
+    let (set, count) = match validators(layer, sets) {
+        Ok((set, which)) => {
             r.record(
                 "chain.validators",
-                Ok(format!("{} pinned validators", pinned.len())),
+                Ok(if sets.len() == 1 {
+                    format!("{} pinned validators", set.validators().len())
+                } else {
+                    format!(
+                        "{} validators: the registry's set after {which} of its {} validator change(s)",
+                        set.validators().len(),
+                        sets.len() - 1
+                    )
+                }),
             );
-            set
+            let count = set.validators().len();
+            (set, count)
         }
         Err(e) => {
             r.record("chain.validators", Err(e));
             for rule in ["chain.validators_hash", "chain.commit", "chain.signatures"] {
-                r.skip(rule, "the validator set is not the pinned one");
+                r.skip(rule, "the validator set is not one the registry has had");
             }
             return None;
         }
@@ -167,7 +208,7 @@ pub(super) fn check(
             .iter()
             .filter(|e| e.flag == FOR_BLOCK)
             .count(),
-        validators: pinned.len(),
+        validators: count,
     })
 }
 
@@ -298,10 +339,10 @@ fn read_entry(v: &Value, at: &str) -> Result<Entry, String> {
 
 // ---- chain.validators ------------------------------------------------------------------------
 
-/// The validator set, if the bundle's entries are exactly the pinned validators in
-/// CometBFT's order.
-fn validators(layer: &BundleCometBft, pinned: &[PolicyValidator]) -> Result<Set, String> {
-    if pinned.is_empty() {
+/// The validator set, if the bundle's entries are exactly one of the registry's `sets` in
+/// CometBFT's order, with the position of that set in `sets`.
+fn validators(layer: &BundleCometBft, sets: &[Vec<PolicyValidator>]) -> Result<(Set, usize), String> {
+    if sets.iter().all(Vec::is_empty) {
         return Err("your policy pins no CometBFT validators; add the consortium's validator set (address, pub_key, power)".into());
     }
     let mut bundled: Vec<PolicyValidator> = Vec::new();
@@ -330,12 +371,22 @@ fn validators(layer: &BundleCometBft, pinned: &[PolicyValidator]) -> Result<Set,
         .collect::<Result<_, _>>()?;
     let key = |v: &PolicyValidator| (v.address.to_ascii_uppercase(), v.pub_key.clone(), v.power);
     let mut a: Vec<_> = bundled.iter().map(key).collect();
-    let mut b: Vec<_> = pinned.iter().map(key).collect();
     a.sort();
-    b.sort();
-    if a != b {
-        return Err("the bundle's validator set is not the one your policy pins".into());
-    }
+    let which = sets.iter().rposition(|s| {
+        let mut b: Vec<_> = s.iter().map(key).collect();
+        b.sort();
+        a == b
+    });
+    let Some(which) = which else {
+        return Err(if sets.len() == 1 {
+            "the bundle's validator set is not the one your policy pins".into()
+        } else {
+            format!(
+                "the bundle's validator set is none of the {} sets the registry went through (your policy's, then after each validator change the bundle carries)",
+                sets.len()
+            )
+        });
+    };
     let set = Set::without_proposer(infos.clone());
     if set
         .validators()
@@ -345,7 +396,22 @@ fn validators(layer: &BundleCometBft, pinned: &[PolicyValidator]) -> Result<Set,
     {
         return Err("cometbft.validators is not in CometBFT's order (voting power descending, then address ascending)".into());
     }
-    Ok(set)
+    Ok((set, which))
+}
+
+/// A validator set from a registry's validators.
+trait FromPolicy: Sized {
+    fn try_from_policy(v: &[PolicyValidator]) -> Result<Self, String>;
+}
+
+impl FromPolicy for Set {
+    fn try_from_policy(v: &[PolicyValidator]) -> Result<Self, String> {
+        let infos = v
+            .iter()
+            .map(policy_validator_info)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Set::without_proposer(infos))
+    }
 }
 
 // ---- chain.signatures and chain.commit -------------------------------------------------------

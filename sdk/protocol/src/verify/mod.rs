@@ -73,6 +73,20 @@ impl Policy {
         for (i, v) in self.validators.iter().enumerate() {
             crate::cometbft::policy_validator_info(v)
                 .map_err(|e| PolicyError(format!("validators[{i}]: {e}")))?;
+            if let Some(m) = &v.member {
+                let Some(member) = self.members.iter().find(|x| x.id == *m) else {
+                    return Err(PolicyError(format!(
+                        "validators[{i}].member {m:?} is not a member"
+                    )));
+                };
+                if member.power != v.power
+                    || self.validators.iter().filter(|o| o.member.as_ref() == Some(m)).count() > 1
+                {
+                    return Err(PolicyError(format!(
+                        "validators[{i}]: a member's validator has the member's power and a member has one validator ({m:?})"
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -288,10 +302,14 @@ fn check(
         facts.proof_sm3 = Some(p.proof_sm3);
         facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
     }
-    ledger::check(b, proof.as_ref(), registry.as_ref(), &mut r, &mut facts);
+    ledger::check(b, proof.as_ref(), registry.as_ref().map(|x| &x.0), &mut r, &mut facts);
     match &b.cometbft {
         Some(layer) => {
-            facts.chain = chain::check(layer, &b.checkpoint.checkpoint, &pinned.validators, &mut r);
+            // Without the registry at the checkpoint, the header is checked against the pinned
+            // set alone and its next validators are unknown.
+            let (sets, known) =
+                registry.map_or_else(|| (vec![pinned.validators.clone()], false), |x| (x.1, true));
+            facts.chain = chain::check(layer, &b.checkpoint.checkpoint, &sets, known, &mut r);
         }
         None => {
             for rule in RULES.iter().filter(|x| x.layer() == "chain") {

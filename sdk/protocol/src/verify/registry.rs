@@ -1,16 +1,24 @@
 //! Layers `policy` and `governance`, and the registry root: from the court's pinned policy
 //! (the consortium's genesis registry) through the registry changes the bundle carries, to the
 //! registry the checkpoint commits to. The members and notaries of that registry are the ones
-//! every later layer trusts.
+//! every later layer trusts, and the validator sets it went through are the ones the CometBFT
+//! layer may find.
 
 use crate::bundle::{Bundle, Policy};
+use crate::cometbft::PolicyValidator;
 use crate::ledger::{GovernanceError, Registry};
 
 use super::report::{RULES, Report};
 
-/// The registry at the bundle's checkpoint, if the changes could be followed.
-pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Registry> {
+/// The registry at the bundle's checkpoint and the validator sets from the pinned one through
+/// every change (the pinned set first, the checkpoint's last), if the changes could be followed.
+pub(super) fn check(
+    b: &Bundle,
+    pinned: &Policy,
+    r: &mut Report,
+) -> Option<(Registry, Vec<Vec<PolicyValidator>>)> {
     let mut registry = pinned.registry();
+    let mut sets = vec![registry.validators.clone()];
     let governance_rules = RULES.iter().filter(|x| x.layer() == "governance");
     if b.governance.is_empty() {
         for rule in governance_rules {
@@ -43,6 +51,9 @@ pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Regis
                 }
                 return None;
             }
+            if sets.last() != Some(&registry.validators) {
+                sets.push(registry.validators.clone());
+            }
         }
         for rule in governance_rules {
             r.record(
@@ -54,7 +65,7 @@ pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Regis
             );
         }
     }
-    let at_checkpoint = as_policy(&registry, pinned);
+    let at_checkpoint = Policy::from_registry(&registry);
     r.record("policy.copy", compare_copy(&b.policy, &at_checkpoint));
     let root = registry.root();
     let cp = &b.checkpoint.checkpoint.registry_root;
@@ -73,12 +84,7 @@ pub(super) fn check(b: &Bundle, pinned: &Policy, r: &mut Report) -> Option<Regis
             ))
         },
     );
-    Some(registry)
-}
-
-/// The registry written as a policy, with the pinned validators.
-fn as_policy(registry: &Registry, pinned: &Policy) -> Policy {
-    Policy::from_registry(registry, pinned.validators.clone())
+    Some((registry, sets))
 }
 
 fn compare_copy(copy: &Policy, expected: &Policy) -> Result<String, String> {
@@ -121,15 +127,23 @@ fn compare_copy(copy: &Policy, expected: &Policy) -> Result<String, String> {
     {
         return say("lists other notary keys than the registry".into());
     }
-    let key = |v: &crate::cometbft::PolicyValidator| {
-        (v.address.to_ascii_uppercase(), v.pub_key.clone(), v.power)
+    let key = |v: &PolicyValidator| {
+        (
+            v.address.to_ascii_uppercase(),
+            v.pub_key.clone(),
+            v.power,
+            v.member.clone(),
+        )
     };
     let mut a: Vec<_> = copy.validators.iter().map(key).collect();
     let mut b: Vec<_> = expected.validators.iter().map(key).collect();
     a.sort();
     b.sort();
     if a != b || has_duplicates(&a) {
-        return say("lists other validators than your policy".into());
+        return say(
+            "lists other validators (address, key, power or member) than the registry at the checkpoint"
+                .into(),
+        );
     }
     Ok(format!(
         "{} members, {} notaries, {} validators, as the registry at the checkpoint",

@@ -62,6 +62,7 @@ impl Validator {
             address: self.address(),
             pub_key: self.pub_key(),
             power: self.power,
+            member: None,
         }
     }
 }
@@ -171,6 +172,15 @@ pub fn layer(cp: &Checkpoint, vals: &[Validator], votes: &[Vote]) -> Value {
     l["signed_header"]["header"]["next_validators_hash"] = json!(hex::encode_upper(vh));
     seal(&mut l, vals);
     l
+}
+
+/// The header's `next_validators_hash` := the hash of `next` (as listed), then sealed by
+/// `vals`: a header that names `next` as the validators after it.
+pub fn with_next(layer: &mut Value, next: &[Validator], vals: &[Validator]) {
+    let entries: Vec<Value> = next.iter().map(Validator::entry).collect();
+    let nh = validators_hash(&entries);
+    layer["signed_header"]["header"]["next_validators_hash"] = json!(hex::encode_upper(nh));
+    seal(layer, vals);
 }
 
 /// An absent validator's commit entry, as CometBFT writes it.

@@ -13,6 +13,9 @@ use crate::signed::{SignatureBlock, SignedError};
 use crate::sm2::{Sm2PublicKey, Sm2SigningKey};
 use crate::time::Timestamp;
 
+mod registry;
+pub use registry::{GovernanceError, Registry};
+
 /// `type` of a batch header.
 pub const BATCH_HEADER_TYPE: &str = "tiezheng.batch-header.v1";
 /// `type` of a checkpoint.
@@ -236,6 +239,21 @@ pub enum GovernanceAction {
         /// SM3 of the notary's public key.
         notary_key_id: Hash32,
     },
+    /// Makes `pub_key` the CometBFT validator of `member`, with the member's voting power
+    /// (which it follows from then on). It replaces the member's previous validator (key
+    /// rotation); an unlabelled genesis validator with this key becomes the member's.
+    SetValidator {
+        /// The member that runs it.
+        member: String,
+        /// Its ed25519 consensus key, base64 (`pub_key.value` in CometBFT's genesis).
+        pub_key: String,
+    },
+    /// Removes the CometBFT validator with this key; at least one validator must remain
+    /// (removing a member removes its validator too).
+    RemoveValidator {
+        /// Its ed25519 consensus key, base64.
+        pub_key: String,
+    },
 }
 
 /// What the members approve: one registry change, bound to the chain and to the next
@@ -316,274 +334,4 @@ fn signed_power(
 /// Whether `signed` is more than two thirds of `total` (and `total` is not zero).
 pub fn is_quorum(signed: u64, total: u64) -> bool {
     total > 0 && u128::from(signed) * 3 > u128::from(total) * 2
-}
-
-/// Why a governance change is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum GovernanceError {
-    /// `proposal.type` is not [`GOVERNANCE_TYPE`].
-    #[error("proposal type {0:?} is not \"tiezheng.governance.v1\"")]
-    Type(String),
-    /// A proposal for another chain.
-    #[error("governance proposal is for chain {found:?}, this ledger is {expected:?}")]
-    WrongChain {
-        /// The proposal's chain ID.
-        found: String,
-        /// The registry's.
-        expected: String,
-    },
-    /// `governance_seq` is not the next one (a replayed or out-of-order proposal).
-    #[error("governance_seq {found} is not the next one ({expected})")]
-    Sequence {
-        /// What the proposal says.
-        found: u64,
-        /// What the registry expects.
-        expected: u64,
-    },
-    /// An approval by someone who is not a member before the change, or a member approving
-    /// twice.
-    #[error("approval {index} is by {member:?}: {why}")]
-    Approver {
-        /// Position in `approvals`.
-        index: usize,
-        /// The member it names.
-        member: String,
-        /// Not a member, or a second approval.
-        why: &'static str,
-    },
-    /// An approval whose SM2 signature does not verify.
-    #[error("approval {index} by {member:?} does not verify: {error}")]
-    Approval {
-        /// Position in `approvals`.
-        index: usize,
-        /// The member it names.
-        member: String,
-        /// Why.
-        error: SignedError,
-    },
-    /// The approvals that verify do not reach more than two thirds of the voting power.
-    #[error(
-        "governance proposal approved by voting power {approved} of {total}; more than two thirds is required"
-    )]
-    NoQuorum {
-        /// Power of distinct members whose approvals verify.
-        approved: u64,
-        /// Total power of the members.
-        total: u64,
-    },
-    /// The change itself is not valid against the registry.
-    #[error("governance change refused: {0}")]
-    InvalidChange(String),
-}
-
-/// The consortium's registry: members (in registry order: genesis order, then order of
-/// joining) with their SM2 keys and voting power, every notary ever admitted (by key ID) with
-/// whether it may anchor now, and the last applied governance sequence number. The ledger keeps
-/// it; a verifier rebuilds it from its pinned genesis and the governance changes a bundle
-/// carries, and checks the result against the checkpoint's `registry_root`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registry {
-    /// The chain it belongs to.
-    pub chain_id: String,
-    /// `(id, key, power)`, in registry order.
-    pub members: Vec<(String, Sm2PublicKey, u64)>,
-    /// Key ID → (key, may anchor).
-    pub notaries: std::collections::BTreeMap<Hash32, (Sm2PublicKey, bool)>,
-    /// The last applied governance sequence number (0 at genesis).
-    pub governance_seq: u64,
-}
-
-/// The SM2 key a governance change names.
-fn change_key(hex: &str) -> Result<Sm2PublicKey, GovernanceError> {
-    Sm2PublicKey::from_hex(hex)
-        .map_err(|e| GovernanceError::InvalidChange(format!("public_key: {e}")))
-}
-
-impl Registry {
-    /// The registry at genesis.
-    pub fn genesis(
-        chain_id: &str,
-        members: Vec<(String, Sm2PublicKey, u64)>,
-        notaries: impl IntoIterator<Item = Sm2PublicKey>,
-    ) -> Self {
-        Self {
-            chain_id: chain_id.to_owned(),
-            members,
-            notaries: notaries
-                .into_iter()
-                .map(|k| (k.key_id(), (k, true)))
-                .collect(),
-            governance_seq: 0,
-        }
-    }
-
-    /// SM3 over text lines, each ending in `\n`: `member <id> <key hex> <power>` in registry
-    /// order, `notary <key id hex>` for each notary that may anchor in ascending key-ID order,
-    /// and, after the first change, `governance <seq>`.
-    pub fn root(&self) -> Hash32 {
-        let mut text = String::new();
-        for (id, key, power) in &self.members {
-            text.push_str(&format!("member {id} {} {power}\n", key.to_hex()));
-        }
-        for (id, (_, active)) in &self.notaries {
-            if *active {
-                text.push_str(&format!("notary {id}\n"));
-            }
-        }
-        if self.governance_seq > 0 {
-            text.push_str(&format!("governance {}\n", self.governance_seq));
-        }
-        Hash32::sm3(text.as_bytes())
-    }
-
-    /// Total voting power of the members.
-    pub fn total_power(&self) -> u64 {
-        self.members.iter().map(|(_, _, w)| *w).sum()
-    }
-
-    /// Checks `gov` against the registry as it stands: type, chain, next sequence number, SM2
-    /// approvals of more than two thirds of the voting power, and a valid change.
-    pub fn check(&self, gov: &GovernanceTx) -> Result<(), GovernanceError> {
-        let p = &gov.proposal;
-        if p.kind != GOVERNANCE_TYPE {
-            return Err(GovernanceError::Type(p.kind.clone()));
-        }
-        if p.chain_id != self.chain_id {
-            return Err(GovernanceError::WrongChain {
-                found: p.chain_id.clone(),
-                expected: self.chain_id.clone(),
-            });
-        }
-        let expected = self.governance_seq.saturating_add(1);
-        if p.governance_seq != expected {
-            return Err(GovernanceError::Sequence {
-                found: p.governance_seq,
-                expected,
-            });
-        }
-        // Every approval counts: each by a distinct member, each verifying (a governance
-        // transaction is evidence too; nothing in it may be junk).
-        let proposal =
-            serde_json::to_value(p).map_err(|e| GovernanceError::InvalidChange(e.to_string()))?;
-        let mut seen = std::collections::BTreeSet::new();
-        for (index, a) in gov.approvals.iter().enumerate() {
-            let Some((_, key, _)) = self.members.iter().find(|(m, _, _)| *m == a.member) else {
-                return Err(GovernanceError::Approver {
-                    index,
-                    member: a.member.clone(),
-                    why: "not a member of the registry before the change",
-                });
-            };
-            if !seen.insert(a.member.as_str()) {
-                return Err(GovernanceError::Approver {
-                    index,
-                    member: a.member.clone(),
-                    why: "this member already approved",
-                });
-            }
-            a.signature
-                .verify_value_by(&proposal, key)
-                .map_err(|error| GovernanceError::Approval {
-                    index,
-                    member: a.member.clone(),
-                    error,
-                })?;
-        }
-        let total = self.total_power();
-        let approved = gov.approved_power(&self.members);
-        if !is_quorum(approved, total) {
-            return Err(GovernanceError::NoQuorum { approved, total });
-        }
-        let invalid = |m: String| Err(GovernanceError::InvalidChange(m));
-        match &p.change {
-            GovernanceAction::SetMember {
-                member,
-                public_key,
-                power,
-            } => {
-                let valid_id = !member.is_empty()
-                    && member.len() <= 64
-                    && member
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-                if !valid_id {
-                    return invalid(format!(
-                        "member {member:?}: use 1 to 64 characters of a-z, 0-9 and -"
-                    ));
-                }
-                if !(1..=1_000_000).contains(power) {
-                    return invalid(format!(
-                        "power {power} of member {member:?}: use 1 to 1000000 (remove_member removes)"
-                    ));
-                }
-                let k = change_key(public_key)?;
-                if let Some((other, _, _)) = self
-                    .members
-                    .iter()
-                    .find(|(m, mk, _)| m != member && *mk == k)
-                {
-                    return invalid(format!(
-                        "public_key of {member:?} is already the key of member {other:?}"
-                    ));
-                }
-            }
-            GovernanceAction::RemoveMember { member } => {
-                if !self.members.iter().any(|(m, _, _)| m == member) {
-                    return invalid(format!("member {member:?} is not a member"));
-                }
-                if self.members.len() == 1 {
-                    return invalid(format!("member {member:?} is the last member"));
-                }
-            }
-            GovernanceAction::AddNotary { public_key } => {
-                let k = change_key(public_key)?;
-                if self.notaries.get(&k.key_id()).is_some_and(|n| n.1) {
-                    return invalid(format!("notary {} is already registered", k.key_id()));
-                }
-            }
-            GovernanceAction::RemoveNotary { notary_key_id } => {
-                if !self.notaries.get(notary_key_id).is_some_and(|n| n.1) {
-                    return invalid(format!("notary {notary_key_id} is not registered"));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks and applies `gov`; on error nothing changes.
-    pub fn apply(&mut self, gov: &GovernanceTx) -> Result<u64, GovernanceError> {
-        self.check(gov)?;
-        let p = &gov.proposal;
-        match &p.change {
-            GovernanceAction::SetMember {
-                member,
-                public_key,
-                power,
-            } => {
-                let k = change_key(public_key)?;
-                match self.members.iter_mut().find(|(m, _, _)| m == member) {
-                    Some(entry) => *entry = (member.clone(), k, *power),
-                    None => self.members.push((member.clone(), k, *power)),
-                }
-            }
-            GovernanceAction::RemoveMember { member } => {
-                self.members.retain(|(m, _, _)| m != member);
-            }
-            GovernanceAction::AddNotary { public_key } => {
-                let k = change_key(public_key)?;
-                self.notaries
-                    .entry(k.key_id())
-                    .and_modify(|n| n.1 = true)
-                    .or_insert((k, true));
-            }
-            GovernanceAction::RemoveNotary { notary_key_id } => {
-                if let Some(n) = self.notaries.get_mut(notary_key_id) {
-                    n.1 = false;
-                }
-            }
-        }
-        self.governance_seq = p.governance_seq;
-        Ok(p.governance_seq)
-    }
 }
