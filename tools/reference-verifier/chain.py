@@ -100,6 +100,13 @@ def address_of(pk: bytes):
     return hashlib.sha256(pk).digest()[:20].hex().upper()
 
 
+def registry_set_hash(vals):
+    """validators_hash of a registry's validators ({pub_key, power}), put in CometBFT's order
+    (power descending, then address ascending) as CometBFT would hold them."""
+    order = sorted(vals, key=lambda v: (-v["power"], address_of(base64.b64decode(v["pub_key"]))))
+    return validators_hash([{"pub_key": {"value": v["pub_key"]}, "voting_power": v["power"]} for v in order])
+
+
 # ---- shape of CometBFT's JSON (chain.header) ---------------------------------------------
 def _keys(o, keys, where):
     if not isinstance(o, dict) or set(o) != set(keys):
@@ -186,7 +193,10 @@ def check_validator_entries(vals):
 LATER = ("chain.validators_hash", "chain.signatures", "chain.commit")
 
 
-def check(bundle, pinned, add):
+def check(bundle, sets, at_checkpoint, add):
+    """`sets`: the validator sets the registry went through, the pinned one first (only that
+    one when a registry change was refused); `at_checkpoint`: the registry's validators at the
+    checkpoint, or None when a refused change leaves them unknown."""
     cb = bundle["cometbft"]
     cp = bundle["checkpoint"]["checkpoint"]
     try:
@@ -206,8 +216,22 @@ def check(bundle, pinned, add):
     secs, nanos = go_time(h["time"])  # compared at nanosecond precision
     add("chain.time", secs * 10**9 + nanos > ts_ms(cp["time"]) * 10**6, f"header time {h['time']}")
 
-    # chain.validators: well-formed entries, exactly the pinned set, derived addresses, CometBFT
-    # order. The rules below need that set: not checked when it is not.
+    # chain.next_validators: updates of block H take effect at H+2, so header H+1 names the
+    # registry's set at the checkpoint as its next validators. It needs only the header, not
+    # cometbft.validators, so it is checked before the rules that do.
+    if at_checkpoint is None:
+        add("chain.next_validators", None,
+            "not checked: a registry change was refused, the registry at the checkpoint is unknown")
+    else:
+        try:
+            nh = registry_set_hash(at_checkpoint).hex().upper()
+            add("chain.next_validators", h["next_validators_hash"] == nh,
+                f"expected {nh}, the {len(at_checkpoint)} validators of the registry at the checkpoint")
+        except (ValueError, TypeError, KeyError) as e:
+            add("chain.next_validators", False, f"cannot check: {e}")
+
+    # chain.validators: well-formed entries, exactly one of the registry's sets, derived
+    # addresses, CometBFT order. The rules below need that set: not checked when it is not.
     try:
         check_validator_entries(vals)
     except (ValueError, TypeError, KeyError) as e:
@@ -215,23 +239,28 @@ def check(bundle, pinned, add):
         for r in LATER:
             add(r, None, "not checked: cometbft.validators is malformed")
         return
-    pinned_set = sorted((v["address"].upper(), v["pub_key"], v["power"]) for v in pinned.get("validators", []))
+    # as sets of (address, key, power): a validator's member is the registry's, not CometBFT's
+    candidates = [sorted((v["address"].upper(), v["pub_key"], v["power"]) for v in s) for s in sets]
     listed = [(v["address"], v["pub_key"]["value"], int(v["voting_power"])) for v in vals]
     problems = []
-    if not pinned_set:
+    if not any(candidates):
         problems.append("the policy pins no validators")
-    if sorted(listed) != pinned_set:
-        problems.append("not the pinned validator set")
+    if sorted(listed) not in candidates:
+        problems.append("not the pinned validator set" if len(candidates) == 1 else
+                        f"none of the {len(candidates)} validator sets the registry went through")
     for a, pk, _ in listed:
         if address_of(base64.b64decode(pk)) != a:
             problems.append(f"address {a} is not derived from its key")
     order = sorted(listed, key=lambda v: (-v[2], bytes.fromhex(v[0])))
     if listed != order:
         problems.append("not in CometBFT order")
-    add("chain.validators", not problems, "; ".join(problems) or f"{len(vals)} pinned validators")
+    add("chain.validators", not problems, "; ".join(problems) or (
+        f"{len(vals)} pinned validators" if len(candidates) == 1 else
+        f"{len(vals)} validators: set {candidates.index(sorted(listed)) + 1} of the {len(candidates)}"
+        " the registry went through"))
     if problems:
         for r in LATER:
-            add(r, None, "not checked: the validator set is not the pinned one")
+            add(r, None, "not checked: the validator set is not one the registry has had")
         return
 
     vh = validators_hash(vals).hex().upper()

@@ -15,6 +15,7 @@ D, PK = int(V["private_key"], 16), V["public_key_uncompressed"]
 BASE = json.load(open(os.path.join(ROOT, "examples", "bundle.json")))
 POLICY = json.load(open(os.path.join(ROOT, "examples", "policy.json")))
 PK2 = "04%064x%064x" % prims._ec_mul(12345, (GX, GY))
+VK, VK2 = (base64.b64encode(bytes([i]) * 32).decode() for i in (1, 2))  # ed25519 keys (only their bytes matter)
 
 
 def sign(msg):
@@ -83,6 +84,8 @@ def governed(changes, fix_policy=True, approvals=1):
     if fix_policy:
         b["policy"]["members"] = reg.members
         b["policy"]["notary_keys"] = [n["public_key"] for n in reg.notaries.values() if n["active"]]
+        if reg.validators:  # the embedded example pins none: left out while there are none
+            b["policy"]["validators"] = reg.validators
     return resign(b, reg)
 
 
@@ -149,6 +152,21 @@ CASES = [  # (description, bundle, media, expected failed rules: exactly these)
     ("change numbered 2", governed([(2, {"action": "add_notary", "public_key": PK2})]), None, ["governance.sequence"]),
     ("one member approves twice", governed([(1, {"action": "add_notary", "public_key": PK2})], approvals=2), None, ["governance.approvers"]),
     ("policy copy before the change", governed([(1, {"action": "add_notary", "public_key": PK2})], fix_policy=False), None, ["policy.copy"]),
+    ("court runs a validator", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK})]), None, []),
+    ("court's validator, key rotated", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK}),
+                                                 (2, {"action": "set_validator", "member": "court", "pub_key": VK2})]), None, []),
+    ("court's validator set twice", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK}),
+                                              (2, {"action": "set_validator", "member": "court", "pub_key": VK})]), None, ["governance.change"]),
+    ("a validator for a non-member", governed([(1, {"action": "set_validator", "member": "police", "pub_key": VK})]), None, ["governance.change"]),
+    ("a 31-byte validator key", governed([(1, {"action": "set_validator", "member": "court", "pub_key": base64.b64encode(bytes(31)).decode()})]),
+     None, ["governance.change"]),
+    ("a validator key, not canonical", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK[:-2] + "R="})]),
+     None, ["governance.change"]),
+    ("remove the last validator", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK}),
+                                            (2, {"action": "remove_validator", "pub_key": VK})]), None, ["governance.change"]),
+    ("remove an absent validator", governed([(1, {"action": "remove_validator", "pub_key": VK})]), None, ["governance.change"]),
+    ("policy copy without the validator", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK})], fix_policy=False),
+     None, ["policy.copy"]),
 ]
 
 if __name__ == "__main__":

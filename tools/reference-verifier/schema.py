@@ -20,14 +20,14 @@ def _type_ok(v, t):
             "number": isinstance(v, int) and not isinstance(v, bool)}[t]
 
 
-def errors(value, schema, root=None, path="$"):
-    """Yield 'path: problem' strings for every violation."""
+def errors(value, schema, root=None, path="$", name=None):
+    """Yield 'path: problem' strings for every violation (`name`: the $defs entry `schema` is)."""
     root = root if root is not None else schema
     if "$ref" in schema:
         target = root
         for part in schema["$ref"].lstrip("#/").split("/"):
             target = target[part]
-        yield from errors(value, target, root, path)
+        yield from errors(value, target, root, path, schema["$ref"].rsplit("/", 1)[-1])
         if schema["$ref"].endswith("/Timestamp") and isinstance(value, str) and TS.match(value) and not is_ts(value):
             yield f"{path}: {value!r} is not a real time"  # e.g. month 13, offset +25:00
     t = schema.get("type")
@@ -72,7 +72,8 @@ def errors(value, schema, root=None, path="$"):
         # omits `cometbft`/`governance` instead, see check()).
         if path not in TOP_LEVEL_OMITS:
             for k, sub in props.items():
-                if k not in value and k not in schema.get("required", []) and _nullable(sub, root):
+                if k not in value and k not in schema.get("required", []) and _nullable(sub, root) \
+                        and (name, k) not in OMITTABLE:
                     yield f"{path}: optional member {k!r} omitted instead of written as null"
         for k, x in value.items():
             if k in props:
@@ -84,6 +85,9 @@ def errors(value, schema, root=None, path="$"):
 
 
 TOP_LEVEL_OMITS = {"$"}  # only the bundle's top level; set per call in check()
+# Members the spec itself calls optional, which may be left out: a validator's `member`
+# (VERIFYING.md §2 "and optionally `member`"; absent is the same as null, §4.2).
+OMITTABLE = {("PolicyValidator", "member")}
 
 
 def _nullable(sub, root):

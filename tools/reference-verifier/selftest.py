@@ -61,6 +61,8 @@ FORGERIES = [  # (bundle, description, edit, a rule that must fail)
     (1, "header time", lambda b: b["cometbft"]["signed_header"]["header"].update(time="2026-11-21T11:08:55.455404969Z"), "chain.commit"),
     (1, "vote timestamp", lambda b: b["cometbft"]["signed_header"]["commit"]["signatures"][0].update(timestamp="2026-11-21T11:08:56.1Z"), "chain.signatures"),
     (1, "validator order", lambda b: b["cometbft"]["validators"].reverse(), "chain.validators"),
+    (1, "next validators", lambda b: b["cometbft"]["signed_header"]["header"].update(next_validators_hash="AB" * 32), "chain.next_validators"),
+    (1, "validator's member", lambda b: b["policy"]["validators"][0].update(member="court"), "policy.copy"),
     (1, "two cosignatures dropped", lambda b: b["checkpoint"]["cosignatures"].__delitem__(slice(0, 2)), "checkpoint.quorum"),
     (2, "approval dropped", lambda b: b["governance"][0]["approvals"].pop(), "governance.quorum"),
     (2, "governance dropped", lambda b: b.pop("governance"), "checkpoint.registry_root"),
@@ -71,6 +73,15 @@ for idx, what, edit, rule in FORGERIES:
     edit(b)
     failed = run(b, p)
     expect(f"forgery {f}: {what} -> {rule} {failed}", rule in failed)
+# a pinned policy whose validator names a member: a listed one, with its power, one each (§2)
+pol = json.load(open(os.path.join(E, "policy-consortium.json")))
+for what, edit, bad in (("its member's", lambda v: v[0].update(member="court"), False),
+                        ("not a member's", lambda v: v[0].update(member="bank"), True),
+                        ("another power", lambda v: v[0].update(member="court", power=2), True),
+                        ("a member's second", lambda v: (v[0].update(member="court"), v[1].update(member="court")), True)):
+    p = copy.deepcopy(pol)
+    edit(p["validators"])
+    expect(f"policy with a validator {what} is {'unusable' if bad else 'usable'}", bool(verify.policy_problems(p)) == bad)
 # the lead's Rust forgery suite, when it has been written (cargo test -p … forgeries)
 FORGED = os.path.join(HERE, "..", "..", "target", "forgeries")
 if os.path.exists(os.path.join(FORGED, "index.json")):

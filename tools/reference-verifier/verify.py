@@ -4,9 +4,10 @@
 usage: verify.py BUNDLE.json [--policy POLICY.json] [--media FILE] [--json]
 exit 0 valid, 1 a rule fails, 2 unusable input.
 """
-import argparse, json, re, sys
+import argparse, base64, json, re, sys
 
 import schema
+from chain import address_of
 from prims import (HEX64, Unusable, is_ts, jcs, key_id, leaf_hash, sm2_point, sm2_verify_block,
                    sm3, sm3_doc, sha256, strict_json, ts_ms, verify_inclusion)
 
@@ -47,6 +48,12 @@ class Registry:
         self.chain_id = policy["chain_id"]
         self.members = [dict(id=m["id"], public_key=m["public_key"], power=m["power"]) for m in policy["members"]]
         self.notaries = {key_id(k): {"public_key": k, "active": True} for k in policy["notary_keys"]}
+        # CometBFT validators in policy order; `member` absent is the same as null (no member)
+        self.validators = [validator(v["address"], v["pub_key"], v["power"], v.get("member"))
+                           for v in policy.get("validators") or []]
+        # every validator set the registry went through, the pinned one first (§3): the
+        # CometBFT layer may have been committed by any of them
+        self.validator_sets = [self.validators]
         self.seq = 0
 
     def member(self, mid):
@@ -84,12 +91,59 @@ class Registry:
         elif a == "remove_notary":
             if not self.active_notary(c["notary_key_id"]):
                 return "notary not present"
-        else:
+        elif a not in ("set_validator", "remove_validator"):
             return f"unknown action {a!r}"
-        return None
+        return self.validators_after(c)[1]
+
+    def validators_after(self, c):
+        """(the validators after change `c`, why `c` leaves no valid set or None); every
+        change is checked here, since set/remove_member move the member's validator too."""
+        a, vals = c["action"], [dict(v) for v in self.validators]
+        if a == "set_member":  # the member's validator follows its power
+            for v in vals:
+                if v["member"] == c["member"]:
+                    v["power"] = c["power"]
+        elif a == "remove_member":
+            vals = [v for v in vals if v["member"] != c["member"]]
+        elif a == "set_validator":
+            vals, why = self.with_validator(vals, c["member"], c["pub_key"])
+            if why:
+                return None, why
+        elif a == "remove_validator":
+            if not any(v["pub_key"] == c["pub_key"] for v in vals):
+                return None, "validator not present"
+            vals = [v for v in vals if v["pub_key"] != c["pub_key"]]
+        if self.validators and not vals:
+            return None, "would leave the chain without a validator"
+        return vals, None
+
+    def with_validator(self, vals, mid, pub_key):
+        """set_validator: `pub_key` becomes member `mid`'s one validator, with its power."""
+        m = self.member(mid)
+        if m is None:
+            return None, f"no member {mid!r} to run the validator"
+        if not ed25519_key(pub_key):
+            return None, "validator key is not canonical base64 of a 32-byte ed25519 key"
+        same = next((v for v in vals if v["pub_key"] == pub_key), None)
+        if same is not None and same["member"] == mid:
+            return None, "already the member's validator"
+        if same is not None and same["member"] is not None:
+            return None, f"the validator of member {same['member']!r}"
+        new = validator(address_of(base64.b64decode(pub_key)), pub_key, m["power"], mid)
+        vals = [v for v in vals if v["member"] != mid]  # key rotation: the old one goes
+        at = next((i for i, v in enumerate(vals) if v["pub_key"] == pub_key), None)
+        if at is None:
+            vals.append(new)
+        else:  # an unlabelled (genesis) validator with this key becomes the member's, in place
+            vals[at] = new
+        return vals, None
 
     def apply(self, c, seq):
         a = c["action"]
+        vals = self.validators_after(c)[0]
+        if vals != self.validators:  # a change that leaves the set as it was adds no set
+            self.validators = vals
+            self.validator_sets.append(vals)
         if a == "set_member":
             m = self.member(c["member"])
             if m:
@@ -110,6 +164,39 @@ class Registry:
         if self.seq > 0:
             lines.append(f"governance {self.seq}\n")
         return sm3("".join(lines).encode("utf-8")).hex()
+
+
+def validator(address, pub_key, power, member):
+    """A registry validator as a policy writes it (`member` None: no member runs it)."""
+    return dict(address=address, pub_key=pub_key, power=power, member=member)
+
+
+def ed25519_key(b64):
+    """Canonical base64 of 32 bytes: decoding and re-encoding gives the same text."""
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except (ValueError, TypeError):
+        return False
+    return len(raw) == 32 and base64.b64encode(raw).decode() == b64
+
+
+def policy_problems(pol):
+    """What makes a (schema-valid) policy unusable beyond its schema: a validator's `member`
+    must be a listed member, with that member's power, and a member runs at most one (§2)."""
+    power = {m["id"]: m["power"] for m in pol["members"]}
+    probs, runs = [], set()
+    for i, v in enumerate(pol.get("validators") or []):
+        mid = v.get("member")
+        if mid is None:
+            continue
+        if mid not in power:
+            probs.append(f"validators[{i}].member {mid!r} is not a member")
+        elif v["power"] != power[mid]:
+            probs.append(f"validators[{i}] has power {v['power']}, its member {mid!r} {power[mid]}")
+        if mid in runs:
+            probs.append(f"member {mid!r} runs more than one validator")
+        runs.add(mid)
+    return probs
 
 
 def signed_by_members(entries, registry, message, who, sig_rule, set_rule, quorum_rule, R):
@@ -188,7 +275,7 @@ def check_bundle(raw, pinned, media, R):
         if b.get("governance"):
             raise Unusable("a bundle with registry changes needs a pinned policy (--policy)")
         pinned = b.get("policy")
-        if schema.check(pinned, "policy.schema.json"):
+        if schema.check(pinned, "policy.schema.json") or policy_problems(pinned):
             raise Unusable("no --policy, and the bundle's own policy copy is not a policy")
 
     # §3 + 4.3 governance: build the registry at the checkpoint
@@ -220,9 +307,13 @@ def check_bundle(raw, pinned, media, R):
                 reg.apply(p["change"], p["governance_seq"])
         for r, v in probs.items():
             R.add(r, not v, "; ".join(v) or f"{len(gov)} registry changes")
+        # A change refused under any governance rule leaves the registry at the checkpoint
+        # unknown to the chain layer: it checks against the pinned validators alone.
+        known = not any(probs.values())
     else:
         for r in ("type", "chain_id", "sequence", "approvers", "approvals", "quorum", "change"):
             R.add("governance." + r, None, "no registry changes")
+        known = True
 
     # 4.2 policy.copy
     def policy_copy():
@@ -235,9 +326,11 @@ def check_bundle(raw, pinned, media, R):
         active = {n["public_key"] for n in reg.notaries.values() if n["active"]}
         if len(set(pol["notary_keys"])) != len(pol["notary_keys"]) or set(pol["notary_keys"]) != active:
             probs.append("notary keys are not the registry's active notaries")
-        vset = lambda p: sorted(json.dumps(v, sort_keys=True) for v in p.get("validators") or [])
-        if vset(pol) != vset(pinned):
-            probs.append("validators differ from the pinned policy's")
+        # as a set, each with its member (absent = none); addresses are hex in either case
+        vset = lambda vals: sorted((v["address"].upper(), v["pub_key"], v["power"], v.get("member") is None,
+                                    v.get("member") or "") for v in vals)
+        if vset(pol.get("validators") or []) != vset(reg.validators):
+            probs.append("validators (address, key, power, member) differ from the registry's")
         return not probs, "; ".join(probs) or "equals the registry at the checkpoint"
     R.rule("policy.copy", policy_copy)
 
@@ -443,7 +536,8 @@ def check_bundle(raw, pinned, media, R):
     if has_cb:
         import chain
         try:
-            chain.check(b, pinned, R.add)
+            sets = reg.validator_sets if known else reg.validator_sets[:1]
+            chain.check(b, sets, reg.validators if known else None, R.add)
         except Exception as e:  # noqa: BLE001
             R.add("chain.header", False, f"cannot check: {type(e).__name__}: {e}")
     else:
@@ -457,7 +551,7 @@ def load_policy(path):
             pol = strict_json(f.read())
     except (OSError, ValueError) as e:
         raise Unusable(f"policy: {e}")
-    errs = schema.check(pol, "policy.schema.json")
+    errs = schema.check(pol, "policy.schema.json") or policy_problems(pol)
     if errs:
         raise Unusable("policy is not a policy: " + "; ".join(errs[:5]))
     return pol
