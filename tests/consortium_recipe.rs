@@ -3,8 +3,11 @@
 //! standard ports, `members.tsv` saying which node is whose, the notary's key created and put
 //! in the genesis), starts every ledger application and validator, and a notary started on the
 //! data folder that holds that key anchors through the first member's node. A court takes the
-//! genesis policy with `tiezheng ledger policy`, fetches the proof's bundle with `tiezheng
-//! bundle fetch` and verifies it offline with that policy.
+//! genesis policy with `tiezheng ledger policy` (each validator named with its member),
+//! fetches the proof's bundle with `tiezheng bundle fetch` and verifies it offline with that
+//! policy. Then a fifth member joins as the README says (`local-network.sh join`, `ledger
+//! propose --set-member`, then `--set-validator`, approved by the members and submitted): its
+//! node becomes the fifth validator, and the next bundle verifies with the same genesis policy.
 //!
 //! Needs the `cometbft` binary (`.ci/run` installs v0.38.25 with `go install`); without it the
 //! test says so and passes, unless `TIEZHENG_REQUIRE_COMETBFT=1`.
@@ -165,4 +168,91 @@ fn the_readme_recipe_gives_a_working_four_member_network() {
         "{report}"
     );
     assert_eq!(report["chain"]["validators"], 4, "{report}");
+    let pinned: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&policy).unwrap()).unwrap();
+    let mut owners: Vec<&str> = pinned["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["member"].as_str().unwrap_or("none"))
+        .collect();
+    owners.sort_unstable();
+    assert_eq!(
+        owners,
+        ["court", "notary-office", "police", "procuratorate"],
+        "{pinned}"
+    );
+
+    // A fifth member joins: its node, then the two changes the script prints.
+    let joined: serde_json::Value =
+        serde_json::from_str(run(&["join", net_str, "appraisal-centre"]).trim()).unwrap();
+    let ledger = |args: &[&str]| {
+        let out = tiezheng().arg("ledger").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "tiezheng ledger {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let changes = [
+        format!(
+            "--set-member=appraisal-centre={}:1",
+            joined["public_key"].as_str().unwrap()
+        ),
+        format!(
+            "--set-validator=appraisal-centre={}",
+            joined["validator_key"].as_str().unwrap()
+        ),
+    ];
+    for (k, change) in changes.iter().enumerate() {
+        let file = root.path().join(format!("change-{k}.json"));
+        let file = file.to_str().unwrap();
+        ledger(&[
+            "propose", "--rpc", &rpc, change, "--reason", "resolution 2026-12", "--out", file,
+        ]);
+        let members = std::fs::read_to_string(net.join("members.tsv")).unwrap();
+        // Approved by every member the registry holds (the newcomer too, once it is one).
+        for row in members.lines().map(|l| l.split('\t').collect::<Vec<_>>()) {
+            if row[1] == "appraisal-centre" && k == 0 {
+                continue;
+            }
+            ledger(&[
+                "approve", file, "--member", row[1], "--key", row[4], "--rpc", &rpc,
+            ]);
+        }
+        ledger(&["submit", file, "--rpc", &rpc]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = common::http("GET", &format!("{rpc}/validators"), None, b"");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if v["result"]["total"] == "5" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no fifth validator: {v}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let photo = capture(&dev, "photos/DSCN0010.jpg");
+    cli(&dev, &["sync"]);
+    let out = tiezheng()
+        .args(["bundle", "fetch", "--notary", &n.url, "--token", &court, "--proof"])
+        .arg(Hash32::sm3(&photo).to_hex())
+        .args(["--wait", "90", "--out"])
+        .arg(&bundle_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tiezheng()
+        .args(["verify", "--json"])
+        .arg(&bundle_file)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], true, "{report}");
 }

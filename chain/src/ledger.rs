@@ -97,6 +97,49 @@ pub struct Genesis {
     pub members: Vec<Member>,
     /// Notary public keys allowed to anchor (hex `04‖X‖Y`).
     pub notaries: Vec<String>,
+    /// Which member runs which genesis validator (each then votes with its member's power
+    /// and leaves with it); validators not named here belong to no member until governance
+    /// says so (`set_validator`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validators: Vec<GenesisValidator>,
+}
+
+/// A genesis validator's member.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// The member organisation.
+    pub member: String,
+    /// The validator's ed25519 key, base64, as in the genesis document's `validators`.
+    pub pub_key: String,
+}
+
+impl Genesis {
+    /// The genesis `validators` (CometBFT's, unlabelled) with the members this genesis names
+    /// for them; refuses a label for an unknown member or key, a power other than the
+    /// member's, or a member named twice.
+    pub fn label(&self, validators: &mut [PolicyValidator]) -> Result<(), LedgerError> {
+        let bad = |m: String| Err(LedgerError::Malformed(format!("genesis validators: {m}")));
+        for (i, l) in self.validators.iter().enumerate() {
+            let Some(member) = self.members.iter().find(|m| m.id == l.member) else {
+                return bad(format!("[{i}] names {:?}, not a member", l.member));
+            };
+            if self.validators[..i].iter().any(|o| o.member == l.member) {
+                return bad(format!("member {:?} is named twice", l.member));
+            }
+            let Some(v) = validators.iter_mut().find(|v| v.pub_key == l.pub_key) else {
+                return bad(format!("[{i}] key {} is not a genesis validator", l.pub_key));
+            };
+            if v.power != member.power {
+                return bad(format!(
+                    "the validator of {:?} has power {}, the member {}: give them the same",
+                    l.member, v.power, member.power
+                ));
+            }
+            v.member = Some(l.member.clone());
+        }
+        Ok(())
+    }
 }
 
 /// The ledger.
@@ -186,11 +229,18 @@ impl Ledger {
         &self.registry.validators
     }
 
-    /// Sets the genesis validators (CometBFT's `InitChain`), before the first block.
-    pub fn set_genesis_validators(&mut self, validators: Vec<PolicyValidator>) {
+    /// Sets the genesis validators (CometBFT's `InitChain`), before the first block, with the
+    /// members `genesis` names for them.
+    pub fn set_genesis_validators(
+        &mut self,
+        genesis: &Genesis,
+        mut validators: Vec<PolicyValidator>,
+    ) -> Result<(), LedgerError> {
+        genesis.label(&mut validators)?;
         if self.height == 0 && self.governance.is_empty() {
             self.registry.validators = validators;
         }
+        Ok(())
     }
 
     /// The governance sequence number of the last applied change (0 at genesis).

@@ -151,6 +151,8 @@ impl LedgerRpc {
                     .cmp(&b.address.to_ascii_uppercase())
             })
         });
+        app.label(&mut validators)
+            .map_err(|e| format!("genesis: app_state: {e}"))?;
         let policy = Policy {
             chain_id: app.chain_id,
             notary_keys: app.notaries,

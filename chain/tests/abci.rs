@@ -95,6 +95,7 @@ impl Net {
                 })
                 .collect(),
             notaries: vec![notary.public_key().to_hex()],
+            validators: Vec::new(),
         })
         .unwrap();
         let apps = members

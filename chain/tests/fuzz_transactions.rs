@@ -33,6 +33,7 @@ fn fixture() -> Fixture {
             power: 1,
         }],
         notaries: vec![notary.public_key().to_hex()],
+        validators: Vec::new(),
     };
     let t = Timestamp::from_unix_ms(1_795_224_600_000, 480);
     let anchor = SignedBatchHeader::sign(

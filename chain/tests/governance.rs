@@ -44,6 +44,7 @@ fn consortium(orgs: &[&str]) -> Consortium {
             })
             .collect(),
         notaries: vec![notary.public_key().to_hex()],
+        validators: Vec::new(),
     };
     Consortium {
         keys,

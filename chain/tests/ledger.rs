@@ -34,6 +34,7 @@ fn world() -> World {
             power: 1,
         }],
         notaries: vec![notary.public_key().to_hex()],
+        validators: Vec::new(),
     };
     World {
         notary,

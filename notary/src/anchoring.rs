@@ -165,6 +165,7 @@ impl Anchoring {
                 power: 1,
             }],
             notaries: vec![notary.public_key().to_hex()],
+            validators: Vec::new(),
         };
         let policy = Policy {
             chain_id,

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 use tiezheng_chain::abci::LedgerApp;
-use tiezheng_chain::ledger::{Genesis, Ledger, Member};
+use tiezheng_chain::ledger::{Genesis, GenesisValidator, Ledger, Member};
 use tiezheng_chain::rpc::LedgerRpc;
 use tiezheng_protocol::ledger::{
     GOVERNANCE_TYPE, GovernanceAction, GovernanceProposal, GovernanceTx,
@@ -137,6 +137,11 @@ pub(crate) struct GenesisArgs {
     /// A notary's SM2 public key (hex `04‖X‖Y`) allowed to anchor. Repeat for each notary.
     #[arg(long = "notary", value_name = "KEY")]
     notaries: Vec<String>,
+    /// Which member runs which genesis validator: `ID=PUB_KEY_BASE64` or
+    /// `ID=priv_validator_key.json` (its public key only). Repeat for each; the validator then
+    /// votes with its member's power and leaves with it.
+    #[arg(long = "validator", value_name = "ID=KEY|FILE")]
+    validators: Vec<String>,
 }
 
 /// Arguments of `tiezheng ledger serve`.
@@ -440,13 +445,35 @@ fn genesis(a: &GenesisArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|m| member_arg("--member", m))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut labels = Vec::new();
+    for v in &a.validators {
+        let Some((member, key)) = v.split_once('=') else {
+            bail!("--validator {v:?}: write ID=PUB_KEY_BASE64 or ID=priv_validator_key.json");
+        };
+        labels.push(GenesisValidator {
+            member: member.to_owned(),
+            pub_key: validator_key("--validator", key)?,
+        });
+    }
     let g = Genesis {
         chain_id,
         members,
         notaries: a.notaries.clone(),
+        validators: labels,
     };
     // Refuse a genesis the ledger would refuse at InitChain.
     Ledger::new(&g).context("--member/--notary")?;
+    let mut genesis_validators = doc
+        .get("validators")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(tiezheng_protocol::cometbft::policy_validator_from_rpc)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{}: validators: {e}", path.display()))?;
+    g.label(&mut genesis_validators)
+        .context("--validator: name each member's validator from this genesis.json")?;
     let initial_height = doc
         .get("initial_height")
         .and_then(|h| {

@@ -240,10 +240,13 @@ impl LedgerApp {
         }
         let mut ledger =
             Ledger::new(&genesis).map_err(|e| format!("genesis.json app_state: {e}"))?;
-        ledger.set_genesis_validators(
-            validators::from_init_chain(&r.validators)
-                .map_err(|e| format!("genesis.json validators: {e}"))?,
-        );
+        ledger
+            .set_genesis_validators(
+                &genesis,
+                validators::from_init_chain(&r.validators)
+                    .map_err(|e| format!("genesis.json validators: {e}"))?,
+            )
+            .map_err(|e| format!("genesis.json app_state: {e}"))?;
         let app_hash = ledger.app_hash();
         let mut st = self.state();
         st.enable_height = r
