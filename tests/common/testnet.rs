@@ -12,6 +12,13 @@ use serde_json::Value;
 /// The organisations of the four-validator consortium, one per validator.
 pub const MEMBERS: [&str; 4] = ["court", "police", "procuratorate", "notary-office"];
 
+/// The member running genesis validator `i`: [`MEMBERS`], then `member-5`, `member-6`, ...
+pub fn member_name(i: usize) -> String {
+    MEMBERS
+        .get(i)
+        .map_or_else(|| format!("member-{}", i + 1), |m| (*m).to_owned())
+}
+
 /// Where the `cometbft` binary is: `$COMETBFT`, then `PATH`, then where `.ci/run` installs it.
 pub fn cometbft_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("COMETBFT") {
@@ -96,11 +103,12 @@ impl Testnet {
         genesis_cmd
             .args(["ledger", "genesis", "--genesis"])
             .arg(dir.join("node0/config/genesis.json"));
-        for (i, m) in MEMBERS.iter().take(n).enumerate() {
+        for i in 0..n {
+            let m = member_name(i);
             let key = dir.join(format!("node{i}/config/member-key.json"));
             let pk = new_key(tiezheng, &key);
             genesis_cmd.args(["--member", &format!("{m}={pk}")]);
-            member_keys.push(((*m).to_owned(), pk));
+            member_keys.push((m, pk));
         }
         genesis_cmd.args(["--notary", notary_key]);
         let out = genesis_cmd.output().unwrap();
@@ -135,7 +143,7 @@ impl Testnet {
             validators: (0..n)
                 .map(|i| Validator {
                     index: i,
-                    member: MEMBERS[i].to_owned(),
+                    member: member_name(i),
                     ip: format!("127.0.0.{}", 11 + i),
                     app: None,
                     node: None,

@@ -364,3 +364,109 @@ impl Registry {
         Ok(p.governance_seq)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::cometbft::validator_of;
+    use crate::sm2::Sm2SigningKey;
+
+    fn key(seed: u8) -> String {
+        base64::engine::general_purpose::STANDARD.encode([seed; 32])
+    }
+
+    fn member(id: &str, seed: u8, power: u64) -> (String, Sm2PublicKey, u64) {
+        let k = Sm2SigningKey::from_bytes(&[seed; 32]).unwrap_or_else(|e| panic!("{e}"));
+        (id.to_owned(), k.public_key().clone(), power)
+    }
+
+    /// Members a (power 1) and b (power 2); genesis validators 1 and 2, power 1, unclaimed.
+    fn registry() -> Registry {
+        Registry::genesis(
+            "tz-test",
+            vec![member("a", 1, 1), member("b", 2, 2)],
+            Vec::new(),
+        )
+        .with_validators(vec![
+            validator_of(&key(1), 1, None).unwrap_or_else(|e| panic!("{e}")),
+            validator_of(&key(2), 1, None).unwrap_or_else(|e| panic!("{e}")),
+        ])
+    }
+
+    fn set(member: &str, seed: u8) -> GovernanceAction {
+        GovernanceAction::SetValidator {
+            member: member.into(),
+            pub_key: key(seed),
+        }
+    }
+
+    fn summary(v: &[PolicyValidator]) -> Vec<(String, u64, Option<String>)> {
+        v.iter()
+            .map(|x| (x.pub_key.clone(), x.power, x.member.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_member_claims_rotates_and_takes_its_validator_away() {
+        let mut r = registry();
+        // Claiming a genesis validator: in place, with the member's power.
+        r.validators = r.validators_after(&set("b", 2)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            summary(&r.validators),
+            [(key(1), 1, None), (key(2), 2, Some("b".into()))]
+        );
+        // Rotation: the new key replaces the member's old one.
+        r.validators = r.validators_after(&set("b", 3)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            summary(&r.validators),
+            [(key(1), 1, None), (key(3), 2, Some("b".into()))]
+        );
+        // The member's power moves its validator's.
+        let power = GovernanceAction::SetMember {
+            member: "b".into(),
+            public_key: r.members[1].1.to_hex(),
+            power: 5,
+        };
+        let after = r.validators_after(&power).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(after[1].power, 5);
+        // Removing the member removes its validator.
+        let gone = r
+            .validators_after(&GovernanceAction::RemoveMember { member: "b".into() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(summary(&gone), [(key(1), 1, None)]);
+    }
+
+    #[test]
+    fn invalid_validator_changes_are_refused() {
+        let mut r = registry();
+        r.validators = r.validators_after(&set("b", 2)).unwrap_or_else(|e| panic!("{e}"));
+        let refused = |r: &Registry, c: GovernanceAction| r.validators_after(&c).is_err();
+        assert!(refused(&r, set("b", 2)), "set twice");
+        assert!(refused(&r, set("a", 2)), "another member's validator");
+        assert!(refused(&r, set("nobody", 4)), "not a member");
+        let not_canonical = GovernanceAction::SetValidator {
+            member: "a".into(),
+            pub_key: key(5).replace('=', ""),
+        };
+        assert!(refused(&r, not_canonical), "unpadded base64");
+        let short = GovernanceAction::SetValidator {
+            member: "a".into(),
+            pub_key: base64::engine::general_purpose::STANDARD.encode([7u8; 31]),
+        };
+        assert!(refused(&r, short), "31 bytes");
+        assert!(refused(
+            &r,
+            GovernanceAction::RemoveValidator { pub_key: key(9) }
+        ));
+        r.validators.truncate(1);
+        assert!(
+            refused(
+                &r,
+                GovernanceAction::RemoveValidator { pub_key: key(1) }
+            ),
+            "the last validator"
+        );
+    }
+}
