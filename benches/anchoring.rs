@@ -74,8 +74,15 @@ fn main() {
     let tz = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tiezheng"));
     let notary_key = common::testnet::new_key(&tz, &dir.join("notary/notary-key.json"));
     let validators = env_usize("TIEZHENG_BENCH_VALIDATORS", 4);
-    let net =
-        common::testnet::Testnet::start(&dir.join("net"), validators, &notary_key, &tz, "1s");
+    let timeout_commit =
+        std::env::var("TIEZHENG_BENCH_TIMEOUT_COMMIT").unwrap_or_else(|_| "1s".into());
+    let net = common::testnet::Testnet::start(
+        &dir.join("net"),
+        validators,
+        &notary_key,
+        &tz,
+        &timeout_commit,
+    );
     for i in 0..validators {
         net.wait_height(i, 2, std::time::Duration::from_secs(120));
     }
@@ -209,8 +216,9 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
             "anchoring, embedded ledger (one validator, SM2 quorum of one), {n} proofs, batch window 100 ms:"
         ),
         Some(t) => println!(
-            "anchoring, consortium ledger (CometBFT v0.38, {} validators on loopback, timeout_commit 1 s), {n} proofs, batch window 100 ms:",
-            t.validators.len()
+            "anchoring, consortium ledger (CometBFT v0.38, {} validators on loopback, timeout_commit {}), {n} proofs, batch window 100 ms:",
+            t.validators.len(),
+            std::env::var("TIEZHENG_BENCH_TIMEOUT_COMMIT").unwrap_or_else(|_| "1s".into())
         ),
     }
     println!("  device capture + SM2 signing          : {capture_rate:8.1} proofs/s");

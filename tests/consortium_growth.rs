@@ -22,6 +22,7 @@
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
+    clippy::print_stderr,
     missing_docs
 )]
 
@@ -213,7 +214,10 @@ fn a_consortium_grows_to_many_members_by_governance_and_keeps_every_bundle_valid
         members.push(i);
         let key_file = net.validator_key_file(i);
         net.govern(
-            &["--set-validator", &format!("{member}={}", key_file.display())],
+            &[
+                "--set-validator",
+                &format!("{member}={}", key_file.display()),
+            ],
             &members,
             0,
         );
@@ -251,7 +255,10 @@ fn a_consortium_grows_to_many_members_by_governance_and_keeps_every_bundle_valid
     )
     .unwrap();
     net.govern(
-        &["--set-validator", &format!("{member}={}", new_validator_key.display())],
+        &[
+            "--set-validator",
+            &format!("{member}={}", new_validator_key.display()),
+        ],
         &members,
         0,
     );
@@ -264,7 +271,10 @@ fn a_consortium_grows_to_many_members_by_governance_and_keeps_every_bundle_valid
         members.len(),
         Some(&pub_key_of(&new_validator_key)),
     );
-    run.step(&format!("{member} rotated its SM2 and validator keys"), &net);
+    run.step(
+        &format!("{member} rotated its SM2 and validator keys"),
+        &net,
+    );
     survive_f(&mut run, &mut net, &members, members.len());
 
     // Two members leave: the newest and a genesis member; their validators leave with them.

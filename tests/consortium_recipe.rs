@@ -208,7 +208,14 @@ fn the_readme_recipe_gives_a_working_four_member_network() {
         let file = root.path().join(format!("change-{k}.json"));
         let file = file.to_str().unwrap();
         ledger(&[
-            "propose", "--rpc", &rpc, change, "--reason", "resolution 2026-12", "--out", file,
+            "propose",
+            "--rpc",
+            &rpc,
+            change,
+            "--reason",
+            "resolution 2026-12",
+            "--out",
+            file,
         ]);
         let members = std::fs::read_to_string(net.join("members.tsv")).unwrap();
         // Approved by every member the registry holds (the newcomer too, once it is one).
@@ -235,7 +242,9 @@ fn the_readme_recipe_gives_a_working_four_member_network() {
     let photo = capture(&dev, "photos/DSCN0010.jpg");
     cli(&dev, &["sync"]);
     let out = tiezheng()
-        .args(["bundle", "fetch", "--notary", &n.url, "--token", &court, "--proof"])
+        .args([
+            "bundle", "fetch", "--notary", &n.url, "--token", &court, "--proof",
+        ])
         .arg(Hash32::sm3(&photo).to_hex())
         .args(["--wait", "90", "--out"])
         .arg(&bundle_file)

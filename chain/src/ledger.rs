@@ -16,12 +16,12 @@
 
 use std::collections::BTreeMap;
 
+use tiezheng_protocol::cometbft::PolicyValidator;
 use tiezheng_protocol::ledger::{
     AnchorRecord, CHECKPOINT_TYPE, Checkpoint, CosignedCheckpoint, GovernanceError, GovernanceTx,
     Registry, SignedBatchHeader, is_quorum,
 };
 use tiezheng_protocol::merkle::{MerkleError, MerkleTree, Sm3Hasher};
-use tiezheng_protocol::cometbft::PolicyValidator;
 use tiezheng_protocol::{
     ConsistencyProof, Hash32, InclusionProof, Sm2PublicKey, Timestamp, canonical,
 };
@@ -124,11 +124,14 @@ impl Genesis {
             let Some(member) = self.members.iter().find(|m| m.id == l.member) else {
                 return bad(format!("[{i}] names {:?}, not a member", l.member));
             };
-            if self.validators[..i].iter().any(|o| o.member == l.member) {
+            if self.validators.iter().take(i).any(|o| o.member == l.member) {
                 return bad(format!("member {:?} is named twice", l.member));
             }
             let Some(v) = validators.iter_mut().find(|v| v.pub_key == l.pub_key) else {
-                return bad(format!("[{i}] key {} is not a genesis validator", l.pub_key));
+                return bad(format!(
+                    "[{i}] key {} is not a genesis validator",
+                    l.pub_key
+                ));
             };
             if v.power != member.power {
                 return bad(format!(

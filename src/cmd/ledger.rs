@@ -359,6 +359,12 @@ fn approve(a: &ApproveArgs) -> anyhow::Result<ExitCode> {
             ),
             Some(_) => {}
         }
+    } else {
+        let _ = writeln!(
+            io::stderr(),
+            "warning: the key was not checked against the chain's registry (give --rpc URL): an approval with a key other than {}'s counts for nothing, and submit will be refused",
+            a.member
+        );
     }
     tx.approvals.retain(|c| c.member != a.member);
     tx.approvals.push(

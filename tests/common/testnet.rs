@@ -132,7 +132,15 @@ impl Testnet {
                     "timeout_commit = \"1s\"",
                     &format!("timeout_commit = \"{timeout_commit}\""),
                 )
-                .replace("timeout_propose = \"3s\"", "timeout_propose = \"1s\"");
+                .replace("timeout_propose = \"3s\"", "timeout_propose = \"1s\"")
+                .replace(
+                    "peer_gossip_sleep_duration = \"100ms\"",
+                    &format!(
+                        "peer_gossip_sleep_duration = \"{}\"",
+                        std::env::var("TIEZHENG_TESTNET_GOSSIP_SLEEP")
+                            .unwrap_or_else(|_| "100ms".into())
+                    ),
+                );
             std::fs::write(&cfg, text).unwrap();
         }
         std::fs::create_dir_all(dir.join("logs")).unwrap();
@@ -218,7 +226,11 @@ impl Testnet {
             .arg(&home)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::fs::copy(
             self.dir.join("node0/config/genesis.json"),
             home.join("config/genesis.json"),
@@ -272,7 +284,8 @@ impl Testnet {
 
     /// Node `i`'s validator key file (CometBFT's `priv_validator_key.json`).
     pub fn validator_key_file(&self, i: usize) -> PathBuf {
-        self.dir.join(format!("node{i}/config/priv_validator_key.json"))
+        self.dir
+            .join(format!("node{i}/config/priv_validator_key.json"))
     }
 
     /// Node `i`'s member SM2 key file.
@@ -337,8 +350,15 @@ impl Testnet {
             .iter()
             .map(|x| {
                 (
-                    x["pub_key"]["value"].as_str().unwrap_or_default().to_owned(),
-                    x["voting_power"].as_str().unwrap_or("0").parse().unwrap_or(0),
+                    x["pub_key"]["value"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    x["voting_power"]
+                        .as_str()
+                        .unwrap_or("0")
+                        .parse()
+                        .unwrap_or(0),
                 )
             })
             .collect();

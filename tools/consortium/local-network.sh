@@ -76,6 +76,11 @@ init)
     done
     "$tz" ledger genesis --genesis "$dir/node0/config/genesis.json" "${genesis_args[@]}" --notary "$notary_pk" >/dev/null
     for ((i = 1; i < n; i++)); do cp "$dir/node0/config/genesis.json" "$dir/node$i/config/genesis.json"; done
+    # CometBFT settings (README, "Consortium settings"): a stopped member's turn as proposer
+    # costs 1 s, not 3 s; the rest stays at CometBFT's defaults, measured.
+    for ((i = 0; i < n; i++)); do
+        sed -i -e 's/^timeout_propose = .*/timeout_propose = "1s"/' "$dir/node$i/config/config.toml"
+    done
     echo "{\"network\":\"$dir\",\"members\":$n,\"notary_key\":\"$notary_key\",\"rpc\":\"http://127.0.0.$base:26657\"}"
     ;;
 start)

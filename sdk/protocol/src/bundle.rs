@@ -94,7 +94,8 @@ impl Policy {
             .iter()
             .filter_map(|k| Sm2PublicKey::from_hex(k).ok())
             .collect();
-        Registry::genesis(&self.chain_id, members, notaries).with_validators(self.validators.clone())
+        Registry::genesis(&self.chain_id, members, notaries)
+            .with_validators(self.validators.clone())
     }
 
     /// `registry` written as a policy.

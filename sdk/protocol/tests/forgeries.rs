@@ -543,8 +543,16 @@ fn grown(k: &Keys, by_five: bool) -> Bundle {
     let mut five = k.validators.clone();
     five.push(fifth_validator());
     cbft::sort(&mut five);
-    let signers = if by_five { five.clone() } else { k.validators.clone() };
-    let mut l = cbft::layer(&b.checkpoint.checkpoint, &signers, &vec![Vote::Commit; signers.len()]);
+    let signers = if by_five {
+        five.clone()
+    } else {
+        k.validators.clone()
+    };
+    let mut l = cbft::layer(
+        &b.checkpoint.checkpoint,
+        &signers,
+        &vec![Vote::Commit; signers.len()],
+    );
     cbft::with_next(&mut l, &five, &signers);
     set_layer(&mut b, l);
     b
@@ -1291,11 +1299,19 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
             b.governance[1] = approve(
                 p,
                 k,
-                &["court", "police", "procuratorate", "notary-office", "appraisal-centre"],
+                &[
+                    "court",
+                    "police",
+                    "procuratorate",
+                    "notary-office",
+                    "appraisal-centre",
+                ],
             );
             regovern(&mut b, k);
             let mut l = layer_of(&b);
-            hdr(&mut l)["app_hash"] = json!(hex::encode_upper(b.checkpoint.checkpoint.app_hash().as_bytes()));
+            hdr(&mut l)["app_hash"] = json!(hex::encode_upper(
+                b.checkpoint.checkpoint.app_hash().as_bytes()
+            ));
             cbft::seal(&mut l, &k.validators);
             set_layer(&mut b, l);
             Forgery {

@@ -280,8 +280,7 @@ impl Registry {
                 set.retain(|v| v.member.as_ref() != Some(member));
             }
             GovernanceAction::SetValidator { member, pub_key } => {
-                let Some((_, _, power)) = self.members.iter().find(|(m, _, _)| m == member)
-                else {
+                let Some((_, _, power)) = self.members.iter().find(|(m, _, _)| m == member) else {
                     return Err(format!(
                         "member {member:?} is not a member: add the member first (set_member)"
                     ));
@@ -412,13 +411,17 @@ mod tests {
     fn a_member_claims_rotates_and_takes_its_validator_away() {
         let mut r = registry();
         // Claiming a genesis validator: in place, with the member's power.
-        r.validators = r.validators_after(&set("b", 2)).unwrap_or_else(|e| panic!("{e}"));
+        r.validators = r
+            .validators_after(&set("b", 2))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             summary(&r.validators),
             [(key(1), 1, None), (key(2), 2, Some("b".into()))]
         );
         // Rotation: the new key replaces the member's old one.
-        r.validators = r.validators_after(&set("b", 3)).unwrap_or_else(|e| panic!("{e}"));
+        r.validators = r
+            .validators_after(&set("b", 3))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             summary(&r.validators),
             [(key(1), 1, None), (key(3), 2, Some("b".into()))]
@@ -441,7 +444,9 @@ mod tests {
     #[test]
     fn invalid_validator_changes_are_refused() {
         let mut r = registry();
-        r.validators = r.validators_after(&set("b", 2)).unwrap_or_else(|e| panic!("{e}"));
+        r.validators = r
+            .validators_after(&set("b", 2))
+            .unwrap_or_else(|e| panic!("{e}"));
         let refused = |r: &Registry, c: GovernanceAction| r.validators_after(&c).is_err();
         assert!(refused(&r, set("b", 2)), "set twice");
         assert!(refused(&r, set("a", 2)), "another member's validator");
@@ -462,10 +467,7 @@ mod tests {
         ));
         r.validators.truncate(1);
         assert!(
-            refused(
-                &r,
-                GovernanceAction::RemoveValidator { pub_key: key(1) }
-            ),
+            refused(&r, GovernanceAction::RemoveValidator { pub_key: key(1) }),
             "the last validator"
         );
     }

@@ -341,7 +341,10 @@ fn read_entry(v: &Value, at: &str) -> Result<Entry, String> {
 
 /// The validator set, if the bundle's entries are exactly one of the registry's `sets` in
 /// CometBFT's order, with the position of that set in `sets`.
-fn validators(layer: &BundleCometBft, sets: &[Vec<PolicyValidator>]) -> Result<(Set, usize), String> {
+fn validators(
+    layer: &BundleCometBft,
+    sets: &[Vec<PolicyValidator>],
+) -> Result<(Set, usize), String> {
     if sets.iter().all(Vec::is_empty) {
         return Err("your policy pins no CometBFT validators; add the consortium's validator set (address, pub_key, power)".into());
     }

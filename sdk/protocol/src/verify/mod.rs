@@ -80,7 +80,12 @@ impl Policy {
                     )));
                 };
                 if member.power != v.power
-                    || self.validators.iter().filter(|o| o.member.as_ref() == Some(m)).count() > 1
+                    || self
+                        .validators
+                        .iter()
+                        .filter(|o| o.member.as_ref() == Some(m))
+                        .count()
+                        > 1
                 {
                     return Err(PolicyError(format!(
                         "validators[{i}]: a member's validator has the member's power and a member has one validator ({m:?})"
@@ -302,7 +307,13 @@ fn check(
         facts.proof_sm3 = Some(p.proof_sm3);
         facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
     }
-    ledger::check(b, proof.as_ref(), registry.as_ref().map(|x| &x.0), &mut r, &mut facts);
+    ledger::check(
+        b,
+        proof.as_ref(),
+        registry.as_ref().map(|x| &x.0),
+        &mut r,
+        &mut facts,
+    );
     match &b.cometbft {
         Some(layer) => {
             // Without the registry at the checkpoint, the header is checked against the pinned
