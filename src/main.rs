@@ -58,7 +58,7 @@ enum Command {
     /// Offline proof bundles: fetch them from a notary.
     #[command(subcommand)]
     Bundle(cmd::bundle::Command),
-    /// Notarised certificates (存证证书): fetch them from a notary.
+    /// Evidence certificates (存证证书): fetch them from a notary.
     #[command(subcommand)]
     Certificate(cmd::certificate::Command),
     /// Run the end-to-end demonstration on the repository's sample media (`tests/corpus`).

@@ -510,7 +510,14 @@ console.log(JSON.stringify(out));
         };
         let policy: Policy = serde_json::from_slice(&std::fs::read(policy).unwrap()).unwrap();
         let params = IssueParams {
-            issuer_name: "front-end test".into(),
+            issuer: tiezheng_protocol::certificate::IssuerStanding {
+                operator_type: tiezheng_protocol::certificate::OperatorType::EvidencePlatform,
+                name: "front-end test".into(),
+                legal_name: "front-end test Co.".into(),
+                credit_code: "91330100716105852F".into(),
+                filing_number: None,
+                contact: "test".into(),
+            },
             verify_url: "https://notary.example.cn/verify".into(),
             issued_at: tiezheng_protocol::Timestamp::now_utc(),
             custody: tiezheng_protocol::certificate::CustodySummary {

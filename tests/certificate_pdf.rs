@@ -1,4 +1,4 @@
-//! Notarised certificates end to end, as a court uses them: a real `tiezheng serve` (SQLite, or
+//! Evidence certificates (存证证书) end to end, as a court uses them: a real `tiezheng serve` (SQLite, or
 //! PostgreSQL when `TIEZHENG_TEST_DATABASE_URL` is set), a device capturing a photo made here,
 //! the certificate fetched over HTTP as JSON and as PDF, and independent tools reading the PDF:
 //! `pdftotext`, `pdftoppm` + `zbarimg` for the QR code, `pdfdetach` for the attachment, `qpdf`
@@ -261,6 +261,13 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
             "TIEZHENG_NOTARY_CERTIFICATE_ISSUER",
             "浦东公证处 Pudong Notary Office",
         ),
+        ("TIEZHENG_NOTARY_OPERATOR_TYPE", "notary_office"),
+        ("TIEZHENG_NOTARY_ISSUER_LEGAL_NAME", "上海市浦东公证处"),
+        ("TIEZHENG_NOTARY_ISSUER_CREDIT_CODE", "12310115MB00000003"),
+        (
+            "TIEZHENG_NOTARY_ISSUER_CONTACT",
+            "上海市浦东新区 021-00000000",
+        ),
     ]);
     let n = Notary::start(&dir.join("notary"), &env);
     let dev = device(dir, "dev", &n);
@@ -418,9 +425,23 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
         "沪浦-2026-0001",
         "IMG_0001.jpg",
         "北京时间 (UTC+8)",
+        // A notary office's certificate, and its standing on page 1.
+        "公证存证证书",
+        "公证机构",
+        "统一社会信用代码",
+        "12310115MB00000003",
+        "上海市浦东公证处",
     ] {
         assert!(text.contains(want), "pdftotext lacks {want:?}:\n{text}");
     }
+    assert_eq!(
+        cert["certificate"]["issuer"]["operator_type"],
+        "notary_office"
+    );
+    assert_eq!(
+        cert["certificate"]["issuer"]["credit_code"],
+        "12310115MB00000003"
+    );
     // Times as a Chinese court reads them: Beijing time, never the signed UTC form.
     let issued: tiezheng_protocol::Timestamp =
         serde_json::from_value(cert["certificate"]["issued_at"].clone()).unwrap();
@@ -553,4 +574,36 @@ fn a_court_fetches_a_certificate_pdf_that_verifies_on_its_own() {
     let (ok, report) = verapdf(&[&pdf_path]);
     assert!(ok, "veraPDF: {report}");
     assert!(report.contains("compliant PDF/A-3u"), "{report}");
+}
+
+/// The default operator is an evidence-deposit platform: its certificate says 存证证书 and
+/// never speaks of notarisation, and shows its credit code on page 1.
+#[test]
+fn the_default_certificate_is_an_evidence_deposit_certificate_not_a_notarial_one() {
+    require("pdftotext", "apt-get install poppler-utils");
+    let path = common::repo_root().join("schemas/examples/certificate.json");
+    let cert: tiezheng_protocol::certificate::SignedCertificate =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(
+        cert.certificate.issuer.operator_type,
+        tiezheng_protocol::certificate::OperatorType::EvidencePlatform
+    );
+    let rendered = tiezheng_certificate::render(&cert, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("certificate.pdf");
+    std::fs::write(&pdf, &rendered.pdf).unwrap();
+    let text = String::from_utf8(run_ok(Command::new("pdftotext").arg(&pdf).arg("-"))).unwrap();
+    let page1 = text.split('\u{c}').next().unwrap_or_default();
+    for want in [
+        "存证证书",
+        "Evidence Deposit Certificate",
+        "存证平台",
+        "统一社会信用代码",
+        cert.certificate.issuer.credit_code.as_str(),
+    ] {
+        assert!(page1.contains(want), "page 1 lacks {want:?}:\n{page1}");
+    }
+    for never in ["Notarised", "Notarized", "公证处", "公证存证", "公证机构"] {
+        assert!(!text.contains(never), "the PDF says {never:?}:\n{text}");
+    }
 }

@@ -377,6 +377,33 @@ fn tls_end_to_end_plain_http_off_loopback_refused_and_the_notary_key_pinned() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("PUBLIC_URL"), "{err}");
+    // So are the demonstration issuer's credentials, and a credit code with a wrong check
+    // character anywhere (certificates state them for good).
+    let out = common::tiezheng()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(tmp.path().join("open"))
+        .env("TIEZHENG_NOTARY_BEHIND_TLS_PROXY", "true")
+        .env("TIEZHENG_NOTARY_PUBLIC_URL", "https://notary.example.cn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("ISSUER_CREDIT_CODE")
+            && err.contains("demonstration"),
+        "{err}"
+    );
+    let out = common::tiezheng()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("typo"))
+        .env("TIEZHENG_NOTARY_ISSUER_CREDIT_CODE", "91330100716105852G")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("credit_code") && err.contains("check character"),
+        "{err}"
+    );
 
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let n = notary(

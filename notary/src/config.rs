@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use tiezheng_protocol::certificate::{IssuerStanding, OperatorType};
 
 /// Notary settings.
 #[derive(Clone, Deserialize)]
@@ -177,11 +178,51 @@ pub struct IdentityConfig {
     /// Administrator bearer token. If unset, one is generated at first start and written to
     /// `<data_dir>/admin-token` (mode 0600). Never logged. (`ADMIN_TOKEN`)
     pub admin_token: Option<String>,
-    /// The notary's name as certificates state it (the issuer). (`CERTIFICATE_ISSUER`)
+    /// The name the service is known by, as certificates state it. (`CERTIFICATE_ISSUER`)
     pub certificate_issuer: String,
+    /// `evidence_platform` (存证平台, the default: certificates are 存证证书) or
+    /// `notary_office` (公证机构: only then do documents speak of 公证). (`OPERATOR_TYPE`)
+    pub operator_type: OperatorType,
+    /// The operator's registered legal name (法定名称). (`ISSUER_LEGAL_NAME`)
+    pub legal_name: String,
+    /// Its unified social credit code (统一社会信用代码, GB 32100-2015, checked). The default
+    /// is a demonstration value, refused off loopback. (`ISSUER_CREDIT_CODE`)
+    pub credit_code: String,
+    /// Its blockchain information service filing number (区块链信息服务备案编号), if any.
+    /// (`ISSUER_FILING_NUMBER`)
+    pub filing_number: Option<String>,
+    /// How a court reaches the operator (address, telephone). (`ISSUER_CONTACT`)
+    pub contact: String,
     /// The address courts reach this notary at (`https://notary.example.cn`); certificates'
     /// QR codes open `<public_url>/verify`. Default: `http://<listen>`. (`PUBLIC_URL`)
     pub public_url: Option<String>,
+}
+
+/// The unified social credit code of the default configuration: a well-formed demonstration
+/// value, for a laptop's notary only (refused off loopback).
+pub const DEMO_CREDIT_CODE: &str = "91110108MA01TE000B";
+
+impl IdentityConfig {
+    /// The issuer's standing as certificates state it, checked; the message names the setting
+    /// to fix.
+    pub fn issuer_standing(&self) -> Result<IssuerStanding, String> {
+        let standing = IssuerStanding {
+            operator_type: self.operator_type,
+            name: self.certificate_issuer.clone(),
+            legal_name: self.legal_name.clone(),
+            credit_code: self.credit_code.clone(),
+            filing_number: self.filing_number.clone(),
+            contact: self.contact.clone(),
+        };
+        standing.check().map_err(|e| {
+            format!(
+                "the issuer's standing ([identity] certificate_issuer, legal_name, credit_code, \
+                 filing_number, contact; TIEZHENG_NOTARY_CERTIFICATE_ISSUER, _ISSUER_LEGAL_NAME, \
+                 _ISSUER_CREDIT_CODE, _ISSUER_FILING_NUMBER, _ISSUER_CONTACT): {e}"
+            )
+        })?;
+        Ok(standing)
+    }
 }
 
 impl Default for IdentityConfig {
@@ -189,7 +230,12 @@ impl Default for IdentityConfig {
         Self {
             key_file: None,
             admin_token: None,
-            certificate_issuer: "铁证公证服务 Tiezheng notary".into(),
+            certificate_issuer: "铁证存证服务（演示） Tiezheng evidence service (demo)".into(),
+            operator_type: OperatorType::EvidencePlatform,
+            legal_name: "铁证示例科技有限公司（演示数据） Tiezheng Example Co. (demo data)".into(),
+            credit_code: DEMO_CREDIT_CODE.into(),
+            filing_number: None,
+            contact: "演示环境，无联系人 demonstration only, no contact".into(),
             public_url: None,
         }
     }
@@ -261,6 +307,11 @@ impl fmt::Debug for IdentityConfig {
                 &self.admin_token.as_ref().map(|_| "<redacted>"),
             )
             .field("certificate_issuer", &self.certificate_issuer)
+            .field("operator_type", &self.operator_type)
+            .field("legal_name", &self.legal_name)
+            .field("credit_code", &self.credit_code)
+            .field("filing_number", &self.filing_number)
+            .field("contact", &self.contact)
             .field("public_url", &self.public_url)
             .finish()
     }
@@ -390,6 +441,17 @@ impl NotaryConfig {
             "KEY_FILE" => self.identity.key_file = Some(PathBuf::from(value)),
             "ADMIN_TOKEN" => self.identity.admin_token = Some(value),
             "CERTIFICATE_ISSUER" => self.identity.certificate_issuer = value,
+            "OPERATOR_TYPE" => {
+                self.identity.operator_type = match value.as_str() {
+                    "evidence_platform" => OperatorType::EvidencePlatform,
+                    "notary_office" => OperatorType::NotaryOffice,
+                    _ => return Err("use evidence_platform or notary_office"),
+                }
+            }
+            "ISSUER_LEGAL_NAME" => self.identity.legal_name = value,
+            "ISSUER_CREDIT_CODE" => self.identity.credit_code = value,
+            "ISSUER_FILING_NUMBER" => self.identity.filing_number = text(value),
+            "ISSUER_CONTACT" => self.identity.contact = value,
             "PUBLIC_URL" => self.identity.public_url = text(value),
             _ => return Err("unknown setting; see NotaryConfig for the names"),
         }

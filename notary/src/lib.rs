@@ -100,6 +100,21 @@ impl Notary {
     pub async fn build(config: NotaryConfig) -> Result<Self, StartError> {
         let io = |what: String| move |source| StartError::Io { what, source };
         let tls = tls::server_config(&config)?;
+        // Every certificate states the issuer's standing for good: checked before serving,
+        // and the demonstration values only on a laptop.
+        let standing = config
+            .identity
+            .issuer_standing()
+            .map_err(StartError::Config)?;
+        if standing.credit_code == config::DEMO_CREDIT_CODE && !tls::is_loopback(&config.listen) {
+            return Err(StartError::Config(format!(
+                "refusing to issue certificates with the demonstration credit code {} on {}: set \
+                 TIEZHENG_NOTARY_ISSUER_CREDIT_CODE, _ISSUER_LEGAL_NAME, _CERTIFICATE_ISSUER, \
+                 _ISSUER_CONTACT (and _OPERATOR_TYPE, _ISSUER_FILING_NUMBER) to the operator's own",
+                config::DEMO_CREDIT_CODE,
+                config.listen
+            )));
+        }
         make_private(&config.data_dir, "data directory")?;
         if config.media.url.is_none() && !config.media_dir().starts_with(&config.data_dir) {
             make_private(&config.media_dir(), "media directory")?;

@@ -104,15 +104,15 @@ export class HashPool {
 
 /** What each layer establishes, and what its failure means, in both languages. */
 export const LAYERS = {
-  certificate: ['证书', 'Certificate', '存证证书的公证处签名与其内容', "the notary's signature over the certificate and its facts"],
+  certificate: ['证书', 'Certificate', '存证证书的存证平台签名与其内容', "the notary's signature over the certificate and its facts"],
   bundle: ['证据包', 'Bundle', '文件是可识别的铁证证据包', 'the file is a Tiezheng bundle this verifier knows'],
   governance: ['治理', 'Governance', '自创世以来的每次成员变更均经成员法定多数批准', 'every change of members since genesis was approved by a quorum'],
   policy: ['信任策略', 'Policy', '证据包使用的密钥均为您信任的密钥', 'the keys the bundle uses are keys you trust'],
   proof: ['设备签名', 'Device proof', '执法设备对清单的SM2签名有效', "the device's SM2 signature over the manifest is valid"],
   media: ['媒体文件', 'Media file', '文件的大小、SM3和SHA-256与设备签名的记录一致', "the file's size, SM3 and SHA-256 are those the device signed"],
-  receipt: ['接收回执', 'Receipt', '公证处签名的回执指向此证明', "the notary's signed receipt names this proof"],
+  receipt: ['接收回执', 'Receipt', '存证平台签名的回执指向此证明', "the notary's signed receipt names this proof"],
   leaf: ['批次叶子', 'Batch leaf', '证明在批次的默克尔树中', "the proof is in the batch's Merkle tree"],
-  batch: ['批次', 'Batch', '批次头由受信任的公证处签名', 'the batch header is signed by a trusted notary'],
+  batch: ['批次', 'Batch', '批次头由受信任的存证平台签名', 'the batch header is signed by a trusted notary'],
   anchor: ['上链', 'Anchor', '批次已记录在账本的锚定日志中', "the batch is recorded in the ledger's anchor log"],
   checkpoint: ['检查点', 'Checkpoint', '超过三分之二投票权的联盟成员以SM2共同签署', 'members with over two thirds of the voting power cosigned it with SM2'],
   chain: ['区块链', 'Chain', 'CometBFT区块头及验证人提交包含该检查点', "the CometBFT header and the validators' commit carry the checkpoint"],
@@ -195,7 +195,7 @@ function renderPolicy(container, p, source) {
       el('dt', {}, bi('来源', 'Source')), el('dd', {}, bi(...from)),
       el('dt', {}, bi('指纹 (SM3)', 'Fingerprint (SM3)')), el('dd', {}, el('code', { 'data-fingerprint': p.fingerprint }, p.fingerprint)),
       el('dt', {}, bi('链标识', 'Chain ID')), el('dd', {}, p.chain_id),
-      el('dt', {}, bi('公证处密钥', 'Notary keys')), el('dd', {}, (p.notary_keys || []).map((k) => el('code', { className: 'key' }, k))),
+      el('dt', {}, bi('存证平台密钥', 'Notary keys')), el('dd', {}, (p.notary_keys || []).map((k) => el('code', { className: 'key' }, k))),
       el('dt', {}, bi('联盟成员', 'Members')), el('dd', {}, (p.members || []).map((m) => el('div', {}, `${m.id} (${m.power}) `, el('code', { className: 'key' }, m.public_key))))));
 }
 

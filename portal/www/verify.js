@@ -55,7 +55,7 @@ async function loadNotaryPolicy() {
 function showPolicy() {
   const bytes = courtPolicy || notaryPolicy;
   const source = courtPolicy ? ['您载入的策略文件', 'your policy file'] : notaryPolicy
-    ? ['本公证处公布的创世策略（/v1/ledger/policy，登记变更由证据包携带）', "this notary's published genesis policy (/v1/ledger/policy; registry changes come with the bundle)"]
+    ? ['本存证平台公布的创世策略（/v1/ledger/policy，登记变更由证据包携带）', "this notary's published genesis policy (/v1/ledger/policy; registry changes come with the bundle)"]
     : ['无：将使用证据包自带的密钥（仅证明一致性）', 'none: the keys inside the bundle will be used (consistency only)'];
   $('policy-source').replaceChildren(bi(...source));
   try {

@@ -5,6 +5,11 @@ import schema
 from prims import HEX64, jcs, key_id, sm2_verify_block, sm3, sm3_doc, strict_json, ts_ms
 
 CST = datetime.timezone(datetime.timedelta(hours=8))
+# GB 32100-2015: the 31 characters of a unified social credit code, value = position (no I, O, S, V, Z)
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# "not only white space": Unicode's White_Space (str.isspace() would also count U+001C-U+001F)
+WHITE_SPACE = set("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | {chr(c) for c in range(0x2000, 0x200B)}
+OPERATOR_TYPES = ("evidence_platform", "notary_office")
 
 
 def is_certificate(raw):
@@ -22,6 +27,35 @@ def app_hash(cp):  # §4.11 chain.app_hash, also stated in embedded mode
 
 def diff(stated, expected):
     return stated == expected, "" if stated == expected else f"stated {json.dumps(stated, ensure_ascii=False)[:200]}, expected {json.dumps(expected, ensure_ascii=False)[:200]}"
+
+
+def credit_code_problem(code):
+    """Why `code` is not a unified social credit code (GB 32100-2015), or None."""
+    if not isinstance(code, str) or len(code) != 18:
+        return "not 18 characters"
+    bad = [ch for ch in code if ch not in CREDIT_CODE_CHARS]
+    if bad:
+        return f"{bad[0]!r} is not a character of GB 32100-2015"
+    if not all(ch in "0123456789" for ch in code[2:8]):
+        return "characters 3-8 (the registering authority's region) are not digits"
+    v = [CREDIT_CODE_CHARS.index(ch) for ch in code]
+    want = (31 - sum(x * pow(3, i, 31) for i, x in enumerate(v[:17])) % 31) % 31  # weights 3^(i-1) mod 31
+    return None if v[17] == want else f"check character {code[17]}, expected {CREDIT_CODE_CHARS[want]}"
+
+
+def standing(iss):
+    """§5 certificate.issuer_standing: the form of the issuer's stated standing, (ok, detail)."""
+    def text(k, hi):
+        v = iss.get(k)
+        if not isinstance(v, str) or not 1 <= len(v) <= hi or all(ch in WHITE_SPACE for ch in v):
+            return f"{k}: not 1-{hi} characters, or only white space"
+    probs = [] if iss.get("operator_type") in OPERATOR_TYPES else [f"operator_type: not one of {OPERATOR_TYPES}"]
+    probs += [p for p in (text("name", 200), text("legal_name", 200),
+                          None if iss.get("filing_number") is None else text("filing_number", 100),
+                          text("contact", 200)) if p]
+    cc = credit_code_problem(iss.get("credit_code"))
+    probs += [f"credit_code: {cc}"] if cc else []
+    return not probs, "; ".join(probs) or f"{iss['operator_type']}, credit code {iss['credit_code']} (check character right)"
 
 
 def check(raw, pinned, media, R, check_bundle):
@@ -42,6 +76,7 @@ def check(raw, pinned, media, R, check_bundle):
         c["issuer"]["public_key"] == sig["public_key"] and c["issuer"]["key_id"] == key_id(sig["public_key"])
         and c["issuer"]["key_id"] == b["receipt"]["receipt"]["notary_key_id"],
         "issuer key = signing key = the receipt's notary"))
+    R.rule("certificate.issuer_standing", lambda: standing(c["issuer"]))
 
     man, rc, rec = b["proof"]["manifest"], b["receipt"]["receipt"], b["anchor"]["record"]
     cp, hdr = b["checkpoint"]["checkpoint"], b["batch"]["header"]["header"]

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Signature-preserving forgeries of the embedded example: every example signature is made with
-the GB/T 32918 test key, whose private key is published in schemas/vectors/sm2-sm3.json, so a
-forgery can be re-signed end to end and must then be refused by the semantic rule named."""
+"""Signature-preserving forgeries of the embedded example and the example certificate: every
+example signature is made with the GB/T 32918 test key, whose private key is published in
+schemas/vectors/sm2-sm3.json, so a forgery can be re-signed end to end and must then be refused
+by the semantic rule named."""
 import base64, copy, json, os, random, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import prims, verify  # noqa: E402
+import certificate, prims, verify  # noqa: E402
 from prims import A, B, GX, GY, N, jcs, leaf_hash, sm3, sm3_doc  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..", "schemas")
@@ -14,6 +15,7 @@ V = json.load(open(os.path.join(ROOT, "vectors", "sm2-sm3.json")))["sm2_sign"]
 D, PK = int(V["private_key"], 16), V["public_key_uncompressed"]
 BASE = json.load(open(os.path.join(ROOT, "examples", "bundle.json")))
 POLICY = json.load(open(os.path.join(ROOT, "examples", "policy.json")))
+CERT = json.load(open(os.path.join(ROOT, "examples", "certificate.json")))  # its bundle is receipted under POLICY
 PK2 = "04%064x%064x" % prims._ec_mul(12345, (GX, GY))
 VK, VK2 = (base64.b64encode(bytes([i]) * 32).decode() for i in (1, 2))  # ed25519 keys (only their bytes matter)
 
@@ -169,11 +171,50 @@ CASES = [  # (description, bundle, media, expected failed rules: exactly these)
      None, ["policy.copy"]),
 ]
 
+
+
+def issuer(fn):
+    """The example certificate with its issuer edited by `fn`, signed again (§5 certificate.signature)."""
+    d = copy.deepcopy(CERT)
+    fn(d["certificate"]["issuer"])
+    d["signature"] = sign(jcs(d["certificate"]))
+    return d
+
+
+CERT_CASES = [  # (description, certificate, expected failed rules: exactly these)
+    ("certificate re-signed, unchanged", issuer(lambda i: None), []),
+    ("notary office without a filing number", issuer(lambda i: i.update(operator_type="notary_office", filing_number=None)), []),
+    ("another real credit code", issuer(lambda i: i.update(credit_code="91330100716105852F")), []),
+    ("credit code check character", issuer(lambda i: i.update(credit_code="91330100716105852G")), ["certificate.issuer_standing"]),
+    ("credit code, two characters swapped", issuer(lambda i: i.update(credit_code="91330100716105825F")), ["certificate.issuer_standing"]),
+    ("credit code of 17 characters", issuer(lambda i: i.update(credit_code="91330100716105852")),
+     ["certificate.format", "certificate.issuer_standing"]),
+    ("credit code with an I", issuer(lambda i: i.update(credit_code="9I330100716105852F")),
+     ["certificate.format", "certificate.issuer_standing"]),
+    ("credit code, region not digits", issuer(lambda i: i.update(credit_code="913301A0716105852F")),
+     ["certificate.format", "certificate.issuer_standing"]),
+    ("operator type court", issuer(lambda i: i.update(operator_type="court")), ["certificate.format", "certificate.issuer_standing"]),
+    ("legal name only white space", issuer(lambda i: i.update(legal_name="\u3000 ")), ["certificate.issuer_standing"]),
+    ("contact empty", issuer(lambda i: i.update(contact="")), ["certificate.format", "certificate.issuer_standing"]),
+    ("name of 201 characters", issuer(lambda i: i.update(name="铁" * 201)), ["certificate.format", "certificate.issuer_standing"]),
+    ("filing number of 100 characters", issuer(lambda i: i.update(filing_number="备" * 100)), []),
+    ("filing number of 101 characters", issuer(lambda i: i.update(filing_number="备" * 101)), ["certificate.issuer_standing"]),
+    ("filing number only white space", issuer(lambda i: i.update(filing_number="\t")), ["certificate.issuer_standing"]),
+    ("filing number left out", issuer(lambda i: i.pop("filing_number")), ["certificate.format"]),
+    ("issuer with an unknown member", issuer(lambda i: i.update(license="x")), ["certificate.format"]),
+]
+
 if __name__ == "__main__":
     bad = 0
     for what, b, media, expected in CASES:
         R = verify.Report()
         verify.check_bundle(json.dumps(b, ensure_ascii=False).encode(), POLICY, media, R)
+        ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, d, expected in CERT_CASES:
+        R = verify.Report()
+        certificate.check(json.dumps(d, ensure_ascii=False).encode(), POLICY, None, R, verify.check_bundle)
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))

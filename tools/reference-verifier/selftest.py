@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Self-test: schemas/vectors known answers, the three example bundles, and single-value forgeries."""
+"""Self-test: schemas/vectors known answers, GB 32100-2015 credit codes, the three example bundles,
+the example certificate, and single-value forgeries."""
 import base64, copy, json, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import prims, verify  # noqa: E402
+import certificate, prims, verify  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..", "schemas")
 ok = True
@@ -35,6 +36,12 @@ for t in m["sm3"]["inclusion"]:
     i, n = t["leaf_index"], t["tree_size"]
     expect(f"sm3 inclusion {i}/{n}", prims.verify_inclusion(prims.leaf_hash(leaves[i]), i, n, t["path"],
                                                              bytes.fromhex(m["sm3"]["roots"][n])))
+# unified social credit codes (GB 32100-2015), real ones and single-character damage
+for code, why in (("91330100716105852F", None), ("9144030071526726XG", None), ("91110000802100433B", None),
+                  ("91330100716105852G", "check character"), ("91330100716105825F", "two characters swapped"),
+                  ("91330100716105852", "17 characters"), ("9I330100716105852F", "contains I"),
+                  ("913301A0716105852F", "region not digits"), ("91330100716105852f", "lower case")):
+    expect(f"credit code {code} {why or 'valid'}", (certificate.credit_code_problem(code) is None) == (why is None))
 
 # examples, then forgeries that must be refused
 E = os.path.join(ROOT, "examples")
@@ -50,6 +57,32 @@ def run(bundle, pol):
 
 for f, p in cases:
     expect(f"example {f} valid", run(json.load(open(os.path.join(E, f))), p) == [])
+
+
+def run_certificate(cert):
+    R = verify.Report()
+    certificate.check(json.dumps(cert, ensure_ascii=False).encode(), json.load(open(os.path.join(E, "policy.json"))),
+                      None, R, verify.check_bundle)
+    return R.failed
+
+
+CERT = json.load(open(os.path.join(E, "certificate.json")))
+expect("example certificate.json valid", run_certificate(CERT) == [])
+# the issuer's standing: its form alone (certificate.issuer_standing), then in a certificate
+ISSUER = CERT["certificate"]["issuer"]
+for what, change, good in (("as stated", {}, True),
+                           ("a notary office without a filing number", {"operator_type": "notary_office", "filing_number": None}, True),
+                           ("an operator type court", {"operator_type": "court"}, False),
+                           ("a legal name of white space", {"legal_name": "\u3000\n"}, False),
+                           ("a contact of 201 characters", {"contact": "x" * 201}, False),
+                           ("a filing number of 101 characters", {"filing_number": "x" * 101}, False),
+                           ("a wrong check character", {"credit_code": ISSUER["credit_code"][:17] + "C"}, False)):
+    expect(f"issuer with {what}: standing {'holds' if good else 'fails'}", certificate.standing({**ISSUER, **change})[0] == good)
+c = copy.deepcopy(CERT)
+c["certificate"]["issuer"]["credit_code"] = "91330100716105852G"  # the form is right, the check character not
+failed = run_certificate(c)
+expect(f"certificate with a wrong check character -> certificate.issuer_standing {failed}",
+       "certificate.issuer_standing" in failed and "certificate.format" not in failed)
 
 FORGERIES = [  # (bundle, description, edit, a rule that must fail)
     (0, "receipt.device_seq", lambda b: b["receipt"]["receipt"].update(device_seq=3), "receipt.device_seq"),

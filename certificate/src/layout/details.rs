@@ -85,8 +85,8 @@ pub(super) fn details(l: &mut Layout<'_>, c: &Certificate) {
     l.field("联盟成员", "Consortium members", &members);
     l.heading("保管记录", "Custody");
     l.field(
-        "签发时的保管记录（公证处陈述）",
-        "Custody log at issue (the notary's statement)",
+        "签发时的保管记录（出证方陈述）",
+        "Custody log at issue (the issuer's statement)",
         &[
             format!("{} 条事件 events", c.custody.events),
             format!("最后事件哈希 last event hash {}", c.custody.last_event_hash),
@@ -126,7 +126,7 @@ pub(super) fn details(l: &mut Layout<'_>, c: &Certificate) {
         "2. 离线核验 Offline: tiezheng verify 本证书.pdf --media 原始文件 --policy 法院策略.json".to_owned(),
         "3. 或以任何 SM2/SM3 实现按 VERIFYING.md 核验附件。Or check the attachment with any SM2/SM3 implementation, following VERIFYING.md.".to_owned(),
         format!("4. 在线 Online: {}（扫描第 1 页二维码 scan the QR code on page 1）", c.issuer.verify_url),
-        format!("公证处公钥 Notary public key (SM2, ID 1234567812345678): {}", c.issuer.public_key),
+        format!("出证方公钥 Issuer's public key (SM2, ID 1234567812345678): {}", c.issuer.public_key),
         "本证书所示时间均为北京时间（UTC+8）；附件中的签名证书保留每个时间的精确值。Times shown are Beijing time (UTC+8); the signed certificate attached keeps each exact value.".to_owned(),
     ];
     for s in &steps {

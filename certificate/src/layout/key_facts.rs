@@ -13,11 +13,29 @@ use super::{Block, LEFT};
 /// Lays out the key facts of `c`; `attachment_sm3` is the SM3 of the attached certificate file.
 pub(super) fn key_facts(l: &mut Layout<'_>, c: &Certificate, attachment_sm3: &str) {
     let first = c.items.first();
-    l.title("存证证书", "Notarised Evidence Certificate");
+    let (title_zh, title_en) = c.issuer.operator_type.title();
+    l.title(title_zh, title_en);
     let b = l.block(Block::Paragraph);
     l.y += 14.0;
-    let issuer = format!("签发机构 Issuer: {}", c.issuer.name);
+    let (label_zh, label_en) = c.issuer.operator_type.issuer_label();
+    let issuer = format!("出证方（{label_zh}）Issuer ({label_en}): {}", c.issuer.name);
     l.text_at(LEFT, l.y, 9.0, 40, &issuer, Some(b));
+    l.field(
+        "出证方资质（出证方陈述）",
+        "Issuer's standing (the issuer's statement)",
+        &[
+            format!("法定名称 Legal name: {}", c.issuer.legal_name),
+            format!(
+                "统一社会信用代码 Unified social credit code: {}",
+                c.issuer.credit_code
+            ),
+            format!(
+                "区块链信息服务备案编号 Filing number: {}",
+                c.issuer.filing_number.as_deref().unwrap_or("无 none")
+            ),
+            format!("联系方式 Contact: {}", c.issuer.contact),
+        ],
+    );
     l.field_sized(
         "证书编号",
         "Certificate number",
@@ -38,8 +56,8 @@ pub(super) fn key_facts(l: &mut Layout<'_>, c: &Certificate, attachment_sm3: &st
     if let Some(item) = first {
         item_facts(l, item);
         l.field(
-            "接收时间（公证处时钟，已证明）",
-            "Received by the notary (notary clock, proven)",
+            "接收时间（出证方时钟，已证明）",
+            "Received by the issuer (its clock, proven)",
             &[format!(
                 "{} · 距采集 after capture {}",
                 t(&c.receipt.received_at),
@@ -63,8 +81,8 @@ pub(super) fn key_facts(l: &mut Layout<'_>, c: &Certificate, attachment_sm3: &st
         );
     } else {
         l.field(
-            "接收时间（公证处时钟，已证明）",
-            "Received by the notary (notary clock, proven)",
+            "接收时间（出证方时钟，已证明）",
+            "Received by the issuer (its clock, proven)",
             &[t(&c.receipt.received_at)],
         );
     }

@@ -203,7 +203,10 @@ pub fn render(signed: &SignedCertificate, photo: Option<&[u8]>) -> Result<Render
     let issued = pdf_date(&c.issued_at);
     doc.set_metadata(
         Metadata::new()
-            .title(format!("存证证书 Notarised Evidence Certificate {}", c.number))
+            .title({
+                let (zh, en) = c.issuer.operator_type.title();
+                format!("{zh} {en} {}", c.number)
+            })
             .description(format!(
                 "Certificate {} for proof {}; the signed certificate (tiezheng.certificate.v1, SM3 {attachment_sm3}) is attached.",
                 c.number, c.proof_sm3

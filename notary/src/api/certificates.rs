@@ -1,4 +1,4 @@
-//! Notarised certificates (存证证书) over HTTP: `GET /v1/proofs/{sm3}/certificate[.pdf]` and
+//! Evidence certificates (存证证书) over HTTP: `GET /v1/proofs/{sm3}/certificate[.pdf]` and
 //! `GET /v1/certificates/{number}[.pdf]`, for court, admin and (granted cases) appraiser
 //! tokens, each fetch a custody event.
 //!
@@ -212,7 +212,11 @@ async fn certificate_of(
         HttpError::internal(format!("proof {} has no custody event", row.proof_sm3))
     })?;
     let params = IssueParams {
-        issuer_name: state.config.identity.certificate_issuer.clone(),
+        issuer: state
+            .config
+            .identity
+            .issuer_standing()
+            .map_err(HttpError::internal)?,
         verify_url: state.config.verify_url(),
         issued_at: Timestamp::from_unix_ms(now_ms(), 0),
         custody: CustodySummary {

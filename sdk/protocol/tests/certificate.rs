@@ -233,6 +233,24 @@ fn every_stated_fact_is_checked_against_the_bundle() {
             "certificate.issuer",
             Box::new(|c| c["issuer"]["key_id"] = json!("22".repeat(32))),
         ),
+        // The issuer's standing: a credit code with a wrong check character (GB 32100-2015),
+        // two of its characters swapped, a blank legal name, a blank filing number.
+        (
+            "certificate.issuer_standing",
+            Box::new(|c| c["issuer"]["credit_code"] = json!("91110108MA01TE000C")),
+        ),
+        (
+            "certificate.issuer_standing",
+            Box::new(|c| c["issuer"]["credit_code"] = json!("91110108MA01TE00B0")),
+        ),
+        (
+            "certificate.issuer_standing",
+            Box::new(|c| c["issuer"]["legal_name"] = json!("  ")),
+        ),
+        (
+            "certificate.issuer_standing",
+            Box::new(|c| c["issuer"]["filing_number"] = json!(" ")),
+        ),
     ];
     for (want, change) in &cases {
         let mut v = example();
@@ -303,7 +321,11 @@ fn the_notary_refuses_to_issue_for_a_bundle_that_fails_verification() {
     let c = &v["certificate"];
     let bundle: Bundle = serde_json::from_value(c["bundle"].clone()).unwrap();
     let params = IssueParams {
-        issuer_name: c["issuer"]["name"].as_str().unwrap().to_owned(),
+        issuer: serde_json::from_value::<tiezheng_protocol::certificate::Issuer>(
+            c["issuer"].clone(),
+        )
+        .unwrap()
+        .standing(),
         verify_url: c["issuer"]["verify_url"].as_str().unwrap().to_owned(),
         issued_at: serde_json::from_value(c["issued_at"].clone()).unwrap(),
         custody: serde_json::from_value(c["custody"].clone()).unwrap(),

@@ -219,7 +219,15 @@ fn examples() -> Vec<(&'static str, Value)> {
         example_bundle.clone(),
         &policy,
         tiezheng_protocol::certificate::IssueParams {
-            issuer_name: "铁证示例公证处 Tiezheng Example Notary".into(),
+            issuer: tiezheng_protocol::certificate::IssuerStanding {
+                operator_type: tiezheng_protocol::certificate::OperatorType::EvidencePlatform,
+                name: "铁证示例存证平台 Tiezheng Example Evidence Platform".into(),
+                legal_name: "铁证示例科技有限公司（示例数据） Tiezheng Example Technology Co., Ltd. (example data)"
+                    .into(),
+                credit_code: "91110108MA01TE000B".into(),
+                filing_number: Some("京网信备11010800000000000001号".into()),
+                contact: "北京市海淀区示例路1号 010-00000000".into(),
+            },
             verify_url: "https://notary.example.cn/verify".into(),
             issued_at: t("2026-11-21T09:40:00.000+08:00"),
             custody: tiezheng_protocol::certificate::CustodySummary {

@@ -95,8 +95,8 @@ pub fn statement() -> Statement {
     Statement {
         proves: vec![
             bi(
-                "所列文件自公证处接收时起未被改动：任何人可重新计算其 SM3 与 SHA-256 摘要并与本证书比对。",
-                "The files listed have not changed since the notary received them: anyone can recompute their SM3 and SHA-256 digests and compare.",
+                "所列文件自出证方接收时起未被改动：任何人可重新计算其 SM3 与 SHA-256 摘要并与本证书比对。",
+                "The files listed have not changed since the issuer received them: anyone can recompute their SM3 and SHA-256 digests and compare.",
             ),
             bi(
                 "这些文件正是采集设备在采集时以其登记的 SM2 密钥签名的文件，并属于该设备按序号连续的记录链。",

@@ -1,4 +1,4 @@
-//! The notarised certificate (存证证书): a document the notary signs with SM2 that states, in
+//! The evidence certificate (存证证书): a document the notary signs with SM2 that states, in
 //! terms a court reads, the facts of one anchored proof, and that embeds the offline bundle
 //! those facts come from.
 //!
@@ -36,9 +36,11 @@ use crate::time::Timestamp;
 use crate::wire::ContentHash;
 
 mod facts;
+mod issuer;
 
 pub(crate) use facts::fact_mismatches;
 pub use facts::{DerivedFacts, derive_facts, explain_finding, statement};
+pub use issuer::{Issuer, IssuerStanding, OperatorType, check_credit_code};
 
 /// `type` of a certificate.
 pub const CERTIFICATE_TYPE: &str = "tiezheng.certificate.v1";
@@ -61,24 +63,6 @@ fn bi(zh: &str, en: &str) -> Bilingual {
         zh: zh.to_owned(),
         en: en.to_owned(),
     }
-}
-
-/// Who issued the certificate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Issuer {
-    /// The notary's name, as configured (the notary's own statement).
-    #[schemars(length(min = 1, max = 200))]
-    pub name: String,
-    /// The notary's SM2 public key, `04‖X‖Y` hex: the key that signed the certificate and
-    /// the proof's receipt.
-    #[schemars(regex(pattern = r"^04[0-9a-f]{128}$"))]
-    pub public_key: String,
-    /// SM3 of that key.
-    pub key_id: Hash32,
-    /// The notary's online verification page; the PDF's QR code adds the hashes after `#`.
-    #[schemars(length(min = 1, max = 500))]
-    pub verify_url: String,
 }
 
 /// The capture times of an item from every source, and the delays to proven times.
@@ -286,7 +270,7 @@ pub struct Certificate {
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "SignedCertificate",
-    description = "Notarised evidence certificate (存证证书) signed by the notary (SM2-with-SM3 over the RFC 8785 bytes of `certificate`); it embeds the offline bundle its facts come from."
+    description = "Evidence certificate (存证证书) signed by the notary (SM2-with-SM3 over the RFC 8785 bytes of `certificate`); it embeds the offline bundle its facts come from."
 )]
 pub struct SignedCertificate {
     /// The certificate.
@@ -377,8 +361,8 @@ fn anchor_record_sm3(bundle: &Bundle) -> Result<Hash32, CertificateError> {
 /// What the notary states itself when issuing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssueParams {
-    /// The notary's name.
-    pub issuer_name: String,
+    /// Who the issuer is (its standing, as configured).
+    pub issuer: IssuerStanding,
     /// The notary's online verification page (`https://…/verify`).
     pub verify_url: String,
     /// When.
@@ -406,6 +390,10 @@ pub fn issue(
             })
         })?
         .summary()?;
+    params
+        .issuer
+        .check()
+        .map_err(|e| fail("certificate.issuer_standing", e))?;
     let issuer_key = key.public_key();
     if issuer_key.key_id() != bundle.receipt.receipt.notary_key_id {
         return Err(fail(
@@ -428,12 +416,7 @@ pub fn issue(
         kind: CERTIFICATE_TYPE.to_owned(),
         number: f.number,
         issued_at,
-        issuer: Issuer {
-            name: params.issuer_name,
-            public_key: issuer_key.to_hex(),
-            key_id: issuer_key.key_id(),
-            verify_url: params.verify_url,
-        },
+        issuer: Issuer::new(params.issuer, issuer_key, params.verify_url),
         proof_sm3: f.proof_sm3,
         items: f.items,
         session: f.session,

@@ -82,6 +82,18 @@ pub(super) fn check(bytes: &[u8], r: &mut Report) -> Option<(SignedCertificate, 
             );
         }
     }
+    r.record(
+        "certificate.issuer_standing",
+        cert.issuer.standing().check().map(|()| {
+            format!(
+                "{} {} ({}), credit code {}",
+                cert.issuer.operator_type.issuer_label().1,
+                cert.issuer.legal_name,
+                cert.issuer.name,
+                cert.issuer.credit_code
+            )
+        }),
+    );
     let fact_rules = || {
         content_rules().filter(|id| {
             id.starts_with("certificate.facts.")

@@ -54,6 +54,7 @@ rules! {
     "certificate.format" => "the certificate is strict JSON with exactly the members of schemas/certificate.schema.json and `type` \"tiezheng.certificate.v1\"", "证书为严格JSON，成员与schemas/certificate.schema.json完全一致，`type`为\"tiezheng.certificate.v1\"";
     "certificate.signature" => "the notary's SM2 signature over the RFC 8785 bytes of `certificate` verifies", "公证机构对`certificate`RFC 8785字节的SM2签名有效";
     "certificate.issuer" => "the issuer's key is the signing key and the notary that receipted the proof", "出证方公钥即签名公钥，且为出具回执的公证机构";
+    "certificate.issuer_standing" => "the issuer states its standing: operator type (evidence_platform or notary_office), name and legal name, a unified social credit code of 18 characters whose GB 32100-2015 check character is right, a filing number or null, and a contact (texts 1–200 characters, not blank; the filing number 1–100)", "出证方载明其资质：运营者类型（evidence_platform存证平台或notary_office公证机构）、名称与法定名称、18位且校验码符合GB 32100-2015的统一社会信用代码、备案编号或null、联系方式（文字1–200字符且非空白；备案编号1–100字符）";
     "certificate.number" => "the certificate number is derived from the chain, the proof and the anchor record", "证书编号由链、证明与锚定记录推导得出";
     "certificate.facts.evidence" => "the evidence items stated are the manifest's", "所载证据项与清单一致";
     "certificate.facts.capture_time" => "the capture times and delays stated are the manifest's, the receipt's and the anchor's", "所载采集时间与延迟与清单、回执、锚定记录一致";
