@@ -89,9 +89,9 @@ impl IssuerStanding {
     }
 }
 
-/// Who issued the certificate: its standing, its key and its verification page. The standing's
-/// fields are repeated here rather than flattened: serde refuses unknown members and flattening
-/// together, and the certificate's schema must list every member.
+// The standing's fields are repeated here rather than flattened: serde refuses unknown members
+// and flattening together, and the certificate's schema must list every member.
+/// Who issued the certificate: its standing, its key and its verification page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Issuer {
