@@ -1,4 +1,11 @@
-"""Ed25519 signature verification, RFC 8032 §5.1.7 (pure Python, after the RFC's reference code)."""
+"""Ed25519 signature verification with the ZIP-215 rule (pure Python, after RFC 8032's reference code).
+
+CometBFT v0.38 validators verify votes with ZIP-215, so a verifier of its commits applies the
+same rule (VERIFYING.md §4.11): S must be below L; A and R may be non-canonical encodings
+(y from p to 2^255 - 1 is taken mod p, and x = 0 with the sign bit set is accepted); and the
+equation is the cofactored one, [8]([S]B - R - [k]A) = 0, with k = SHA-512(R || A || M) over
+the encodings as given. schemas/vectors/ed25519-speccheck.json holds the published edge cases.
+"""
 import hashlib
 
 p = 2**255 - 19
@@ -47,13 +54,25 @@ def _recover_x(y, sign):
 
 
 def _decompress(b):
+    """A point from its 32-byte encoding, as ZIP-215 reads it (non-canonical y and -0 accepted)."""
     if len(b) != 32:
         return None
     y = int.from_bytes(b, "little")
     sign = y >> 255
-    y &= (1 << 255) - 1
-    x = _recover_x(y, sign)
-    return None if x is None else (x, y, 1, x * y % p)
+    y = (y & ((1 << 255) - 1)) % p
+    x2 = (y * y - 1) * pow(d * y * y + 1, -1, p) % p
+    x = pow(x2, (p + 3) // 8, p)
+    if (x * x - x2) % p:
+        x = x * SQRT_M1 % p
+    if (x * x - x2) % p:
+        return None
+    if x != 0 and x & 1 != sign:
+        x = p - x
+    return (x, y, 1, x * y % p)
+
+
+def _neg(P):
+    return ((-P[0]) % p, P[1], P[2], (-P[3]) % p)
 
 
 _gy = 4 * pow(5, -1, p) % p
@@ -69,4 +88,6 @@ def verify(public: bytes, msg: bytes, sig: bytes) -> bool:
     if A is None or R is None or s >= L:
         return False
     k = int.from_bytes(hashlib.sha512(sig[:32] + public + msg).digest(), "little") % L
-    return _equal(_mul(s, G), _add(R, _mul(k, A)))
+    # Cofactored: [8]([S]B - R - [k]A) is the identity.
+    D = _add(_mul(s, G), _neg(_add(R, _mul(k, A))))
+    return _equal(_mul(8, D), (0, 1, 1, 0))
