@@ -42,7 +42,7 @@ impl Rng {
     }
 
     fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
+        (0..n).map(|_| self.next().to_le_bytes()[0]).collect()
     }
 
     fn below(&mut self, n: usize) -> usize {
@@ -89,8 +89,20 @@ fn openssl_verifies(dir: &Path, msg: &[u8], sig: &[u8]) -> bool {
     std::fs::write(dir.join("sig.der"), sig).unwrap();
     let (ok, out) = openssl(
         &[
-            "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-digest", "sm3",
-            "-pkeyopt", "distid:1234567812345678", "-in", "msg.bin", "-sigfile", "sig.der",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            "distid:1234567812345678",
+            "-in",
+            "msg.bin",
+            "-sigfile",
+            "sig.der",
         ],
         b"",
         dir,
@@ -162,7 +174,11 @@ fn sm3_and_sm2_agree_with_openssl() {
         let Ok(ours) = Sm2SigningKey::from_bytes(&rng.bytes(32)) else {
             continue; // out of range (negligibly likely): nothing to compare
         };
-        std::fs::write(d.join("pub.pem"), pem(&spki(ours.public_key()), "PUBLIC KEY")).unwrap();
+        std::fs::write(
+            d.join("pub.pem"),
+            pem(&spki(ours.public_key()), "PUBLIC KEY"),
+        )
+        .unwrap();
         let sig = ours.sign(ID, &msg).unwrap().to_der();
         assert!(
             openssl_verifies(d, &msg, &sig),
@@ -175,7 +191,10 @@ fn sm3_and_sm2_agree_with_openssl() {
                 openssl_verifies(d, &msg, &bad),
                 ours_verifies(ours.public_key(), &msg, &bad),
                 "{}",
-                at(&format!("verdicts differ on damaged signature {}", hex::encode(&bad)))
+                at(&format!(
+                    "verdicts differ on damaged signature {}",
+                    hex::encode(&bad)
+                ))
             );
             assert!(
                 !ours_verifies(ours.public_key(), &msg, &bad),
@@ -202,8 +221,17 @@ fn sm3_and_sm2_agree_with_openssl() {
         std::fs::write(d.join("msg.bin"), &msg).unwrap();
         let (ok, their_sig) = openssl(
             &[
-                "pkeyutl", "-sign", "-inkey", "key.pem", "-rawin", "-digest", "sm3", "-pkeyopt",
-                "distid:1234567812345678", "-in", "msg.bin",
+                "pkeyutl",
+                "-sign",
+                "-inkey",
+                "key.pem",
+                "-rawin",
+                "-digest",
+                "sm3",
+                "-pkeyopt",
+                "distid:1234567812345678",
+                "-in",
+                "msg.bin",
             ],
             b"",
             d,
@@ -223,7 +251,10 @@ fn sm3_and_sm2_agree_with_openssl() {
                 openssl_verifies(d, &msg, &bad),
                 ours_verifies(&theirs, &msg, &bad),
                 "{}",
-                at(&format!("verdicts differ on damaged signature {}", hex::encode(&bad)))
+                at(&format!(
+                    "verdicts differ on damaged signature {}",
+                    hex::encode(&bad)
+                ))
             );
             damaged_checked += 1;
         }

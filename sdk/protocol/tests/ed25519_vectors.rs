@@ -71,7 +71,11 @@ print(json.dumps([ed25519.verify(bytes.fromhex(c["public_key"]), bytes.fromhex(c
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
     let want: Vec<bool> = cases()
         .iter()
