@@ -1281,3 +1281,142 @@ fn audit_names_each_kind_of_tampering() {
         "{lines:#?}"
     );
 }
+
+/// The photo whose certificate the public-check test looks up.
+const PUBLIC_CHECK_PHOTO: &str = "photos/DSCN0010.jpg";
+
+/// The public check (`GET /v1/public/certificates/{number}`, issue #24) under hostile use:
+/// malformed numbers are refused before any lookup, a flood from one address is answered 429
+/// with `Retry-After` after its burst (other addresses unaffected is the bucket's own unit
+/// test), and a known and an unknown number take the same time to answer: both wait for the
+/// answer floor, so their medians differ by far less than the floor itself.
+#[test]
+fn the_public_check_refuses_bad_numbers_floods_and_timing_probes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = notary(
+        &tmp.path().join("notary"),
+        &[
+            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "100"),
+            ("TIEZHENG_NOTARY_PUBLIC_CHECKS_PER_MINUTE", "600"),
+        ],
+    );
+    let dev = device(tmp.path(), "dev", &n);
+    let proof = capture(&dev, PUBLIC_CHECK_PHOTO);
+    common::cli(&dev, &["sync"]);
+    let (court, _) = n.token("court", &[]);
+    let sm3 = proof_sm3(&proof);
+    common::wait_for_bundle(&n, &court, &sm3);
+    let (s, cert) = n.call(
+        "GET",
+        &format!("/v1/proofs/{sm3}/certificate"),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 200, "{cert}");
+    let number = cert["certificate"]["number"].as_str().unwrap().to_owned();
+
+    // The digest: signed, of this certificate, with nothing of the case in it.
+    let (s, digest) = n.call(
+        "GET",
+        &format!("/v1/public/certificates/{number}"),
+        None,
+        b"",
+    );
+    assert_eq!(s, 200, "{digest}");
+    assert_eq!(digest["digest"]["number"], json!(number));
+    let text = digest.to_string();
+    let file_name = Path::new(PUBLIC_CHECK_PHOTO)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    for secret in ["CASE-1", file_name] {
+        assert!(
+            !text.contains(secret),
+            "the public digest carries {secret:?}"
+        );
+    }
+
+    // Malformed numbers: 400 with the field named, nothing looked up.
+    for bad in [
+        "TZ-1",
+        "tz-20261121-3f9ac2b177d0e41a",
+        "TZ-20261121-3F9AC2B177D0E41A%27%20OR%201=1",
+        "TZ-20261121-3F9AC2B177D0E41A.pdf",
+        &"9".repeat(300),
+    ] {
+        let (s, v) = n.call("GET", &format!("/v1/public/certificates/{bad}"), None, b"");
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (400, Some("invalid_certificate_number"), Some("number")),
+            "{bad}: {v}"
+        );
+    }
+    let unknown = "TZ-20260101-0123456789ABCDEF";
+    let (s, v) = n.call(
+        "GET",
+        &format!("/v1/public/certificates/{unknown}"),
+        None,
+        b"",
+    );
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_deposited")), "{v}");
+
+    // Timing: alternate known and unknown numbers; both answer no earlier than the floor and
+    // their medians are within a few milliseconds of each other.
+    let mut known_ms = Vec::new();
+    let mut unknown_ms = Vec::new();
+    for i in 0..20 {
+        for (which, out) in [
+            (&number, &mut known_ms),
+            (&unknown.to_owned(), &mut unknown_ms),
+        ] {
+            let started = std::time::Instant::now();
+            let (s, _) = n.call(
+                "GET",
+                &format!("/v1/public/certificates/{which}"),
+                None,
+                b"",
+            );
+            assert!(s == 200 || s == 404, "round {i}: {s}");
+            out.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (k, u) = (median(&mut known_ms), median(&mut unknown_ms));
+    eprintln!("public check: median {k:.1} ms for a known number, {u:.1} ms for an unknown one");
+    assert!(
+        k >= 150.0 && u >= 150.0,
+        "the floor holds: {k:.1} / {u:.1} ms"
+    );
+    assert!((k - u).abs() < 25.0, "known {k:.1} ms vs unknown {u:.1} ms");
+
+    // A flood from one address: after its burst, 429 with Retry-After.
+    n.kill();
+    let n2 = n.restart_with(&[("TIEZHENG_NOTARY_PUBLIC_CHECKS_PER_MINUTE", "6")]);
+    let statuses: Vec<u16> = (0..14)
+        .map(|_| {
+            n2.call(
+                "GET",
+                &format!("/v1/public/certificates/{unknown}"),
+                None,
+                b"",
+            )
+            .0
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 404).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    let (_, head, _) = raw(
+        &n2.url,
+        &format!("GET /v1/public/certificates/{unknown} HTTP/1.1"),
+        b"",
+    );
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+}

@@ -154,6 +154,23 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
         "f": Hash32::sm3(&std::fs::read(&photo).unwrap()).to_hex(),
     });
 
+    // What the public check page must never show: the case, the collectors, the file's name.
+    let c = &cert_json["certificate"];
+    let personal = serde_json::json!([
+        c["case"]["reference"],
+        c["case"]["collectors"][0],
+        c["items"][0]["file_name"],
+        c["device"]["model"],
+    ]);
+    assert!(
+        personal
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.as_str().is_some_and(|s| !s.is_empty())),
+        "{personal}"
+    );
+
     // A court policy that trusts another notary key.
     let mut foreign = policy.clone();
     foreign["notary_keys"] = serde_json::json!([tiezheng_protocol::Sm2SigningKey::generate()
@@ -201,6 +218,7 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
                 "forged": forged_path, "forged_layer": forged_layer,
                 "policy": policy_path, "foreign_policy": foreign_path, "foreign_layer": foreign_layer,
                 "certificate": certificate_path, "qr": qr,
+                "personal": personal,
             })
             .to_string(),
         )
@@ -247,6 +265,18 @@ fn portal_verifies_in_chromium_and_serves_appraisers() {
             "pinned": {"verdict": "invalid", "layer": foreign_layer}}),
     );
     assert_eq!(seen["appraiser_pinned"], serde_json::json!(foreign_layer));
+    // The public check: each outcome, the file never sent, nothing personal shown, and the
+    // only API calls the digest and the operator's policy.
+    let number = cert_json["certificate"]["number"].as_str().unwrap();
+    assert_eq!(
+        seen["check"],
+        serde_json::json!({
+            "genuine": "verified", "altered": "mismatch", "unknown": "not-deposited",
+            "shows": [], "bodies": [], "carried_media": false,
+            "api": ["/v1/ledger/policy", "/v1/public/certificates/TZ-20260101-0000000000000000",
+                format!("/v1/public/certificates/{number}")],
+        }),
+    );
     assert_eq!(
         seen["qr"],
         serde_json::json!({"right": {"n": "true", "c": "true", "p": "true", "f": "true"},

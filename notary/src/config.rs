@@ -141,6 +141,10 @@ pub struct LimitsConfig {
     /// Failed enrolment attempts (unknown, used or expired codes) allowed per client address
     /// per minute, after a burst of 5; 0: unlimited. (`ENROL_ATTEMPTS_PER_MINUTE`)
     pub enrol_attempts_per_minute: u32,
+    /// Public certificate checks (`GET /v1/public/certificates/{number}`, the `/check` page)
+    /// allowed per client address per minute, after a burst of 10; 0: unlimited.
+    /// (`PUBLIC_CHECKS_PER_MINUTE`)
+    pub public_checks_per_minute: u32,
     /// Evidence reads (views, downloads, bundles, certificates, thumbnails) each appraiser,
     /// court or admin token may make per day (refilled continuously); 0: unlimited.
     /// (`TOKEN_READS_PER_DAY`)
@@ -161,6 +165,7 @@ impl Default for LimitsConfig {
             token_requests_per_second: 50,
             device_proofs_per_second: 100,
             enrol_attempts_per_minute: 6,
+            public_checks_per_minute: 30,
             token_reads_per_day: 20_000,
             enrolment_code_ttl_seconds: 7 * 24 * 3600,
             device_token_ttl_seconds: 365 * 24 * 3600,
@@ -435,6 +440,7 @@ impl NotaryConfig {
             "TOKEN_REQUESTS_PER_SECOND" => self.limits.token_requests_per_second = small(&value)?,
             "DEVICE_PROOFS_PER_SECOND" => self.limits.device_proofs_per_second = small(&value)?,
             "ENROL_ATTEMPTS_PER_MINUTE" => self.limits.enrol_attempts_per_minute = small(&value)?,
+            "PUBLIC_CHECKS_PER_MINUTE" => self.limits.public_checks_per_minute = small(&value)?,
             "TOKEN_READS_PER_DAY" => self.limits.token_reads_per_day = small(&value)?,
             "ENROLMENT_CODE_TTL_SECONDS" => self.limits.enrolment_code_ttl_seconds = int(&value)?,
             "DEVICE_TOKEN_TTL_SECONDS" => self.limits.device_token_ttl_seconds = int(&value)?,

@@ -357,6 +357,18 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "check the number",
     ),
     c(
+        "not_deposited",
+        404,
+        "public check: no certificate with that number was issued here (未存证)",
+        "check the number against the certificate",
+    ),
+    c(
+        "invalid_certificate_number",
+        400,
+        "public check: not a certificate number (TZ-, 8 digits, -, 16 upper-case hex digits)",
+        "type the number as printed on the certificate",
+    ),
+    c(
         "no_thumbnail",
         404,
         "no thumbnail of that file (not a photo the notary decodes, or above 50 megapixels)",

@@ -18,6 +18,7 @@ pub struct Metrics {
     batch_latency_ms_last: AtomicU64,
     certificates_issued: AtomicU64,
     certificates_refused: Mutex<BTreeMap<String, u64>>,
+    public_checks: Mutex<BTreeMap<&'static str, u64>>,
     /// When a batch was last anchored (unix ms; 0: not since the start).
     last_anchor_ms: std::sync::atomic::AtomicI64,
 }
@@ -69,6 +70,13 @@ impl Metrics {
     pub fn certificate_refused(&self, rule: &str) {
         if let Ok(mut m) = self.certificates_refused.lock() {
             *m.entry(rule.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// A public certificate check answered: `found`, `not_deposited` or `refused`.
+    pub fn public_check(&self, outcome: &'static str) {
+        if let Ok(mut m) = self.public_checks.lock() {
+            *m.entry(outcome).or_default() += 1;
         }
     }
 
@@ -214,6 +222,19 @@ impl Metrics {
                 let _ = writeln!(
                     s,
                     "tiezheng_certificates_refused_total{{rule=\"{rule}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            "# HELP tiezheng_public_checks_total Public certificate checks answered, by outcome (found, not_deposited, refused)."
+        );
+        let _ = writeln!(s, "# TYPE tiezheng_public_checks_total counter");
+        if let Ok(m) = self.public_checks.lock() {
+            for (outcome, n) in m.iter() {
+                let _ = writeln!(
+                    s,
+                    "tiezheng_public_checks_total{{outcome=\"{outcome}\"}} {n}"
                 );
             }
         }

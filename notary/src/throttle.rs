@@ -84,6 +84,8 @@ pub struct Throttle {
     pub device_proofs: Buckets,
     /// Failed enrolment attempts (wrong, used or expired codes) per client address.
     pub enrol_failures: Buckets,
+    /// Public certificate checks per client address.
+    pub public_checks: Buckets,
     /// Evidence reads (views, downloads, bundles, certificates, thumbnails) per token per day.
     pub daily_reads: Buckets,
 }
@@ -102,6 +104,7 @@ impl Throttle {
                 rate(config.limits.device_proofs_per_second).max(1.0) * 10.0,
             ),
             enrol_failures: Buckets::new(rate(config.limits.enrol_attempts_per_minute) / 60.0, 5.0),
+            public_checks: Buckets::new(rate(config.limits.public_checks_per_minute) / 60.0, 10.0),
             daily_reads: Buckets::new(
                 rate(config.limits.token_reads_per_day) / 86_400.0,
                 rate(config.limits.token_reads_per_day),

@@ -3,6 +3,8 @@
 // - the verify page: a valid bundle with its media is valid; a one-byte-altered media file
 //   fails the `media` layer; a forged bundle fails its layer and rule; no request carries the
 //   media bytes; verification still works after the browser is set offline;
+// - the public check page: a genuine number and file, an altered file, an unknown number; no
+//   request carries the file and the page shows no personal data;
 // - the sign-in forms of /appraiser and /court with scripts blocked: Enter sends nothing and
 //   no token reaches a URL;
 // - the appraiser workspace: sign in, open the granted case, view an item, verify it, and the
@@ -141,6 +143,38 @@ try {
     await c.click('#lookup-button');
     await c.waitForFunction(() => document.getElementById('result').dataset.verdict === 'invalid', null, { timeout: 60000 });
     verdicts.court.pinned = { verdict: 'invalid', layer: await failingLayer(c) };
+    await c.close();
+  }
+
+  step('the public check: verified, mismatch, not deposited; the file never sent, no personal data');
+  {
+    const c = await context.newPage();
+    const sent = [];
+    c.on('request', (q) => sent.push({ url: q.url(), method: q.method(), body: q.postDataBuffer() }));
+    c.on('pageerror', (e) => step(`page error: ${e.message}`));
+    await c.goto(`${URL_}/check`);
+    await c.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+    const check = async (number, file) => {
+      await c.fill('[data-input="number"]', number);
+      await c.setInputFiles('[data-input="media"]', file);
+      await c.evaluate(() => document.getElementById('result').removeAttribute('data-outcome'));
+      await c.click('#check-button');
+      await c.waitForSelector('#result[data-outcome]', { timeout: 60000 });
+      return c.getAttribute('#result', 'data-outcome');
+    };
+    verdicts.check = {
+      genuine: await check(F.qr.n, F.media),
+      altered: await check(F.qr.n, F.altered),
+      unknown: await check('TZ-20260101-0000000000000000', F.media),
+    };
+    await check(F.qr.n, F.media);
+    const text = await c.evaluate(() => document.body.innerText);
+    verdicts.check.shows = F.personal.filter((p) => text.includes(p));
+    const mediaBytes = readFileSync(F.media);
+    const piece = mediaBytes.subarray(Math.floor(mediaBytes.length / 2), Math.floor(mediaBytes.length / 2) + 32);
+    verdicts.check.bodies = sent.filter((q) => q.body && q.body.length > 0).map((q) => q.url);
+    verdicts.check.carried_media = sent.some((q) => q.body && q.body.includes(piece));
+    verdicts.check.api = [...new Set(sent.map((q) => new URL(q.url).pathname).filter((p) => p.startsWith('/v1/')))].sort();
     await c.close();
   }
 

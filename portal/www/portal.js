@@ -105,6 +105,7 @@ export class HashPool {
 /** What each layer establishes, and what its failure means, in both languages. */
 export const LAYERS = {
   certificate: ['证书', 'Certificate', '存证证书的存证平台签名与其内容', "the notary's signature over the certificate and its facts"],
+  digest: ['公开摘要', 'Public digest', '证书公开摘要由出具回执的存证平台签名，编号与账本记录一致', "the certificate's public digest is signed by the notary that receipted the proof, and its number follows from the ledger"],
   bundle: ['证据包', 'Bundle', '文件是可识别的铁证证据包', 'the file is a Tiezheng bundle this verifier knows'],
   governance: ['治理', 'Governance', '自创世以来的每次成员变更均经成员法定多数批准', 'every change of members since genesis was approved by a quorum'],
   policy: ['信任策略', 'Policy', '证据包使用的密钥均为您信任的密钥', 'the keys the bundle uses are keys you trust'],

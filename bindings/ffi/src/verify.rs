@@ -71,7 +71,7 @@ pub struct RuleCheck {
 pub struct DocumentCheck {
     /// Whether every rule holds.
     pub valid: bool,
-    /// `bundle`, `certificate` or `certificate_pdf`.
+    /// `bundle`, `certificate`, `certificate_pdf` or `public_digest`.
     pub kind: String,
     /// The first layer that failed (`certificate`, `bundle`, `policy`, `governance`,
     /// `proof`, `media`, `receipt`, `leaf`, `batch`, `anchor`, `checkpoint`, `chain`), if any.
@@ -136,6 +136,7 @@ pub fn verify_document(
             DocumentKind::Bundle => "bundle",
             DocumentKind::Certificate => "certificate",
             DocumentKind::CertificatePdf => "certificate_pdf",
+            DocumentKind::PublicDigest => "public_digest",
         }
         .to_owned(),
         failed_layer: first.map(|c| c.layer.to_owned()),

@@ -12,6 +12,7 @@ mod ledger;
 mod media;
 mod operations;
 pub mod portal;
+mod public;
 mod tokens;
 
 use std::path::PathBuf;
@@ -123,6 +124,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/v1/certificates/{number}").get(certificates::certificate_by_number),
         )
         .service(web::resource("/v1/ledger/policy").get(ledger_policy))
+        .service(web::resource("/v1/public/certificates/{number}").get(public::public_digest))
         .service(web::resource("/v1/media/{sm3}").put(upload_media))
         .service(web::resource("/v1/media/{sm3}/status").get(media_status));
 }

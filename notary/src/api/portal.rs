@@ -7,6 +7,9 @@
 //! * `GET /appraiser`: the appraiser workspace (token sign-in, granted cases, items, custody
 //!   log checked in the browser, one-click verification).
 //! * `GET /court`: certificate lookup by number for courts.
+//! * `GET /check` (public): anyone checks a certificate number and a file (hashed in the
+//!   browser, never sent) against the number's public digest (`GET
+//!   /v1/public/certificates/{number}`): verified, not deposited, or mismatch.
 //! * `GET /portal/{file}`: the pages' scripts, style sheet and WebAssembly module, embedded in
 //!   the notary at compile time from `portal/www/` (the module is built reproducibly by
 //!   `portal/build.sh`, and CI checks the committed build against the sources).
@@ -50,11 +53,13 @@ static ASSETS: &[Asset] = &[
     asset!("verify.html", "text/html; charset=utf-8"),
     asset!("appraiser.html", "text/html; charset=utf-8"),
     asset!("court.html", "text/html; charset=utf-8"),
+    asset!("check.html", "text/html; charset=utf-8"),
     asset!("portal.css", "text/css; charset=utf-8"),
     asset!("portal.js", JS),
     asset!("verify.js", JS),
     asset!("appraiser.js", JS),
     asset!("court.js", JS),
+    asset!("check.js", JS),
     asset!("hash-worker.js", JS),
     asset!("pkg/tiezheng_wasm.js", JS),
     asset!("pkg/tiezheng_wasm_bg.wasm", "application/wasm"),
@@ -90,6 +95,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/verify").get(|| async { serve("verify.html") }))
         .service(web::resource("/appraiser").get(|| async { serve("appraiser.html") }))
         .service(web::resource("/court").get(|| async { serve("court.html") }))
+        .service(web::resource("/check").get(|| async { serve("check.html") }))
         .service(
             web::resource("/portal/{file:.*}").get(|p: web::Path<String>| async move { serve(&p) }),
         )

@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tiezheng_protocol::ContentDigests;
 use tiezheng_protocol::bundle::{Bundle, Policy};
-use tiezheng_protocol::verify::{self, Document, MediaEvidence, PolicySource, Status, Unusable};
+use tiezheng_protocol::verify::{
+    self, Document, DocumentKind, MediaEvidence, PolicySource, Status, Unusable,
+};
 use tiezheng_protocol::{Hash32, canonical};
 
 /// One check: a rule of a layer, and whether it held.
@@ -112,7 +114,7 @@ fn check(rule: &'static str, status: Status, message: String) -> Check {
     }
 }
 
-/// Verifies `evidence` (bundle, certificate or certificate PDF bytes) with the media file's
+/// Verifies `evidence` (bundle, certificate, certificate PDF or public digest bytes) with the media file's
 /// digests if given, against the court's `policy` if given (else the keys inside the bundle):
 /// the protocol's one verification entry ([`Document`]), rendered for the page.
 pub fn verify_evidence(
@@ -152,7 +154,19 @@ pub fn verify_evidence(
             .map(|c| check(c.rule, c.status, c.detail.clone()))
             .collect(),
         policy: v.policy.as_ref().map(|p| policy_view(p, source)),
-        facts: doc.bundle().map(|b| facts(b, &v.facts)),
+        facts: match doc.bundle() {
+            Some(b) => Some(facts(b, &v.facts)),
+            // A public digest: what its layers establish (it has no manifest).
+            None if v.kind == DocumentKind::PublicDigest => Some(json!({
+                "proof_sm3": v.facts.proof_sm3,
+                "media_item": v.facts.media_item,
+                "batch_seq": v.facts.batch_seq,
+                "anchor_height": v.facts.anchor_height,
+                "checkpoint_height": v.facts.checkpoint_height,
+                "cosigners": v.facts.cosigners,
+            })),
+            None => None,
+        },
         certificate: v.certificate.as_ref().map(|c| {
             json!({"number": c.number, "sm3": c.sm3, "issuer": c.issuer, "issued_at": c.issued_at})
         }),

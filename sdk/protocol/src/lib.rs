@@ -43,6 +43,7 @@ pub mod canonical;
 pub mod certificate;
 pub mod cometbft;
 pub mod custody;
+pub mod digest;
 pub mod hash;
 pub mod json_diff;
 pub mod ledger;

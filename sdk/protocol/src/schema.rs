@@ -7,6 +7,7 @@ use schemars::{JsonSchema, Schema};
 
 use crate::bundle::{Bundle, Policy};
 use crate::certificate::SignedCertificate;
+use crate::digest::SignedPublicDigest;
 use crate::ledger::{AnchorRecord, CosignedCheckpoint, GovernanceTx, SignedBatchHeader};
 use crate::manifest::{Manifest, Proof};
 use crate::notary::{
@@ -54,6 +55,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("manifest", generate::<Manifest>("manifest")),
         ("policy", generate::<Policy>("policy")),
         ("proof", generate::<Proof>("proof")),
+        (
+            "public-digest",
+            generate::<SignedPublicDigest>("public-digest"),
+        ),
         ("receipt", generate::<SignedReceipt>("receipt")),
         ("signature", generate::<SignatureBlock>("signature")),
         (

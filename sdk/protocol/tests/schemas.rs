@@ -336,6 +336,17 @@ fn examples() -> Vec<(&'static str, Value)> {
         ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
         ("policy", serde_json::to_value(&policy).unwrap()),
         ("proof", serde_json::to_value(&proof).unwrap()),
+        (
+            "public-digest",
+            serde_json::to_value(
+                tiezheng_protocol::digest::SignedPublicDigest::sign(
+                    tiezheng_protocol::digest::PublicDigest::of(&notarised).unwrap(),
+                    &key,
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        ),
         ("receipt", serde_json::to_value(&receipt).unwrap()),
         ("signature", serde_json::to_value(&block).unwrap()),
         (

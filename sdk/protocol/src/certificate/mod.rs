@@ -336,15 +336,25 @@ fn fail(rule: &'static str, reason: impl Into<String>) -> CertificateError {
 /// `SM3("tiezheng.certificate.v1|" ‖ chain_id ‖ "|" ‖ proof_sm3 ‖ "|" ‖ anchor_record_sm3)`
 /// (hashes as 64 lowercase hex digits).
 pub fn certificate_number(bundle: &Bundle) -> Result<String, CertificateError> {
-    let record_sm3 = anchor_record_sm3(bundle)?;
-    let proof_sm3 = bundle.batch.leaf.proof_sm3;
-    let input = format!(
-        "{CERTIFICATE_TYPE}|{}|{}|{}",
-        bundle.checkpoint.checkpoint.chain_id, proof_sm3, record_sm3
-    );
+    number_of(
+        &bundle.checkpoint.checkpoint.chain_id,
+        &bundle.batch.leaf.proof_sm3,
+        &bundle.anchor.record,
+    )
+    .map_err(|e| fail("certificate.facts.anchor", e.to_string()))
+}
+
+/// The certificate number of the proof `proof_sm3` anchored by `record` on the chain
+/// `chain_id` (see [`certificate_number`]).
+pub fn number_of(
+    chain_id: &str,
+    proof_sm3: &Hash32,
+    record: &crate::ledger::AnchorRecord,
+) -> Result<String, canonical::CanonicalError> {
+    let record_sm3 = Hash32::sm3(&record.leaf_bytes()?);
+    let input = format!("{CERTIFICATE_TYPE}|{chain_id}|{proof_sm3}|{record_sm3}");
     let h = Hash32::sm3(input.as_bytes());
-    let (y, m, d, ..) =
-        Timestamp::from_unix_ms(bundle.anchor.record.time.unix_ms(), 8 * 60).local_fields();
+    let (y, m, d, ..) = Timestamp::from_unix_ms(record.time.unix_ms(), 8 * 60).local_fields();
     let digits = hex::encode_upper(h.as_bytes().get(..8).unwrap_or_default());
     Ok(format!("{NUMBER_PREFIX}-{y:04}{m:02}{d:02}-{digits}"))
 }

@@ -1,9 +1,9 @@
 //! The one verification entry for every document kind the project issues: an offline bundle,
-//! a certificate (JSON), or a certificate PDF (its attached certificate). It recognises the
-//! document, decides once which keys are trusted (the court's pinned policy, or the keys a
-//! bundle carries when it carries no registry changes), verifies the certificate's rules and
-//! the bundle's rules exactly once each, and returns one report in the rule catalogue. The
-//! command line, the bindings, the browser (WebAssembly) and the notary only render it.
+//! a certificate (JSON), a certificate PDF (its attached certificate), or a certificate's
+//! public digest. It recognises the document, decides once which keys are trusted (the court's
+//! pinned policy, or the keys a bundle carries when it carries no registry changes), verifies
+//! the certificate's (or the digest's) rules and the bundle's rules exactly once each, and
+//! returns one report in the rule catalogue. The command line, the bindings, the browser (WebAssembly) and the notary only render it.
 //!
 //! ```text
 //! let doc = Document::recognise(bytes)?;            // kind, embedded bundle
@@ -31,6 +31,9 @@ pub enum DocumentKind {
     Certificate,
     /// A certificate PDF, with the signed certificate attached.
     CertificatePdf,
+    /// A certificate's public digest (`tiezheng.public-digest.v1`), as the public check
+    /// page fetches it.
+    PublicDigest,
 }
 
 /// Where the keys the verification trusted came from.
@@ -71,6 +74,8 @@ pub struct Document {
     bundle_value: Value,
     /// The bundle, if it has the bundle's shape.
     bundle: Option<Bundle>,
+    /// A public digest, as given (signed digest JSON).
+    digest: Option<Value>,
 }
 
 /// The outcome of verifying one document: every check of every rule that applies, and what
@@ -132,6 +137,7 @@ impl Document {
                         bundle_bytes: Vec::new(),
                         bundle_value: Value::Null,
                         bundle: None,
+                        digest: None,
                     });
                 }
             }
@@ -149,6 +155,18 @@ impl Document {
         // A certificate is the document with a top-level `certificate` member (a bundle has
         // none); whether it is a well-formed one is its rule `certificate.format`.
         let is_certificate = value.get("certificate").is_some();
+        // A public digest is the document with a top-level `digest` member.
+        if !is_certificate && value.get("digest").is_some() {
+            return Ok(Self {
+                kind: DocumentKind::PublicDigest,
+                attachment: None,
+                certificate: None,
+                bundle_bytes: Vec::new(),
+                bundle_value: value.get("digest").cloned().unwrap_or(Value::Null),
+                bundle: None,
+                digest: Some(value),
+            });
+        }
         let (kind, bundle_value, bundle_bytes) = if is_certificate {
             let embedded = value
                 .pointer("/certificate/bundle")
@@ -171,6 +189,7 @@ impl Document {
             bundle: serde_json::from_value(bundle_value.clone()).ok(),
             bundle_bytes,
             bundle_value,
+            digest: None,
         })
     }
 
@@ -249,6 +268,30 @@ impl Document {
             });
         }
         let (policy, source) = self.trusted_policy(pinned)?;
+        if let Some(digest) = &self.digest {
+            policy.validate().map_err(|e| Unusable {
+                layer: "policy",
+                rule: "policy.copy",
+                message: e.to_string(),
+            })?;
+            report.record("bundle.json", Ok("strict JSON".into()));
+            let (mut facts, certificate) =
+                super::digest::check(digest, media, &policy, &mut report);
+            report.sort();
+            let valid = report.is_valid();
+            if !valid {
+                facts.media_item = None;
+            }
+            return Ok(DocumentVerification {
+                kind: self.kind,
+                valid,
+                checks: report.checks,
+                facts,
+                certificate,
+                policy: Some(policy),
+                policy_source: Some(source),
+            });
+        }
         if self.kind == DocumentKind::CertificatePdf {
             report.record(
                 "certificate.pdf.attachment",

@@ -3,7 +3,6 @@
 //! checkpoint the consortium's members cosigned.
 
 use crate::HashAlgorithm;
-use crate::bundle::Bundle;
 use crate::hash::Hash32;
 use crate::ledger::{BATCH_HEADER_TYPE, CHECKPOINT_TYPE, Registry, is_quorum};
 use crate::merkle::{MerkleHasher as _, Sm3Hasher};
@@ -11,6 +10,7 @@ use crate::notary::RECEIPT_TYPE;
 use crate::sm2::Sm2PublicKey;
 use crate::wire::InclusionProof;
 
+use super::Layers;
 use super::proof::Checked;
 use super::report::Report;
 use super::{CLOCK_TOLERANCE_MS, Facts, same};
@@ -53,9 +53,30 @@ fn inclusion(
         .map_err(|e| format!("the path does not lead to {of}'s root {root}: {e}"))
 }
 
+/// What the receipt and the leaf must name: a proof that was read (a bundle), the proof SM3 a
+/// public digest states, or nothing (a bundle whose proof could not be read).
+#[derive(Clone, Copy)]
+pub(super) enum Subject<'a, 'b> {
+    /// The bundle's proof.
+    Proof(&'b Checked<'a>),
+    /// A public digest's `proof_sm3`.
+    Digest(&'b Hash32),
+    /// A bundle whose proof could not be read.
+    Unread,
+}
+
+impl Subject<'_, '_> {
+    fn why_no_proof(&self) -> &'static str {
+        match self {
+            Self::Digest(_) => "a public digest carries no proof",
+            _ => "the proof could not be read",
+        }
+    }
+}
+
 pub(super) fn check(
-    b: &Bundle,
-    proof: Option<&Checked<'_>>,
+    b: &Layers<'_>,
+    subject: Subject<'_, '_>,
     registry: Option<&Registry>,
     r: &mut Report,
     facts: &mut Facts,
@@ -101,6 +122,10 @@ pub(super) fn check(
             Err(_) => r.skip("receipt.signature", "the receipt's notary is not trusted"),
         }
     }
+    let proof = match subject {
+        Subject::Proof(p) => Some(p),
+        _ => None,
+    };
     match proof {
         Some(p) => {
             same(
@@ -140,13 +165,24 @@ pub(super) fn check(
             );
         }
         None => {
+            if let Subject::Digest(proof_sm3) = subject {
+                same(
+                    r,
+                    "receipt.proof_sm3",
+                    "receipt.proof_sm3",
+                    &receipt.proof_sm3,
+                    proof_sm3,
+                    "the digest's proof_sm3",
+                );
+            } else {
+                r.skip("receipt.proof_sm3", subject.why_no_proof());
+            }
             for rule in [
-                "receipt.proof_sm3",
                 "receipt.manifest_sm3",
                 "receipt.device_key_id",
                 "receipt.device_seq",
             ] {
-                r.skip(rule, "the proof could not be read");
+                r.skip(rule, subject.why_no_proof());
             }
         }
     }
@@ -204,7 +240,17 @@ pub(super) fn check(
             &p.proof_sm3,
             "the proof's SM3",
         ),
-        None => r.skip("leaf.proof_sm3", "the proof could not be read"),
+        None => match subject {
+            Subject::Digest(proof_sm3) => same(
+                r,
+                "leaf.proof_sm3",
+                "leaf.proof_sm3",
+                &b.batch.leaf.proof_sm3,
+                proof_sm3,
+                "the digest's proof_sm3",
+            ),
+            _ => r.skip("leaf.proof_sm3", subject.why_no_proof()),
+        },
     }
     let leaf_hash = Sm3Hasher::leaf(&b.batch.leaf.data());
     r.record(
@@ -417,7 +463,7 @@ pub(super) fn check(
     facts.checkpoint_height = Some(cp.height);
 }
 
-fn cosignatures(b: &Bundle, reg: &Registry, r: &mut Report, facts: &mut Facts) {
+fn cosignatures(b: &Layers<'_>, reg: &Registry, r: &mut Report, facts: &mut Facts) {
     let cp = &b.checkpoint;
     let value = match serde_json::to_value(&cp.checkpoint) {
         Ok(v) => v,

@@ -153,3 +153,79 @@ mod tests {
         }
     }
 }
+
+/// One file a document lists, as rules `media.item`, `media.sha256` and `media.bytes` compare
+/// a file with it.
+pub(super) struct Listed<'a> {
+    /// Its index in the manifest.
+    pub index: usize,
+    /// How a report names it (the file name, or the item number).
+    pub label: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Its digests.
+    pub hashes: &'a [crate::wire::ContentHash],
+}
+
+/// Rules `media.item`, `media.sha256` and `media.bytes`: the position in `listed` of the file
+/// `media` is (by SM3), its SHA-256 and size compared; `None` if it is none of them. `what`
+/// names the document in a failure ("this proof", "this certificate").
+pub(super) fn match_file(
+    listed: &[Listed<'_>],
+    media: &MediaEvidence,
+    what: &str,
+    r: &mut super::report::Report,
+) -> Option<usize> {
+    use crate::HashAlgorithm;
+    let d = &media.digests;
+    let digest = |l: &Listed<'_>, a: HashAlgorithm| {
+        l.hashes.iter().find(|h| h.algorithm == a).map(|h| h.value)
+    };
+    let Some(position) = listed
+        .iter()
+        .position(|l| digest(l, HashAlgorithm::Sm3) == Some(d.sm3))
+    else {
+        r.record(
+            "media.item",
+            Err(format!(
+                "the file's SM3 {} is not the SM3 of any file of {what}: it is not the evidence {what} names",
+                d.sm3
+            )),
+        );
+        for rule in ["media.sha256", "media.bytes"] {
+            r.skip(rule, "the file matches no item");
+        }
+        return None;
+    };
+    let item = listed.get(position)?;
+    r.record(
+        "media.item",
+        Ok(format!(
+            "the file is item {} ({}) by SM3 {}",
+            item.index, item.label, d.sm3
+        )),
+    );
+    r.record(
+        "media.sha256",
+        match digest(item, HashAlgorithm::Sha256) {
+            Some(h) if h == d.sha256 => Ok(format!("SHA-256 {h}")),
+            Some(h) => Err(format!(
+                "the file's SHA-256 is {}, the item's {h}",
+                d.sha256
+            )),
+            None => Err("the item has no SHA-256 digest".into()),
+        },
+    );
+    r.record(
+        "media.bytes",
+        if item.bytes == d.bytes {
+            Ok(format!("{} bytes", d.bytes))
+        } else {
+            Err(format!(
+                "the file has {} bytes, the item {}",
+                d.bytes, item.bytes
+            ))
+        },
+    );
+    Some(position)
+}

@@ -10,6 +10,7 @@
 
 mod certificate;
 mod chain;
+mod digest;
 pub mod document;
 mod ledger;
 pub mod media;
@@ -250,7 +251,7 @@ fn parse_value(value: &Value) -> Result<Bundle, String> {
 
 /// The JSON pointer of the first place where `a` and `b` differ, a missing member counting as
 /// a difference (a document's exact shape).
-fn first_difference(a: &Value, b: &Value) -> Option<String> {
+pub(super) fn first_difference(a: &Value, b: &Value) -> Option<String> {
     json_diff::first_difference(a, b, json_diff::Missing::Differs).map(|d| d.pointer)
 }
 
@@ -290,9 +291,64 @@ fn check(
             Err(format!("type is {:?}, not {BUNDLE_TYPE:?}", b.kind))
         },
     );
+    let proof = proof::check(b, &mut r);
+    if let Some(p) = &proof {
+        facts.proof_sm3 = Some(p.proof_sm3);
+        facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
+    }
+    let subject = proof
+        .as_ref()
+        .map_or(ledger::Subject::Unread, ledger::Subject::Proof);
+    check_layers(&Layers::of(b), subject, pinned, &mut r, &mut facts);
+    let valid = r.is_valid();
+    if !valid {
+        facts.media_item = None;
+    }
+    Verification::from(r, facts)
+}
+
+/// The layers a bundle and a public digest share: the mode, the receipt, the salted leaf and
+/// its batch, the anchor record, the cosigned checkpoint, the policy copy, the CometBFT layer
+/// and the registry changes.
+pub(crate) struct Layers<'a> {
+    mode: &'a str,
+    receipt: &'a crate::notary::SignedReceipt,
+    batch: &'a crate::bundle::BundleBatch,
+    anchor: &'a crate::bundle::BundleAnchor,
+    checkpoint: &'a crate::ledger::CosignedCheckpoint,
+    policy: &'a Policy,
+    cometbft: Option<&'a crate::cometbft::BundleCometBft>,
+    governance: &'a [crate::ledger::GovernanceTx],
+}
+
+impl<'a> Layers<'a> {
+    fn of(b: &'a Bundle) -> Self {
+        Self {
+            mode: &b.mode,
+            receipt: &b.receipt,
+            batch: &b.batch,
+            anchor: &b.anchor,
+            checkpoint: &b.checkpoint,
+            policy: &b.policy,
+            cometbft: b.cometbft.as_ref(),
+            governance: &b.governance,
+        }
+    }
+}
+
+/// Layers `bundle.mode`, `policy`, `governance`, `receipt`, `leaf`, `batch`, `anchor`,
+/// `checkpoint` and `chain`, for a bundle or a public digest.
+/// Returns the registry at the checkpoint, if the registry changes could be followed.
+fn check_layers(
+    b: &Layers<'_>,
+    subject: ledger::Subject<'_, '_>,
+    pinned: &Policy,
+    r: &mut Report,
+    facts: &mut Facts,
+) -> Option<crate::ledger::Registry> {
     r.record(
         "bundle.mode",
-        match (b.mode.as_str(), b.cometbft.is_some()) {
+        match (b.mode, b.cometbft.is_some()) {
             ("embedded", false) => Ok("embedded ledger, no CometBFT layer".into()),
             ("consortium", true) => Ok("consortium ledger with its CometBFT layer".into()),
             (mode, has) => Err(format!(
@@ -301,26 +357,17 @@ fn check(
             )),
         },
     );
-    let registry = registry::check(b, pinned, &mut r);
-    let proof = proof::check(b, &mut r);
-    if let Some(p) = &proof {
-        facts.proof_sm3 = Some(p.proof_sm3);
-        facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
-    }
-    ledger::check(
-        b,
-        proof.as_ref(),
-        registry.as_ref().map(|x| &x.0),
-        &mut r,
-        &mut facts,
-    );
-    match &b.cometbft {
+    let registry = registry::check(b, pinned, r);
+    ledger::check(b, subject, registry.as_ref().map(|x| &x.0), r, facts);
+    match b.cometbft {
         Some(layer) => {
             // Without the registry at the checkpoint, the header is checked against the pinned
             // set alone and its next validators are unknown.
-            let (sets, known) =
-                registry.map_or_else(|| (vec![pinned.validators.clone()], false), |x| (x.1, true));
-            facts.chain = chain::check(layer, &b.checkpoint.checkpoint, &sets, known, &mut r);
+            let (sets, known) = registry.as_ref().map_or_else(
+                || (vec![pinned.validators.clone()], false),
+                |x| (x.1.clone(), true),
+            );
+            facts.chain = chain::check(layer, &b.checkpoint.checkpoint, &sets, known, r);
         }
         None => {
             for rule in RULES.iter().filter(|x| x.layer() == "chain") {
@@ -328,9 +375,5 @@ fn check(
             }
         }
     }
-    let valid = r.is_valid();
-    if !valid {
-        facts.media_item = None;
-    }
-    Verification::from(r, facts)
+    registry.map(|x| x.0)
 }

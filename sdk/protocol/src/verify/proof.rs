@@ -9,7 +9,7 @@ use crate::hash::Hash32;
 use crate::manifest::{ItemKind, MANIFEST_TYPE, Manifest, Proof, segment_chain_link};
 use crate::sm2::Sm2PublicKey;
 
-use super::media::MediaEvidence;
+use super::media::{Listed, MediaEvidence, match_file};
 use super::report::Report;
 
 /// The proof with what its checks computed.
@@ -292,57 +292,22 @@ pub(super) fn check_media(
         }
         return None;
     };
-    let d = &media.digests;
-    let digest = |i: &crate::manifest::EvidenceItem, a: HashAlgorithm| {
-        i.hashes.iter().find(|h| h.algorithm == a).map(|h| h.value)
-    };
-    let Some(index) = m
+    let listed: Vec<Listed<'_>> = m
         .items
         .iter()
-        .position(|i| digest(i, HashAlgorithm::Sm3) == Some(d.sm3))
-    else {
-        r.record(
-            "media.item",
-            Err(format!(
-                "the file's SM3 {} is not the SM3 of any item of this proof: it is not the evidence this bundle proves",
-                d.sm3
-            )),
-        );
-        for rule in ["media.sha256", "media.bytes", "media.segments"] {
-            r.skip(rule, "the file matches no item");
-        }
+        .enumerate()
+        .map(|(index, i)| Listed {
+            index,
+            label: i.file_name.clone(),
+            bytes: i.bytes,
+            hashes: &i.hashes,
+        })
+        .collect();
+    let Some(index) = match_file(&listed, media, "this proof", r) else {
+        r.skip("media.segments", "the file matches no item");
         return None;
     };
     let item = m.items.get(index)?;
-    r.record(
-        "media.item",
-        Ok(format!(
-            "the file is item {index} ({}) by SM3 {}",
-            item.file_name, d.sm3
-        )),
-    );
-    r.record(
-        "media.sha256",
-        match digest(item, HashAlgorithm::Sha256) {
-            Some(h) if h == d.sha256 => Ok(format!("SHA-256 {h}")),
-            Some(h) => Err(format!(
-                "the file's SHA-256 is {}, the item's {h}",
-                d.sha256
-            )),
-            None => Err("the item has no SHA-256 digest".into()),
-        },
-    );
-    r.record(
-        "media.bytes",
-        if item.bytes == d.bytes {
-            Ok(format!("{} bytes", d.bytes))
-        } else {
-            Err(format!(
-                "the file has {} bytes, the item {}",
-                d.bytes, item.bytes
-            ))
-        },
-    );
     match &item.recording {
         None => r.skip("media.segments", "the item is not a segmented recording"),
         Some(rec) => {

@@ -4,16 +4,17 @@
 //! every later layer trusts, and the validator sets it went through are the ones the CometBFT
 //! layer may find.
 
-use crate::bundle::{Bundle, Policy};
+use crate::bundle::Policy;
 use crate::cometbft::PolicyValidator;
 use crate::ledger::{GovernanceError, Registry};
 
+use super::Layers;
 use super::report::{RULES, Report};
 
 /// The registry at the bundle's checkpoint and the validator sets from the pinned one through
 /// every change (the pinned set first, the checkpoint's last), if the changes could be followed.
 pub(super) fn check(
-    b: &Bundle,
+    b: &Layers<'_>,
     pinned: &Policy,
     r: &mut Report,
 ) -> Option<(Registry, Vec<Vec<PolicyValidator>>)> {
@@ -66,7 +67,7 @@ pub(super) fn check(
         }
     }
     let at_checkpoint = Policy::from_registry(&registry);
-    r.record("policy.copy", compare_copy(&b.policy, &at_checkpoint));
+    r.record("policy.copy", compare_copy(b.policy, &at_checkpoint));
     let root = registry.root();
     let cp = &b.checkpoint.checkpoint.registry_root;
     r.record(

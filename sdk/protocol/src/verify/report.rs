@@ -29,6 +29,7 @@ pub fn layer_of(id: &'static str) -> &'static str {
 /// The layers, in the order a report lists them.
 pub const LAYERS: &[&str] = &[
     "certificate",
+    "digest",
     "bundle",
     "policy",
     "governance",
@@ -68,6 +69,10 @@ rules! {
     "certificate.statement" => "the statement of what the certificate proves and does not prove is the fixed text", "关于证书证明与不证明内容的声明为固定文本";
     "certificate.issued_at" => "the certificate is not dated before the receipt or the checkpoint", "证书日期不早于回执与检查点";
     "certificate.custody" => "the custody summary counts at least the receipt event", "保管摘要至少记录回执事件";
+    "digest.format" => "(public digest) the digest is strict JSON with exactly the members of schemas/public-digest.schema.json and `digest.type` \"tiezheng.public-digest.v1\"", "（公开摘要）摘要为严格JSON，成员与schemas/public-digest.schema.json完全一致，`digest.type`为\"tiezheng.public-digest.v1\"";
+    "digest.signature" => "(public digest) the SM2 signature over the RFC 8785 bytes of `digest` verifies with the key of the notary that receipted the proof, a notary of the registry at the checkpoint", "（公开摘要）对`digest`RFC 8785字节的SM2签名可用出具回执的公证机构公钥验证，且该机构属于检查点时的登记册";
+    "digest.issuer" => "(public digest) the issuer's key is that notary's key, and its standing is well formed as rule certificate.issuer_standing requires", "（公开摘要）出证方公钥即该公证机构公钥，且其资质按certificate.issuer_standing规则格式正确";
+    "digest.number" => "(public digest) the certificate number is the one derived from the chain, the digest's proof_sm3 and the anchor record", "（公开摘要）证书编号由链、摘要的proof_sm3与锚定记录推导得出";
     "bundle.json" => "the bundle is strict JSON: UTF-8, no duplicate member names, no fractions or exponents, integers within ±(2^53−1)", "证据包是严格的JSON：UTF-8、无重复成员名、无小数与指数、整数不超过±(2^53−1)";
     "bundle.schema" => "the bundle has exactly the members schemas/bundle.schema.json defines, with the types and encodings it states (lowercase hex of exact length, RFC 3339 times with milliseconds); no unknown members anywhere", "证据包的成员、类型与编码与schemas/bundle.schema.json完全一致（定长小写十六进制、带毫秒的RFC 3339时间），任何位置都不得有未知成员";
     "bundle.type" => "`type` is \"tiezheng.bundle.v1\"", "`type`为\"tiezheng.bundle.v1\"";
