@@ -128,32 +128,6 @@ pub fn hash_media<R: std::io::Read>(
     Ok(h.finalize())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_under_every_split() {
-        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        let ranges = [(0, 10), (10, 500), (510, 490), (900, 200)];
-        for split in [0, 1, 9, 10, 11, 509, 510, 999, 1000] {
-            let mut h = MediaHasher::new(&ranges);
-            h.update(&data[..split]);
-            h.update(&data[split..]);
-            let e = h.finalize();
-            assert_eq!(e.digests.sm3, Hash32::sm3(&data));
-            assert_eq!(e.range_sm3(0, 10), Some(Some(Hash32::sm3(&data[..10]))));
-            assert_eq!(
-                e.range_sm3(10, 500),
-                Some(Some(Hash32::sm3(&data[10..510])))
-            );
-            assert_eq!(e.range_sm3(510, 490), Some(Some(Hash32::sm3(&data[510..]))));
-            assert_eq!(e.range_sm3(900, 200), Some(None), "beyond the end");
-            assert_eq!(e.range_sm3(1, 1), None, "not asked for");
-        }
-    }
-}
-
 /// One file a document lists, as rules `media.item`, `media.sha256` and `media.bytes` compare
 /// a file with it.
 pub(super) struct Listed<'a> {
@@ -228,4 +202,30 @@ pub(super) fn match_file(
         },
     );
     Some(position)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_under_every_split() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let ranges = [(0, 10), (10, 500), (510, 490), (900, 200)];
+        for split in [0, 1, 9, 10, 11, 509, 510, 999, 1000] {
+            let mut h = MediaHasher::new(&ranges);
+            h.update(&data[..split]);
+            h.update(&data[split..]);
+            let e = h.finalize();
+            assert_eq!(e.digests.sm3, Hash32::sm3(&data));
+            assert_eq!(e.range_sm3(0, 10), Some(Some(Hash32::sm3(&data[..10]))));
+            assert_eq!(
+                e.range_sm3(10, 500),
+                Some(Some(Hash32::sm3(&data[10..510])))
+            );
+            assert_eq!(e.range_sm3(510, 490), Some(Some(Hash32::sm3(&data[510..]))));
+            assert_eq!(e.range_sm3(900, 200), Some(None), "beyond the end");
+            assert_eq!(e.range_sm3(1, 1), None, "not asked for");
+        }
+    }
 }
