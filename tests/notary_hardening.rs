@@ -1420,3 +1420,137 @@ fn the_public_check_refuses_bad_numbers_floods_and_timing_probes() {
     );
     assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
 }
+
+/// Custody anchored (issue #24): the bundle of a proof carries its custody events (receipt,
+/// anchoring, a court's view) up to a commitment the ledger anchored, and they verify under
+/// every `custody.*` rule, as does the certificate's summary; the audit finds the notary
+/// intact, then names a custody log rewritten by someone with database access (an event
+/// re-dated, its hash and every later link recomputed, so the hash chain alone still holds)
+/// because it no longer gives the root a batch committed.
+#[test]
+fn custody_is_anchored_and_a_rewritten_log_no_longer_matches_it() {
+    use tiezheng_protocol::verify::Status;
+    let root = tempfile::tempdir().unwrap();
+    let mut n = notary(
+        root.path(),
+        &[
+            ("TIEZHENG_NOTARY_BATCH_MAX_MS", "100"),
+            ("TIEZHENG_NOTARY_CUSTODY_ANCHOR_MS", "300"),
+        ],
+    );
+    let dev = device(root.path(), "dev", &n);
+    let p1 = capture(&dev, "photos/DSCN0010.jpg");
+    common::cli(&dev, &["sync"]);
+    let (court, _) = n.token("court", &[]);
+    let s1 = proof_sm3(&p1);
+    common::wait_for_bundle(&n, &court, &s1);
+    let (s, _) = n.call("GET", &format!("/v1/proofs/{s1}"), Some(&court), b"");
+    assert_eq!(s, 200);
+    let (_, policy) = n.call("GET", "/v1/ledger/policy", None, b"");
+    let policy: tiezheng_protocol::bundle::Policy = serde_json::from_value(policy).unwrap();
+
+    // The view is committed by a batch of no proof within a second or so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let bundle = loop {
+        let b = common::wait_for_bundle(&n, &court, &s1);
+        let kinds: Vec<String> = b["custody"]["events"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["event"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if kinds.iter().any(|k| k == "viewed") && kinds.iter().any(|k| k == "anchored") {
+            break b;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "custody never anchored: {kinds:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(bundle["custody"]["events"][0]["event"], "received");
+    let bundle: tiezheng_protocol::bundle::Bundle = serde_json::from_value(bundle).unwrap();
+    let v = tiezheng_protocol::verify::verify_bundle(&bundle, None, &policy).unwrap();
+    for rule in [
+        "custody.events",
+        "custody.chain",
+        "custody.inclusion",
+        "custody.anchor",
+    ] {
+        assert_eq!(v.status(rule), Some(Status::Pass), "{rule}: {:?}", v.checks);
+    }
+    assert!(v.valid);
+    let (s, cert) = common::http(
+        "GET",
+        &format!("{}/v1/proofs/{s1}/certificate", n.url),
+        Some(&court),
+        b"",
+    );
+    assert_eq!(s, 200);
+    let cv = tiezheng_protocol::verify::verify_document(&cert, None, Some(&policy)).unwrap();
+    assert!(cv.valid, "{:?}", cv.first_failure());
+    for rule in ["certificate.custody", "custody.chain", "custody.anchor"] {
+        assert_eq!(cv.status(rule), Some(Status::Pass), "{rule}");
+    }
+
+    let url = database_url(&n);
+    let (data_dir, env) = (n.data_dir.clone(), n.env.clone());
+    n.kill();
+    let audit = || {
+        let out = common::tiezheng()
+            .args(["audit", "--data-dir"])
+            .arg(&data_dir)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.success(), lines)
+    };
+    let (ok, lines) = audit();
+    assert!(ok, "{lines:#?}");
+
+    // The operator re-dates the receipt event and re-makes every hash after it: the chain
+    // holds, the committed root does not.
+    let mut log = custody_log(&n);
+    let mut statements = Vec::new();
+    log[0].at -= 3_600_000;
+    for i in 0..log.len() {
+        if i > 0 {
+            log[i].prev_hash = log[i - 1].hash.clone();
+            let proof = log[i].proof_sm3.clone();
+            if let Some(before) = log[..i].iter().rev().find(|e| e.proof_sm3 == proof) {
+                log[i].item_prev = Some(before.hash.clone());
+            }
+        }
+        log[i].hash = log[i].compute_hash();
+        let e = &log[i];
+        statements.push(format!(
+            "UPDATE custody_events SET at = {}, prev_hash = '{}', item_prev = {}, hash = '{}' WHERE seq = {}",
+            e.at,
+            e.prev_hash,
+            e.item_prev.as_ref().map_or("NULL".to_owned(), |h| format!("'{h}'")),
+            e.hash,
+            e.seq
+        ));
+    }
+    tamper(&url, &statements);
+    let (ok, lines) = audit();
+    assert!(!ok, "a rewritten custody log is found");
+    assert!(
+        lines.iter().any(|f| f["layer"] == "custody"
+            && f["problem"]
+                .as_str()
+                .is_some_and(|p| p.contains("no longer give the root"))),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|f| f["layer"] == "custody"
+            && f["problem"].as_str().is_some_and(|p| p.contains("link"))),
+        "the hash chain itself was re-made consistently: {lines:#?}"
+    );
+}

@@ -46,6 +46,7 @@ fn fixture() -> Fixture {
             root: Hash32::sm3(b"batch"),
             window_start: t,
             window_end: t,
+            custody: None,
         },
         &notary,
     )

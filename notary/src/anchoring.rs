@@ -26,7 +26,8 @@ use tiezheng_chain::embedded::EmbeddedChain;
 use tiezheng_chain::ledger::{Genesis, Member, TxResult};
 use tiezheng_chain::rpc::LedgerRpc;
 use tiezheng_protocol::bundle::{
-    BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
+    BUNDLE_TYPE, BatchLeaf, Bundle, BundleAnchor, BundleBatch, BundleCustody, CustodyAnchor,
+    Policy, PolicyMember,
 };
 use tiezheng_protocol::cometbft::BundleCometBft;
 use tiezheng_protocol::ledger::{
@@ -246,6 +247,7 @@ impl Anchoring {
         key: &Sm2SigningKey,
         max_leaves: usize,
         max_ms: i64,
+        custody_ms: i64,
         metrics: &crate::metrics::Metrics,
     ) -> Result<(), AnchoringError> {
         let now = Timestamp::now_utc().unix_ms();
@@ -260,15 +262,20 @@ impl Anchoring {
         // Every batch that is due, so a backlog (after an outage, or under a load above one
         // full batch per tick) drains at once.
         let mut send_now = true;
-        for _ in 0..64 {
+        for round in 0..65 {
             let pending = store.pending_leaves(limit).await?;
             let due = pending.first().is_some_and(|oldest| {
                 pending.len() >= max_leaves || now - oldest.added_at >= max_ms
             });
-            if !due {
+            // No proof due: custody events waiting uncommitted since the last batch closed
+            // (custody_ms ago at least) get a batch of their own.
+            let custody_due =
+                !due && round == 0 && self.custody_due(store, now, custody_ms).await?;
+            if (!due && !custody_due) || round == 64 {
                 break;
             }
-            let (seq, header_json) = self.close_batch(store, key, &pending, now).await?;
+            let batch: &[PendingLeaf] = if due { &pending } else { &[] };
+            let (seq, header_json) = self.close_batch(store, key, batch, now).await?;
             // On the consortium ledger the batch is sent at once, so that it makes the next
             // block; if the node refuses it or cannot be reached, the anchoring below sends
             // it again (and no other batch of this tick waits on the node meanwhile).
@@ -500,6 +507,26 @@ impl Anchoring {
         Ok(())
     }
 
+    /// Whether the custody log holds events no batch has committed, and no batch has closed
+    /// for `custody_ms`.
+    async fn custody_due(
+        &self,
+        store: &Store,
+        now: i64,
+        custody_ms: i64,
+    ) -> Result<bool, AnchoringError> {
+        let (committed, logged) = store.custody_uncommitted().await?;
+        if logged <= committed {
+            return Ok(false);
+        }
+        Ok(store
+            .last_batch_closed_at()
+            .await?
+            .is_none_or(|at| now - at >= custody_ms))
+    }
+
+    /// Closes a batch of `pending` proofs (or, with none, of the custody commitment alone:
+    /// its one leaf is the commitment's RFC 8785 bytes), committing the custody log as it is.
     async fn close_batch(
         &self,
         store: &Store,
@@ -507,6 +534,7 @@ impl Anchoring {
         pending: &[PendingLeaf],
         now: i64,
     ) -> Result<(i64, String), AnchoringError> {
+        let custody = store.next_custody_commitment().await?;
         let leaves: Vec<BatchLeaf> = pending
             .iter()
             .map(|leaf| {
@@ -516,7 +544,15 @@ impl Anchoring {
                 })
             })
             .collect::<Result<_, AnchoringError>>()?;
-        let data: Vec<Vec<u8>> = leaves.iter().map(BatchLeaf::data).collect();
+        let mut data: Vec<Vec<u8>> = leaves.iter().map(BatchLeaf::data).collect();
+        if data.is_empty() {
+            let Some(c) = &custody else {
+                return Err(AnchoringError::Evidence(
+                    "a batch of no proof needs a custody commitment".into(),
+                ));
+            };
+            data.push(c.commitment.leaf_data());
+        }
         let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
         let last = store.last_batch().await?;
         let seq = last.as_ref().map_or(1, |b| b.batch_seq + 1);
@@ -533,6 +569,7 @@ impl Anchoring {
             root: tree.root(),
             window_start: Timestamp::from_unix_ms(pending.first().map_or(now, |p| p.added_at), 0),
             window_end: Timestamp::from_unix_ms(now, 0),
+            custody: custody.as_ref().map(|c| c.commitment),
         };
         let header_sm3 = header.sm3().map_err(header_error)?;
         let signed = SignedBatchHeader::sign(header, key).map_err(header_error)?;
@@ -547,6 +584,7 @@ impl Anchoring {
                 &header_sm3.to_hex(),
                 &tree.root().to_hex(),
                 &proofs,
+                custody.as_ref(),
                 now,
             )
             .await?;
@@ -607,28 +645,83 @@ impl Anchoring {
         let inclusion = InclusionProof::from_tree(&tree, index, tree.len())
             .map_err(|e| AnchoringError::Evidence(e.to_string()))?;
         let header: SignedBatchHeader = serde_json::from_str(&header_json).map_err(stored)?;
-        let (record, anchor_inclusion, checkpoint, cometbft, governance) = match evidence {
-            Some(e) => (
-                e.anchor.record,
-                e.anchor.inclusion,
-                e.checkpoint,
-                Some(e.cometbft),
-                e.governance,
-            ),
-            None => {
-                let Backend::Embedded(chain) = &self.backend else {
-                    return Ok(None);
-                };
-                let chain = chain.lock().map_err(|_| AnchoringError::Poisoned)?;
-                let Some((_, record, incl)) = chain.ledger().anchor_of(&header.header.root) else {
-                    return Ok(None);
-                };
-                let cp = chain
-                    .checkpoint_at(chain.ledger().height())
-                    .cloned()
-                    .ok_or_else(|| AnchoringError::Evidence("no checkpoint".into()))?;
-                (record, incl, cp, None, Vec::new())
+        // The newest custody commitments: the bundle carries the proof's events up to the
+        // newest one anchored at its checkpoint.
+        let mut commitments = Vec::new();
+        if evidence.is_none() {
+            for (size, batch_seq) in store.custody_commitments(8).await? {
+                if let Some(json) = store.batch_header(batch_seq).await? {
+                    let h: SignedBatchHeader = serde_json::from_str(&json).map_err(stored)?;
+                    commitments.push((size, h));
+                }
             }
+        }
+        let (record, anchor_inclusion, checkpoint, cometbft, governance, custody_anchor) =
+            match evidence {
+                Some(e) => {
+                    // The consortium bundle keeps the checkpoint that first covered its batch:
+                    // the custody log its own header committed is anchored there.
+                    let custody_anchor = header.header.custody.map(|c| {
+                        (
+                            c.size,
+                            CustodyAnchor {
+                                header: header.clone(),
+                                record: e.anchor.record.clone(),
+                                inclusion: e.anchor.inclusion.clone(),
+                            },
+                        )
+                    });
+                    (
+                        e.anchor.record,
+                        e.anchor.inclusion,
+                        e.checkpoint,
+                        Some(e.cometbft),
+                        e.governance,
+                        custody_anchor,
+                    )
+                }
+                None => {
+                    let Backend::Embedded(chain) = &self.backend else {
+                        return Ok(None);
+                    };
+                    let chain = chain.lock().map_err(|_| AnchoringError::Poisoned)?;
+                    let Some((_, record, incl)) = chain.ledger().anchor_of(&header.header.root)
+                    else {
+                        return Ok(None);
+                    };
+                    let cp = chain
+                        .checkpoint_at(chain.ledger().height())
+                        .cloned()
+                        .ok_or_else(|| AnchoringError::Evidence("no checkpoint".into()))?;
+                    let custody_anchor = commitments.into_iter().find_map(|(size, h)| {
+                        let (_, r, i) = chain.ledger().anchor_of(&h.header.root)?;
+                        (r.batch_seq == h.header.batch_seq).then_some((
+                            u64::try_from(size).ok()?,
+                            CustodyAnchor {
+                                header: h,
+                                record: r,
+                                inclusion: i,
+                            },
+                        ))
+                    });
+                    (record, incl, cp, None, Vec::new(), custody_anchor)
+                }
+            };
+        let custody = match custody_anchor {
+            Some((size, anchor)) => {
+                let size = i64::try_from(size).map_err(stored)?;
+                let (events, inclusions): (Vec<_>, Vec<_>) = store
+                    .custody_proofs(proof_sm3, size)
+                    .await?
+                    .into_iter()
+                    .unzip();
+                (!events.is_empty()).then_some(BundleCustody {
+                    events,
+                    inclusions,
+                    anchor,
+                })
+            }
+            None => None,
         };
         // The registry as of the checkpoint: the genesis policy after the changes the bundle
         // carries (never today's registry, which a later change may have moved on).
@@ -662,6 +755,7 @@ impl Anchoring {
             policy,
             cometbft,
             governance,
+            custody,
         }))
     }
 }

@@ -290,6 +290,8 @@ async fn check_custody(
         expected_seq = e.seq + 1;
     }
     report.custody_events = log.len();
+    check_item_chains(&log, report);
+    check_commitments(store, &log, report).await?;
     let received: HashSet<&str> = log
         .iter()
         .filter(|e| e.kind() == Some(tiezheng_protocol::custody::CustodyKind::Received))
@@ -301,6 +303,78 @@ async fn check_custody(
                 "custody",
                 &p.row.proof_sm3,
                 "the proof has no `received` custody event",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Each event that names the previous event of its proof names the right one.
+fn check_item_chains(log: &[crate::store::CustodyEvent], report: &mut AuditReport) {
+    let zeros = "0".repeat(64);
+    let mut heads: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for e in log {
+        let expected = heads.get(e.proof_sm3.as_str()).copied().unwrap_or(&zeros);
+        if let Some(item_prev) = &e.item_prev
+            && item_prev != expected
+        {
+            report.found(
+                "custody",
+                e.seq.to_string(),
+                "the event does not name the previous event of its proof: an event of this proof was removed, reordered or inserted",
+            );
+        }
+        heads.insert(&e.proof_sm3, &e.hash);
+    }
+}
+
+/// The custody log against every commitment a batch header made of it: the log's first
+/// `size` events must still give the committed root (an anchored header is on the ledger;
+/// a row changed since no longer matches it).
+async fn check_commitments(
+    store: &Store,
+    log: &[crate::store::CustodyEvent],
+    report: &mut AuditReport,
+) -> Result<(), AuditError> {
+    let mut committed: std::collections::BTreeMap<u64, Vec<(i64, Hash32)>> =
+        std::collections::BTreeMap::new();
+    for b in store.audit_batches().await? {
+        if let Ok(h) = serde_json::from_str::<SignedBatchHeader>(&b.header_json)
+            && let Some(c) = h.header.custody
+        {
+            committed
+                .entry(c.size)
+                .or_default()
+                .push((b.batch_seq, c.root));
+        }
+    }
+    let mut frontier = tiezheng_protocol::frontier::Frontier::<Sm3Hasher>::default();
+    for e in log {
+        let leaf = Hash32::from_hex(&e.hash).unwrap_or(Hash32([0; 32]));
+        frontier.push(tiezheng_protocol::custody::leaf_hash(&leaf));
+        for (batch, root) in committed.remove(&frontier.size()).unwrap_or_default() {
+            if frontier.root() != root {
+                report.found(
+                    "custody",
+                    format!("1-{}", frontier.size()),
+                    format!(
+                        "the first {} custody events no longer give the root batch {batch} committed: an event up to {} was changed, removed or inserted after it was committed",
+                        frontier.size(),
+                        e.seq
+                    ),
+                );
+            }
+        }
+    }
+    for (size, batches) in committed {
+        for (batch, _) in batches {
+            report.found(
+                "custody",
+                format!("1-{size}"),
+                format!(
+                    "batch {batch} committed {size} custody events, the log holds {}: committed events were removed",
+                    log.len()
+                ),
             );
         }
     }
@@ -401,7 +475,7 @@ async fn check_batches(
         }
         previous = Some(b.header_sm3.clone());
         if let Some(StoredBatch { leaves, .. }) = store.batch(seq).await? {
-            let data: Vec<Vec<u8>> = leaves
+            let mut data: Vec<Vec<u8>> = leaves
                 .iter()
                 .filter_map(|leaf| {
                     Some(
@@ -413,8 +487,15 @@ async fn check_batches(
                     )
                 })
                 .collect();
+            let parsed = data.len() == leaves.len();
+            // A batch of no proof has one leaf: its custody commitment.
+            if leaves.is_empty()
+                && let Some(c) = &h.custody
+            {
+                data.push(c.leaf_data());
+            }
             let tree = MerkleTree::<Sm3Hasher>::from_leaves(data.iter().map(Vec::as_slice));
-            if data.len() != leaves.len() || tree.root() != h.root {
+            if !parsed || tree.root() != h.root {
                 report.found(
                     "batch",
                     &item,

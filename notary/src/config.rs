@@ -101,6 +101,10 @@ pub struct LedgerConfig {
     pub batch_max_leaves: usize,
     /// ...or when its oldest proof has waited this many milliseconds. (`BATCH_MAX_MS`)
     pub batch_max_ms: i64,
+    /// When custody events wait uncommitted and no batch of proofs has closed for this many
+    /// milliseconds, a batch of no proof closes to commit the custody log to the ledger.
+    /// (`CUSTODY_ANCHOR_MS`)
+    pub custody_anchor_ms: i64,
     /// Proofs waiting this many milliseconds for a complete bundle (anchored and, on the
     /// consortium ledger, covered by a cosigned checkpoint) make `/readyz` answer `degraded`
     /// and the notary warn with the cause. 0: never. (`ANCHORING_STALL_MS`)
@@ -113,6 +117,7 @@ impl Default for LedgerConfig {
             cometbft_rpc: None,
             batch_max_leaves: 1024,
             batch_max_ms: 1000,
+            custody_anchor_ms: 5000,
             anchoring_stall_ms: 60_000,
         }
     }
@@ -429,6 +434,7 @@ impl NotaryConfig {
             "COMETBFT_RPC" => self.ledger.cometbft_rpc = text(value),
             "BATCH_MAX_LEAVES" => self.ledger.batch_max_leaves = number(&value)?.max(1),
             "BATCH_MAX_MS" => self.ledger.batch_max_ms = int(&value)?,
+            "CUSTODY_ANCHOR_MS" => self.ledger.custody_anchor_ms = int(&value)?,
             "ANCHORING_STALL_MS" => self.ledger.anchoring_stall_ms = int(&value)?,
             "MAX_BODY_BYTES" => self.limits.max_body_bytes = number(&value)?,
             "MAX_BATCH" => self.limits.max_batch = number(&value)?,

@@ -206,6 +206,7 @@ impl Notary {
                         &s.key,
                         s.config.ledger.batch_max_leaves,
                         s.config.ledger.batch_max_ms,
+                        s.config.ledger.custody_anchor_ms,
                         &s.metrics,
                     )
                     .await;

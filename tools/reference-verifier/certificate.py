@@ -58,6 +58,14 @@ def standing(iss):
     return not probs, "; ".join(probs) or f"{iss['operator_type']}, credit code {iss['credit_code']} (check character right)"
 
 
+def number_of(chain_id, proof_sm3, record):
+    """§5 certificate.number: `TZ-<date of the anchoring block in UTC+08:00>-<16 hex>`, the hex the
+    first 8 bytes of SM3("tiezheng.certificate.v1|" ‖ chain_id ‖ "|" ‖ proof_sm3 ‖ "|" ‖ SM3(record))."""
+    day = datetime.datetime.fromtimestamp(ts_ms(record["time"]) / 1000, CST).strftime("%Y%m%d")
+    h = sm3(f"tiezheng.certificate.v1|{chain_id}|{proof_sm3}|{sm3_doc(record)}".encode())
+    return f"TZ-{day}-{h[:8].hex().upper()}"
+
+
 def check(raw, pinned, media, R, check_bundle):
     try:
         doc = strict_json(raw)
@@ -81,11 +89,7 @@ def check(raw, pinned, media, R, check_bundle):
     man, rc, rec = b["proof"]["manifest"], b["receipt"]["receipt"], b["anchor"]["record"]
     cp, hdr = b["checkpoint"]["checkpoint"], b["batch"]["header"]["header"]
 
-    def number():
-        day = datetime.datetime.fromtimestamp(ts_ms(rec["time"]) / 1000, CST).strftime("%Y%m%d")
-        h = sm3(f"tiezheng.certificate.v1|{cp['chain_id']}|{b['batch']['leaf']['proof_sm3']}|{sm3_doc(rec)}".encode())
-        return diff(c["number"], f"TZ-{day}-{h[:8].hex().upper()}")
-    R.rule("certificate.number", number)
+    R.rule("certificate.number", lambda: diff(c["number"], number_of(cp["chain_id"], b["batch"]["leaf"]["proof_sm3"], rec)))
 
     def evidence():
         exp = []
@@ -152,7 +156,18 @@ def check(raw, pinned, media, R, check_bundle):
     R.rule("certificate.facts.consortium", consortium)
     R.add("certificate.statement", None, "not checked: the fixed text (statement()) is not given in VERIFYING.md")
     R.rule("certificate.issued_at", lambda: ts_ms(c["issued_at"]) >= max(ts_ms(rc["received_at"]), ts_ms(cp["time"])))
-    R.rule("certificate.custody", lambda: c["custody"]["events"] >= 1 and isinstance(c["custody"]["last_event_hash"], str)
-           and HEX64.match(c["custody"]["last_event_hash"]) is not None)
+    def custody():
+        cs = c["custody"]
+        if not (cs["events"] >= 1 and isinstance(cs["last_event_hash"], str) and HEX64.match(cs["last_event_hash"])):
+            return False, "fewer than one event, or the last event's hash is not 64 lowercase hex digits"
+        events = (b.get("custody") or {}).get("events")
+        if not events:  # the bundle carries no custody events (§4.12): nothing more to compare
+            return True, f"{cs['events']} events stated"
+        if len(events) > cs["events"]:
+            return False, f"the bundle's {len(events)} anchored events are more than the {cs['events']} stated"
+        if len(events) == cs["events"] and events[-1]["hash"] != cs["last_event_hash"]:
+            return False, "as many events as stated, but the last one's hash is not last_event_hash"
+        return True, f"{cs['events']} events stated, {len(events)} of them anchored in the bundle"
+    R.rule("certificate.custody", custody)
     # then the embedded bundle, with every rule of §4
     check_bundle(json.dumps(b, ensure_ascii=False).encode("utf-8"), pinned, media, R)

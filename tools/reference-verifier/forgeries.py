@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Signature-preserving forgeries of the embedded example and the example certificate: every
-example signature is made with the GB/T 32918 test key, whose private key is published in
-schemas/vectors/sm2-sm3.json, so a forgery can be re-signed end to end and must then be refused
-by the semantic rule named."""
+"""Signature-preserving forgeries of the embedded example, the example certificate and its public
+digest, and of a custody bundle built from the example (§4.12): every example signature is made
+with the GB/T 32918 test key, whose private key is published in schemas/vectors/sm2-sm3.json, so a
+forgery can be re-signed end to end and must then be refused by the semantic rule named."""
 import base64, copy, json, os, random, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import certificate, prims, verify  # noqa: E402
+import certificate, digest, prims, verify  # noqa: E402
 from prims import A, B, GX, GY, N, jcs, leaf_hash, sm3, sm3_doc  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..", "schemas")
@@ -16,22 +16,24 @@ D, PK = int(V["private_key"], 16), V["public_key_uncompressed"]
 BASE = json.load(open(os.path.join(ROOT, "examples", "bundle.json")))
 POLICY = json.load(open(os.path.join(ROOT, "examples", "policy.json")))
 CERT = json.load(open(os.path.join(ROOT, "examples", "certificate.json")))  # its bundle is receipted under POLICY
+DIGEST = json.load(open(os.path.join(ROOT, "examples", "public-digest.json")))  # CERT's public digest (§5.1)
 PK2 = "04%064x%064x" % prims._ec_mul(12345, (GX, GY))
 VK, VK2 = (base64.b64encode(bytes([i]) * 32).decode() for i in (1, 2))  # ed25519 keys (only their bytes matter)
 
 
-def sign(msg):
-    x, y = prims.sm2_point(PK)
+def sign(msg, d=D):
+    """An SM2-with-SM3 signature block over `msg` by private key `d` (the published test key by default)."""
+    x, y = prims._ec_mul(d, (GX, GY))
     z = sm3(b"\x00\x80" + b"1234567812345678" + b"".join(v.to_bytes(32, "big") for v in (A, B, GX, GY, x, y)))
     e = int.from_bytes(sm3(z + msg), "big")
     while True:
         k = random.randrange(1, N)
         r = (e + prims._ec_mul(k, (GX, GY))[0]) % N
-        s = pow(1 + D, -1, N) * (k - r * D) % N
+        s = pow(1 + d, -1, N) * (k - r * d) % N
         if r and r + k != N and s:
             break
     der = b"".join(b"\x02" + bytes([len(i)]) + i for i in (v.to_bytes(v.bit_length() // 8 + 1, "big") for v in (r, s)))
-    return {"algorithm": "SM2-with-SM3", "oid": prims.SM2_OID, "sm2_id": "1234567812345678", "public_key": PK,
+    return {"algorithm": "SM2-with-SM3", "oid": prims.SM2_OID, "sm2_id": "1234567812345678", "public_key": "04%064x%064x" % (x, y),
             "value": base64.b64encode(b"\x30" + bytes([len(der)]) + der).decode()}
 
 
@@ -140,6 +142,8 @@ CASES = [  # (description, bundle, media, expected failed rules: exactly these)
     ("window closes = anchor + 60 s", edit(setp(["batch", "header", "header", "window_end"], "2026-11-21T09:32:02.000+08:00")), None, []),
     ("record after the checkpoint", edit(setp(["anchor", "record", "time"], "2026-11-21T01:31:02.001Z")), None, ["anchor.time"]),
     ("batch_seq 2 without previous", edit(lambda b: (b["batch"]["header"]["header"].update(batch_seq=2), b["anchor"]["record"].update(batch_seq=2))), None, ["batch.sequence"]),
+    ("batch header with a custody commitment", edit(setp(["batch", "header", "header", "custody"], {"size": 1, "root": "ab" * 32})), None, []),
+    ("batch header with custody null", edit(setp(["batch", "header", "header", "custody"], None)), None, ["bundle.schema"]),
     ("latitude 91", edit(setp(["proof", "manifest", "items", 0, "location", "os_fix", "latitude"], "91.0")), None, ["proof.schema"]),
     ("device key ID", edit(setp(["proof", "manifest", "device", "key_id"], "00" * 32)), None, ["proof.key_id"]),
     ("add a notary", governed([(1, {"action": "add_notary", "public_key": PK2})]), None, []),
@@ -204,6 +208,196 @@ CERT_CASES = [  # (description, certificate, expected failed rules: exactly thes
     ("issuer with an unknown member", issuer(lambda i: i.update(license="x")), ["certificate.format"]),
 ]
 
+
+
+def signed_digest(fn, d=D):
+    """The example public digest edited by `fn`, signed again with private key `d` (§5.1 digest.signature)."""
+    x = copy.deepcopy(DIGEST)
+    fn(x["digest"])
+    x["signature"] = sign(jcs(x["digest"]), d)
+    return x
+
+
+DIGEST_CASES = [  # (description, public digest, expected failed rules: exactly these)
+    ("digest re-signed, unchanged", signed_digest(lambda g: None), []),
+    ("digest: another number", signed_digest(setp(["number"], "TZ-20261121-0000000000000000")), ["digest.number"]),
+    ("digest signed by another key", signed_digest(lambda g: None, 12345), ["digest.signature"]),
+    ("digest: issuer key another key", signed_digest(setp(["issuer", "public_key"], PK2)), ["digest.issuer"]),
+    ("digest: credit code check character", signed_digest(setp(["issuer", "credit_code"], "91110108MA01TE000C")), ["digest.issuer"]),
+    ("digest: another proof_sm3", signed_digest(setp(["proof_sm3"], "0" * 64)),
+     ["digest.number", "receipt.proof_sm3", "leaf.proof_sm3"]),
+    ("digest carrying a manifest", signed_digest(setp(["manifest"], CERT["certificate"]["bundle"]["proof"]["manifest"])),
+     ["digest.format"]),
+    ("digest type v2", signed_digest(setp(["type"], "tiezheng.public-digest.v2")), ["digest.format"]),
+    ("digest: leaf salt", signed_digest(setp(["batch", "leaf", "salt"], "0" * 32)), ["leaf.inclusion"]),
+    ("digest: anchor height", signed_digest(setp(["anchor", "record", "height"], 2)), ["digest.number", "anchor.inclusion"]),
+]
+
+
+# ---- §4.12 custody: the example with its custody events, anchored by a second batch header ----
+OURS = BASE["batch"]["leaf"]["proof_sm3"]
+OTHER = [sm3(f"another proof {i}".encode()).hex() for i in (1, 2)]
+RECEIVED = prims.ts_ms(BASE["receipt"]["receipt"]["received_at"])
+# the notary's custody log: 7 events over 3 proofs, ours received, media stored and viewed
+LOG_PLAN = [(OTHER[0], "received", "device", -900), (OURS, "received", "device", 0), (OTHER[1], "received", "device", 200),
+            (OURS, "media_stored", "notary", 300), (OTHER[0], "media_stored", "notary", 350),
+            (OURS, "viewed", "court:judge-1", 2500), (OTHER[1], "anchored", "notary", 3000)]
+CUSTODY_CP = {"height": 1043, "time": "2026-11-21T01:31:08.000Z"}  # the checkpoint moves on to the custody batch
+
+
+def custody_log(plan=LOG_PLAN, redate=None):
+    """The log's events, chained (`prev_hash`, `item_prev`) and hashed as §4.12 says; `redate` =
+    (seq, milliseconds) moves one event's `at` before the chain is computed."""
+    log, last = [], {}
+    for seq, (proof, kind, actor, dt) in enumerate(plan, 1):
+        e = {"seq": seq, "proof_sm3": proof, "event": kind, "actor": actor, "at": RECEIVED + dt + (redate[1] if redate and redate[0] == seq else 0),
+             "detail": f"{kind} by {actor}", "prev_hash": log[-1]["hash"] if log else "0" * 64,
+             "item_prev": last.get(proof, "0" * 64)}
+        e["hash"] = verify.event_hash(e)
+        log.append(e)
+        last[proof] = e["hash"]
+    return log
+
+
+def tree_path(leaves, m):
+    """RFC 6962 PATH(m, D[n]) over raw leaf data, with SM3, as hex (the inclusion proof's `path`)."""
+    if len(leaves) <= 1:
+        return []
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if m < k:
+        return tree_path(leaves[:k], m) + [prims.merkle_root(leaves[k:], sm3).hex()]
+    return tree_path(leaves[k:], m - k) + [prims.merkle_root(leaves[:k], sm3).hex()]
+
+
+def inclusion(leaves, m):
+    return {"algorithm": "SM3", "leaf_index": m, "tree_size": len(leaves), "path": tree_path(leaves, m)}
+
+
+def custody_header(log, d=D):
+    """The notary's batch that only commits the log (§4.12): one leaf, the RFC 8785 bytes of the
+    commitment; the next batch after the example's, closing after it. Signed with key `d`."""
+    leaves = [bytes.fromhex(e["hash"]) for e in log]
+    com = {"root": prims.merkle_root(leaves, sm3).hex(), "size": len(log)}
+    h0 = BASE["batch"]["header"]["header"]
+    h = {"type": "tiezheng.batch-header.v1", "notary_key_id": h0["notary_key_id"], "batch_seq": h0["batch_seq"] + 1,
+         "previous_header_sm3": sm3_doc(h0), "leaf_count": 1, "root": leaf_hash(jcs(com)).hex(),
+         "window_start": "2026-11-21T09:31:05.000+08:00", "window_end": "2026-11-21T09:31:06.000+08:00", "custody": com}
+    rec = {"batch_header_sm3": sm3_doc(h), "notary_key_id": h["notary_key_id"], "batch_seq": h["batch_seq"],
+           "root": h["root"], "leaf_count": 1, "height": CUSTODY_CP["height"], "time": CUSTODY_CP["time"]}
+    return {"header": h, "signature": sign(jcs(h), d)}, rec
+
+
+def custodied(log=None, anchored=None, d=D, edit=None):
+    """The example with `custody`: its proof's events of `log` with their inclusions, committed by a
+    custody header signed with key `d`; the anchor log at the checkpoint holds the example's record
+    and the record of the header committing `anchored` (by default `log` itself), and is cosigned
+    again. `edit` then changes the bundle's `custody` (events are signed by nothing, only committed)."""
+    b = copy.deepcopy(BASE)
+    log = log or custody_log()
+    signed, rec = custody_header(log, d)
+    anchored_rec = custody_header(anchored, d)[1] if anchored else rec
+    leaves = [bytes.fromhex(e["hash"]) for e in log]
+    mine = [i for i, e in enumerate(log) if e["proof_sm3"] == OURS]
+    alog = [jcs(b["anchor"]["record"]), jcs(anchored_rec)]
+    b["anchor"]["inclusion"] = inclusion(alog, 0)
+    b["custody"] = {"events": [log[i] for i in mine], "inclusions": [inclusion(leaves, i) for i in mine],
+                    "anchor": {"header": signed, "record": rec, "inclusion": inclusion(alog, 1)}}
+    cp = b["checkpoint"]["checkpoint"]
+    cp.update(CUSTODY_CP, anchor_log_size=len(alog), anchor_log_root=prims.merkle_root(alog, sm3).hex())
+    b["checkpoint"]["cosignatures"] = [{"member": "court", "signature": sign(jcs(cp))}]
+    if edit:
+        edit(b["custody"])
+    return b
+
+
+def custody_edit(fn):
+    return lambda: custodied(edit=fn)
+
+
+def swap(c, i, j):
+    for k in ("events", "inclusions"):
+        c[k][i], c[k][j] = c[k][j], c[k][i]
+
+
+def drop(c, i):
+    for k in ("events", "inclusions"):
+        del c[k][i]
+
+
+def redate(c, i, rehash):
+    c["events"][i]["at"] += 60_000
+    if rehash:
+        c["events"][i]["hash"] = verify.event_hash(c["events"][i])
+
+
+def foreign(c):
+    """The other proof's media_stored event (seq 5), listed in log order with its inclusion."""
+    log = custody_log()
+    leaves = [bytes.fromhex(e["hash"]) for e in log]
+    c["events"].insert(2, log[4])
+    c["inclusions"].insert(2, inclusion(leaves, 4))
+
+
+def legacy(c):
+    del c["events"][0]["item_prev"]
+    c["events"][0]["hash"] = verify.event_hash(c["events"][0])
+
+
+def null_item_prev(c):
+    c["events"][0]["item_prev"] = None
+    c["events"][0]["hash"] = verify.event_hash(c["events"][0])
+
+
+def uncommitted_header(c):
+    """The custody header without its commitment, signed again (its record follows it)."""
+    del c["anchor"]["header"]["header"]["custody"]
+    c["anchor"]["header"]["signature"] = sign(jcs(c["anchor"]["header"]["header"]))
+
+
+CUSTODY_CASES = [  # (description, bundle builder, expected failed rules: exactly these)
+    ("custody: genuine", custodied, []),
+    ("custody: a middle event removed", custody_edit(lambda c: drop(c, 1)), ["custody.chain"]),
+    ("custody: two events swapped", custody_edit(lambda c: swap(c, 1, 2)), ["custody.chain"]),
+    ("custody: the last event re-dated, rehashed", custody_edit(lambda c: redate(c, 2, True)), ["custody.inclusion"]),
+    ("custody: an event re-dated, not rehashed", custody_edit(lambda c: redate(c, 1, False)), ["custody.events"]),
+    ("custody: another proof's event listed", custody_edit(foreign), ["custody.events", "custody.chain"]),
+    ("custody: a head not anchored", lambda: custodied(log=custody_log(redate=(6, 60_000)), anchored=custody_log()), ["custody.anchor"]),
+    ("custody: header by another key", lambda: custodied(d=12345), ["custody.anchor"]),
+    ("custody: first event not received", custody_edit(lambda c: drop(c, 0)), ["custody.events", "custody.chain"]),
+    ("custody: no events", custody_edit(lambda c: (c["events"].clear(), c["inclusions"].clear())), ["custody.events"]),
+    ("custody: an inclusion left out", custody_edit(lambda c: c["inclusions"].pop()), ["custody.inclusion"]),
+    ("custody: a legacy event (no item_prev)", custody_edit(legacy), ["custody.chain", "custody.inclusion"]),
+    ("custody: item_prev null", custody_edit(null_item_prev), ["bundle.schema", "custody.chain", "custody.inclusion"]),
+    ("custody: header without a commitment", custody_edit(uncommitted_header), ["custody.inclusion", "custody.anchor"]),
+    ("custody: a commitment of size 0", custody_edit(lambda c: c["anchor"]["header"]["header"]["custody"].update(size=0)),
+     ["bundle.schema", "custody.inclusion", "custody.anchor"]),
+    ("custody: an unknown event member", custody_edit(lambda c: c["events"][0].update(note="x")), ["bundle.schema", "custody.events"]),
+]
+
+
+def custody_certificate(events, last_hash=None, bundle=None):
+    """The example certificate embedding the custody bundle, stating `events` custody events whose
+    last is `last_hash` (by default the bundle's last), its anchor facts following the new checkpoint."""
+    x = copy.deepcopy(CERT)
+    c, b = x["certificate"], bundle or custodied()
+    c["bundle"] = b
+    cp = b["checkpoint"]["checkpoint"]
+    c["anchor"].update(checkpoint_height=cp["height"], checkpoint_time=cp["time"], app_hash=certificate.app_hash(cp))
+    c["custody"] = {"events": events, "last_event_hash": last_hash or b["custody"]["events"][-1]["hash"]}
+    x["signature"] = sign(jcs(c))
+    return x
+
+
+CUSTODY_CERT_CASES = [  # (description, certificate builder, expected failed rules: exactly these)
+    ("certificate: as many events as anchored", lambda: custody_certificate(3), []),
+    ("certificate: more events than anchored", lambda: custody_certificate(5, "ab" * 32), []),
+    ("certificate: fewer events than anchored", lambda: custody_certificate(2), ["certificate.custody"]),
+    ("certificate: as many, another last hash", lambda: custody_certificate(3, "ab" * 32), ["certificate.custody"]),
+]
+
+
 if __name__ == "__main__":
     bad = 0
     for what, b, media, expected in CASES:
@@ -215,6 +409,24 @@ if __name__ == "__main__":
     for what, d, expected in CERT_CASES:
         R = verify.Report()
         certificate.check(json.dumps(d, ensure_ascii=False).encode(), POLICY, None, R, verify.check_bundle)
+        ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, make, expected in CUSTODY_CASES:
+        R = verify.Report()
+        verify.check_bundle(json.dumps(make(), ensure_ascii=False).encode(), POLICY, None, R)
+        ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, make, expected in CUSTODY_CERT_CASES:
+        R = verify.Report()
+        certificate.check(json.dumps(make(), ensure_ascii=False).encode(), POLICY, None, R, verify.check_bundle)
+        ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, d, expected in DIGEST_CASES:
+        R = verify.Report()
+        digest.check(json.dumps(d, ensure_ascii=False).encode(), POLICY, None, R, verify.check_layers)
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))

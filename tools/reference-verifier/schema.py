@@ -68,13 +68,22 @@ def errors(value, schema, root=None, path="$", name=None):
             if k not in value:
                 yield f"{path}: missing member {k!r}"
         # §4.1: optional members inside documents are written as null, never omitted (the
-        # schemas' `required` lists leave nullable members out; the bundle's own top level
-        # omits `cometbft`/`governance` instead, see check()).
+        # schemas' `required` lists leave nullable members out; the bundle's own top level, and
+        # a public digest's, omit `cometbft`/`governance` instead, see check()).
         if path not in TOP_LEVEL_OMITS:
             for k, sub in props.items():
                 if k not in value and k not in schema.get("required", []) and _nullable(sub, root) \
                         and (name, k) not in OMITTABLE:
                     yield f"{path}: optional member {k!r} omitted instead of written as null"
+        for k in props:
+            if (name, k) in NEVER_NULL and k in value and value[k] is None:
+                yield f"{path}: {k!r} is null instead of absent"
+        # §4.1: at the top level `cometbft`, `governance` and `custody` are present only when
+        # there is something in them: absent, never null (nor `governance` empty).
+        if path in TOP_LEVEL_OMITS:
+            for k in ("cometbft", "governance", "custody"):
+                if k in value and (value[k] is None or value[k] == []):
+                    yield f"{path}: {k!r} is {json.dumps(value[k])} instead of absent"
         for k, x in value.items():
             if k in props:
                 yield from errors(x, props[k], root, f"{path}.{k}")
@@ -84,10 +93,15 @@ def errors(value, schema, root=None, path="$", name=None):
                 yield from errors(x, schema["additionalProperties"], root, f"{path}.{k}")
 
 
-TOP_LEVEL_OMITS = {"$"}  # only the bundle's top level; set per call in check()
+TOP_LEVEL_OMITS = {"$"}  # only the bundle's (or digest's) top level; set per call in check()
 # Members the spec itself calls optional, which may be left out: a validator's `member`
-# (VERIFYING.md §2 "and optionally `member`"; absent is the same as null, §4.2).
-OMITTABLE = {("PolicyValidator", "member")}
+# (VERIFYING.md §2 "and optionally `member`"; absent is the same as null, §4.2), a batch header's
+# `custody` (§4.8: "absent when the notary commits none"), a legacy custody event's `item_prev`
+# (§4.12: events logged before it "lack it"). (A bundle's own `custody` is at its top level.)
+OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("CustodyEvent", "item_prev")}
+# Of those, the ones inside a signed or hashed document are absent, never `null`, although the
+# schemas let them be null: a `null` would be signed or hashed as written, unlike an absent member.
+NEVER_NULL = {("BatchHeader", "custody"), ("CustodyEvent", "item_prev")}
 
 
 def _nullable(sub, root):
@@ -104,6 +118,7 @@ def _nullable(sub, root):
 
 def check(value, schema_name):
     global TOP_LEVEL_OMITS
-    TOP_LEVEL_OMITS = {"bundle.schema.json": {"$"}, "certificate.schema.json": {"$.certificate.bundle"}}.get(schema_name, set())
+    TOP_LEVEL_OMITS = {"bundle.schema.json": {"$"}, "certificate.schema.json": {"$.certificate.bundle"},
+                       "public-digest.schema.json": {"$.digest"}}.get(schema_name, set())
     s = load(schema_name)
     return list(errors(value, s, s))

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Self-test: schemas/vectors known answers, GB 32100-2015 credit codes, the three example bundles,
-the example certificate, and single-value forgeries."""
-import base64, copy, json, os, sys
+the example certificate and its public digest, single-value forgeries, and the Rust suite's
+forgeries and genuine bundles (target/forgeries/) when they have been written."""
+import base64, contextlib, copy, io, json, os, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -84,6 +85,31 @@ failed = run_certificate(c)
 expect(f"certificate with a wrong check character -> certificate.issuer_standing {failed}",
        "certificate.issuer_standing" in failed and "certificate.format" not in failed)
 
+# the example certificate's public digest (§5.1), against the certificate's trusted policy, with its
+# one file (the 3 bytes "abc") and with another; the command line recognises it by its `digest`
+expect("policy.json is the example certificate's policy", CERT["certificate"]["bundle"]["policy"] ==
+       json.load(open(os.path.join(E, "policy.json"))))
+
+
+def run_digest(media):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), tempfile.NamedTemporaryFile() as f:
+        f.write(media)
+        f.flush()
+        code = verify.main([os.path.join(E, "public-digest.json"), "--policy", os.path.join(E, "policy.json"),
+                            "--media", f.name, "--json"])
+    rep = json.loads(out.getvalue())
+    return code, rep["valid"], rep["failed"], {c["rule"] for c in rep["checks"]}
+
+
+code, valid, failed, rules = run_digest(b"abc")
+expect(f"example public-digest.json with its file valid {failed}", (code, valid, failed) == (0, True, []))
+expect("public digest: its own rules and the ledger layers are checked",
+       {"digest.format", "digest.signature", "digest.issuer", "digest.number", "receipt.proof_sm3", "leaf.inclusion",
+        "anchor.inclusion", "checkpoint.quorum", "media.item"} <= rules)
+code, valid, failed, _ = run_digest(b"abd")
+expect(f"example public-digest.json with another file -> media.item {failed}", (code, valid, failed) == (1, False, ["media.item"]))
+
 FORGERIES = [  # (bundle, description, edit, a rule that must fail)
     (0, "receipt.device_seq", lambda b: b["receipt"]["receipt"].update(device_seq=3), "receipt.device_seq"),
     (0, "received_at", lambda b: b["receipt"]["receipt"].update(received_at="2026-11-21T09:31:01.417+08:00"), "receipt.signature"),
@@ -126,4 +152,14 @@ if os.path.exists(os.path.join(FORGED, "index.json")):
         R = verify.Report()
         verify.check_bundle(open(os.path.join(FORGED, e["file"]), "rb").read(), pol, media, R)
         expect(f"{e['file']} {e['name'][:50]} -> {e['rule']}", e["rule"] in R.failed)
+    # the suite's genuine bundles (custody included), each valid against one of its policies
+    for f in ("genuine.json", "consortium.json", "governed.json"):
+        if os.path.exists(os.path.join(FORGED, f)):
+            verdicts = {}
+            for name in ("policy.json", "policy-consortium.json"):
+                R = verify.Report()
+                verify.check_bundle(open(os.path.join(FORGED, f), "rb").read(),
+                                    json.load(open(os.path.join(FORGED, name))), None, R)
+                verdicts[name] = R.failed
+            expect(f"{f} valid against one of the suite's policies {verdicts}", [] in verdicts.values())
 sys.exit(0 if ok else 1)

@@ -27,6 +27,7 @@ pub(crate) fn batch(
             root,
             window_start: t(0),
             window_end: t(1000),
+            custody: None,
         },
         key,
     )

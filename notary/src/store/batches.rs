@@ -206,6 +206,23 @@ impl Store {
         .await?)
     }
 
+    /// When the last batch closed (Unix ms), if any did.
+    pub async fn last_batch_closed_at(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MAX(closed_at) FROM batches")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The signed header (RFC 8785 JSON) of batch `seq`, if it was closed.
+    pub async fn batch_header(&self, seq: i64) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT header_json FROM batches WHERE batch_seq = $1")
+                .bind(seq)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Stores a closed batch and assigns its leaves, in one transaction, only while `holder`
     /// still holds the batching lease.
     #[allow(clippy::too_many_arguments)]
@@ -217,6 +234,7 @@ impl Store {
         header_sm3: &str,
         root: &str,
         leaves: &[String],
+        custody: Option<&super::NextCommitment>,
         closed_at: i64,
     ) -> Result<()> {
         let _turn = self.write_turn().await;
@@ -237,10 +255,14 @@ impl Store {
             .bind(header_json)
             .bind(header_sm3)
             .bind(root)
-            .bind(i64::try_from(leaves.len()).unwrap_or(i64::MAX))
+            // A batch of no proof carries one leaf: its custody commitment.
+            .bind(i64::try_from(leaves.len().max(1)).unwrap_or(i64::MAX))
             .bind(closed_at)
             .execute(&mut *tx)
             .await?;
+        if let Some(next) = custody {
+            super::custody_tree::record_commitment(&mut tx, next, seq).await?;
+        }
         // One multi-row statement per hundred leaves: (proof SM3, leaf index) pairs.
         for (c, chunk) in leaves.chunks(ROWS_PER_STATEMENT).enumerate() {
             let sql = format!(

@@ -163,7 +163,7 @@ impl Store {
     ) -> Result<CustodyPage> {
         let before = before.unwrap_or(i64::MAX);
         let rows = sqlx::query(
-            "SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events \
+            "SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, item_prev, hash FROM custody_events \
              WHERE proof_sm3 = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
         .bind(proof_sm3)
@@ -185,7 +185,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         let head = sqlx::query(
-            "SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events \
+            "SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, item_prev, hash FROM custody_events \
              WHERE proof_sm3 = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(proof_sm3)
@@ -216,13 +216,13 @@ impl Store {
 
     /// Custody events of a proof, in order.
     pub async fn custody_of(&self, proof_sm3: &str) -> Result<Vec<CustodyEvent>> {
-        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events WHERE proof_sm3 = $1 ORDER BY seq").bind(proof_sm3).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, item_prev, hash FROM custody_events WHERE proof_sm3 = $1 ORDER BY seq").bind(proof_sm3).fetch_all(&self.pool).await?;
         rows.iter().map(custody_row).collect()
     }
 
     /// The whole custody log, in order (for audits and tests).
     pub async fn custody_log(&self) -> Result<Vec<CustodyEvent>> {
-        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, hash FROM custody_events ORDER BY seq").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT seq, proof_sm3, event, actor, at, detail, prev_hash, item_prev, hash FROM custody_events ORDER BY seq").fetch_all(&self.pool).await?;
         rows.iter().map(custody_row).collect()
     }
 }
@@ -260,10 +260,27 @@ pub(super) struct NewCustody<'a> {
 /// per statement. The caller's transaction holds the custody head.
 pub(super) async fn append_custody_many(tx: &mut Tx, events: &[NewCustody<'_>]) -> Result<()> {
     let (mut seq, mut prev_hash) = last_custody(tx).await?;
+    // Each event's previous event of its proof: none before a receipt (the first event of
+    // every proof), else the proof's newest event, then the ones appended here.
+    let others: Vec<&str> = events
+        .iter()
+        .filter(|n| n.event != CustodyKind::Received)
+        .map(|n| n.proof_sm3)
+        .collect();
+    let mut item_heads = last_of_proofs(tx, &others).await?;
+    let zeros = "0".repeat(64);
     let events: Vec<CustodyEvent> = events
         .iter()
         .map(|n| {
             seq += 1;
+            let item_prev = if n.event == CustodyKind::Received {
+                zeros.clone()
+            } else {
+                item_heads
+                    .get(n.proof_sm3)
+                    .cloned()
+                    .unwrap_or_else(|| zeros.clone())
+            };
             let mut e = CustodyEvent {
                 seq,
                 proof_sm3: n.proof_sm3.to_owned(),
@@ -272,17 +289,19 @@ pub(super) async fn append_custody_many(tx: &mut Tx, events: &[NewCustody<'_>]) 
                 at: n.at,
                 detail: n.detail.clone(),
                 prev_hash: std::mem::take(&mut prev_hash),
+                item_prev: Some(item_prev),
                 hash: String::new(),
             };
             e.hash = e.compute_hash();
             prev_hash.clone_from(&e.hash);
+            item_heads.insert(n.proof_sm3.to_owned(), e.hash.clone());
             e
         })
         .collect();
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, hash) VALUES {}",
-            values_clause(chunk.len(), 8)
+            "INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, item_prev, hash) VALUES {}",
+            values_clause(chunk.len(), 9)
         );
         let mut q = sqlx::query(dynamic_sql(tx, sql));
         for e in chunk {
@@ -294,11 +313,42 @@ pub(super) async fn append_custody_many(tx: &mut Tx, events: &[NewCustody<'_>]) 
                 .bind(e.at)
                 .bind(&e.detail)
                 .bind(&e.prev_hash)
+                .bind(&e.item_prev)
                 .bind(&e.hash);
         }
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// The hash of the newest event of each of `proofs` that has one, a hundred proofs per
+/// statement. The caller's transaction holds the custody head.
+async fn last_of_proofs(
+    tx: &mut Tx,
+    proofs: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut distinct: Vec<&str> = proofs.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut heads = std::collections::HashMap::new();
+    for chunk in distinct.chunks(ROWS_PER_STATEMENT) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT proof_sm3, hash FROM custody_events WHERE seq IN \
+             (SELECT MAX(seq) FROM custody_events WHERE proof_sm3 IN ({list}) GROUP BY proof_sm3)"
+        );
+        let mut q = sqlx::query(dynamic_sql(tx, sql));
+        for p in chunk {
+            q = q.bind(*p);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            heads.insert(r.try_get("proof_sm3")?, r.try_get("hash")?);
+        }
+    }
+    Ok(heads)
 }
 
 /// The custody log's last sequence number and hash (0 and 64 zeros when it is empty).
@@ -324,6 +374,11 @@ pub(super) async fn append_custody(
 ) -> Result<()> {
     let (last, prev_hash) = last_custody(tx).await?;
     let seq = last + 1;
+    let item_prev = match event {
+        CustodyKind::Received => None,
+        _ => last_of_proofs(tx, &[proof_sm3]).await?.remove(proof_sm3),
+    }
+    .unwrap_or_else(|| "0".repeat(64));
     let mut e = CustodyEvent {
         seq,
         proof_sm3: proof_sm3.to_owned(),
@@ -332,10 +387,11 @@ pub(super) async fn append_custody(
         at,
         detail: detail.to_owned(),
         prev_hash,
+        item_prev: Some(item_prev),
         hash: String::new(),
     };
     e.hash = e.compute_hash();
-    sqlx::query("INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+    sqlx::query("INSERT INTO custody_events (seq, proof_sm3, event, actor, at, detail, prev_hash, item_prev, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(e.seq)
         .bind(&e.proof_sm3)
         .bind(&e.event)
@@ -343,6 +399,7 @@ pub(super) async fn append_custody(
         .bind(e.at)
         .bind(&e.detail)
         .bind(&e.prev_hash)
+        .bind(&e.item_prev)
         .bind(&e.hash)
         .execute(&mut **tx)
         .await?;
@@ -358,6 +415,7 @@ fn custody_row(r: &AnyRow) -> Result<CustodyEvent> {
         at: r.try_get("at")?,
         detail: r.try_get("detail")?,
         prev_hash: r.try_get("prev_hash")?,
+        item_prev: r.try_get("item_prev")?,
         hash: r.try_get("hash")?,
     })
 }

@@ -29,6 +29,7 @@ mod batches;
 mod cases;
 mod certificates;
 mod custody;
+mod custody_tree;
 mod enrolment;
 mod intake;
 mod media;
@@ -41,6 +42,7 @@ pub use batches::{
 };
 pub use certificates::CertificateRow;
 pub use custody::{CustodyEvent, CustodyPage, verify_custody_chain};
+pub use custody_tree::{NextCommitment, TILE};
 pub use enrolment::DeviceRow;
 pub use intake::{AuditProof, ChainRow, IntakeTx, NewProof, ProofRow};
 pub use media::{Declaration, DeclaredMedia, MediaRow, NewMedia};
@@ -81,6 +83,10 @@ pub enum StoreError {
     /// An intake group was not stored: its receipts could not be signed.
     #[error("signing a receipt: {0}")]
     Signing(String),
+    /// What the database holds does not fit together (a gap in the custody log, a stored
+    /// value that does not parse): the audit names the cause.
+    #[error("stored data: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {

@@ -2,7 +2,8 @@
 //! the network and without trusting Tiezheng: the device proof, the notary's receipt, the
 //! salted batch leaf with its path to the signed batch header, the ledger's anchor record with
 //! its path to the cosigned checkpoint, the registry changes since genesis and, for the
-//! consortium ledger, the CometBFT header and commit. This module holds the types and their
+//! consortium ledger, the CometBFT header and commit; and the proof's custody events up to an
+//! anchored commitment of the custody log. This module holds the types and their
 //! parsing; the rules a verifier enforces on them are in [`crate::verify`] and `VERIFYING.md`.
 
 use schemars::JsonSchema;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::canonical;
 use crate::cometbft::{BundleCometBft, ChainReport, PolicyValidator};
+use crate::custody::CustodyEvent;
 use crate::hash::Hash32;
 use crate::ledger::{
     AnchorRecord, CosignedCheckpoint, GovernanceError, GovernanceTx, Registry, SignedBatchHeader,
@@ -155,6 +157,32 @@ pub struct BundleAnchor {
     pub inclusion: InclusionProof,
 }
 
+/// The batch header that commits the custody log, anchored: the header, the ledger's record
+/// of it and the record's inclusion in the anchor log at the bundle's checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustodyAnchor {
+    /// A notary-signed batch header with a custody commitment.
+    pub header: SignedBatchHeader,
+    /// The ledger's record of it.
+    pub record: AnchorRecord,
+    /// Inclusion of the record in the anchor log at the checkpoint.
+    pub inclusion: InclusionProof,
+}
+
+/// Custody layer of a bundle: the proof's custody events up to an anchored commitment of the
+/// custody log, each with its inclusion in the log's tree (`VERIFYING.md` §4.12).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleCustody {
+    /// Every event of the proof the commitment covers, in log order.
+    pub events: Vec<CustodyEvent>,
+    /// One per event: its inclusion in the tree of the commitment's size.
+    pub inclusions: Vec<InclusionProof>,
+    /// The anchored batch header whose custody commitment the events are in.
+    pub anchor: CustodyAnchor,
+}
+
 /// The offline proof bundle.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +217,9 @@ pub struct Bundle {
     /// of the members before it, and must arrive at the checkpoint's `registry_root`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub governance: Vec<GovernanceTx>,
+    /// The proof's custody events, anchored (absent when the notary has none to prove).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<BundleCustody>,
 }
 
 /// A failed check, naming the layer and the rule (see [`crate::verify::RULES`]).

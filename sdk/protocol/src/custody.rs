@@ -7,11 +7,20 @@
 //! event's own hash, that sequence numbers increase, and every link between events that are
 //! adjacent in the log. Where events of other items lie between two events it reports the gap
 //! instead of a link (those events are not shown to a reader of this item).
+//!
+//! Each event also names the hash of the previous event of the same proof (`item_prev`, 64
+//! zeros for its first), so a proof's events form their own chain that a reader checks
+//! without seeing the others. The whole log is also an RFC 6962 SM3 tree whose leaf `seq − 1`
+//! is `SM3(0x00 ‖ hash)`; a batch header commits to it ([`CustodyCommitment`]) and so anchors
+//! every event on the ledger, and a bundle carries its proof's events with their inclusion
+//! proofs (`VERIFYING.md` §4.12).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::canonical;
 use crate::hash::Hash32;
+use crate::merkle::{MerkleHasher as _, Sm3Hasher};
 
 /// What happened to an evidence item: the `event` of a custody event. The notary writes
 /// these and nothing else; a reader (the audit, the portal) reads them back with
@@ -97,7 +106,8 @@ impl std::fmt::Display for Actor {
 }
 
 /// One custody event.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CustodyEvent {
     /// Global sequence number (1 for the first event of the log).
     pub seq: i64,
@@ -113,8 +123,38 @@ pub struct CustodyEvent {
     pub detail: String,
     /// Hash of the previous event of the log (64 zeros for the first).
     pub prev_hash: String,
+    /// Hash of the previous event of the same proof (64 zeros for its first); absent on
+    /// events logged before the notary kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_prev: Option<String>,
     /// SM3 of this event's RFC 8785 form without `hash`.
     pub hash: String,
+}
+
+/// What a batch header commits to of the custody log: its first `size` events, as the root
+/// of their RFC 6962 SM3 tree (leaf `seq − 1` is `SM3(0x00 ‖ event hash)`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustodyCommitment {
+    /// Events committed: every event with `seq` ≤ `size`.
+    #[schemars(range(min = 1, max = 9_007_199_254_740_991u64))]
+    pub size: u64,
+    /// Root of their tree.
+    pub root: Hash32,
+}
+
+impl CustodyCommitment {
+    /// The leaf of the batch tree of a batch that carries no proof, only this commitment:
+    /// its RFC 8785 bytes (so that every such batch has a root of its own).
+    pub fn leaf_data(&self) -> Vec<u8> {
+        canonical::to_canonical_bytes(self).unwrap_or_default()
+    }
+}
+
+/// The leaf hash of the event whose `hash` is `event_hash` in the custody tree:
+/// `SM3(0x00 ‖ the 32 bytes of the hash)`.
+pub fn leaf_hash(event_hash: &Hash32) -> Hash32 {
+    Sm3Hasher::leaf(event_hash.as_bytes())
 }
 
 impl CustodyEvent {
@@ -125,10 +165,13 @@ impl CustodyEvent {
 
     /// The hash this event must carry: SM3 of the RFC 8785 bytes of every member but `hash`.
     pub fn compute_hash(&self) -> String {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "seq": self.seq, "proof_sm3": self.proof_sm3, "event": self.event, "actor": self.actor,
             "at": self.at, "detail": self.detail, "prev_hash": self.prev_hash,
         });
+        if let (Some(item_prev), Some(o)) = (&self.item_prev, v.as_object_mut()) {
+            o.insert("item_prev".into(), item_prev.clone().into());
+        }
         canonical::canonicalize(&v)
             .map(|b| Hash32::sm3(&b).to_hex())
             .unwrap_or_default()
@@ -238,6 +281,7 @@ mod tests {
                     at: 1_700_000_000_000 + seq,
                     detail: "read".into(),
                     prev_hash: prev.clone(),
+                    item_prev: None,
                     hash: String::new(),
                 };
                 e.hash = e.compute_hash();

@@ -44,6 +44,7 @@ pub mod certificate;
 pub mod cometbft;
 pub mod custody;
 pub mod digest;
+pub mod frontier;
 pub mod hash;
 pub mod json_diff;
 pub mod ledger;

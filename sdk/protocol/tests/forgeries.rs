@@ -22,8 +22,10 @@ use common::consortium::{self as cbft, Vote};
 
 use serde_json::{Value, json};
 use tiezheng_protocol::bundle::{
-    BatchLeaf, Bundle, BundleAnchor, BundleBatch, Policy, PolicyMember,
+    BatchLeaf, Bundle, BundleAnchor, BundleBatch, BundleCustody, CustodyAnchor, Policy,
+    PolicyMember,
 };
+use tiezheng_protocol::custody::{self, CustodyCommitment, CustodyEvent};
 use tiezheng_protocol::ledger::{
     AnchorRecord, BatchHeader, Checkpoint, CosignedCheckpoint, GovernanceAction,
     GovernanceProposal, GovernanceTx, Registry, SignedBatchHeader,
@@ -246,6 +248,7 @@ fn genuine(k: &Keys) -> Bundle {
         root: Hash32([0; 32]),
         window_start: t("2026-11-21T01:31:00.000Z"),
         window_end: t("2026-11-21T01:31:01.000Z"),
+        custody: None,
     };
     let policy = pinned(k);
     let reg = registry_of(&policy);
@@ -293,7 +296,7 @@ fn genuine(k: &Keys) -> Bundle {
             inclusion: InclusionProof {
                 algorithm: tiezheng_protocol::HashAlgorithm::Sm3,
                 leaf_index: 1,
-                tree_size: 2,
+                tree_size: 3,
                 path: Vec::new(),
             },
         },
@@ -302,7 +305,7 @@ fn genuine(k: &Keys) -> Bundle {
                 kind: "tiezheng.checkpoint.v1".into(),
                 chain_id: policy.chain_id.clone(),
                 height: 41,
-                anchor_log_size: 2,
+                anchor_log_size: 3,
                 anchor_log_root: Hash32([0; 32]),
                 registry_root: reg.root(),
                 time: t("2026-11-21T01:31:03.000Z"),
@@ -312,9 +315,109 @@ fn genuine(k: &Keys) -> Bundle {
         policy,
         cometbft: None,
         governance: Vec::new(),
+        custody: None,
     };
+    b.custody = Some(custody_of(&b, k));
     reseal(&mut b, k, Step::Proof);
     b
+}
+
+/// The custody log the genuine bundle's events are in: seven events over three proofs, the
+/// bundle's proof's four (received, media stored, anchored, viewed) among them; committed by a
+/// batch of no proof (the batch after the bundle's), whose record the anchor log holds last.
+fn custody_of(b: &Bundle, k: &Keys) -> BundleCustody {
+    let ours = b.batch.leaf.proof_sm3.to_hex();
+    let other = |i: u32| Hash32::sm3(format!("other proof {i}").as_bytes()).to_hex();
+    let plan = [
+        (other(1), "received"),
+        (ours.clone(), "received"),
+        (ours.clone(), "media_stored"),
+        (other(2), "received"),
+        (ours.clone(), "anchored"),
+        (ours.clone(), "viewed"),
+        (other(1), "viewed"),
+    ];
+    let zeros = "0".repeat(64);
+    let mut prev = zeros.clone();
+    let mut heads = std::collections::HashMap::<String, String>::new();
+    let base = b.receipt.receipt.received_at.unix_ms();
+    let log: Vec<CustodyEvent> = plan
+        .iter()
+        .zip(1i64..)
+        .map(|((proof, kind), seq)| {
+            let mut e = CustodyEvent {
+                seq,
+                proof_sm3: proof.clone(),
+                event: (*kind).into(),
+                actor: if *kind == "viewed" {
+                    "court:tok-1".into()
+                } else {
+                    "ledger".into()
+                },
+                at: base + seq * 100,
+                detail: format!("{kind} (event {seq})"),
+                prev_hash: prev.clone(),
+                item_prev: Some(heads.get(proof).cloned().unwrap_or_else(|| zeros.clone())),
+                hash: String::new(),
+            };
+            e.hash = e.compute_hash();
+            prev.clone_from(&e.hash);
+            heads.insert(proof.clone(), e.hash.clone());
+            e
+        })
+        .collect();
+    let tree = MerkleTree::<Sm3Hasher>::from_leaf_hashes(
+        log.iter()
+            .map(|e| custody::leaf_hash(&Hash32::from_hex(&e.hash).unwrap())),
+    );
+    let commitment = CustodyCommitment {
+        size: tree.len(),
+        root: tree.root(),
+    };
+    let ours_at: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.proof_sm3 == ours)
+        .map(|(i, _)| i)
+        .collect();
+    let h = &b.batch.header.header;
+    let header = BatchHeader {
+        kind: "tiezheng.batch-header.v1".into(),
+        notary_key_id: b.receipt.receipt.notary_key_id,
+        batch_seq: h.batch_seq + 1,
+        previous_header_sm3: Some(h.sm3().unwrap()),
+        leaf_count: 1,
+        root: <Sm3Hasher as tiezheng_protocol::merkle::MerkleHasher>::leaf(&commitment.leaf_data()),
+        window_start: h.window_end,
+        window_end: h.window_end,
+        custody: Some(commitment),
+    };
+    let record = AnchorRecord {
+        batch_header_sm3: header.sm3().unwrap(),
+        notary_key_id: header.notary_key_id,
+        batch_seq: header.batch_seq,
+        root: header.root,
+        leaf_count: 1,
+        height: b.checkpoint.checkpoint.height,
+        time: b.anchor.record.time,
+    };
+    BundleCustody {
+        events: ours_at.iter().map(|i| log[*i].clone()).collect(),
+        inclusions: ours_at
+            .iter()
+            .map(|i| InclusionProof::from_tree(&tree, *i as u64, tree.len()).unwrap())
+            .collect(),
+        anchor: CustodyAnchor {
+            header: SignedBatchHeader::sign(header, &k.notary).unwrap(),
+            record,
+            inclusion: InclusionProof {
+                algorithm: tiezheng_protocol::HashAlgorithm::Sm3,
+                leaf_index: 0,
+                tree_size: 1,
+                path: Vec::new(),
+            },
+        },
+    }
 }
 
 /// Where a forger starts re-deriving and re-signing.
@@ -334,6 +437,8 @@ enum Step {
     HeaderSignature,
     /// Link the anchor record to the header, then everything below.
     RecordLinks,
+    /// Rebuild the custody log and the batch that commits it, then everything below.
+    Custody,
     /// Rebuild the anchor log, then everything below.
     AnchorLog,
     /// Re-cosign the checkpoint with every cosigner it lists (all four if none).
@@ -396,20 +501,30 @@ fn reseal_skipping(b: &mut Bundle, k: &Keys, from: Step, skip: &[Step]) {
         r.root = h.root;
         r.leaf_count = h.leaf_count;
     }
+    if run(Step::Custody) && b.custody.is_some() {
+        b.custody = Some(custody_of(b, k));
+    }
     if run(Step::AnchorLog) {
         let n = b.checkpoint.checkpoint.anchor_log_size;
         let idx = b.anchor.inclusion.leaf_index;
+        // The custody commitment's record is the log's last (when it is not the proof's).
+        let custody_idx = b
+            .custody
+            .as_ref()
+            .and(n.checked_sub(1))
+            .filter(|c| *c != idx);
         let records: Vec<Vec<u8>> = (0..n)
-            .map(|i| {
-                if i == idx {
-                    b.anchor.record.leaf_bytes().unwrap()
-                } else {
-                    format!("{{\"other record\":{i}}}").into_bytes()
-                }
+            .map(|i| match &b.custody {
+                _ if i == idx => b.anchor.record.leaf_bytes().unwrap(),
+                Some(c) if Some(i) == custody_idx => c.anchor.record.leaf_bytes().unwrap(),
+                _ => format!("{{\"other record\":{i}}}").into_bytes(),
             })
             .collect();
         let log = MerkleTree::<Sm3Hasher>::from_leaves(records.iter().map(Vec::as_slice));
         b.anchor.inclusion.path = log.inclusion_proof(idx, n).unwrap();
+        if let (Some(c), Some(ci)) = (&mut b.custody, custody_idx) {
+            c.anchor.inclusion = InclusionProof::from_tree(&log, ci, n).unwrap();
+        }
         b.checkpoint.checkpoint.anchor_log_root = log.root();
     }
     if run(Step::Cosign) {
@@ -1871,7 +1986,110 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
     ]
     .into_iter()
     .chain(chain_forgeries(k))
+    .chain(custody_forgeries(k))
     .collect()
+}
+
+/// The custody layer: an event removed, two reordered, an event re-dated (hashed again, or
+/// not), a commitment the ledger never anchored. The notary's key re-signs what it signs.
+fn custody_forgeries(k: &Keys) -> Vec<Forgery> {
+    let c = |b: &mut Bundle| b.custody.as_mut().unwrap().clone();
+    let set = |b: &mut Bundle, c: BundleCustody| b.custody = Some(c);
+    vec![
+        forge(
+            "custody.chain",
+            "an event of the proof removed",
+            k,
+            |b, _| {
+                let mut x = c(b);
+                x.events.remove(1);
+                x.inclusions.remove(1);
+                set(b, x);
+            },
+        ),
+        forge(
+            "custody.chain",
+            "two events of the proof reordered",
+            k,
+            |b, _| {
+                let mut x = c(b);
+                x.events.swap(1, 2);
+                x.inclusions.swap(1, 2);
+                set(b, x);
+            },
+        ),
+        forge(
+            "custody.events",
+            "an event re-dated, its hash left",
+            k,
+            |b, _| {
+                let mut x = c(b);
+                x.events[2].at -= 3_600_000;
+                set(b, x);
+            },
+        ),
+        forge(
+            "custody.inclusion",
+            "the last event re-dated and hashed again",
+            k,
+            |b, _| {
+                let mut x = c(b);
+                let last = x.events.last_mut().unwrap();
+                last.at -= 3_600_000;
+                last.hash = last.compute_hash();
+                set(b, x);
+            },
+        ),
+        forge(
+            "custody.inclusion",
+            "an event's proof moved to another place in the log",
+            k,
+            |b, _| {
+                let mut x = c(b);
+                x.inclusions[1].leaf_index += 1;
+                set(b, x);
+            },
+        ),
+        forge(
+            "custody.anchor",
+            "a custody log rewritten and committed by a header the ledger never anchored",
+            k,
+            |b, k| {
+                // The forger drops an event from the log itself, rebuilds the tree, commits it
+                // in a header of its own and re-signs it; the anchor log still holds the
+                // genuine commitment's record.
+                let mut x = c(b);
+                let mut events = x.events.clone();
+                events.remove(1);
+                let zeros = "0".repeat(64);
+                let mut prev = zeros.clone();
+                for (e, seq) in events.iter_mut().zip(1i64..) {
+                    e.seq = seq;
+                    e.prev_hash = prev.clone();
+                    e.item_prev = Some(prev.clone());
+                    e.hash = e.compute_hash();
+                    prev.clone_from(&e.hash);
+                }
+                let tree = MerkleTree::<Sm3Hasher>::from_leaf_hashes(
+                    events
+                        .iter()
+                        .map(|e| custody::leaf_hash(&Hash32::from_hex(&e.hash).unwrap())),
+                );
+                let mut header = x.anchor.header.header.clone();
+                header.custody = Some(CustodyCommitment {
+                    size: tree.len(),
+                    root: tree.root(),
+                });
+                x.inclusions = (0..tree.len())
+                    .map(|i| InclusionProof::from_tree(&tree, i, tree.len()).unwrap())
+                    .collect();
+                x.events = events;
+                x.anchor.record.batch_header_sm3 = header.sm3().unwrap();
+                x.anchor.header = SignedBatchHeader::sign(header, &k.notary).unwrap();
+                set(b, x);
+            },
+        ),
+    ]
 }
 
 fn failing(v: &verify::Verification) -> BTreeSet<&'static str> {

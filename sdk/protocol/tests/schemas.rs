@@ -119,6 +119,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             root: tree.root(),
             window_start: t("2026-11-21T09:31:00.000+08:00"),
             window_end: t("2026-11-21T09:31:01.000+08:00"),
+            custody: None,
         },
         &key,
     )
@@ -213,6 +214,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         policy: policy.clone(),
         cometbft: None,
         governance: Vec::new(),
+        custody: None,
     };
     common::verify_bundle(&example_bundle, None, &policy).unwrap();
     let notarised = tiezheng_protocol::certificate::issue(

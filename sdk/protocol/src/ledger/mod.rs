@@ -47,6 +47,10 @@ pub struct BatchHeader {
     pub window_start: Timestamp,
     /// When the batch closed.
     pub window_end: Timestamp,
+    /// The notary's custody log when the batch closed: its first `size` events, committed
+    /// (absent when the notary commits none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::custody::CustodyCommitment>,
 }
 
 impl BatchHeader {

@@ -136,17 +136,7 @@ pub(super) fn check(bytes: &[u8], r: &mut Report) -> Option<(SignedCertificate, 
             Ok(format!("issued at {}", cert.issued_at))
         },
     );
-    r.record(
-        "certificate.custody",
-        if cert.custody.events == 0 {
-            Err(
-                "the custody summary counts no event, yet every proof has at least its receipt"
-                    .into(),
-            )
-        } else {
-            Ok(format!("{} custody event(s)", cert.custody.events))
-        },
-    );
+    r.record("certificate.custody", custody_summary(cert));
     let sm3 = canonical::canonicalize(&value)
         .map(|b| Hash32::sm3(&b))
         .unwrap_or_else(|_| Hash32::sm3(bytes));
@@ -157,4 +147,35 @@ pub(super) fn check(bytes: &[u8], r: &mut Report) -> Option<(SignedCertificate, 
         issued_at: cert.issued_at,
     };
     Some((signed, facts))
+}
+
+/// Rule `certificate.custody`: the summary counts the receipt at least, and the embedded
+/// bundle's anchored custody events are the start of what it counts.
+fn custody_summary(cert: &crate::certificate::Certificate) -> Result<String, String> {
+    let stated = cert.custody.events;
+    if stated == 0 {
+        return Err(
+            "the custody summary counts no event, yet every proof has at least its receipt".into(),
+        );
+    }
+    let Some(anchored) = &cert.bundle.custody else {
+        return Ok(format!("{stated} custody event(s)"));
+    };
+    let shown = anchored.events.len() as u64;
+    if shown > stated {
+        return Err(format!(
+            "the summary counts {stated} custody event(s), the embedded bundle shows {shown} anchored"
+        ));
+    }
+    let last = anchored.events.last().map(|e| e.hash.as_str());
+    if shown == stated && last != Some(cert.custody.last_event_hash.to_hex().as_str()) {
+        return Err(format!(
+            "the summary's last event hash {} is not the last anchored event's {}",
+            cert.custody.last_event_hash,
+            last.unwrap_or("(none)")
+        ));
+    }
+    Ok(format!(
+        "{stated} custody event(s), the first {shown} anchored"
+    ))
 }

@@ -10,6 +10,7 @@
 
 mod certificate;
 mod chain;
+mod custody;
 mod digest;
 pub mod document;
 mod ledger;
@@ -299,7 +300,15 @@ fn check(
     let subject = proof
         .as_ref()
         .map_or(ledger::Subject::Unread, ledger::Subject::Proof);
-    check_layers(&Layers::of(b), subject, pinned, &mut r, &mut facts);
+    let registry = check_layers(&Layers::of(b), subject, pinned, &mut r, &mut facts);
+    custody::check(
+        b.custody.as_ref(),
+        &b.batch.leaf.proof_sm3,
+        &b.receipt.receipt.notary_key_id,
+        registry.as_ref(),
+        &b.checkpoint,
+        &mut r,
+    );
     let valid = r.is_valid();
     if !valid {
         facts.media_item = None;

@@ -41,6 +41,7 @@ pub const LAYERS: &[&str] = &[
     "anchor",
     "checkpoint",
     "chain",
+    "custody",
 ];
 
 macro_rules! rules {
@@ -68,7 +69,7 @@ rules! {
     "certificate.facts.consortium" => "the members and cosigners stated are the bundle's", "所载成员与联署者与证据包一致";
     "certificate.statement" => "the statement of what the certificate proves and does not prove is the fixed text", "关于证书证明与不证明内容的声明为固定文本";
     "certificate.issued_at" => "the certificate is not dated before the receipt or the checkpoint", "证书日期不早于回执与检查点";
-    "certificate.custody" => "the custody summary counts at least the receipt event", "保管摘要至少记录回执事件";
+    "certificate.custody" => "the custody summary counts at least the receipt event, and at least the embedded bundle's custody events, the last of which it names when it counts no more", "保管摘要至少记录回执事件，且不少于所附证据包中的保管事件；数目相同时其末事件哈希即为所附末事件的哈希";
     "digest.format" => "(public digest) the digest is strict JSON with exactly the members of schemas/public-digest.schema.json and `digest.type` \"tiezheng.public-digest.v1\"", "（公开摘要）摘要为严格JSON，成员与schemas/public-digest.schema.json完全一致，`digest.type`为\"tiezheng.public-digest.v1\"";
     "digest.signature" => "(public digest) the SM2 signature over the RFC 8785 bytes of `digest` verifies with the key of the notary that receipted the proof, a notary of the registry at the checkpoint", "（公开摘要）对`digest`RFC 8785字节的SM2签名可用出具回执的公证机构公钥验证，且该机构属于检查点时的登记册";
     "digest.issuer" => "(public digest) the issuer's key is that notary's key, and its standing is well formed as rule certificate.issuer_standing requires", "（公开摘要）出证方公钥即该公证机构公钥，且其资质按certificate.issuer_standing规则格式正确";
@@ -141,6 +142,10 @@ rules! {
     "chain.next_validators" => "the header's `next_validators_hash` is the hash of the registry's validators at the checkpoint (validator updates of block H take effect at H+2, so header H+1 names them as its next validators)", "区块头的`next_validators_hash`等于检查点时登记册中验证者集合的哈希（区块H的验证者变更自H+2起生效，故H+1的区块头将其列为下一验证者集合）";
     "chain.commit" => "the commit is for this header (its height is the header's, its `block_id.hash` the header's hash) and the validators of the set whose votes for the block verify, each counted once wherever its entry stands, hold more than two thirds of the total power (power × 3 > total × 2)", "提交对应本区块头（高度与区块头相同，`block_id.hash`等于区块头哈希），且对该区块投票并验证通过的验证者（每人只计一次，不论其条目位置）权重超过总权重的三分之二（权重×3 > 总权重×2）";
     "chain.signatures" => "the commit has exactly one entry per validator, in set order (entry i is validator i's); an entry is absent (flag 1: address \"\", the zero time, signature null), a vote for the block (2) or for nil (3), no other; every vote names its validator and its ed25519 signature over CometBFT's canonical vote bytes verifies with that validator's key", "提交按集合顺序每个验证者恰好一项（第i项属于第i个验证者）；每项为缺席（标志1：地址\"\"、零时间、签名null）、对区块投票（2）或对nil投票（3），别无其他；每一投票注明其验证者，且其对CometBFT规范投票字节的ed25519签名可用该验证者公钥验证";
+    "custody.events" => "`events` is not empty; every event's `hash` is the SM3 of its RFC 8785 bytes without `hash`, its `proof_sm3` is the bundle's proof, its `event` one of received, media_stored, anchored, certified, viewed, exported; the first is `received`", "`events`非空；每个事件的`hash`等于去掉`hash`后RFC 8785字节的SM3，`proof_sm3`为本证据包的证明，`event`为received、media_stored、anchored、certified、viewed、exported之一；第一个事件为`received`";
+    "custody.chain" => "every event has `item_prev`; the first's is 64 zeros, each other's is the `hash` of the event before it in `events`; `seq` strictly increases", "每个事件均有`item_prev`；第一个为64个0，其余等于`events`中前一事件的`hash`；`seq`严格递增";
+    "custody.inclusion" => "one inclusion proof per event; each is SM3, has `leaf_index` = `seq` − 1 and `tree_size` = the commitment's `size`, and leads from SM3(0x00 ‖ the event's hash bytes) to the commitment's `root`", "每个事件一个包含证明；使用SM3，`leaf_index` = `seq` − 1，`tree_size`等于承诺的`size`，且从SM3(0x00 ‖ 事件哈希字节)推导到承诺的`root`";
+    "custody.anchor" => "`anchor.header` has type \"tiezheng.batch-header.v1\" and a `custody` commitment, is by the notary that signed the receipt (a notary of the registry at the checkpoint, not removed) and its SM2 signature verifies with that key; `anchor.record` is its record (`batch_header_sm3` the SM3 of the unsigned header's RFC 8785 bytes; `notary_key_id`, `batch_seq`, `root`, `leaf_count` the header's); the record's inclusion proof is SM3, for a log of the checkpoint's `anchor_log_size`, and leads from SM3(0x00 ‖ RFC 8785 bytes of the record) to `anchor_log_root`; the record's height is at most the checkpoint's (skipped when the receipt's notary is not trusted: `receipt.notary` says so)", "`anchor.header`类型为\"tiezheng.batch-header.v1\"且含`custody`承诺，由签署回执的公证机构出具（检查点时登记册中的未被移除的公证机构），其SM2签名可用该公钥验证；`anchor.record`为其锚定记录（`batch_header_sm3`为未签名批次头RFC 8785字节的SM3，`notary_key_id`、`batch_seq`、`root`、`leaf_count`与批次头一致）；记录的包含证明使用SM3，日志大小等于检查点的`anchor_log_size`，且从SM3(0x00 ‖ 记录RFC 8785字节)推导到`anchor_log_root`；记录高度不超过检查点高度（回执的公证机构不受信任时不检查：由`receipt.notary`指出）";
 }
 
 /// The rule with identifier `id`.
