@@ -12,7 +12,7 @@
 //! root of its SM3 tree, `crate::store` keeps it sparsely); custody events that wait with no
 //! proof to batch get a batch of their own after `CUSTODY_ANCHOR_MS`, whose one leaf is the
 //! commitment. Bundles carry the proof's custody events up to the newest commitment anchored
-//! at their checkpoint ([`bundles`]).
+//! at their checkpoint (`anchoring/bundles.rs`).
 //!
 //! Two ledgers, the same data shapes: the embedded single-validator chain (a quorum of one, in
 //! this process), or the consortium's CometBFT chain, reached through this organisation's node
