@@ -371,7 +371,7 @@ pub fn document() -> Value {
             .ok("200", "the PNG", Some(json!({"type": "string", "format": "binary"}))).errors(&["400", "404", "410", "422"]).build()},
         "/v1/ledger/policy": {"get": Op::new("The ledger's genesis policy: every bundle of this ledger verifies with it, before and after registry changes (courts pin their own copy)", "anyone").ok("200", "the genesis policy", Some(schema_ref("policy"))).errors(&["503"]).build()},
         "/v1/public/certificates/{number}": {"get": Op::new("The public digest of the certificate `number` (its number, SM3, issuer and issue time, the files' sizes and digests, the ledger layers; no personal data), signed by this notary: what the public check page /check verifies. Limited per client address (PUBLIC_CHECKS_PER_MINUTE); every answer, found or not, leaves no earlier than 150 ms after the request", "anyone")
-            .param(path_param("number", "the certificate number as printed on it", json!({"type": "string", "maxLength": 80})))
+            .param(path_param("number", "the certificate number as printed on it (anything else is answered 400 invalid_certificate_number)", json!({"type": "string", "pattern": "^TZ-[0-9]{8}-[0-9A-F]{16}$"})))
             .ok("200", "the signed public digest", Some(schema_ref("public-digest"))).errors(&["400", "404", "429"]).build()},
         "/v1/media/{sm3}": {"put": {
             // Built by hand: the body is the file's bytes, not JSON.

@@ -92,6 +92,25 @@ pub(super) fn details(l: &mut Layout<'_>, c: &Certificate) {
             format!("最后事件哈希 last event hash {}", c.custody.last_event_hash),
         ],
     );
+    if let Some(a) = &c.bundle.custody {
+        let kinds: Vec<&str> = a.events.iter().map(|e| e.event.as_str()).collect();
+        l.field(
+            "已锚定的保管事件（可离线核验）",
+            "Custody events anchored (verifiable offline)",
+            &[
+                format!(
+                    "前 {} 条事件已由批次 {} 提交，锚定于区块高度 {} · the first {} events, committed by batch {}, anchored at height {}",
+                    a.events.len(),
+                    a.anchor.header.header.batch_seq,
+                    a.anchor.record.height,
+                    a.events.len(),
+                    a.anchor.header.header.batch_seq,
+                    a.anchor.record.height
+                ),
+                kinds.join(" → "),
+            ],
+        );
+    }
     for item in c.items.iter().skip(1) {
         l.heading("其他证据文件", "Further evidence file");
         item_facts(l, item);
