@@ -13,7 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/fuzz"
 which=${1:-all}
 seconds=${2:-60}
-targets=(canonical_json verify_document pdf_attachments ledger_tx media_metadata merkle_proofs)
+targets=(canonical_json verify_document pdf_attachments ledger_tx media_metadata merkle_proofs resigned_bundle
+    vote_extension)
 [[ "$which" == all ]] || targets=("$which")
 
 seed() { # target, files...
@@ -37,7 +38,10 @@ seed pdf_attachments "${pdfs[@]}"
 seed ledger_tx "$root"/schemas/examples/batch-header.json "$root"/schemas/examples/governance.json \
     "$root"/schemas/examples/checkpoint.json
 seed media_metadata "$root"/tests/corpus/photos/* "$root"/tests/corpus/malformed/*
-mkdir -p corpus/merkle_proofs
+mkdir -p corpus/merkle_proofs corpus/resigned_bundle corpus/vote_extension
+# The example checkpoint's cosignature, as a validator puts it in its vote extension.
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["cosignatures"][0]; sys.stdout.write(json.dumps(c,separators=(",",":"),sort_keys=True,ensure_ascii=False))' \
+    "$root/schemas/examples/checkpoint.json" >corpus/vote_extension/seed-cosignature.json
 
 export PATH="$HOME/.cache/tiezheng/cargo-fuzz/bin:$PATH"
 command -v cargo-fuzz >/dev/null || {

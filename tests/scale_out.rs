@@ -267,10 +267,27 @@ fn two_instances_share_intake_and_batching_and_survive_a_sigkill() {
         seqs.len() as i64 > batches_at_kill,
         "the survivor closed batches after the kill"
     );
-    let leaves: i64 = psql(&url, "SELECT SUM(leaf_count) FROM batches")
-        .parse()
-        .unwrap();
+    // Batches of proofs hold every proof once; a batch of no proof (a custody commitment
+    // alone) has one leaf, the commitment.
+    let leaves: i64 = psql(
+        &url,
+        "SELECT SUM(leaf_count) FROM batches WHERE batch_seq IN (SELECT batch_seq FROM batch_leaves)",
+    )
+    .parse()
+    .unwrap();
     assert_eq!(leaves, (DEVICES * PROOFS) as i64);
+    let assigned: i64 = psql(
+        &url,
+        "SELECT COUNT(*) FROM batch_leaves WHERE batch_seq IS NOT NULL",
+    )
+    .parse()
+    .unwrap();
+    assert_eq!(assigned, (DEVICES * PROOFS) as i64);
+    let custody_only = psql(
+        &url,
+        "SELECT leaf_count FROM batches WHERE batch_seq NOT IN (SELECT batch_seq FROM batch_leaves WHERE batch_seq IS NOT NULL)",
+    );
+    assert!(custody_only.lines().all(|l| l == "1"), "{custody_only}");
     let heights: BTreeSet<String> = psql(&url, "SELECT anchored_height FROM batches")
         .lines()
         .map(str::to_owned)
