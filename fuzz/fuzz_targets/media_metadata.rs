@@ -12,7 +12,12 @@ use tiezheng_sdk::metadata::read_metadata;
 fuzz_target!(|data: &[u8]| {
     let sniffed = MediaType::sniff(data);
     let _ = read_metadata(sniffed, &mut Cursor::new(data));
-    for t in [MediaType::Jpeg, MediaType::Png, MediaType::Heif, MediaType::Mp4] {
+    for t in [
+        MediaType::Jpeg,
+        MediaType::Png,
+        MediaType::Heif,
+        MediaType::Mp4,
+    ] {
         let _ = read_metadata(t, &mut Cursor::new(data));
     }
 });

@@ -178,6 +178,9 @@ fuzz_target!(|data: &[u8]| {
     if first.valid {
         let parsed = parse_bundle(&bytes).expect("a valid bundle parses");
         let back = canonical::to_canonical_bytes(&parsed).expect("it re-encodes");
-        assert_eq!(back, bytes, "a valid bundle does not re-encode to its bytes");
+        assert_eq!(
+            back, bytes,
+            "a valid bundle does not re-encode to its bytes"
+        );
     }
 });

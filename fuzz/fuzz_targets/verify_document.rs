@@ -10,8 +10,10 @@ use tiezheng_protocol::bundle::Policy;
 use tiezheng_protocol::verify::verify_document;
 
 static POLICY: LazyLock<Policy> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../../schemas/examples/policy-consortium.json"))
-        .expect("the committed policy")
+    serde_json::from_str(include_str!(
+        "../../schemas/examples/policy-consortium.json"
+    ))
+    .expect("the committed policy")
 });
 
 fuzz_target!(|data: &[u8]| {

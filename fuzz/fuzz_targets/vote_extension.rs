@@ -33,6 +33,9 @@ fuzz_target!(|data: &[u8]| {
     if one.signed_power(&members) > 0 {
         assert!(members.iter().any(|(m, _, _)| *m == c.member));
         let back = canonical::to_canonical_bytes(&c).expect("it re-encodes");
-        assert_eq!(back, data, "a counted cosignature does not re-encode to its bytes");
+        assert_eq!(
+            back, data,
+            "a counted cosignature does not re-encode to its bytes"
+        );
     }
 });

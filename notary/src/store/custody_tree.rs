@@ -244,3 +244,81 @@ pub(super) async fn record_commitment(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use tiezheng_protocol::custody::{Actor, CustodyKind};
+    use tiezheng_protocol::merkle::MerkleTree;
+
+    use super::*;
+
+    async fn commit(store: &Store, batch: i64) -> NextCommitment {
+        let next = store.next_custody_commitment().await.unwrap().unwrap();
+        let mut tx = store.pool.begin().await.unwrap();
+        record_commitment(&mut tx, &next, batch).await.unwrap();
+        tx.commit().await.unwrap();
+        next
+    }
+
+    /// Logs events `from..to` (1-based), round robin over `proofs`, each proof's first a receipt.
+    async fn log(store: &Store, proofs: &[String], from: usize, to: usize) {
+        for n in from..to {
+            let kind = if n <= proofs.len() {
+                CustodyKind::Received
+            } else {
+                CustodyKind::Viewed
+            };
+            store
+                .custody(
+                    &proofs[n % proofs.len()],
+                    kind,
+                    &Actor::Ledger,
+                    1_700_000_000_000,
+                    "t",
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Past two tiles: commitments continue from their edge, tiles are kept, and every event's
+    /// proof (in a complete tile or in the unfinished end) leads to the committed root, the
+    /// root of the whole log's tree.
+    #[tokio::test]
+    async fn commitments_continue_and_proofs_reach_the_committed_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", tmp.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let proofs: Vec<String> = (0..3).map(|i| format!("{i:064x}")).collect();
+        log(&store, &proofs, 1, 701).await;
+        let first = commit(&store, 1).await;
+        assert_eq!(first.commitment.size, 700);
+        log(&store, &proofs, 701, 2_201).await;
+        let second = commit(&store, 2).await;
+        assert_eq!((second.commitment.size, second.tiles.len()), (2_200, 2));
+        let all = store.custody_log().await.unwrap();
+        let tree = MerkleTree::<Sm3Hasher>::from_leaf_hashes(
+            all.iter()
+                .map(|e| leaf_hash(&Hash32::from_hex(&e.hash).unwrap())),
+        );
+        assert_eq!(second.commitment.root, tree.root());
+        assert_eq!(first.commitment.root, tree.root_at(700).unwrap());
+        for p in &proofs {
+            let shown = store.custody_proofs(p, 2_200).await.unwrap();
+            assert!(shown.len() > 700, "{}", shown.len());
+            for (e, incl) in &shown {
+                let h = Hash32::from_hex(&e.hash).unwrap();
+                incl.verify(&leaf_hash(&h), &second.commitment.root)
+                    .unwrap();
+            }
+            // At the earlier commitment, only the events it covers.
+            let early = store.custody_proofs(p, 700).await.unwrap();
+            assert!(early.iter().all(|(e, _)| e.seq <= 700));
+            for (e, incl) in &early {
+                let h = Hash32::from_hex(&e.hash).unwrap();
+                incl.verify(&leaf_hash(&h), &first.commitment.root).unwrap();
+            }
+        }
+    }
+}
