@@ -110,6 +110,7 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
     let vault = PassphraseVault::new("bench").danger_with_iterations(1);
     let device_dir = dir.join("device");
     let setup = DeviceSetup {
+        profile: None,
         officers: vec!["1".into(), "2".into()],
         model: "bench".into(),
         os: "linux".into(),
@@ -129,6 +130,8 @@ fn run(n: usize, dir: &Path, net: Option<&common::testnet::Testnet>) {
     let token = NotaryBinding::load(&device_dir).unwrap().api_token;
     let photo = std::fs::read(common::corpus_path("photos/Canon_40D.jpg")).unwrap();
     let ctx = CaptureContext {
+        profile: None,
+        reasons: Default::default(),
         case: CaseRecord {
             reference: "BENCH".into(),
             cause: None,

@@ -36,6 +36,7 @@ fn main() {
 
     let vault = PassphraseVault::new("bench").danger_with_iterations(1);
     let setup = DeviceSetup {
+        profile: None,
         officers: vec!["1".into(), "2".into()],
         model: "bench".into(),
         os: "linux".into(),
@@ -45,6 +46,8 @@ fn main() {
         .unlock(&vault)
         .unwrap();
     let ctx = CaptureContext {
+        profile: None,
+        reasons: Default::default(),
         case: CaseRecord {
             reference: "BENCH".into(),
             cause: None,

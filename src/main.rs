@@ -28,6 +28,8 @@ enum Command {
     /// Set up or show the officer's device (SM2 key sealed under the PIN).
     #[command(subcommand)]
     Device(cmd::device::Command),
+    /// List the forensic profiles (取证规范) captures can follow, or print one whole.
+    Profiles(cmd::profiles::Args),
     /// Capture a photo, video or audio file: hash, read metadata, sign, queue; prints the proof.
     Capture(Box<cmd::capture::CaptureArgs>),
     /// List the device's queue of proofs (pending and acknowledged).
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => cmd::hash::run(&args),
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Device(c) => cmd::device::run(&c),
+        Command::Profiles(args) => cmd::profiles::run(&args),
         Command::Capture(args) => cmd::capture::capture(&args),
         Command::Queue(args) => cmd::capture::queue(&args),
         Command::Session(c) => cmd::capture::session(&c),

@@ -106,6 +106,22 @@ fn every_error_code_is_catalogued_and_published() {
         }
         found.extend(codes_in(&std::fs::read_to_string(f).unwrap()));
     }
+    // The proof's schema and recorded procedure are checked by the protocol crate, whose codes
+    // the intake answers with (422).
+    let mut protocol = Vec::new();
+    for dir in ["manifest", "profile"] {
+        sources(&root.join("../sdk/protocol/src").join(dir), &mut protocol);
+    }
+    for f in &protocol {
+        let s = std::fs::read_to_string(f).unwrap();
+        let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        for prefix in ["SchemaViolation::new(", "named(", "code: "] {
+            for (i, _) in s.match_indices(prefix) {
+                let rest = s[i + prefix.len()..].trim_start();
+                found.extend(literal(rest).map(|c| (c, Some(422))));
+            }
+        }
+    }
     // Where the source states a code's status, the catalogue states the same.
     for (code, status) in &found {
         if let (Some(status), Some(e)) = (status, CATALOGUE.iter().find(|e| e.code == code)) {

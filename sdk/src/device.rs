@@ -37,6 +37,9 @@ pub enum DeviceError {
     /// No device in the directory.
     #[error("no device in {}: run `tiezheng device init --dir {}` first", .0.display(), .0.display())]
     NotInitialised(PathBuf),
+    /// The default profile is not one this SDK knows.
+    #[error(transparent)]
+    Profile(#[from] tiezheng_protocol::profile::ProfileError),
     /// Fewer than one officer given.
     #[error("at least one officer ID is needed (the rules require two collectors)")]
     NoOfficer,
@@ -110,6 +113,9 @@ pub struct DeviceState {
     pub max_unlock_attempts: u32,
     /// Set when the key locked.
     pub locked: bool,
+    /// The forensic profile captures follow unless they choose another (absent: `basic`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -135,6 +141,8 @@ pub struct DeviceSetup {
     pub model: String,
     /// Operating system and version.
     pub os: String,
+    /// The default forensic profile of captures (`None`: `basic`).
+    pub profile: Option<String>,
 }
 
 /// A device directory (locked: no key in memory).
@@ -158,6 +166,9 @@ impl Device {
     pub fn init(dir: &Path, setup: DeviceSetup, vault: &dyn KeyVault) -> Result<Self, DeviceError> {
         if setup.officers.iter().all(|o| o.trim().is_empty()) {
             return Err(DeviceError::NoOfficer);
+        }
+        if let Some(id) = &setup.profile {
+            tiezheng_protocol::profile::find(id)?;
         }
         private_dir_all(dir).map_err(io_err(dir))?;
         let state_path = dir.join("device.json");
@@ -194,6 +205,7 @@ impl Device {
             failed_unlocks: 0,
             max_unlock_attempts: DEFAULT_MAX_UNLOCK_ATTEMPTS,
             locked: false,
+            profile: setup.profile,
         };
         let sealed_path = dir.join("device-key.sealed");
         write_atomic(&sealed_path, &json_bytes(&sealed)).map_err(io_err(&sealed_path))?;
@@ -410,6 +422,7 @@ mod tests {
 
     fn setup() -> DeviceSetup {
         DeviceSetup {
+            profile: None,
             officers: vec!["010001".into(), "010002".into()],
             model: "test".into(),
             os: "linux".into(),

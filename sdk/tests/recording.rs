@@ -31,6 +31,7 @@ fn corpus(name: &str) -> Vec<u8> {
 fn device(dir: &std::path::Path) -> UnlockedDevice {
     let vault = PassphraseVault::new("1234").danger_with_iterations(10);
     let setup = DeviceSetup {
+        profile: None,
         officers: vec!["010001".into(), "010002".into()],
         model: "test".into(),
         os: "linux".into(),
@@ -43,6 +44,8 @@ fn device(dir: &std::path::Path) -> UnlockedDevice {
 
 fn ctx() -> CaptureContext {
     CaptureContext {
+        profile: None,
+        reasons: Default::default(),
         case: CaseRecord {
             reference: "V-1".into(),
             cause: None,

@@ -62,6 +62,25 @@ pub(crate) struct CaseArgs {
     /// The device clock's UTC offset, e.g. +08:00.
     #[arg(long, default_value = "+00:00", allow_hyphen_values = true)]
     utc_offset: String,
+    /// The forensic profile to follow (`tiezheng profiles` lists them); default: the
+    /// device's, set at `device init`, else `basic`.
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
+    /// Why a `should` of the profile cannot be met, as RULE=TEXT, e.g.
+    /// `profile.location=indoors, no satellite fix` (repeatable; recorded in the manifest).
+    #[arg(long = "reason", value_name = "RULE=TEXT", value_parser = parse_reason)]
+    reasons: Vec<(String, String)>,
+}
+
+fn parse_reason(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((rule, text)) if rule.starts_with("profile.") && !text.trim().is_empty() => {
+            Ok((rule.to_owned(), text.to_owned()))
+        }
+        _ => Err(format!(
+            "{s:?}: write RULE=TEXT with a profile rule id, e.g. profile.location=indoors"
+        )),
+    }
 }
 
 /// The OS location fix, as an app would hand it in.
@@ -215,6 +234,8 @@ fn context(
         _ => None,
     };
     Ok(CaptureContext {
+        profile: case.profile.clone(),
+        reasons: case.reasons.iter().cloned().collect(),
         case: CaseRecord {
             reference: case.case.clone(),
             cause: case.cause.clone(),

@@ -121,6 +121,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Device::init(
         &device_dir,
         DeviceSetup {
+            profile: None,
             officers: vec!["310101".into(), "310102".into()],
             model: "demo phone".into(),
             os: std::env::consts::OS.into(),
@@ -151,6 +152,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     writeln!(out, "   {} files of {}", files.len(), corpus.display())?;
     let opened = Timestamp::now_utc();
     let ctx = || CaptureContext {
+        profile: None,
+        reasons: Default::default(),
         case: CaseRecord {
             reference: "沪浦-2026-DEMO".into(),
             cause: Some("占道经营 (street obstruction)".into()),

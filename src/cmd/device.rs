@@ -43,6 +43,9 @@ pub(crate) struct InitArgs {
     /// Operating system recorded in manifests.
     #[arg(long, default_value = std::env::consts::OS)]
     os: String,
+    /// The forensic profile captures follow by default (`tiezheng profiles` lists them).
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
     /// PBKDF2 iterations for sealing the key (lower values are for tests only).
     #[arg(long, hide = true, default_value_t = DEFAULT_PBKDF2_ITERATIONS)]
     danger_kdf_iterations: u32,
@@ -54,6 +57,7 @@ pub(crate) fn run(cmd: &Command) -> anyhow::Result<ExitCode> {
             let vault =
                 PassphraseVault::new(pin()?).danger_with_iterations(a.danger_kdf_iterations);
             let setup = DeviceSetup {
+                profile: a.profile.clone(),
                 officers: a.officers.clone(),
                 model: a.model.clone(),
                 os: a.os.clone(),
@@ -70,6 +74,7 @@ fn show(device: &Device) -> anyhow::Result<ExitCode> {
     let line = json!({
         "device_id": s.device_id,
         "officers": s.officers,
+        "profile": s.profile.as_deref().unwrap_or(tiezheng_protocol::profile::BASIC_PROFILE),
         "key_id": s.key_id,
         "public_key": s.public_key,
         "enrolment_id": s.enrolment_id,

@@ -507,6 +507,7 @@ pub fn fleet(n: &Notary, dir: &std::path::Path, index: usize, count: usize) -> F
 
     let vault = PassphraseVault::new("fleet").danger_with_iterations(1);
     let setup = DeviceSetup {
+        profile: None,
         officers: vec!["1".into(), "2".into()],
         model: "fleet".into(),
         os: "linux".into(),
@@ -526,6 +527,8 @@ pub fn fleet(n: &Notary, dir: &std::path::Path, index: usize, count: usize) -> F
     let token = NotaryBinding::load(dir).unwrap().api_token;
     let photo = std::fs::read(corpus_path("photos/Canon_40D.jpg")).unwrap();
     let ctx = CaptureContext {
+        profile: None,
+        reasons: Default::default(),
         case: tiezheng_protocol::manifest::CaseRecord {
             reference: format!("FLEET-{index}"),
             cause: None,

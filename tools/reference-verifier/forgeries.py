@@ -7,7 +7,7 @@ import base64, copy, json, os, random, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import certificate, digest, prims, verify  # noqa: E402
+import certificate, digest, prims, profile, verify  # noqa: E402
 from prims import A, B, GX, GY, N, jcs, leaf_hash, sm3, sm3_doc  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..", "schemas")
@@ -173,6 +173,89 @@ CASES = [  # (description, bundle, media, expected failed rules: exactly these)
     ("remove an absent validator", governed([(1, {"action": "remove_validator", "pub_key": VK})]), None, ["governance.change"]),
     ("policy copy without the validator", governed([(1, {"action": "set_validator", "member": "court", "pub_key": VK})], fix_policy=False),
      None, ["policy.copy"]),
+]
+
+
+
+# ---- §4.4.1 profile: the example's manifest claiming one of the shipped forensic profiles ----
+MPS, ADMIN, ONLINE = "cn.mps.criminal-electronic-data.2019", "cn.admin-penalty.onsite.2021", "cn.online-litigation.2021"
+TWO_DAYS_EARLIER = "2026-11-19T09:30:00.250+08:00"  # the example's created_at, 48 hours before its receipt
+
+
+def procedure(pid, not_met=None):
+    """The procedure of shipped profile `pid`: every capture-time requirement met, except the
+    rules of `not_met` ({rule: reason}), recorded as not met with their reason."""
+    p = next(p for _, p, _ in profile.shipped() if p is not None and p["id"] == pid)
+    outs = [{"rule": r["rule"], "met": False, "reason": (not_met or {})[r["rule"]]} if r["rule"] in (not_met or {})
+            else {"rule": r["rule"], "met": True} for r in p["requirements"] if r["rule"] != profile.DELAY]
+    return {"profile": {"id": pid, "version": p["version"], "sm3": sm3_doc(p)}, "outcomes": outs}
+
+
+def claimed(pid, not_met=None, then=lambda m: None, before=lambda b: None):
+    """The example re-signed with its manifest claiming `pid`, `then` applied to the manifest
+    (after the procedure is written) and `before` to the bundle (before it is)."""
+    def f(b):
+        before(b)
+        m = b["proof"]["manifest"]
+        m["procedure"] = procedure(pid, not_met)
+        then(m)
+    return edit(f)
+
+
+def item0(*path_value):
+    """Sets the example item's `path` (a tuple of keys) to `value`."""
+    *path, value = path_value
+    return setp(["items", 0] + path, value)
+
+
+def outcome(rule, **change):
+    return lambda m: next(o for o in m["procedure"]["outcomes"] if o["rule"] == rule).update(change)
+
+
+PROFILE_CASES = [  # (description, bundle, expected failed rules: exactly these)
+    ("profile: every requirement met", claimed(MPS), []),
+    ("profile: basic, no requirements", claimed("basic"), []),
+    ("profile: none claimed", edit(lambda b: None), []),
+    ("profile: procedure null", edit(setp(["proof", "manifest", "procedure"], None)), ["bundle.schema", "proof.schema"]),
+    ("profile: an unknown procedure member", claimed(MPS, then=lambda m: m["procedure"].update(note="x")),
+     ["bundle.schema", "proof.schema"]),
+    ("profile: a met outcome's reason null", claimed(MPS, then=outcome("profile.holder", reason=None)),
+     ["bundle.schema", "proof.schema"]),
+    ("profile: a should not met, though it holds", claimed(MPS, {"profile.clock": "no time sync"}), []),
+    ("profile: a reason of 500 characters", claimed(MPS, {"profile.clock": "因" * 500}), []),
+    ("profile: a reason of 501 characters", claimed(MPS, {"profile.clock": "因" * 501}),
+     ["bundle.schema", "proof.schema", "profile.outcomes"]),
+    ("profile: a reason with white space around", claimed(MPS, {"profile.clock": " no time sync"}), ["profile.outcomes"]),
+    ("profile: a reason of ideographic spaces", claimed(MPS, {"profile.clock": "\u3000\u3000"}), ["profile.outcomes"]),
+    ("profile: receipt_delay listed as an outcome",
+     claimed(MPS, then=lambda m: m["procedure"]["outcomes"].append({"rule": "profile.receipt_delay", "met": True})),
+     ["profile.outcomes"]),
+    ("profile: an outcome twice",
+     claimed(MPS, then=lambda m: m["procedure"]["outcomes"].append(dict(m["procedure"]["outcomes"][-1]))),
+     ["profile.outcomes"]),
+    ("profile: another version, outcomes wrong too", claimed(MPS, then=lambda m: (
+        m["procedure"]["profile"].update(version=2), m["procedure"]["outcomes"].clear())), ["profile.named"]),
+    ("profile: a should late, reported", claimed(ADMIN, then=setp(["created_at"], TWO_DAYS_EARLIER)), []),
+    ("profile: a must late", claimed(ONLINE, then=setp(["created_at"], TWO_DAYS_EARLIER)), ["profile.receipt_delay"]),
+    ("profile: a blank collector not counted", claimed(MPS, then=setp(["case", "collectors"], ["310101", "\u3000"])),
+     ["profile.collectors"]),
+    ("profile: a witness noted, not named", claimed(MPS, then=setp(["case", "witness"], {"name": "  ", "note": "none"})), []),
+    ("profile: a witness blank", claimed(MPS, then=setp(["case", "witness"], {"name": " ", "note": None})), ["profile.witness"]),
+    ("profile: an object left out", claimed(MPS, then=setp(["case", "object"], None)), ["profile.fields"]),
+    ("profile: a mock fix", claimed(MPS, then=item0("location", "os_fix", "mock", True)), ["profile.location"]),
+    ("profile: a fix of 50.0 m", claimed(MPS, then=item0("location", "os_fix", "horizontal_accuracy", "50.0")), []),
+    ("profile: a fix of 50.01 m", claimed(MPS, then=item0("location", "os_fix", "horizontal_accuracy", "50.01")),
+     ["profile.location"]),
+    ("profile: a fix without accuracy", claimed(MPS, then=item0("location", "os_fix", "horizontal_accuracy", None)),
+     ["profile.location"]),
+    ("profile: GNSS time alone, 300 s off", claimed(MPS, then=lambda m: (
+        item0("times", "last_time_sync", None)(m), item0("times", "gnss_time", "2026-11-21T01:35:00.123Z")(m))), []),
+    ("profile: GNSS time alone, 300.001 s off", claimed(MPS, then=lambda m: (
+        item0("times", "last_time_sync", None)(m), item0("times", "gnss_time", "2026-11-21T01:35:00.124Z")(m))),
+     ["profile.clock"]),
+    ("profile: a sync 301 s off, GNSS close", claimed(MPS, then=item0("times", "last_time_sync", "offset_ms", -301_000)), []),
+    ("profile: an imported item", claimed(ADMIN, then=item0("origin", "imported")), ["profile.origin"]),
+    ("profile: a session summary, no items", claimed(MPS, before=summary()), []),
 ]
 
 
@@ -403,6 +486,12 @@ if __name__ == "__main__":
     for what, b, media, expected in CASES:
         R = verify.Report()
         verify.check_bundle(json.dumps(b, ensure_ascii=False).encode(), POLICY, media, R)
+        ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, b, expected in PROFILE_CASES:
+        R = verify.Report()
+        verify.check_bundle(json.dumps(b, ensure_ascii=False).encode(), POLICY, None, R)
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))

@@ -98,10 +98,16 @@ TOP_LEVEL_OMITS = {"$"}  # only the bundle's (or digest's) top level; set per ca
 # (VERIFYING.md §2 "and optionally `member`"; absent is the same as null, §4.2), a batch header's
 # `custody` (§4.8: "absent when the notary commits none"), a legacy custody event's `item_prev`
 # (§4.12: events logged before it "lack it"). (A bundle's own `custody` is at its top level.)
-OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("CustodyEvent", "item_prev")}
+# The manifest's `procedure` and an outcome's `reason` (§4.4.1: "absent in manifests that make no
+# procedural claim", `"reason"?`), and a forensic profile's requirement parameters (each
+# requirement states only its own; profiles are not bundle documents).
+OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("CustodyEvent", "item_prev"),
+             ("Manifest", "procedure"), ("Outcome", "reason")} | \
+    {("Requirement", k) for k in ("min_collectors", "fields", "max_accuracy_m", "max_skew_s", "max_delay_s")}
 # Of those, the ones inside a signed or hashed document are absent, never `null`, although the
 # schemas let them be null: a `null` would be signed or hashed as written, unlike an absent member.
-NEVER_NULL = {("BatchHeader", "custody"), ("CustodyEvent", "item_prev")}
+NEVER_NULL = {("BatchHeader", "custody"), ("CustodyEvent", "item_prev"), ("Manifest", "procedure"),
+              ("Outcome", "reason")}
 
 
 def _nullable(sub, root):
@@ -121,4 +127,4 @@ def check(value, schema_name):
     TOP_LEVEL_OMITS = {"bundle.schema.json": {"$"}, "certificate.schema.json": {"$.certificate.bundle"},
                        "public-digest.schema.json": {"$.digest"}}.get(schema_name, set())
     s = load(schema_name)
-    return list(errors(value, s, s))
+    return list(errors(value, s, s, name=s.get("title")))  # the root is named by its title, e.g. Manifest

@@ -40,9 +40,10 @@ impl std::fmt::Debug for Device {
 impl Device {
     /// Sets up a new device in `dir`: the SM2 key is generated here and sealed through `vault`.
     ///
-    /// `location` and `network` are optional (named arguments with defaults in Kotlin, Swift
+    /// `location`, `network` and `profile` (the default forensic profile of captures; `None`:
+    /// `basic`) are optional (named arguments with defaults in Kotlin, Swift
     /// and Python).
-    #[uniffi::constructor(default(location = None, network = None))]
+    #[uniffi::constructor(default(location = None, network = None, profile = None))]
     #[allow(clippy::too_many_arguments)] // the platform hooks are the constructor's arguments
     pub fn setup(
         dir: String,
@@ -53,11 +54,13 @@ impl Device {
         clock: Arc<dyn Clock>,
         location: Option<Arc<dyn LocationProvider>>,
         network: Option<Arc<dyn NetworkStatus>>,
+        profile: Option<String>,
     ) -> Result<Arc<Self>, TiezhengError> {
         let adapter = VaultAdapter(vault);
         let device = tiezheng_sdk::device::Device::init(
             Path::new(&dir),
             DeviceSetup {
+                profile,
                 officers,
                 model,
                 os,
@@ -105,6 +108,10 @@ impl Device {
             public_key: s.public_key.clone(),
             enrolment_id: info.enrolment_id,
             officers: s.officers.clone(),
+            profile: s
+                .profile
+                .clone()
+                .unwrap_or_else(|| tiezheng_protocol::profile::BASIC_PROFILE.to_owned()),
         }
     }
 
@@ -300,6 +307,12 @@ impl Device {
             (name.is_some() || note.is_some()).then_some(m::PartyRecord { name, note })
         };
         Ok(CaptureContext {
+            profile: case.profile,
+            reasons: case
+                .reasons
+                .into_iter()
+                .map(|r| (r.rule, r.reason))
+                .collect(),
             case: m::CaseRecord {
                 reference: case.reference,
                 cause: case.cause,

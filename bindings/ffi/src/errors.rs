@@ -1,6 +1,7 @@
 //! [`TiezhengError`], the error every call of the bindings returns, and how the SDK's own errors
 //! (device, capture, notary client) and a foreign callback's unexpected failure map onto it.
 
+use tiezheng_protocol::profile::ProfileError;
 use tiezheng_sdk::capture::CaptureError;
 use tiezheng_sdk::client::ClientError;
 use tiezheng_sdk::device::DeviceError;
@@ -80,6 +81,25 @@ pub enum TiezhengError {
         /// The key ID the notary answered with.
         actual: String,
     },
+    /// The forensic profile refuses the capture before anything is stored or signed: a `must`
+    /// does not hold (`code` `profile_requirement_not_met`: meet it), or a `should` does not
+    /// and no reason was given (`profile_reason_required`: give a `ProfileReason` for `rule`,
+    /// or meet it).
+    #[error("capture refused by {rule}: {reason} [{code}]")]
+    ProfileRefused {
+        /// The requirement's rule, e.g. `profile.collectors`.
+        rule: String,
+        /// `profile_requirement_not_met` or `profile_reason_required`.
+        code: String,
+        /// What is missing and what to do.
+        reason: String,
+    },
+    /// No forensic profile of that id ships with this SDK (`profiles()` lists those that do).
+    #[error("unknown forensic profile {id:?}; profiles() lists those this SDK ships")]
+    UnknownProfile {
+        /// The id asked for.
+        id: String,
+    },
     /// An argument the SDK cannot use.
     #[error("invalid input: {reason}")]
     InvalidInput {
@@ -106,6 +126,17 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TiezhengError {
     }
 }
 
+impl From<ProfileError> for TiezhengError {
+    fn from(e: ProfileError) -> Self {
+        match e {
+            ProfileError::Unknown(id) => Self::UnknownProfile { id },
+            other => Self::InvalidInput {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
 impl From<DeviceError> for TiezhengError {
     fn from(e: DeviceError) -> Self {
         match e {
@@ -122,6 +153,7 @@ impl From<DeviceError> for TiezhengError {
             DeviceError::Vault(v) => Self::Platform {
                 reason: v.to_string(),
             },
+            DeviceError::Profile(p) => p.into(),
             other => Self::Other {
                 reason: other.to_string(),
             },
@@ -135,6 +167,12 @@ impl From<CaptureError> for TiezhengError {
             CaptureError::Device(d) => d.into(),
             CaptureError::BadFileName(_) | CaptureError::File(_) => Self::InvalidInput {
                 reason: e.to_string(),
+            },
+            CaptureError::Profile(p) => p.into(),
+            CaptureError::Procedure(v) => Self::ProfileRefused {
+                rule: v.rule.to_owned(),
+                code: v.code.to_owned(),
+                reason: v.message,
             },
             other => Self::Other {
                 reason: other.to_string(),

@@ -31,6 +31,7 @@ mod errors;
 mod hooks;
 mod media;
 mod outbox;
+mod profiles;
 mod recording;
 mod records;
 mod verify;
@@ -43,6 +44,7 @@ pub use hooks::{
 };
 pub use media::{ContentDigests, MediaInfo, hash_bytes, inspect_file};
 pub use outbox::{Outbox, device_exists};
+pub use profiles::{ProfileInfo, ProfileReason, RequirementInfo, profile, profiles};
 pub use recording::Recording;
 pub use records::{
     CaptureResult, CaseInfo, DeviceSummary, Finding, QueueItem, RefusedProof, SyncReport,

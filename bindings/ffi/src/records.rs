@@ -41,6 +41,12 @@ pub struct CaseInfo {
     /// Why there is no witness, or a note.
     #[uniffi(default = None)]
     pub witness_note: Option<String>,
+    /// The forensic profile to follow (`profiles()` lists them); default: the device's.
+    #[uniffi(default = None)]
+    pub profile: Option<String>,
+    /// Why a `should` of the profile cannot be met, per rule (recorded in the manifest).
+    #[uniffi(default = [])]
+    pub reasons: Vec<crate::profiles::ProfileReason>,
 }
 
 /// A consistency finding.
@@ -84,6 +90,8 @@ pub struct DeviceSummary {
     pub enrolment_id: Option<String>,
     /// Officers.
     pub officers: Vec<String>,
+    /// The forensic profile captures follow unless they choose another.
+    pub profile: String,
 }
 
 /// A queued proof.

@@ -171,6 +171,47 @@ class SdkTest(unittest.TestCase):
             self.assertTrue(str(e).strip(), "%s has no message" % type(e).__name__)
         self.assertIn("42", str(E.RateLimited(42)))
 
+    def test_forensic_profiles_refuse_a_must_and_record_a_should(self):
+        ids = [p.id for p in tz.profiles()]
+        self.assertEqual(ids, ["basic", "cn.mps.criminal-electronic-data.2019",
+                               "cn.admin-penalty.onsite.2021", "cn.online-litigation.2021"])
+        admin = tz.profile("cn.admin-penalty.onsite.2021")
+        first = admin.requirements[0]
+        self.assertEqual((first.rule, first.must, first.at_capture), ("profile.collectors", True, True))
+        self.assertIn("两人", first.title_zh)
+        with self.assertRaises(tz.TiezhengError.UnknownProfile) as unknown:
+            tz.profile("cn.nowhere")
+        self.assertIn("cn.nowhere", str(unknown.exception))
+        d = os.path.join(self.tmp.name, "dev-profile")
+        dev = tz.Device.setup(d, ["310101"], "python host", "linux", PinVault("2468"), SystemClock(),
+                              FixedLocation(), None, "cn.admin-penalty.onsite.2021")
+        self.assertEqual(dev.summary().profile, "cn.admin-penalty.onsite.2021")
+        photo = read(os.path.join(CORPUS, "photos/DSCN0010.jpg"))
+        one = tz.CaseInfo(reference="PY-PROFILE", cause="占道经营", holder_name="张某", witness_name="李某")
+        with self.assertRaises(tz.TiezhengError.ProfileRefused) as refused:
+            dev.capture_photo("one.jpg", photo, one)
+        self.assertEqual((refused.exception.rule, refused.exception.code),
+                         ("profile.collectors", "profile_requirement_not_met"))
+        self.assertIn("profile.collectors", str(refused.exception))
+        two = tz.CaseInfo(reference="PY-PROFILE", cause="占道经营", holder_name="张某", witness_name="李某",
+                          collectors=["310101", "310102"])
+        # The fix is good; the clock has no trusted time: a should, refused without a reason.
+        with self.assertRaises(tz.TiezhengError.ProfileRefused) as no_reason:
+            dev.capture_photo("two.jpg", photo, two)
+        self.assertEqual((no_reason.exception.rule, no_reason.exception.code),
+                         ("profile.clock", "profile_reason_required"))
+        two.reasons = [tz.ProfileReason(rule="profile.clock", reason="no network for a time sync")]
+        result = dev.capture_photo("two.jpg", photo, two)
+        procedure = json.loads(result.proof_json)["manifest"]["procedure"]
+        self.assertEqual(procedure["profile"]["id"], "cn.admin-penalty.onsite.2021")
+        self.assertEqual(procedure["profile"]["sm3"], admin.sm3)
+        clock = [o for o in procedure["outcomes"] if o["rule"] == "profile.clock"][0]
+        self.assertEqual(clock, {"rule": "profile.clock", "met": False, "reason": "no network for a time sync"})
+        self.assertEqual(len(dev.queue()), 1, "only the capture that met the profile is queued")
+        with self.assertRaises(tz.TiezhengError.UnknownProfile):
+            tz.Device.setup(os.path.join(self.tmp.name, "dev-unknown"), ["1"], "m", "os", PinVault("2468"),
+                            SystemClock(), None, None, "cn.nowhere")
+
     def test_known_answer(self):
         self.assertEqual(tz.hash_bytes(b"abc").sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
 

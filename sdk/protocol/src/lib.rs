@@ -17,6 +17,7 @@ verifier.
 * [`verify`]: the verifier: every rule of `VERIFYING.md`, each check reported by layer and rule.
 * [`certificate`]: the notarised certificate (存证证书), signed by the notary, its facts
   derived from the bundle it embeds, and its verifier; [`pdf`] finds it attached to a PDF.
+* [`profile`]: forensic profiles (取证规范) and the procedure a manifest records.
 * [`custody`]: the hash-chained custody log and the check of its integrity.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
@@ -52,6 +53,7 @@ pub mod manifest;
 pub mod merkle;
 pub mod notary;
 pub mod pdf;
+pub mod profile;
 pub mod schema;
 pub mod signed;
 pub mod sm2;

@@ -32,9 +32,10 @@ use tiezheng_protocol::ledger::{
 };
 use tiezheng_protocol::manifest::{
     CaptureTimes, CaseRecord, DeviceInfo, EvidenceItem, Finding, ItemKind, Location, Manifest,
-    MediaMetadata, Origin, Proof, Recording, Segment, segment_chain_link,
+    MediaMetadata, Origin, PartyRecord, Proof, Recording, Segment, TimeSync, segment_chain_link,
 };
 use tiezheng_protocol::notary::{Receipt, SignedReceipt};
+use tiezheng_protocol::profile::{self, Procedure};
 use tiezheng_protocol::verify::{self, MediaEvidence, RULES, Status, hash_media, segment_ranges};
 use tiezheng_protocol::{
     ContentHash, DualHasher, Hash32, InclusionProof, MerkleTree, Sm2SigningKey, Sm3Hasher,
@@ -151,7 +152,39 @@ fn relink_segments(s: &mut [Segment]) {
     }
 }
 
+/// The reasons the genuine capture gives for the `should`s it could not meet.
+fn genuine_reason(rule: &str) -> Option<&'static str> {
+    match rule {
+        "profile.witness" => {
+            Some("no bystander agreed to act as witness; the inspection is on video")
+        }
+        "profile.location" => Some("indoor market hall, no satellite fix"),
+        "profile.clock" => Some("no network for a time synchronisation"),
+        "profile.fields" => Some("the content is described in the session record"),
+        _ => None,
+    }
+}
+
+/// The procedure the SDK records for `m` under profile `id`.
+fn procedure_of(m: &Manifest, id: &str) -> Procedure {
+    profile::assess(
+        &profile::find(id).unwrap(),
+        &profile::Facts::of(m),
+        genuine_reason,
+    )
+    .unwrap()
+}
+
 fn manifest(k: &Keys) -> Manifest {
+    let mut m = manifest_without_procedure(k);
+    m.procedure = Some(procedure_of(&m, ADMIN));
+    m
+}
+
+/// The profile the genuine capture follows.
+const ADMIN: &str = "cn.admin-penalty.onsite.2021";
+
+fn manifest_without_procedure(k: &Keys) -> Manifest {
     let mut v = item(ItemKind::Video, "VID_0001.mp4", &video());
     v.recording = Some(Recording {
         recording_id: "0123456789abcdef0123456789abcdef".into(),
@@ -174,11 +207,15 @@ fn manifest(k: &Keys) -> Manifest {
             description: None,
             method: "on-site capture".into(),
             collectors: vec!["310101".into(), "310102".into()],
-            holder: None,
+            holder: Some(PartyRecord {
+                name: Some("张某".into()),
+                note: None,
+            }),
             witness: None,
         },
         items: vec![item(ItemKind::Photo, "IMG_0001.jpg", &photo()), v],
         session_summary: None,
+        procedure: None,
         device: DeviceInfo {
             enrolment_id: Some("enr-0001".into()),
             device_id: "9f86d081884c7d659a2feaa0c55ad015".into(),
@@ -1466,7 +1503,11 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
             |b, k| manifest_edit(b, k, |m| m.case.reference = String::new()),
         ),
         forge("proof.schema", "no collectors", k, |b, k| {
-            manifest_edit(b, k, |m| m.case.collectors.clear())
+            manifest_edit(b, k, |m| {
+                m.case.collectors.clear();
+                // Under no profile, so that only the schema's minimum is broken.
+                m.procedure = None;
+            })
         }),
         forge("proof.schema", "coordinates in GCJ-02", k, |b, k| {
             manifest_edit(b, k, |m| {
@@ -1987,11 +2028,194 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
     .into_iter()
     .chain(chain_forgeries(k))
     .chain(custody_forgeries(k))
+    .chain(profile_forgeries(k))
     .collect()
 }
 
 /// The custody layer: an event removed, two reordered, an event re-dated (hashed again, or
 /// not), a commitment the ledger never anchored. The notary's key re-signs what it signs.
+/// Edits the genuine manifest's procedure and re-signs everything.
+fn forge_procedure(
+    rule: &'static str,
+    name: &'static str,
+    k: &Keys,
+    f: impl FnOnce(&mut Manifest),
+) -> Forgery {
+    forge(rule, name, k, |b, k| manifest_edit(b, k, f))
+}
+
+/// The outcome of `rule` in `m`'s procedure.
+fn outcome<'a>(m: &'a mut Manifest, rule: &str) -> &'a mut profile::Outcome {
+    m.procedure
+        .as_mut()
+        .unwrap()
+        .outcomes
+        .iter_mut()
+        .find(|o| o.rule == rule)
+        .unwrap()
+}
+
+/// Records `rule` as met, whether or not it holds.
+fn claim_met(m: &mut Manifest, rule: &str) {
+    let o = outcome(m, rule);
+    o.met = true;
+    o.reason = None;
+}
+
+fn profile_forgeries(k: &Keys) -> Vec<Forgery> {
+    vec![
+        forge_procedure(
+            "profile.named",
+            "a profile this verifier does not ship",
+            k,
+            |m| {
+                m.procedure.as_mut().unwrap().profile.id = "cn.example.unknown".into();
+            },
+        ),
+        forge_procedure(
+            "profile.named",
+            "a version of the profile that does not exist",
+            k,
+            |m| {
+                m.procedure.as_mut().unwrap().profile.version = 2;
+            },
+        ),
+        forge_procedure(
+            "profile.named",
+            "a profile SM3 that is not the profile's",
+            k,
+            |m| {
+                m.procedure.as_mut().unwrap().profile.sm3 = Hash32::sm3(b"a laxer profile");
+            },
+        ),
+        forge_procedure("profile.outcomes", "an outcome left out", k, |m| {
+            m.procedure
+                .as_mut()
+                .unwrap()
+                .outcomes
+                .retain(|o| o.rule != "profile.witness");
+        }),
+        forge_procedure(
+            "profile.outcomes",
+            "outcomes out of the profile's order",
+            k,
+            |m| {
+                m.procedure.as_mut().unwrap().outcomes.swap(0, 1);
+            },
+        ),
+        forge_procedure(
+            "profile.outcomes",
+            "a must recorded as not met, with a reason",
+            k,
+            |m| {
+                let o = outcome(m, "profile.origin");
+                o.met = false;
+                o.reason = Some("imported by mistake".into());
+            },
+        ),
+        forge_procedure(
+            "profile.outcomes",
+            "a should not met without a reason",
+            k,
+            |m| {
+                outcome(m, "profile.location").reason = None;
+            },
+        ),
+        forge_procedure(
+            "profile.outcomes",
+            "a should not met with a blank reason",
+            k,
+            |m| {
+                outcome(m, "profile.location").reason = Some("  ".into());
+            },
+        ),
+        forge_procedure(
+            "profile.outcomes",
+            "a met requirement with a reason",
+            k,
+            |m| {
+                outcome(m, "profile.holder").reason = Some("named".into());
+            },
+        ),
+        forge_procedure(
+            "profile.collectors",
+            "one collector under a two-officer profile, recorded as met",
+            k,
+            |m| m.case.collectors = vec!["310101".into()],
+        ),
+        forge_procedure(
+            "profile.collectors",
+            "the same officer named twice, recorded as met",
+            k,
+            |m| m.case.collectors = vec!["310101".into(), " 310101".into()],
+        ),
+        forge_procedure("profile.holder", "no holder, recorded as met", k, |m| {
+            m.case.holder = None;
+        }),
+        forge_procedure("profile.witness", "no witness, recorded as met", k, |m| {
+            claim_met(m, "profile.witness");
+        }),
+        forge_procedure("profile.fields", "a blank cause, recorded as met", k, |m| {
+            m.case.cause = Some(" ".into());
+        }),
+        forge_procedure(
+            "profile.location",
+            "no location fix, recorded as met",
+            k,
+            |m| {
+                claim_met(m, "profile.location");
+            },
+        ),
+        forge_procedure(
+            "profile.clock",
+            "no trusted time, recorded as met",
+            k,
+            |m| {
+                claim_met(m, "profile.clock");
+            },
+        ),
+        forge_procedure(
+            "profile.clock",
+            "a time sync off by more than the profile allows, recorded as met",
+            k,
+            |m| {
+                for i in &mut m.items {
+                    i.times.last_time_sync = Some(TimeSync {
+                        at: t("2026-11-21T09:00:00.000+08:00"),
+                        source: "ntp:ntp.ntsc.ac.cn".into(),
+                        offset_ms: 301_000,
+                    });
+                }
+                claim_met(m, "profile.clock");
+            },
+        ),
+        forge_procedure(
+            "profile.origin",
+            "an imported item, recorded as met",
+            k,
+            |m| {
+                m.items[0].origin = Origin::Imported;
+            },
+        ),
+        forge_procedure(
+            "profile.receipt_delay",
+            "deposited two days after capture under a profile that requires a day",
+            k,
+            |m| {
+                for i in &mut m.items {
+                    i.times.last_time_sync = Some(TimeSync {
+                        at: t("2026-11-19T09:00:00.000+08:00"),
+                        source: "ntp:ntp.ntsc.ac.cn".into(),
+                        offset_ms: 120,
+                    });
+                }
+                m.created_at = t("2026-11-19T09:30:01.000+08:00");
+                m.procedure = Some(procedure_of(m, "cn.online-litigation.2021"));
+            },
+        ),
+    ]
+}
+
 fn custody_forgeries(k: &Keys) -> Vec<Forgery> {
     let c = |b: &mut Bundle| b.custody.as_mut().unwrap().clone();
     let set = |b: &mut Bundle, c: BundleCustody| b.custody = Some(c);

@@ -337,6 +337,15 @@ fn examples() -> Vec<(&'static str, Value)> {
         ("governance", serde_json::to_value(&governance).unwrap()),
         ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
         ("policy", serde_json::to_value(&policy).unwrap()),
+        (
+            "profile",
+            serde_json::to_value(
+                tiezheng_protocol::profile::find("cn.admin-penalty.onsite.2021")
+                    .unwrap()
+                    .profile,
+            )
+            .unwrap(),
+        ),
         ("proof", serde_json::to_value(&proof).unwrap()),
         (
             "public-digest",
@@ -450,6 +459,7 @@ fn example_manifest(key: &Sm2SigningKey) -> Manifest {
             }],
         }],
         session_summary: None,
+        procedure: None,
         device: DeviceInfo {
             enrolment_id: Some("enr-0001".into()),
             device_id: "9f86d081884c7d659a2feaa0c55ad015".into(),

@@ -22,6 +22,7 @@ impl UnlockedDevice {
         ctx: &CaptureContext,
     ) -> Result<CaptureOutcome, CaptureError> {
         check_file_name(file_name)?;
+        let procedure = self.assess(ctx, Some(Origin::Captured))?;
         // Hash first: the digests describe exactly what the camera delivered.
         let mut h = DualHasher::new();
         h.update(bytes);
@@ -32,7 +33,7 @@ impl UnlockedDevice {
         }
         let inspection = inspect_bytes(bytes, digests);
         let item = self.item(file_name, Origin::Captured, &inspection, ctx, None);
-        self.seal(vec![item], None, ctx, Some(media_path))
+        self.seal(vec![item], None, ctx, Some(media_path), Some(procedure))
     }
 
     /// Imports an existing file: copied into the media store while hashed, marked `imported`.
@@ -47,6 +48,7 @@ impl UnlockedDevice {
             .unwrap_or("imported")
             .to_owned();
         check_file_name(&file_name)?;
+        let procedure = self.assess(ctx, Some(Origin::Imported))?;
         let media_dir = self.media_dir()?;
         let (digests, tmp) = copy_hashing(path, &media_dir)?;
         let media_path = media_dir.join(digests.sm3.to_hex());
@@ -54,7 +56,7 @@ impl UnlockedDevice {
         sync_dir(&media_dir).map_err(io_err(&media_dir))?;
         let inspection = inspect_file_with_digests(&media_path, digests)?;
         let item = self.item(&file_name, Origin::Imported, &inspection, ctx, None);
-        self.seal(vec![item], None, ctx, Some(media_path))
+        self.seal(vec![item], None, ctx, Some(media_path), Some(procedure))
     }
 }
 

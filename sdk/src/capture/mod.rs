@@ -15,14 +15,16 @@
 //!
 //! This module holds what every capture shares (the context, the segment policy, the clock, the
 //! error and the outcome); photos and imports (`file.rs`), the streaming recorder
-//! (`recorder.rs`), crash recovery (`recovery.rs`), session summaries (`session.rs`) and the
-//! sealing of a manifest into the device chain (`seal.rs`) each have their own file.
+//! (`recorder.rs`), crash recovery (`recovery.rs`), session summaries (`session.rs`), the
+//! forensic profile's requirements (`procedure.rs`) and the sealing of a manifest into the
+//! device chain (`seal.rs`) each have their own file.
 //!
 //! [`UnlockedDevice::capture_photo`]: crate::device::UnlockedDevice::capture_photo
 //! [`UnlockedDevice::start_recording`]: crate::device::UnlockedDevice::start_recording
 //! [`UnlockedDevice::recover_recordings`]: crate::device::UnlockedDevice::recover_recordings
 //! [`UnlockedDevice::import_file`]: crate::device::UnlockedDevice::import_file
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -33,6 +35,7 @@ use tiezheng_protocol::{Hash32, Proof, Timestamp};
 use crate::device::DeviceError;
 
 mod file;
+mod procedure;
 mod recorder;
 mod recovery;
 mod seal;
@@ -55,6 +58,14 @@ pub struct CaptureContext {
     pub last_time_sync: Option<TimeSync>,
     /// The OS location fix.
     pub os_fix: Option<LocationFix>,
+    /// The forensic profile the capture follows (`tiezheng profiles` lists them); `None`: the
+    /// device's default, else `basic`.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Why a `should` requirement of the profile cannot be met, by rule id (for example
+    /// `profile.location` → "indoors, no satellite fix"); recorded in the manifest.
+    #[serde(default)]
+    pub reasons: BTreeMap<String, String>,
 }
 
 /// When a recording closes a segment.
@@ -114,6 +125,14 @@ pub enum CaptureError {
     /// A file to import could not be read.
     #[error(transparent)]
     File(#[from] crate::files::FileError),
+    /// The forensic profile chosen is unknown.
+    #[error(transparent)]
+    Profile(#[from] tiezheng_protocol::profile::ProfileError),
+    /// The forensic profile refuses the capture: a `must` does not hold
+    /// (`profile_requirement_not_met`), or a `should` does not and no reason was given
+    /// (`profile_reason_required`). Nothing was stored.
+    #[error("capture refused by rule {}: {}", .0.rule, .0.message)]
+    Procedure(#[from] tiezheng_protocol::profile::ProcedureViolation),
 }
 
 /// A capture that made it into the queue.

@@ -55,6 +55,7 @@ fn start<'d>(
     clock: Box<dyn Clock>,
 ) -> Result<Recorder<'d>, CaptureError> {
     check_file_name(file_name)?;
+    let procedure = device.assess(ctx, Some(Origin::Captured))?;
     // Policy values are written into the signed manifest: keep them JSON-safe integers.
     let cap = tiezheng_protocol::canonical::MAX_SAFE_INTEGER;
     let policy = SegmentPolicy {
@@ -80,6 +81,7 @@ fn start<'d>(
         file_name: file_name.to_owned(),
         policy,
         context: ctx.clone(),
+        procedure: Some(procedure.clone()),
     };
     let mut line = serde_json::to_vec(&header).unwrap_or_default();
     line.push(b'\n');
@@ -99,6 +101,7 @@ fn start<'d>(
         recording_id: id,
         file_name: file_name.to_owned(),
         ctx: ctx.clone(),
+        procedure,
         policy,
         clock,
         part_path,
@@ -122,6 +125,10 @@ pub(super) struct JournalHeader {
     pub(super) file_name: String,
     pub(super) policy: SegmentPolicy,
     pub(super) context: CaptureContext,
+    /// The procedure decided when the recording started (absent in journals written before
+    /// profiles existed): recovery seals it unchanged and never refuses.
+    #[serde(default)]
+    pub(super) procedure: Option<tiezheng_protocol::profile::Procedure>,
 }
 
 /// `SM3(previous ‖ index ‖ offset ‖ bytes ‖ sm3)`, integers as 8-byte big-endian.
@@ -136,6 +143,7 @@ pub struct Recorder<'d> {
     recording_id: String,
     file_name: String,
     ctx: CaptureContext,
+    procedure: tiezheng_protocol::profile::Procedure,
     policy: SegmentPolicy,
     clock: Box<dyn Clock>,
     part_path: PathBuf,
@@ -263,9 +271,13 @@ impl Recorder<'_> {
         );
         // Queue first, then move the file and drop the journal: a kill in between is finished
         // by recovery, which finds the queued proof by its recording ID.
-        let outcome = self
-            .device
-            .seal(vec![item], None, &self.ctx, Some(media_path.clone()))?;
+        let outcome = self.device.seal(
+            vec![item],
+            None,
+            &self.ctx,
+            Some(media_path.clone()),
+            Some(self.procedure.clone()),
+        )?;
         if media_path.exists() {
             fs::remove_file(&self.part_path).map_err(io_err(&self.part_path))?;
         } else {

@@ -147,7 +147,13 @@ impl UnlockedDevice {
                 recorded_len.saturating_sub(proven)
             ),
         });
-        let outcome = self.seal(vec![item], None, &header.context, Some(media_path))?;
+        let outcome = self.seal(
+            vec![item],
+            None,
+            &header.context,
+            Some(media_path),
+            header.procedure.clone(),
+        )?;
         let _ = fs::remove_file(&part_path);
         let _ = fs::remove_file(journal_path);
         Ok(Some(outcome))

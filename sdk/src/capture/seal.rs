@@ -8,6 +8,7 @@ use tiezheng_protocol::manifest::{
     CaptureTimes, EvidenceItem, Location, MANIFEST_TYPE, Manifest, Origin, Recording,
     SessionSummary,
 };
+use tiezheng_protocol::profile::Procedure;
 use tiezheng_protocol::{ContentHash, Proof};
 
 use super::{CaptureContext, CaptureError, CaptureOutcome};
@@ -65,13 +66,15 @@ impl UnlockedDevice {
         }
     }
 
-    /// Takes the next place in the device chain, signs and queues (under the directory lock).
+    /// Takes the next place in the device chain, signs and queues (under the directory lock),
+    /// with the procedure decided before the capture began.
     pub(super) fn seal(
         &self,
         items: Vec<EvidenceItem>,
         summary: Option<SessionSummary>,
         ctx: &CaptureContext,
         media_path: Option<PathBuf>,
+        procedure: Option<Procedure>,
     ) -> Result<CaptureOutcome, CaptureError> {
         let dir = self.device.dir();
         let lock_path = dir.join(".lock");
@@ -94,6 +97,7 @@ impl UnlockedDevice {
             items,
             session_summary: summary,
             device: self.info(),
+            procedure,
         };
         let proof =
             Proof::sign(manifest, &self.key).map_err(|e| CaptureError::Sign(e.to_string()))?;

@@ -16,6 +16,7 @@ impl UnlockedDevice {
         opened_at: Timestamp,
         ctx: &CaptureContext,
     ) -> Result<CaptureOutcome, CaptureError> {
+        let procedure = self.assess(ctx, None)?;
         let queue = Queue::open(self.device.dir())?;
         let mut listed = Vec::new();
         for entry in queue.entries()? {
@@ -38,6 +39,6 @@ impl UnlockedDevice {
             closed_at: ctx.device_time,
             manifests: listed,
         };
-        self.seal(Vec::new(), Some(summary), ctx, None)
+        self.seal(Vec::new(), Some(summary), ctx, None, Some(procedure))
     }
 }

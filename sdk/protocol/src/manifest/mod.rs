@@ -63,6 +63,10 @@ pub struct Manifest {
     pub session_summary: Option<SessionSummary>,
     /// The capturing device.
     pub device: DeviceInfo,
+    /// The forensic profile followed and each capture-time requirement's outcome; absent in
+    /// manifests that make no procedural claim (made before profiles existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<crate::profile::Procedure>,
 }
 
 /// The collection record of the case (who, what, why, how).

@@ -15,6 +15,7 @@ mod digest;
 pub mod document;
 mod ledger;
 pub mod media;
+mod profile;
 mod proof;
 mod registry;
 pub mod report;
@@ -296,6 +297,7 @@ fn check(
     if let Some(p) = &proof {
         facts.proof_sm3 = Some(p.proof_sm3);
         facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
+        profile::check(&p.proof.manifest, &b.receipt.receipt.received_at, &mut r);
     }
     let subject = proof
         .as_ref()

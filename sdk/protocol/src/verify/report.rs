@@ -34,6 +34,7 @@ pub const LAYERS: &[&str] = &[
     "policy",
     "governance",
     "proof",
+    "profile",
     "media",
     "receipt",
     "leaf",
@@ -97,6 +98,16 @@ rules! {
     "proof.recording_chain" => "every segment's `chain` is SM3(previous chain ‖ be64(index) ‖ be64(offset) ‖ be64(bytes) ‖ sm3), from 32 zero bytes", "每段的`chain`等于SM3(前一链值 ‖ be64(序号) ‖ be64(偏移) ‖ be64(长度) ‖ sm3)，初始链值为32个零字节";
     "proof.recording_flags" => "a truncated recording is also interrupted, a recording belongs to a video or audio item, and the findings state the interruption (`recording_truncated` or `recording_interrupted`) exactly when the flags do", "被截断的录制必为中断的录制，录制仅属于视频或音频证据项，且当且仅当标志所示时发现项中记载中断（`recording_truncated`或`recording_interrupted`）";
     "proof.session_summary" => "a session summary opens no later than it closes and lists manifests in strictly increasing `device_seq`, all before its own", "会话摘要的开始时间不晚于结束时间，所列清单的`device_seq`严格递增且都小于摘要本身的";
+    "profile.named" => "the manifest's `procedure.profile` names a forensic profile this verifier ships (`id` and `version`), and `sm3` is the SM3 of that profile's RFC 8785 bytes; skipped when the manifest names none", "清单`procedure.profile`所指取证规范为本验证器内置的规范（`id`与`version`），且`sm3`为该规范RFC 8785字节的SM3；清单未指明规范时跳过";
+    "profile.outcomes" => "`procedure.outcomes` lists each of the profile's capture-time requirements (all but profile.receipt_delay) once, in the profile's order; a `must` is recorded as met; a `should` not met carries a reason of 1 to 500 characters, not blank; a met requirement carries none", "`procedure.outcomes`按规范顺序逐一列出规范的全部采集时要求（profile.receipt_delay除外）；`must`必须记为已满足；未满足的`should`附1至500字符且非空白的理由；已满足的要求不附理由";
+    "profile.collectors" => "(when the profile requires it and records it as met) the case names at least `min_collectors` distinct collectors", "（规范要求且记为已满足时）案件记录载明不少于`min_collectors`名不同的采集人";
+    "profile.holder" => "(when required and recorded as met) the holder is named, or the holder's note records why they did not sign", "（规范要求且记为已满足时）载明持有人姓名，或在持有人备注中记录其未签名的原因";
+    "profile.witness" => "(when required and recorded as met) the witness is named, or the witness's note records why there is none", "（规范要求且记为已满足时）载明见证人姓名，或在见证人备注中记录无见证人的原因";
+    "profile.fields" => "(when required and recorded as met) each case field the requirement lists (`cause`, `object`, `description`) is filled in, not blank", "（规范要求且记为已满足时）要求所列的案件字段（`cause`、`object`、`description`）均已填写且非空白";
+    "profile.location" => "(when required and recorded as met) every item has an OS fix, not from a mock provider, stating a horizontal accuracy of at most `max_accuracy_m` metres", "（规范要求且记为已满足时）每个证据项均有非模拟来源的系统定位，且水平精度不超过`max_accuracy_m`米";
+    "profile.clock" => "(when required and recorded as met) for every item, the last time sync's offset, or the difference between device time and GNSS time, is at most `max_skew_s` seconds", "（规范要求且记为已满足时）每个证据项的最近一次授时偏差，或设备时间与卫星时间之差，不超过`max_skew_s`秒";
+    "profile.origin" => "(when required and recorded as met) every item is `captured`, none `imported`", "（规范要求且记为已满足时）每个证据项均为`captured`（现场采集），无`imported`（导入）";
+    "profile.receipt_delay" => "(when the profile has it) the receipt's `received_at` is at most `max_delay_s` seconds after the manifest's `created_at`; a `should` not met is reported, not refused", "（规范含此要求时）回执`received_at`不晚于清单`created_at`之后`max_delay_s`秒；未满足的`should`仅予载明，不予拒绝";
     "media.item" => "the file's SM3 is the SM3 digest of an item of the manifest (the file is matched to the item by SM3)", "文件的SM3等于清单中某一证据项的SM3摘要（按SM3匹配证据项）";
     "media.sha256" => "the file's SHA-256 is that item's SHA-256 digest", "文件的SHA-256等于该证据项的SHA-256摘要";
     "media.bytes" => "the file's size is that item's `bytes`", "文件大小等于该证据项的`bytes`";

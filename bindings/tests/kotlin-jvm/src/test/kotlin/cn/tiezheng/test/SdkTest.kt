@@ -183,6 +183,35 @@ class SdkTest {
     }
 
     @Test
+    fun forensicProfilesRefuseAMustAndRecordAShould() {
+        val admin = "cn.admin-penalty.onsite.2021"
+        val dir = tmp.resolve("profile").toString()
+        Device.setup(dir, listOf("310101"), "JVM", "linux", JceVault("2468"), SystemClock(), ShanghaiFix(), null, admin).use { d ->
+            assertEquals(admin, d.summary().profile)
+            val one = CaseForm(reference = "KT-PROFILE", cause = "占道经营", holderName = "张某", witnessName = "李某")
+            val checklist = one.checklist(d.summary().profile)
+            assertEquals("profile.collectors", checklist.first().rule)
+            assertTrue(checklist.first().must)
+            val photo = Files.readAllBytes(corpus.resolve("photos/DSCN0010.jpg"))
+            val refused = assertFailsWith<TiezhengException.ProfileRefused> {
+                d.capturePhoto("one.jpg", ByteBuffer.wrap(photo), one.toCaseInfo())
+            }
+            assertEquals("profile.collectors", refused.rule)
+            assertEquals("profile_requirement_not_met", refused.code)
+            assertTrue(!refused.message.isNullOrEmpty(), "a message for people")
+            val two = one.copy(collectors = listOf("310101", "310102"))
+            val noReason = assertFailsWith<TiezhengException.ProfileRefused> { d.capturePhoto("two.jpg", ByteBuffer.wrap(photo), two.toCaseInfo()) }
+            assertEquals("profile.clock" to "profile_reason_required", noReason.rule to noReason.code)
+            val shot = EvidenceCapture(d, two.copy(reasons = mapOf("profile.clock" to "no network"))).photo("two.jpg", photo)
+            assertTrue(shot.proofJson.contains("\"reason\":\"no network\""), shot.proofJson)
+            assertEquals(1, d.queue().size, "only the capture that met the profile is queued")
+        }
+        assertFailsWith<TiezhengException.UnknownProfile> {
+            Device.setup(tmp.resolve("unknown").toString(), listOf("1"), "m", "os", JceVault("1"), SystemClock(), null, null, "cn.nowhere")
+        }
+    }
+
+    @Test
     fun caseFormAsksForWhatTheRulesRequire() {
         val incomplete = CaseForm(reference = " ", collectors = listOf("310101"))
         assertEquals(3, incomplete.problems().size)
