@@ -597,6 +597,10 @@ fn the_default_certificate_is_an_evidence_deposit_certificate_not_a_notarial_one
     for want in [
         "存证证书",
         "Evidence Deposit Certificate",
+        // 取证依据: the forensic profile the capture followed (#22).
+        "取证依据",
+        "行政执法现场检查取证",
+        "cn.admin-penalty.onsite.2021 v1",
         "存证平台",
         "统一社会信用代码",
         cert.certificate.issuer.credit_code.as_str(),

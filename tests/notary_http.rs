@@ -158,6 +158,14 @@ fn hostile_proofs_get_clear_errors_and_nothing_is_stored() {
     let good = capture(&dev, "photos/DSCN0012.jpg");
     let good_value: Value = serde_json::from_slice(&good).unwrap();
     let dev_key = unlocked(&dev);
+    let admin = tiezheng_protocol::profile::find("cn.admin-penalty.onsite.2021").unwrap();
+    let admin_rules: Vec<&str> = admin
+        .profile
+        .requirements
+        .iter()
+        .map(|r| r.rule.as_str())
+        .filter(|r| *r != "profile.receipt_delay")
+        .collect();
     let resign = |f: &dyn Fn(&mut Value)| -> Vec<u8> {
         let mut v = good_value.clone();
         f(&mut v);
@@ -232,6 +240,40 @@ fn hostile_proofs_get_clear_errors_and_nothing_is_stored() {
             422,
             "invalid_hashes",
         ),
+        (
+            "a forensic profile the notary does not know",
+            resign(&|v| v["manifest"]["procedure"]["profile"]["id"] = json!("cn.nowhere")),
+            422,
+            "unknown_profile",
+        ),
+        (
+            "a profile SM3 that is not the profile's",
+            resign(&|v| {
+                v["manifest"]["procedure"]["profile"]["sm3"] = json!(Hash32::sm3(b"lax"));
+            }),
+            422,
+            "profile_mismatch",
+        ),
+        (
+            "a two-officer profile with no outcome recorded",
+            resign(&|v| v["manifest"]["procedure"]["profile"] = json!(admin.reference())),
+            422,
+            "profile_outcomes",
+        ),
+        (
+            "every requirement of a two-officer profile recorded as met, none holding",
+            resign(&|v| {
+                v["manifest"]["procedure"] = json!({
+                    "profile": admin.reference(),
+                    "outcomes": admin_rules
+                        .iter()
+                        .map(|r| json!({"rule": r, "met": true}))
+                        .collect::<Vec<_>>(),
+                });
+            }),
+            422,
+            "profile_requirement_not_met",
+        ),
         ("oversized body", vec![b' '; 300_000], 413, "body_too_large"),
     ];
     for (what, body, status, code) in cases {
@@ -242,6 +284,15 @@ fn hostile_proofs_get_clear_errors_and_nothing_is_stored() {
             "{what}: {v}"
         );
         assert!(!v["message"].as_str().unwrap().is_empty(), "{what}");
+        if code.starts_with("profile") || code == "unknown_profile" {
+            assert!(
+                v["field"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/manifest/procedure"),
+                "{what}: {v}"
+            );
+        }
     }
     // An unenrolled device's proof.
     let stranger = root.path().join("stranger");

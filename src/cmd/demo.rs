@@ -14,7 +14,7 @@ use std::process::{Child, ExitCode, Stdio};
 use anyhow::{Context as _, bail};
 use serde_json::json;
 use tiezheng_protocol::manifest::{
-    CaseRecord, Decimal, ItemKind, LocationFix, LocationProvider, PartyRecord,
+    CaseRecord, Decimal, ItemKind, LocationFix, LocationProvider, PartyRecord, TimeSync,
 };
 use tiezheng_protocol::notary::SignedReceipt;
 use tiezheng_protocol::{Sm2PublicKey, Timestamp};
@@ -121,7 +121,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Device::init(
         &device_dir,
         DeviceSetup {
-            profile: None,
+            profile: Some(DEMO_PROFILE.into()),
             officers: vec!["310101".into(), "310102".into()],
             model: "demo phone".into(),
             os: std::env::consts::OS.into(),
@@ -151,6 +151,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(out, "   {} files of {}", files.len(), corpus.display())?;
     let opened = Timestamp::now_utc();
+    let profile = tiezheng_protocol::profile::find(DEMO_PROFILE)?;
+    writeln!(
+        out,
+        "   取证依据 forensic profile: {} ({} v{}), two officers, holder and witness",
+        profile.profile.title_zh, profile.profile.id, profile.profile.version
+    )?;
     let ctx = || CaptureContext {
         profile: None,
         reasons: Default::default(),
@@ -166,14 +172,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
                 note: Some("refused to sign".into()),
             }),
             witness: Some(PartyRecord {
-                name: None,
-                note: Some("no bystander willing to witness".into()),
+                name: Some("李四 (market manager)".into()),
+                note: None,
             }),
         },
         device_time: Timestamp::from_unix_ms(Timestamp::now_utc().unix_ms(), 8 * 60),
         monotonic_ms: None,
         gnss_time: None,
-        last_time_sync: None,
+        last_time_sync: Some(TimeSync {
+            at: Timestamp::from_unix_ms(opened.unix_ms() - 60_000, 8 * 60),
+            source: "ntp:ntp.ntsc.ac.cn".into(),
+            offset_ms: 37,
+        }),
         os_fix: demo_fix(),
     };
     for path in &files {
@@ -468,6 +478,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The OS location fix the demo's phone reports (Shanghai, fused provider).
+/// The forensic profile the demo's captures follow: administrative enforcement on site.
+const DEMO_PROFILE: &str = "cn.admin-penalty.onsite.2021";
+
 fn demo_fix() -> Option<LocationFix> {
     Some(LocationFix {
         latitude: Decimal::parse("31.230390").ok()?,

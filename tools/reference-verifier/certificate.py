@@ -66,6 +66,49 @@ def number_of(chain_id, proof_sm3, record):
     return f"TZ-{day}-{h[:8].hex().upper()}"
 
 
+def procedure_facts(man, rc):
+    """§5 certificate.facts.procedure: the `procedure` (取证依据) a certificate must state for manifest
+    `man` and the signed receipt's `rc`, or None when it must state none; and a detail."""
+    import profile  # profile.py imports this module (WHITE_SPACE)
+    proc = man.get("procedure")
+    if proc is None:  # absent (a `null` fails proof.schema and is read as absent, as in §4.4.1)
+        return None, "the manifest names no forensic profile: no procedure stated"
+    ref = proc["profile"]
+    if not (isinstance(ref, dict) and {"id", "version", "sm3"} <= ref.keys()):
+        return None, "the manifest's procedure names no profile: no procedure stated"
+    prof, named = profile.named(ref)
+    if prof is None:
+        return None, f"{named}: no procedure stated"
+    recorded = {}
+    for o in proc["outcomes"]:  # by rule (profile.outcomes says whether they are once each, in order)
+        recorded.setdefault(profile.get_rule(o), o)
+    outcomes = []
+    for r in prof["requirements"]:
+        o = {k: r[k] for k in ("rule", "severity", "title_zh", "title_en")}
+        if r["rule"] == profile.DELAY:  # decided from the receipt: whether it holds, not whether it passes
+            o["met"] = profile.delay_holds(r, man, rc)[0]
+        elif r["rule"] in recorded:
+            got = recorded[r["rule"]]
+            o["met"] = got["met"]
+            if got.get("reason") is not None:
+                o["reason"] = got["reason"]
+        else:
+            raise ValueError(f"the manifest records no outcome for {r['rule']}: there is no procedure to state")
+        outcomes.append(o)
+    return {"profile": ref, "title_zh": prof["title_zh"], "title_en": prof["title_en"],
+            "legal_basis": prof["legal_basis"], "outcomes": outcomes}, f"{named}, {len(outcomes)} requirements"
+
+
+def stated_procedure(p):
+    """A certificate's `procedure` for comparison: absent as null, an outcome's `reason` null as absent
+    (certificate.format refuses both nulls)."""
+    if not isinstance(p, dict) or not isinstance(p.get("outcomes"), list):
+        return p
+    outs = [{k: v for k, v in o.items() if not (k == "reason" and v is None)} if isinstance(o, dict) else o
+            for o in p["outcomes"]]
+    return {**p, "outcomes": outs}
+
+
 def check(raw, pinned, media, R, check_bundle):
     try:
         doc = strict_json(raw)
@@ -131,6 +174,18 @@ def check(raw, pinned, media, R, check_bundle):
     R.rule("certificate.facts.findings", findings)
     R.rule("certificate.facts.device", lambda: diff(c["device"], man["device"]))
     R.rule("certificate.facts.case", lambda: diff(c["case"], man["case"]))
+
+    def procedure():
+        exp, detail = procedure_facts(man, rc)
+        got = stated_procedure(c.get("procedure"))
+        if jcs(got) == jcs(exp):  # exactly: `true` is not `1`
+            return True, detail
+        if exp is None:
+            return False, f"a procedure stated, but none is to be: {detail}"
+        if got is None:
+            return False, f"no procedure stated, but the manifest names {detail}"
+        return False, diff(got, exp)[1] or "the same values, but of other JSON types (e.g. 1 for true)"
+    R.rule("certificate.facts.procedure", procedure)
     R.rule("certificate.facts.receipt", lambda: diff(c["receipt"], {k: rc[k] for k in (
         "received_at", "device_seq", "chain_gap", "manifest_sm3", "notary_key_id")}))
 

@@ -215,7 +215,8 @@ def outcome(rule, **change):
 PROFILE_CASES = [  # (description, bundle, expected failed rules: exactly these)
     ("profile: every requirement met", claimed(MPS), []),
     ("profile: basic, no requirements", claimed("basic"), []),
-    ("profile: none claimed", edit(lambda b: None), []),
+    ("profile: the example's, re-signed", edit(lambda b: None), []),
+    ("profile: none claimed", edit(lambda b: b["proof"]["manifest"].pop("procedure")), []),
     ("profile: procedure null", edit(setp(["proof", "manifest", "procedure"], None)), ["bundle.schema", "proof.schema"]),
     ("profile: an unknown procedure member", claimed(MPS, then=lambda m: m["procedure"].update(note="x")),
      ["bundle.schema", "proof.schema"]),
@@ -291,6 +292,93 @@ CERT_CASES = [  # (description, certificate, expected failed rules: exactly thes
     ("issuer with an unknown member", issuer(lambda i: i.update(license="x")), ["certificate.format"]),
 ]
 
+
+
+# ---- §5 certificate.facts.procedure: the procedure (取证依据) the certificate states ----------
+def stated(fn, cert=CERT):
+    """`cert` with its `certificate` edited by `fn`, signed again."""
+    d = copy.deepcopy(cert)
+    fn(d["certificate"])
+    d["signature"] = sign(jcs(d["certificate"]))
+    return d
+
+
+def certify(b, proc):
+    """The example certificate embedding bundle `b` (the example re-signed after an edit of its
+    manifest's procedure or creation time, its items unchanged) and stating `proc` (None: none). The
+    facts that follow the re-signed proof and batch are derived again: the proof's SM3, the number,
+    the receipt, the anchor record's and batch header's hashes, the batch root, the app hash."""
+    x = copy.deepcopy(CERT)
+    c = x["certificate"]
+    rc, rec, cp, hdr = (b["receipt"]["receipt"], b["anchor"]["record"], b["checkpoint"]["checkpoint"],
+                        b["batch"]["header"]["header"])
+    c.update(bundle=b, proof_sm3=b["batch"]["leaf"]["proof_sm3"],
+             receipt={k: rc[k] for k in ("received_at", "device_seq", "chain_gap", "manifest_sm3", "notary_key_id")})
+    c["number"] = certificate.number_of(cp["chain_id"], c["proof_sm3"], rec)
+    c["anchor"].update(anchor_record_sm3=sm3_doc(rec), batch_root=hdr["root"], batch_header_sm3=sm3_doc(hdr),
+                       app_hash=certificate.app_hash(cp))
+    c.pop("procedure", None)
+    if proc is not None:
+        c["procedure"] = proc
+    x["signature"] = sign(jcs(c))
+    return x
+
+
+STATED = CERT["certificate"]["procedure"]  # the example's: cn.admin-penalty.onsite.2021, every requirement met
+MPS_PROFILE = next(p for _, p, _ in profile.shipped() if p is not None and p["id"] == MPS)
+
+
+def stated_outcome(rule, **change):
+    """The example's stated procedure with the outcome of `rule` changed (a `None` value: member removed)."""
+    p = copy.deepcopy(STATED)
+    o = next(o for o in p["outcomes"] if o["rule"] == rule)
+    o.update(change)
+    for k in [k for k, v in o.items() if v is None]:
+        del o[k]
+    return p
+
+
+def stated_null_reason(c):
+    c["procedure"]["outcomes"][0]["reason"] = None
+
+
+PROCEDURE_CERT_CASES = [  # (description, certificate builder, expected failed rules: exactly these)
+    ("procedure: as the example states it", lambda: stated(lambda c: None), []),
+    ("procedure: another profile's title", lambda: stated(lambda c: c["procedure"].update(
+        title_zh=MPS_PROFILE["title_zh"], title_en=MPS_PROFILE["title_en"])), ["certificate.facts.procedure"]),
+    ("procedure: a should stated not met, with a reason", lambda: stated(lambda c: c.update(
+        procedure=stated_outcome("profile.clock", met=False, reason="no time sync"))), ["certificate.facts.procedure"]),
+    ("procedure: the legal basis dropped", lambda: stated(lambda c: c["procedure"].update(legal_basis=[])),
+     ["certificate.facts.procedure"]),
+    ("procedure: removed, the manifest names a profile", lambda: stated(lambda c: c.pop("procedure")),
+     ["certificate.facts.procedure"]),
+    ("procedure: null, the manifest names a profile", lambda: stated(lambda c: c.update(procedure=None)),
+     ["certificate.format", "certificate.facts.procedure"]),
+    ("procedure: a met outcome's reason null", lambda: stated(stated_null_reason), ["certificate.format"]),
+    ("procedure: receipt_delay not stated", lambda: stated(lambda c: c["procedure"]["outcomes"].pop()),
+     ["certificate.facts.procedure"]),
+    ("procedure: another profile's sm3", lambda: stated(lambda c: c["procedure"]["profile"].update(sm3="00" * 32)),
+     ["certificate.facts.procedure"]),
+    ("procedure: none, the manifest names none",
+     lambda: certify(edit(lambda b: b["proof"]["manifest"].pop("procedure")), None), []),
+    ("procedure: stated, the manifest names none",
+     lambda: certify(edit(lambda b: b["proof"]["manifest"].pop("procedure")), STATED), ["certificate.facts.procedure"]),
+    ("procedure: a should not met, stated so",
+     lambda: certify(claimed(ADMIN, {"profile.clock": "no time sync"}),
+                     stated_outcome("profile.clock", met=False, reason="no time sync")), []),
+    ("procedure: a should not met, stated met",
+     lambda: certify(claimed(ADMIN, {"profile.clock": "no time sync"}), STATED), ["certificate.facts.procedure"]),
+    ("procedure: deposited late, stated not met",
+     lambda: certify(claimed(ADMIN, then=setp(["created_at"], TWO_DAYS_EARLIER)),
+                     stated_outcome("profile.receipt_delay", met=False)), []),
+    ("procedure: deposited late, stated met",
+     lambda: certify(claimed(ADMIN, then=setp(["created_at"], TWO_DAYS_EARLIER)), STATED),
+     ["certificate.facts.procedure"]),
+    ("procedure: deposited late, with a reason",
+     lambda: certify(claimed(ADMIN, then=setp(["created_at"], TWO_DAYS_EARLIER)),
+                     stated_outcome("profile.receipt_delay", met=False, reason="network down")),
+     ["certificate.facts.procedure"]),
+]
 
 
 def signed_digest(fn, d=D):
@@ -498,6 +586,12 @@ if __name__ == "__main__":
     for what, d, expected in CERT_CASES:
         R = verify.Report()
         certificate.check(json.dumps(d, ensure_ascii=False).encode(), POLICY, None, R, verify.check_bundle)
+        ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, make, expected in PROCEDURE_CERT_CASES:
+        R = verify.Report()
+        certificate.check(json.dumps(make(), ensure_ascii=False).encode(), POLICY, None, R, verify.check_bundle)
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))

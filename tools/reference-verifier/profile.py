@@ -181,11 +181,16 @@ def check(man, rc, R):
         R.add(DELAY, None, "the profile does not limit the delay")
 
 
+def delay_holds(req, man, rc):
+    """Whether profile.receipt_delay holds (§4.4.1): received_at − created_at ≤ 1000·max_delay_s ms."""
+    delay, lim = ts_ms(rc["received_at"]) - ts_ms(man["created_at"]), 1000 * req["max_delay_s"]
+    return delay <= lim, f"received {delay} ms after the manifest was created, {lim} ms allowed"
+
+
 def receipt_delay(req, man, rc):
     """profile.receipt_delay: received_at − created_at ≤ max_delay_s; only a `must` exceeded fails."""
-    delay, lim = ts_ms(rc["received_at"]) - ts_ms(man["created_at"]), 1000 * req["max_delay_s"]
-    said = f"received {delay} ms after the manifest was created, {lim} ms allowed"
-    if delay <= lim:
+    holds, said = delay_holds(req, man, rc)
+    if holds:
         return True, said
     if req["severity"] == "should":
         return True, f"not met (should, reported, not refused): {said}"

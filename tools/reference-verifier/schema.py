@@ -100,14 +100,17 @@ TOP_LEVEL_OMITS = {"$"}  # only the bundle's (or digest's) top level; set per ca
 # (§4.12: events logged before it "lack it"). (A bundle's own `custody` is at its top level.)
 # The manifest's `procedure` and an outcome's `reason` (§4.4.1: "absent in manifests that make no
 # procedural claim", `"reason"?`), and a forensic profile's requirement parameters (each
-# requirement states only its own; profiles are not bundle documents).
+# requirement states only its own; profiles are not bundle documents). A certificate's
+# `procedure` and a stated outcome's `reason` (§5 certificate.facts.procedure: "absent exactly
+# when the manifest has no `procedure`", `"reason"?`, "absent when the outcome has none").
 OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("CustodyEvent", "item_prev"),
-             ("Manifest", "procedure"), ("Outcome", "reason")} | \
+             ("Manifest", "procedure"), ("Outcome", "reason"), ("Certificate", "procedure"),
+             ("OutcomeFacts", "reason")} | \
     {("Requirement", k) for k in ("min_collectors", "fields", "max_accuracy_m", "max_skew_s", "max_delay_s")}
 # Of those, the ones inside a signed or hashed document are absent, never `null`, although the
 # schemas let them be null: a `null` would be signed or hashed as written, unlike an absent member.
 NEVER_NULL = {("BatchHeader", "custody"), ("CustodyEvent", "item_prev"), ("Manifest", "procedure"),
-              ("Outcome", "reason")}
+              ("Outcome", "reason"), ("Certificate", "procedure"), ("OutcomeFacts", "reason")}
 
 
 def _nullable(sub, root):

@@ -265,6 +265,10 @@ impl Device {
         let dec = |v: f64, what: &str| {
             Decimal::from_f64(v, 9).map_err(|_| invalid(format!("{what} is not a finite number")))
         };
+        let gnss_time = fix
+            .as_ref()
+            .and_then(|f| f.gnss_time_unix_ms)
+            .map(|t| Timestamp::from_unix_ms(t, 0));
         let os_fix = match fix {
             Some(f) => {
                 if !(-90.0..=90.0).contains(&f.latitude) || !(-180.0..=180.0).contains(&f.longitude)
@@ -327,7 +331,7 @@ impl Device {
             },
             device_time: Timestamp::from_unix_ms(now, offset),
             monotonic_ms: monotonic,
-            gnss_time: None,
+            gnss_time,
             last_time_sync: None,
             os_fix,
         })

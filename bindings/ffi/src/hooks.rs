@@ -92,6 +92,12 @@ pub struct LocationFix {
     pub satellites: Option<u32>,
     /// Flagged as mock by the OS.
     pub mock: bool,
+    /// The satellites' time (UTC, Unix ms) when the platform gives it (Android
+    /// `GnssClock`/`Location.time` of a GPS fix, iOS `CLLocation.timestamp` of a GNSS fix):
+    /// recorded as the item's GNSS time, which a forensic profile's `profile.clock` accepts as
+    /// trusted time.
+    #[uniffi(default = None)]
+    pub gnss_time_unix_ms: Option<i64>,
 }
 
 /// Sync progress.

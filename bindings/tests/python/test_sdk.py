@@ -167,7 +167,8 @@ class SdkTest(unittest.TestCase):
                   E.DeviceRevoked("revoked"), E.TokenExpired("expired"), E.RateLimited(42),
                   E.NotaryKeyMismatch("ab", "cd"), E.Network("offline"),
                   E.Rejected("invalid_code", "unknown code", "/request/code"), E.InvalidInput("bad"),
-                  E.Platform("keystore"), E.Other("other")]:
+                  E.ProfileRefused("profile.collectors", "profile_requirement_not_met", "two officers"),
+                  E.UnknownProfile("cn.nowhere"), E.Platform("keystore"), E.Other("other")]:
             self.assertTrue(str(e).strip(), "%s has no message" % type(e).__name__)
         self.assertIn("42", str(E.RateLimited(42)))
 

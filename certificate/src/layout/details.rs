@@ -3,6 +3,7 @@
 //! to verify.
 
 use tiezheng_protocol::certificate::Certificate;
+use tiezheng_protocol::profile::Severity;
 
 use super::Block;
 use super::flow::Layout;
@@ -32,6 +33,38 @@ pub(super) fn details(l: &mut Layout<'_>, c: &Certificate) {
             ),
         ],
     );
+    if let Some(p) = &c.procedure {
+        l.heading("取证依据与要求", "Forensic procedure and its requirements");
+        let mut basis: Vec<String> = p
+            .legal_basis
+            .iter()
+            .map(|b| match &b.document_number {
+                Some(n) => format!("{}（{n}）", b.title_zh),
+                None => b.title_zh.clone(),
+            })
+            .collect();
+        basis.push(format!("规范 SM3 profile SM3 {}", p.profile.sm3));
+        l.field(&p.title_zh, &p.title_en, &basis);
+        for o in &p.outcomes {
+            let severity = match o.severity {
+                Severity::Must => "必须 must",
+                Severity::Should => "应当 should",
+            };
+            let mut lines = vec![format!(
+                "{} · {severity} · {}",
+                o.rule,
+                if o.met {
+                    "已满足 met"
+                } else {
+                    "未满足 not met"
+                }
+            )];
+            if let Some(r) = &o.reason {
+                lines.push(format!("理由 reason: {r}"));
+            }
+            l.field(&o.title_zh, &o.title_en, &lines);
+        }
+    }
     l.heading("批次与锚定", "Batch and anchor");
     let a = &c.anchor;
     l.field(

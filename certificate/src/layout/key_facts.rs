@@ -108,6 +108,32 @@ pub(super) fn key_facts(l: &mut Layout<'_>, c: &Certificate, attachment_sm3: &st
             format!("见证人 witness: {}", party(c.case.witness.as_ref())),
         ],
     );
+    if let Some(p) = &c.procedure {
+        let unmet: Vec<&str> = p
+            .outcomes
+            .iter()
+            .filter(|o| !o.met)
+            .map(|o| o.rule.as_str())
+            .collect();
+        l.field(
+            "取证依据",
+            "Forensic procedure followed",
+            &[
+                format!("{} · {}", p.title_zh, p.title_en),
+                format!(
+                    "规范 profile {} v{} · 要求 requirements {} · 未满足 not met: {}",
+                    p.profile.id,
+                    p.profile.version,
+                    p.outcomes.len(),
+                    if unmet.is_empty() {
+                        "无 none".to_owned()
+                    } else {
+                        format!("{}（详见后页 see details）", unmet.join(", "))
+                    }
+                ),
+            ],
+        );
+    }
     let codes: Vec<&str> = c
         .items
         .iter()

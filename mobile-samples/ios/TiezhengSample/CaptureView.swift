@@ -10,6 +10,11 @@ struct CaptureView: View {
     var body: some View {
         VStack {
             Text(model.status).padding()
+            // The forensic profile's checklist: what the capture must (or should) satisfy.
+            List(model.checklist, id: \.rule) { item in
+                Label("\(item.titleZh) · \(item.titleEn)",
+                      systemImage: item.must ? "exclamationmark.circle" : "circle")
+            }
             Button("Capture evidence") { camera.shoot { model.capture(photo: $0) } }
                 .buttonStyle(.borderedProminent)
         }

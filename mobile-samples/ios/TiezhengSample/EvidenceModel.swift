@@ -10,10 +10,20 @@ final class EvidenceModel: ObservableObject {
     private var device: Device?
     private let location = CoreLocationProvider()
 
+    /// The forensic profile (取证规范) this unit captures under; the SDK enforces it at capture.
+    static let profileId = "cn.admin-penalty.onsite.2021"
+    /// The profile's checklist, shown to the officer before capturing (musts first).
+    let checklist: [RequirementInfo] = ((try? profile(id: EvidenceModel.profileId))?.requirements ?? [])
+        .filter { $0.atCapture }
+        .sorted { $0.must && !$1.must }
+
     let caseInfo = CaseInfo(
         reference: "沪浦-2026-0001", cause: "占道经营", object: nil, description: nil, method: nil,
-        collectors: ["310101", "310102"], holderName: nil, holderNote: nil,
-        witnessName: nil, witnessNote: "no bystander willing to witness")
+        collectors: ["310101", "310102"], holderName: nil,
+        holderNote: "the stall holder left before the inspection",
+        witnessName: nil, witnessNote: "no bystander willing to witness",
+        profile: EvidenceModel.profileId,
+        reasons: [ProfileReason(rule: "profile.clock", reason: "no trusted time source on this iPhone")])
 
     init() {
         EvidenceModel.shared = self
@@ -29,7 +39,7 @@ final class EvidenceModel: ObservableObject {
             } else {
                 device = try Device.setup(dir: dir, officers: caseInfo.collectors, model: "iPhone",
                                           os: "iOS", vault: SecureEnclaveVault(), clock: SystemClock(),
-                                          location: location, network: nil)
+                                          location: location, network: nil, profile: EvidenceModel.profileId)
             }
             status = "Ready"
         } catch TiezhengError.UnlockCancelled {
@@ -77,6 +87,8 @@ final class EvidenceModel: ObservableObject {
                                                  bytes: data, case: caseInfo)
             status = "Signed #\(result.deviceSeq): SM3 \(result.sm3.prefix(16))…"
             EvidenceModel.scheduleSync()
+        } catch TiezhengError.ProfileRefused(let rule, _, let reason) {
+            status = "Not captured — \(rule): \(reason)"
         } catch {
             status = "Not captured: \(error)"
         }

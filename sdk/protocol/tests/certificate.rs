@@ -177,6 +177,29 @@ fn every_stated_fact_is_checked_against_the_bundle() {
             "certificate.facts.case",
             Box::new(|c| c["case"]["witness"]["name"] = json!("李四")),
         ),
+        // 取证依据: another profile's title, an outcome stated as not met with a reason, the
+        // legal basis dropped, no procedure stated for a manifest that names one.
+        (
+            "certificate.facts.procedure",
+            Box::new(|c| c["procedure"]["title_zh"] = json!("刑事案件电子数据现场提取")),
+        ),
+        (
+            "certificate.facts.procedure",
+            Box::new(|c| {
+                c["procedure"]["outcomes"][0]["met"] = json!(false);
+                c["procedure"]["outcomes"][0]["reason"] = json!("one officer on duty");
+            }),
+        ),
+        (
+            "certificate.facts.procedure",
+            Box::new(|c| c["procedure"]["legal_basis"] = json!([])),
+        ),
+        (
+            "certificate.facts.procedure",
+            Box::new(|c| {
+                c.as_object_mut().unwrap().remove("procedure");
+            }),
+        ),
         (
             "certificate.facts.receipt",
             Box::new(|c| c["receipt"]["received_at"] = json!("2026-11-21T09:31:00.000+08:00")),

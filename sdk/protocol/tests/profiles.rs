@@ -16,7 +16,7 @@ use tiezheng_protocol::manifest::{
     CaseRecord, Decimal, LocationFix, LocationProvider, Origin, PartyRecord, TimeSync,
 };
 use tiezheng_protocol::profile::{
-    self, Facts, ItemFacts, Profile, ProfileError, RuleKind, Severity, check_procedure,
+    self, Facts, ItemFacts, Profile, ProfileError, Requirement, RuleKind, Severity, check_procedure,
 };
 use tiezheng_protocol::{Hash32, Timestamp, canonical};
 
@@ -97,7 +97,8 @@ fn pointer(e: &ProfileError) -> &str {
 
 #[test]
 fn malformed_profiles_are_refused_naming_the_member() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "unknown member",
             Box::new(|v| v["extra"] = json!(1)),
@@ -238,7 +239,7 @@ fn each_requirement_decides_what_the_specification_says() {
         last_time_sync,
     };
     let facts = |case, items| Facts { case, items };
-    let req = |v: Value| -> tiezheng_protocol::profile::Requirement {
+    let req = |v: Value| -> Requirement {
         let mut base = json!({"severity": "must", "title_zh": "要求", "title_en": "requirement"});
         base.as_object_mut()
             .unwrap()

@@ -378,8 +378,17 @@ fn examples() -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// A photo captured on scene, as the SDK would describe it (fixed values).
+/// A photo captured on scene, as the SDK would describe it (fixed values), under the
+/// administrative enforcement profile, every requirement met.
 fn example_manifest(key: &Sm2SigningKey) -> Manifest {
+    let mut m = example_manifest_without_procedure(key);
+    let admin = tiezheng_protocol::profile::find("cn.admin-penalty.onsite.2021").unwrap();
+    let facts = tiezheng_protocol::profile::Facts::of(&m);
+    m.procedure = Some(tiezheng_protocol::profile::assess(&admin, &facts, |_| None).unwrap());
+    m
+}
+
+fn example_manifest_without_procedure(key: &Sm2SigningKey) -> Manifest {
     let t = |s: &str| Timestamp::parse(s).unwrap();
     let d = |s: &str| Decimal::parse(s).unwrap();
     let digests = abc();

@@ -139,6 +139,8 @@ pub struct DerivedFacts {
     pub device: DeviceInfo,
     /// The case.
     pub case: CaseRecord,
+    /// The forensic procedure.
+    pub procedure: Option<super::ProcedureFacts>,
     /// The receipt.
     pub receipt: ReceiptFacts,
     /// The anchor.
@@ -246,6 +248,7 @@ pub fn derive_facts(bundle: &Bundle) -> Result<DerivedFacts, CertificateError> {
         session: manifest.session_summary.clone(),
         device: manifest.device.clone(),
         case: manifest.case.clone(),
+        procedure: super::procedure_facts(bundle),
         receipt: ReceiptFacts {
             received_at: receipt.received_at,
             device_seq: receipt.device_seq,
@@ -287,6 +290,7 @@ fn top_rule(name: &str) -> &'static str {
         "proof_sm3" | "session" => "certificate.facts.evidence",
         "device" => "certificate.facts.device",
         "case" => "certificate.facts.case",
+        "procedure" => "certificate.facts.procedure",
         "receipt" => "certificate.facts.receipt",
         "anchor" => "certificate.facts.anchor",
         "consortium" => "certificate.facts.consortium",
@@ -314,12 +318,13 @@ pub(crate) fn fact_mismatches(cert: &Certificate, f: &DerivedFacts) -> Vec<Certi
             found.push(e);
         }
     };
-    let stated: [(&str, Value, Value); 9] = [
+    let stated: [(&str, Value, Value); 10] = [
         ("number", json(&cert.number), json(&f.number)),
         ("proof_sm3", json(&cert.proof_sm3), json(&f.proof_sm3)),
         ("session", json(&cert.session), json(&f.session)),
         ("device", json(&cert.device), json(&f.device)),
         ("case", json(&cert.case), json(&f.case)),
+        ("procedure", json(&cert.procedure), json(&f.procedure)),
         ("receipt", json(&cert.receipt), json(&f.receipt)),
         ("anchor", json(&cert.anchor), json(&f.anchor)),
         ("consortium", json(&cert.consortium), json(&f.consortium)),

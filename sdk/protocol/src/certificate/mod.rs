@@ -37,10 +37,12 @@ use crate::wire::ContentHash;
 
 mod facts;
 mod issuer;
+mod procedure;
 
 pub(crate) use facts::fact_mismatches;
 pub use facts::{DerivedFacts, derive_facts, explain_finding, statement};
 pub use issuer::{Issuer, IssuerStanding, OperatorType, check_credit_code};
+pub use procedure::{OutcomeFacts, ProcedureFacts, procedure_facts};
 
 /// `type` of a certificate.
 pub const CERTIFICATE_TYPE: &str = "tiezheng.certificate.v1";
@@ -251,6 +253,9 @@ pub struct Certificate {
     pub device: DeviceInfo,
     /// The case: reference, cause, collectors, holder, witness.
     pub case: CaseRecord,
+    /// The forensic procedure followed (取证依据), when the manifest names a profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<ProcedureFacts>,
     /// The receipt.
     pub receipt: ReceiptFacts,
     /// The anchor.
@@ -432,6 +437,7 @@ pub fn issue(
         session: f.session,
         device: f.device,
         case: f.case,
+        procedure: f.procedure,
         receipt: f.receipt,
         anchor: f.anchor,
         consortium: f.consortium,

@@ -270,7 +270,7 @@ impl Profile {
                     ),
                 );
             };
-            if self.requirements[..i].iter().any(|o| o.rule == r.rule) {
+            if self.requirements.iter().take(i).any(|o| o.rule == r.rule) {
                 return invalid(&format!("{at}/rule"), format!("{} appears twice", r.rule));
             }
             if r.title_zh.trim().is_empty() || r.title_en.trim().is_empty() {

@@ -113,7 +113,10 @@ impl RuleKind {
             if f.is_empty() {
                 return Err("fields must list at least one field".into());
             }
-            if f.iter().enumerate().any(|(i, a)| f[..i].contains(a)) {
+            if f.iter()
+                .enumerate()
+                .any(|(i, a)| f.iter().take(i).any(|b| b == a))
+            {
                 return Err("fields lists a field twice".into());
             }
         }
@@ -284,10 +287,10 @@ pub fn evaluate(r: &Requirement, facts: &Facts<'_>) -> Result<String, String> {
             each_item(
                 facts,
                 |i| {
-                    if let Some(s) = i.last_time_sync {
-                        if s.offset_ms.checked_abs().is_some_and(|o| o <= max_ms) {
-                            return Ok(());
-                        }
+                    if let Some(s) = i.last_time_sync
+                        && s.offset_ms.checked_abs().is_some_and(|o| o <= max_ms)
+                    {
+                        return Ok(());
                     }
                     if let Some(g) = i.gnss_time {
                         let d = i.device_time.unix_ms().abs_diff(g.unix_ms());

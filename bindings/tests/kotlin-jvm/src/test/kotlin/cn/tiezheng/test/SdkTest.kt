@@ -131,6 +131,8 @@ class SdkTest {
             TiezhengException.NotaryKeyMismatch("ab", "cd"), TiezhengException.Network("offline"),
             TiezhengException.Rejected("invalid_code", "unknown code", "/request/code"),
             TiezhengException.InvalidInput("bad"), TiezhengException.Platform("keystore"), TiezhengException.Other("other"),
+            TiezhengException.ProfileRefused("profile.collectors", "profile_requirement_not_met", "two officers"),
+            TiezhengException.UnknownProfile("cn.nowhere"),
         )
         for (e in all) assertTrue(!e.message.isNullOrBlank(), "${e::class.simpleName} has no message")
         assertTrue(TiezhengException.RateLimited(42uL).message!!.contains("42"))

@@ -39,7 +39,11 @@ class MainActivity : AppCompatActivity() {
         reference = "沪浦-2026-0001",
         cause = "占道经营",
         collectors = listOf("310101", "310102"),
+        holderNote = "the stall holder left before the inspection",
         witnessNote = "no bystander willing to witness",
+        profile = PROFILE,
+        // The fused fix carries no satellite time and this sample syncs no clock: say so.
+        reasons = mapOf("profile.clock" to "no trusted time source on this phone"),
     )
 
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -47,9 +51,14 @@ class MainActivity : AppCompatActivity() {
         val preview = PreviewView(this)
         status = TextView(this)
         val shutter = Button(this).apply { text = "Capture evidence" }
+        // The forensic profile's checklist (取证规范): what the SDK will hold the capture to.
+        val checklist = TextView(this).apply {
+            text = case.checklist(PROFILE).joinToString("\n") { (if (it.must) "● " else "○ ") + it.titleZh }
+        }
         setContentView(LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
             addView(preview, LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, 0, 1f))
+            addView(checklist)
             addView(shutter)
             addView(status)
         })
@@ -74,7 +83,7 @@ class MainActivity : AppCompatActivity() {
     private fun unlockDevice() {
         val dir = File(filesDir, "tiezheng").path
         if (!deviceExists(dir)) {
-            openDevice { Device.setup(dir, case.collectors, android.os.Build.MODEL, "Android ${android.os.Build.VERSION.RELEASE}", KeystoreVault(), AndroidClock(), location, AndroidNetwork(this)) }
+            openDevice { Device.setup(dir, case.collectors, android.os.Build.MODEL, "Android ${android.os.Build.VERSION.RELEASE}", KeystoreVault(), AndroidClock(), location, AndroidNetwork(this), PROFILE) }
             return
         }
         val prompt = BiometricPrompt(this, ContextCompat.getMainExecutor(this), object : BiometricPrompt.AuthenticationCallback() {
@@ -139,6 +148,9 @@ class MainActivity : AppCompatActivity() {
                     val result = EvidenceCapture(device, case).photo("IMG_${System.currentTimeMillis()}.jpg", image.planes[0].buffer)
                     SyncWorker.schedule(this@MainActivity)
                     "Signed #${result.deviceSeq}: SM3 ${result.sm3.take(16)}…"
+                } catch (e: TiezhengException.ProfileRefused) {
+                    // A must not met, or a should without its reason: nothing was stored.
+                    "Not captured — ${e.rule}: ${e.reason}"
                 } catch (e: TiezhengException) {
                     "Not captured: ${e.message}"
                 } finally {
@@ -158,5 +170,10 @@ class MainActivity : AppCompatActivity() {
     override fun onDestroy() {
         captureExecutor.shutdown()
         super.onDestroy()
+    }
+
+    private companion object {
+        /** The forensic profile this unit captures under: administrative enforcement on site. */
+        const val PROFILE = "cn.admin-penalty.onsite.2021"
     }
 }
