@@ -30,4 +30,12 @@ fn demo_runs_end_to_end() {
         "{stdout}"
     );
     assert!(stdout.contains("viewed"), "{stdout}");
+    // Captured under the administrative profile, two officers, holder and witness; the
+    // certificate states 取证依据 with every requirement met.
+    assert!(
+        stdout.contains(
+            "取证依据 forensic procedure: 行政执法现场检查取证 (cn.admin-penalty.onsite.2021 v1), 8 requirements, 0 not met"
+        ),
+        "{stdout}"
+    );
 }

@@ -433,6 +433,20 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .and_then(|n| n.as_str())
             .unwrap_or("?")
     )?;
+    let attached = tiezheng_protocol::certificate::certificate_from_pdf(&pdf)
+        .and_then(|b| tiezheng_protocol::certificate::parse_certificate(&b))
+        .map_err(|e| anyhow::anyhow!("the certificate PDF's attachment: {e}"))?;
+    if let Some(p) = &attached.0.certificate.procedure {
+        let unmet = p.outcomes.iter().filter(|o| !o.met).count();
+        writeln!(
+            out,
+            "   取证依据 forensic procedure: {} ({} v{}), {} requirements, {unmet} not met",
+            p.title_zh,
+            p.profile.id,
+            p.profile.version,
+            p.outcomes.len()
+        )?;
+    }
     writeln!(
         out,
         "   check it yourself: tiezheng verify {} --media {}",
