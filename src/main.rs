@@ -28,6 +28,9 @@ enum Command {
     /// Set up or show the officer's device (SM2 key sealed under the PIN).
     #[command(subcommand)]
     Device(cmd::device::Command),
+    /// Officers' own keys on the device: add, list, enrol with the notary.
+    #[command(subcommand)]
+    Officer(cmd::officer::Command),
     /// List the forensic profiles (取证规范) captures can follow, or print one whole.
     Profiles(cmd::profiles::Args),
     /// Capture a photo, video or audio file: hash, read metadata, sign, queue; prints the proof.
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Device(c) => cmd::device::run(&c),
         Command::Profiles(args) => cmd::profiles::run(&args),
+        Command::Officer(c) => cmd::officer::run(&c),
         Command::Capture(args) => cmd::capture::capture(&args),
         Command::Queue(args) => cmd::capture::queue(&args),
         Command::Session(c) => cmd::capture::session(&c),

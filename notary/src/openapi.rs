@@ -326,6 +326,13 @@ pub fn document() -> Value {
         "/v1/devices/{key_id}/revoke": {"post": Op::new("Revoke a device and its tokens", "admin")
             .param(path_param("key_id", "SM3 of the device's public key", json!({"type": "string"})))
             .ok("200", "revoked", Some(schema_ref("revoked"))).errors(&["404"]).build()},
+        "/v1/officers": {"post": Op::new("Bind an officer's own SM2 key to the officer a one-time code was issued for (proof of possession), through an enrolled device", "device")
+            .json_body(schema_ref("officer-enrolment"))
+            .ok("201", "the officer's credential, signed by the notary", Some(schema_ref("officer-certificate")))
+            .errors(&["403", "409"]).build()},
+        "/v1/officers/{key_id}/revoke": {"post": Op::new("Revoke an officer's key: proofs it signs are refused", "admin")
+            .param(path_param("key_id", "SM3 of the officer's public key", json!({"type": "string"})))
+            .ok("200", "revoked", Some(schema_ref("revoked"))).errors(&["404"]).build()},
         "/v1/tokens": {"post": Op::new("Create an appraiser, court, admin or metrics token; appraisers are granted `cases`", "admin")
             .json_body(schema_ref("token-request"))
             .ok("201", "the token (shown once)", Some(schema_ref("token"))).build(),

@@ -46,6 +46,8 @@ pub struct Candidate {
     pub proof_json: String,
     /// The media the manifest names.
     pub media: Vec<NewMedia>,
+    /// Each officer who signed: (key ID of the officer's key, officer ID).
+    pub officers: Vec<(String, String)>,
 }
 
 /// What became of one candidate.
@@ -73,6 +75,12 @@ pub enum Refusal {
     /// A device's token submitted another device's proof.
     #[error("a device may only submit proofs signed with its own key")]
     DeviceMismatch,
+    /// An officer signed with a key the notary never bound to that officer.
+    #[error("officer {0:?} signed with a key not enrolled for that officer; enrol the officer's key first")]
+    UnknownOfficer(String),
+    /// An officer signed with a revoked key.
+    #[error("officer {0:?} signed with a revoked key; its signatures are refused")]
+    RevokedOfficer(String),
     /// `device_seq` does not fit the database's integers.
     #[error("device_seq out of range")]
     SequenceOutOfRange,
@@ -99,6 +107,8 @@ impl Refusal {
             Self::UnknownDevice => "unknown_device",
             Self::RevokedDevice => "revoked_device",
             Self::DeviceMismatch => "device_mismatch",
+            Self::UnknownOfficer(_) => "unknown_officer",
+            Self::RevokedOfficer(_) => "revoked_officer",
             Self::SequenceOutOfRange => "invalid_proof",
             Self::ReplayedSequence(_) => "replayed_sequence",
             Self::ChainMismatch { .. } => "chain_mismatch",
@@ -112,6 +122,7 @@ impl Refusal {
             Self::UnknownDevice | Self::RevokedDevice | Self::DeviceMismatch => {
                 Some("/signature/public_key")
             }
+            Self::UnknownOfficer(_) | Self::RevokedOfficer(_) => Some("/officer_signatures"),
             Self::SequenceOutOfRange | Self::ReplayedSequence(_) => Some("/manifest/device_seq"),
             Self::ChainMismatch { pointer, .. } => Some(pointer),
             Self::Internal(_) => None,
@@ -255,6 +266,16 @@ async fn group(
     let device_ids: BTreeSet<String> = candidates.iter().map(|c| c.device.to_hex()).collect();
     let ids: Vec<&str> = device_ids.iter().map(String::as_str).collect();
     let devices = tx.devices(&ids).await?;
+    let officer_keys: BTreeSet<&str> = candidates
+        .iter()
+        .flat_map(|c| c.officers.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    let officer_keys: Vec<&str> = officer_keys.into_iter().collect();
+    let officers = if officer_keys.is_empty() {
+        HashMap::new()
+    } else {
+        tx.officers(&officer_keys).await?
+    };
 
     // The stored rows each candidate's checks need: its own sequence number and both
     // neighbours.
@@ -295,7 +316,10 @@ async fn group(
     let decisions: Vec<Decision> = candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| decide(i, c, &devices, &mut chain))
+        .map(|(i, c)| match officer_refusal(c, &officers) {
+            Some(r) => Decision::Refused(r),
+            None => decide(i, c, &devices, &mut chain),
+        })
         .collect();
 
     // Receipts of the new proofs, signed in parallel on both halves of the group.
@@ -381,6 +405,23 @@ async fn group(
         });
     }
     Ok(outcomes)
+}
+
+/// Why `c`'s officer signatures are refused: a key not bound to the officer who signed, or a
+/// revoked one.
+fn officer_refusal(
+    c: &Candidate,
+    officers: &HashMap<String, crate::store::OfficerStanding>,
+) -> Option<Refusal> {
+    c.officers
+        .iter()
+        .find_map(|(key, officer)| match officers.get(key) {
+            Some((bound, None)) if bound == officer => None,
+            Some((bound, Some(_))) if bound == officer => {
+                Some(Refusal::RevokedOfficer(officer.clone()))
+            }
+            _ => Some(Refusal::UnknownOfficer(officer.clone())),
+        })
 }
 
 /// Candidate `i`'s place in its device's chain, given the stored rows and the group's earlier

@@ -372,6 +372,77 @@ impl NotaryClient {
         Ok(resp)
     }
 
+    /// Enrols officer `officer_id`'s key (unlocked on `device`, registered there with
+    /// [`Device::add_officer`](crate::device::Device::add_officer)) through the enrolled device,
+    /// with a one-time code the administrator issued for that officer; verifies the notary's
+    /// credential against the notary key pinned at the device's enrolment and keeps it.
+    pub async fn enrol_officer(
+        &self,
+        device: &UnlockedDevice,
+        officer_id: &str,
+        code: &str,
+    ) -> Result<tiezheng_protocol::officer::SignedOfficerCertificate, ClientError> {
+        use tiezheng_protocol::officer::{
+            OFFICER_ENROLMENT_TYPE, OfficerEnrolmentBody, OfficerEnrolmentRequest,
+            SignedOfficerCertificate,
+        };
+        let binding = NotaryBinding::load(device.device().dir())?;
+        let record = device
+            .device()
+            .officers()?
+            .into_iter()
+            .find(|o| o.officer.officer_id == officer_id)
+            .ok_or_else(|| DeviceError::UnknownOfficer(officer_id.to_owned()))?;
+        let key = device
+            .officer_public_key(officer_id)
+            .ok_or_else(|| DeviceError::UnknownOfficer(officer_id.to_owned()))?;
+        let body = OfficerEnrolmentBody {
+            kind: OFFICER_ENROLMENT_TYPE.to_owned(),
+            code: code.trim().to_owned(),
+            officer: record.officer.clone(),
+            requested_at: Timestamp::now_utc(),
+        };
+        let request = OfficerEnrolmentRequest {
+            signature: device.sign_as_officer(officer_id, &body)?,
+            request: body,
+        };
+        let bytes = canonical::to_canonical_bytes(&request)
+            .map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        let answer = self
+            .send(
+                || {
+                    self.http
+                        .post(format!("{}/v1/officers", self.base))
+                        .bearer_auth(&binding.api_token)
+                        .header("content-type", "application/json")
+                        .body(bytes.clone())
+                },
+                &mut |_| {},
+            )
+            .await?;
+        let credential: SignedOfficerCertificate =
+            serde_json::from_slice(&answer).map_err(|e| ClientError::BadAnswer(e.to_string()))?;
+        let notary = binding.notary_key()?;
+        let signer = credential
+            .verify()
+            .map_err(|e| ClientError::BadAnswer(format!("officer credential: {e}")))?;
+        let c = &credential.certificate;
+        if signer != notary
+            || c.key_id != key.key_id()
+            || c.officer != record.officer
+            || c.notary_key_id != notary.key_id()
+        {
+            return Err(ClientError::BadAnswer(
+                "the officer credential is not the pinned notary's binding of this officer's key"
+                    .into(),
+            ));
+        }
+        device
+            .device()
+            .set_officer_credential(credential.clone())?;
+        Ok(credential)
+    }
+
     /// Submits every pending proof of `device_dir` in order, with its media.
     pub async fn sync(
         &self,

@@ -40,6 +40,15 @@ pub enum DeviceError {
     /// The default profile is not one this SDK knows.
     #[error(transparent)]
     Profile(#[from] tiezheng_protocol::profile::ProfileError),
+    /// An officer's identity breaks a rule (the message names the field).
+    #[error("officer: {0}")]
+    InvalidOfficer(String),
+    /// The officer is already registered on this device.
+    #[error("officer {0:?} is already registered on this device")]
+    OfficerExists(String),
+    /// No officer of that ID is registered on this device.
+    #[error("officer {0:?} is not registered on this device: run `tiezheng officer add` first")]
+    UnknownOfficer(String),
     /// Fewer than one officer given.
     #[error("at least one officer ID is needed (the rules require two collectors)")]
     NoOfficer,
@@ -159,6 +168,8 @@ pub struct UnlockedDevice {
     pub(crate) key: Sm2SigningKey,
     /// The enrolment ID, which enrolment sets while the device is in use.
     enrolment: std::sync::Mutex<Option<String>>,
+    /// Officers unlocked for this session: (officer ID, key). They sign what the device seals.
+    pub(crate) officer_keys: std::sync::Mutex<Vec<(String, Sm2SigningKey)>>,
 }
 
 impl Device {
@@ -326,6 +337,7 @@ impl Device {
                     device: self,
                     key,
                     enrolment,
+                    officer_keys: std::sync::Mutex::new(Vec::new()),
                 })
             }
             Err(VaultError::WrongUnlock) => {

@@ -22,6 +22,7 @@ pub mod fingerprint;
 pub mod inspect;
 pub mod media;
 pub mod metadata;
+pub mod officers;
 pub mod queue;
 pub mod store;
 pub mod vault;

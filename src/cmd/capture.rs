@@ -311,6 +311,7 @@ pub(crate) fn capture(a: &CaptureArgs) -> anyhow::Result<ExitCode> {
     let device = unlock(&a.dir.dir)?;
     recover(&device)?;
     let ctx = context(&a.case, Some(&a.fix), &device)?;
+    super::officer::unlock_collectors(&device, &ctx.case.collectors)?;
     let name = a
         .file
         .file_name()
@@ -371,6 +372,7 @@ pub(crate) fn session(cmd: &SessionCommand) -> anyhow::Result<ExitCode> {
             let device = unlock(&a.dir.dir)?;
             recover(&device)?;
             let ctx = context(&a.case, None, &device)?;
+            super::officer::unlock_collectors(&device, &ctx.case.collectors)?;
             let opened = match &a.opened_at {
                 Some(t) => Timestamp::parse(t).context("--opened-at")?,
                 None => Timestamp::from_unix_ms(0, 0),

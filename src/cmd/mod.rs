@@ -10,6 +10,7 @@ pub(crate) mod hash;
 pub(crate) mod inspect;
 pub(crate) mod ledger;
 pub(crate) mod notary;
+pub(crate) mod officer;
 pub(crate) mod profiles;
 pub(crate) mod verify;
 

@@ -72,13 +72,13 @@ def procedure_facts(man, rc):
     import profile  # profile.py imports this module (WHITE_SPACE)
     proc = man.get("procedure")
     if proc is None:  # absent (a `null` fails proof.schema and is read as absent, as in §4.4.1)
-        return None, "the manifest names no forensic profile: no procedure stated"
-    ref = proc["profile"]
+        return None, "the manifest names no forensic profile"
+    ref = proc.get("profile") if isinstance(proc, dict) else None
     if not (isinstance(ref, dict) and {"id", "version", "sm3"} <= ref.keys()):
-        return None, "the manifest's procedure names no profile: no procedure stated"
+        return None, "the manifest's procedure names no profile"
     prof, named = profile.named(ref)
     if prof is None:
-        return None, f"{named}: no procedure stated"
+        return None, named
     recorded = {}
     for o in proc["outcomes"]:  # by rule (profile.outcomes says whether they are once each, in order)
         recorded.setdefault(profile.get_rule(o), o)
@@ -107,6 +107,23 @@ def stated_procedure(p):
     outs = [{k: v for k, v in o.items() if not (k == "reason" and v is None)} if isinstance(o, dict) else o
             for o in p["outcomes"]]
     return {**p, "outcomes": outs}
+
+
+def first_difference(got, exp, path):
+    """Where `got` first differs from `exp` (compared as RFC 8785 bytes), for a report's detail."""
+    if isinstance(got, dict) and isinstance(exp, dict):
+        for k in sorted(got.keys() | exp.keys()):
+            if k not in got or k not in exp:
+                return f"{path}.{k}: {'not stated' if k not in got else 'stated, not expected'}"
+            if jcs(got[k]) != jcs(exp[k]):
+                return first_difference(got[k], exp[k], f"{path}.{k}")
+    if isinstance(got, list) and isinstance(exp, list):
+        if len(got) != len(exp):
+            return f"{path}: {len(got)} entries stated, {len(exp)} expected"
+        for i, (g, e) in enumerate(zip(got, exp)):
+            if jcs(g) != jcs(e):
+                return first_difference(g, e, f"{path}[{i}]")
+    return f"{path}: {diff(got, exp)[1] or 'the same values, of other JSON types (e.g. 1 for true)'}"
 
 
 def check(raw, pinned, media, R, check_bundle):
@@ -179,12 +196,12 @@ def check(raw, pinned, media, R, check_bundle):
         exp, detail = procedure_facts(man, rc)
         got = stated_procedure(c.get("procedure"))
         if jcs(got) == jcs(exp):  # exactly: `true` is not `1`
-            return True, detail
+            return True, detail if exp is not None else f"none stated: {detail}"
         if exp is None:
-            return False, f"a procedure stated, but none is to be: {detail}"
+            return False, f"a procedure stated, but none is to be ({detail})"
         if got is None:
             return False, f"no procedure stated, but the manifest names {detail}"
-        return False, diff(got, exp)[1] or "the same values, but of other JSON types (e.g. 1 for true)"
+        return False, first_difference(got, exp, "procedure")
     R.rule("certificate.facts.procedure", procedure)
     R.rule("certificate.facts.receipt", lambda: diff(c["receipt"], {k: rc[k] for k in (
         "received_at", "device_seq", "chain_gap", "manifest_sm3", "notary_key_id")}))

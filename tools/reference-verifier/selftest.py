@@ -69,6 +69,18 @@ def run_certificate(cert):
 
 CERT = json.load(open(os.path.join(E, "certificate.json")))
 expect("example certificate.json valid", run_certificate(CERT) == [])
+# its manifest names cn.admin-penalty.onsite.2021, every requirement met: the procedure it states
+# (取证依据) is compared, not skipped, and one stated outcome changed is refused under that rule alone
+R = verify.Report()
+certificate.check(json.dumps(CERT, ensure_ascii=False).encode(), json.load(open(os.path.join(E, "policy.json"))),
+                  None, R, verify.check_bundle)
+expect("example certificate states its procedure", [c["status"] for c in R.checks if c["rule"] == "certificate.facts.procedure"] == ["pass"]
+       and CERT["certificate"]["procedure"]["profile"] == CERT["certificate"]["bundle"]["proof"]["manifest"]["procedure"]["profile"])
+c = copy.deepcopy(CERT)
+c["certificate"]["procedure"]["outcomes"][-1]["met"] = False  # profile.receipt_delay: the receipt came in time
+failed = run_certificate(c)
+expect(f"certificate stating the receipt late -> certificate.facts.procedure {failed}",
+       "certificate.facts.procedure" in failed and "certificate.format" not in failed)
 # the issuer's standing: its form alone (certificate.issuer_standing), then in a certificate
 ISSUER = CERT["certificate"]["issuer"]
 for what, change, good in (("as stated", {}, True),

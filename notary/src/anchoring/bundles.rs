@@ -157,10 +157,24 @@ impl Anchoring {
                     "batch {seq}: registry change {i} does not follow from the genesis: {e}"
                 ))
             })?;
+        let proof: tiezheng_protocol::Proof = serde_json::from_str(proof_json).map_err(stored)?;
+        // The credential of each officer who signed, as the notary bound it at enrolment.
+        let signers: Vec<String> = proof
+            .officer_signatures
+            .iter()
+            .filter_map(|s| s.signature.parts().ok())
+            .map(|(k, _)| k.key_id().to_hex())
+            .collect();
+        let officers = store
+            .officer_certificates(&signers)
+            .await?
+            .iter()
+            .map(|c| serde_json::from_str(c).map_err(stored))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Bundle {
             kind: BUNDLE_TYPE.to_owned(),
             mode: self.mode().into(),
-            proof: serde_json::from_str(proof_json).map_err(stored)?,
+            proof,
             receipt: serde_json::from_str(receipt_json).map_err(stored)?,
             batch: BundleBatch {
                 leaf: BatchLeaf {
@@ -179,6 +193,7 @@ impl Anchoring {
             cometbft,
             governance,
             custody,
+            officers,
         }))
     }
 }

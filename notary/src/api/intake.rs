@@ -187,9 +187,11 @@ async fn intake(
 /// The answer to a proof the sequencer refused: its chain or its device says no.
 fn refused(r: &Refusal) -> HttpError {
     let status = match r {
-        Refusal::UnknownDevice | Refusal::RevokedDevice | Refusal::DeviceMismatch => {
-            StatusCode::FORBIDDEN
-        }
+        Refusal::UnknownDevice
+        | Refusal::RevokedDevice
+        | Refusal::DeviceMismatch
+        | Refusal::UnknownOfficer(_)
+        | Refusal::RevokedOfficer(_) => StatusCode::FORBIDDEN,
         Refusal::SequenceOutOfRange => StatusCode::UNPROCESSABLE_ENTITY,
         Refusal::ReplayedSequence(_) | Refusal::ChainMismatch { .. } => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -226,6 +228,11 @@ fn proof_error(e: ProofError) -> HttpError {
             "unknown_type",
             format!("manifest.type {t:?} is not tiezheng.manifest.v1"),
             Some("/manifest/type"),
+        ),
+        ProofError::OfficerSignature { index, .. } => HttpError::unprocessable(
+            "bad_officer_signature",
+            e.to_string(),
+            Some(&format!("/officer_signatures/{index}")),
         ),
         ProofError::KeyMismatch { .. } => HttpError::unprocessable(
             "key_mismatch",
@@ -299,6 +306,15 @@ fn candidate(verified: VerifiedProof, submitter: &str) -> Result<Candidate, Http
         previous: m.previous_manifest_sm3,
         case_reference: m.case.reference.clone(),
         media,
+        officers: verified
+            .proof
+            .officer_signatures
+            .iter()
+            .filter_map(|s| {
+                let (key, _) = s.signature.parts().ok()?;
+                Some((key.key_id().to_hex(), s.officer_id.clone()))
+            })
+            .collect(),
         proof_json: String::from_utf8(verified.canonical).map_err(HttpError::internal)?,
     })
 }

@@ -12,6 +12,7 @@ mod ledger;
 mod media;
 mod operations;
 pub mod portal;
+mod officers;
 mod public;
 mod tokens;
 
@@ -102,6 +103,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/enrolment-codes").post(create_enrolment_code))
         .service(web::resource("/v1/enrol").post(enrol))
         .service(web::resource("/v1/devices/{key_id}/revoke").post(revoke_device))
+        .service(web::resource("/v1/officers").post(officers::enrol_officer))
+        .service(web::resource("/v1/officers/{key_id}/revoke").post(officers::revoke_officer))
         .service(
             web::resource("/v1/tokens")
                 .post(create_token)

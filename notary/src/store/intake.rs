@@ -145,6 +145,14 @@ impl IntakeTx {
         enrolment::revocations(&mut self.tx, key_ids).await
     }
 
+    /// The enrolled officer keys among `key_ids`: key ID → (officer ID, revocation time).
+    pub async fn officers(
+        &mut self,
+        key_ids: &[&str],
+    ) -> Result<HashMap<String, super::OfficerStanding>> {
+        super::officers::standings(&mut self.tx, key_ids).await
+    }
+
     /// The stored proofs of `device` at any of `seqs`.
     pub async fn chain_rows(&mut self, device: &str, seqs: &[i64]) -> Result<Vec<ChainRow>> {
         let mut out = Vec::new();

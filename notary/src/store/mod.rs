@@ -33,6 +33,7 @@ mod custody_tree;
 mod enrolment;
 mod intake;
 mod media;
+mod officers;
 mod sql;
 mod tokens;
 
@@ -46,6 +47,7 @@ pub use custody_tree::{NextCommitment, TILE};
 pub use enrolment::DeviceRow;
 pub use intake::{AuditProof, ChainRow, IntakeTx, NewProof, ProofRow};
 pub use media::{Declaration, DeclaredMedia, MediaRow, NewMedia};
+pub use officers::{OfficerRow, OfficerStanding};
 pub use tokens::{NewToken, TokenListing, TokenRow};
 
 /// Why something could not be stored or read: the database failed, or a write was refused

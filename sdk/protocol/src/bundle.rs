@@ -220,6 +220,10 @@ pub struct Bundle {
     /// The proof's custody events, anchored (absent when the notary has none to prove).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custody: Option<BundleCustody>,
+    /// The credential of each officer who signed the proof, as the notary bound it (absent when
+    /// no officer signed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officers: Vec<crate::officer::SignedOfficerCertificate>,
 }
 
 /// A failed check, naming the layer and the rule (see [`crate::verify::RULES`]).

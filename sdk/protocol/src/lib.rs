@@ -20,6 +20,7 @@ verifier.
 * [`profile`]: forensic profiles (取证规范) and the procedure a manifest records.
 * [`custody`]: the hash-chained custody log and the check of its integrity.
 * [`ledger`]: batch headers, anchor records and SM2-cosigned checkpoints of the ledger.
+* [`officer`]: officers' own keys: enrolment, the notary's credential, signatures over manifests.
 * [`notary`]: enrolment, device certificates, signed receipts and the API error shape.
 * [`time`]: RFC 3339 timestamps with explicit offsets.
 * [`algorithm`]: algorithm names and OIDs.
@@ -52,6 +53,7 @@ pub mod ledger;
 pub mod manifest;
 pub mod merkle;
 pub mod notary;
+pub mod officer;
 pub mod pdf;
 pub mod profile;
 pub mod schema;

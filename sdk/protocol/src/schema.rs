@@ -14,6 +14,7 @@ use crate::notary::{
     ApiError, EnrolmentRequest, EnrolmentResponse, SignedDeviceCertificate, SignedReceipt,
     SubmitResponse,
 };
+use crate::officer::{OfficerEnrolmentRequest, SignedOfficerCertificate};
 use crate::profile::Profile;
 use crate::signed::SignatureBlock;
 use crate::wire::{ConsistencyProof, ContentHash, HashRecord, InclusionProof};
@@ -54,6 +55,14 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         ("governance", generate::<GovernanceTx>("governance")),
         ("manifest", generate::<Manifest>("manifest")),
+        (
+            "officer-certificate",
+            generate::<SignedOfficerCertificate>("officer-certificate"),
+        ),
+        (
+            "officer-enrolment",
+            generate::<OfficerEnrolmentRequest>("officer-enrolment"),
+        ),
         ("policy", generate::<Policy>("policy")),
         ("profile", generate::<Profile>("profile")),
         ("proof", generate::<Proof>("proof")),

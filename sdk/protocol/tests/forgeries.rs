@@ -35,6 +35,9 @@ use tiezheng_protocol::manifest::{
     MediaMetadata, Origin, PartyRecord, Proof, Recording, Segment, TimeSync, segment_chain_link,
 };
 use tiezheng_protocol::notary::{Receipt, SignedReceipt};
+use tiezheng_protocol::officer::{
+    OfficerCertificate, OfficerIdentity, OfficerSignature, SignedOfficerCertificate,
+};
 use tiezheng_protocol::profile::{self, Procedure};
 use tiezheng_protocol::verify::{self, MediaEvidence, RULES, Status, hash_media, segment_ranges};
 use tiezheng_protocol::{
@@ -57,6 +60,8 @@ struct Keys {
     members: Vec<(String, Sm2SigningKey)>,
     /// The consortium's CometBFT validators, in set order.
     validators: Vec<cbft::Validator>,
+    /// The collectors' own keys: (officer ID, key).
+    officers: Vec<(String, Sm2SigningKey)>,
 }
 
 fn keys() -> Keys {
@@ -74,7 +79,57 @@ fn keys() -> Keys {
         .map(|m| ((*m).to_owned(), key(m)))
         .collect(),
         validators: cbft::validators(),
+        officers: ["310101", "310102"]
+            .iter()
+            .map(|o| ((*o).to_owned(), key(&format!("officer {o}"))))
+            .collect(),
     }
+}
+
+fn officer_key<'a>(k: &'a Keys, officer: &str) -> &'a Sm2SigningKey {
+    &k.officers.iter().find(|(o, _)| o == officer).unwrap().1
+}
+
+/// The notary's credential for `officer`'s key, issued the day before the capture.
+fn credential(k: &Keys, officer: &str) -> SignedOfficerCertificate {
+    let key = officer_key(k, officer);
+    SignedOfficerCertificate::sign(
+        OfficerCertificate {
+            kind: "tiezheng.officer-certificate.v1".into(),
+            officer: OfficerIdentity {
+                officer_id: officer.into(),
+                name: if officer == "310101" { "王强" } else { "李明" }.into(),
+                badge_number: format!("沪执0{officer}"),
+                unit: "上海市浦东新区城市管理行政执法局".into(),
+            },
+            public_key: key.public_key().to_hex(),
+            key_id: key.public_key().key_id(),
+            device_key_id: k.device.public_key().key_id(),
+            issued_at: t("2026-11-20T08:00:00.000+08:00"),
+            notary_key_id: k.notary.public_key().key_id(),
+        },
+        &k.notary,
+    )
+    .unwrap()
+}
+
+/// Signs the manifest with the device key, then with the key of each officer in `officers`
+/// who is still a collector; keeps the credentials of those who signed.
+fn sign_proof(b: &mut Bundle, k: &Keys, officers: &[String]) {
+    b.proof = Proof::sign(b.proof.manifest.clone(), &k.device).unwrap();
+    for o in officers {
+        if b.proof.manifest.case.collectors.contains(o) {
+            b.proof.cosign(o, officer_key(k, o)).unwrap();
+        }
+    }
+    let signed: Vec<String> = b
+        .proof
+        .officer_signatures
+        .iter()
+        .map(|s| s.officer_id.clone())
+        .collect();
+    b.officers
+        .retain(|c| signed.contains(&c.certificate.officer.officer_id));
 }
 
 /// The photo and the recording the genuine manifest proves.
@@ -275,7 +330,10 @@ fn registry_of(p: &Policy) -> Registry {
 /// in a two-record anchor log, cosigned by all four members.
 fn genuine(k: &Keys) -> Bundle {
     let m = manifest(k);
-    let proof = Proof::sign(m, &k.device).unwrap();
+    let mut proof = Proof::sign(m, &k.device).unwrap();
+    for (o, key) in &k.officers {
+        proof.cosign(o, key).unwrap();
+    }
     let header = BatchHeader {
         kind: "tiezheng.batch-header.v1".into(),
         notary_key_id: k.notary.public_key().key_id(),
@@ -353,6 +411,7 @@ fn genuine(k: &Keys) -> Bundle {
         cometbft: None,
         governance: Vec::new(),
         custody: None,
+        officers: vec![credential(k, "310101"), credential(k, "310102")],
     };
     b.custody = Some(custody_of(&b, k));
     reseal(&mut b, k, Step::Proof);
@@ -491,7 +550,13 @@ fn reseal(b: &mut Bundle, k: &Keys, from: Step) {
 fn reseal_skipping(b: &mut Bundle, k: &Keys, from: Step, skip: &[Step]) {
     let run = |s: Step| s >= from && !skip.contains(&s);
     if run(Step::Proof) {
-        b.proof = Proof::sign(b.proof.manifest.clone(), &k.device).unwrap();
+        let officers: Vec<String> = b
+            .proof
+            .officer_signatures
+            .iter()
+            .map(|s| s.officer_id.clone())
+            .collect();
+        sign_proof(b, k, &officers);
     }
     let proof_sm3 = b.proof.sm3().unwrap();
     if run(Step::ReceiptLinks) {
@@ -1523,6 +1588,11 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
             k,
             |b, k| {
                 b.proof.manifest.case.cause = Some("另一案由".into());
+                // The officers sign the changed manifest: only the device's signature is stale.
+                b.proof.officer_signatures.clear();
+                for (o, key) in &k.officers {
+                    b.proof.cosign(o, key).unwrap();
+                }
                 reseal(b, k, Step::ReceiptLinks);
             },
         ),
@@ -1733,6 +1803,12 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
                 let rogue = key("rogue notary");
                 b.receipt.receipt.notary_key_id = rogue.public_key().key_id();
                 b.receipt = SignedReceipt::sign(b.receipt.receipt.clone(), &rogue).unwrap();
+                // The rogue notary bound the officers' keys too.
+                for c in &mut b.officers {
+                    let mut cert = c.certificate.clone();
+                    cert.notary_key_id = rogue.public_key().key_id();
+                    *c = SignedOfficerCertificate::sign(cert, &rogue).unwrap();
+                }
             },
         ),
         forge(
@@ -2029,6 +2105,7 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
     .chain(chain_forgeries(k))
     .chain(custody_forgeries(k))
     .chain(profile_forgeries(k))
+    .chain(officer_forgeries(k))
     .collect()
 }
 
@@ -2213,6 +2290,107 @@ fn profile_forgeries(k: &Keys) -> Vec<Forgery> {
                 m.procedure = Some(procedure_of(m, "cn.online-litigation.2021"));
             },
         ),
+    ]
+}
+
+/// Replaces `b`'s officer signatures, then re-derives everything from the receipt down.
+fn with_signatures(b: &mut Bundle, k: &Keys, f: impl FnOnce(&mut Vec<OfficerSignature>, &[u8])) {
+    let bytes = canonical::to_canonical_bytes(&b.proof.manifest).unwrap();
+    f(&mut b.proof.officer_signatures, &bytes);
+    reseal(b, k, Step::ReceiptLinks);
+}
+
+fn officer_signature(officer: &str, key: &Sm2SigningKey, doc: &Value) -> OfficerSignature {
+    OfficerSignature {
+        officer_id: officer.into(),
+        signature: tiezheng_protocol::SignatureBlock::sign(key, doc).unwrap(),
+    }
+}
+
+/// Replaces officer `officer`'s credential with `edit` applied, signed by `by`.
+fn recredential(
+    b: &mut Bundle,
+    k: &Keys,
+    officer: &str,
+    by: &Sm2SigningKey,
+    edit: impl FnOnce(&mut OfficerCertificate),
+) {
+    let c = b
+        .officers
+        .iter_mut()
+        .find(|c| c.certificate.officer.officer_id == officer)
+        .unwrap();
+    let mut cert = c.certificate.clone();
+    edit(&mut cert);
+    *c = SignedOfficerCertificate::sign(cert, by).unwrap();
+    reseal(b, k, Step::Cosign);
+}
+
+fn officer_forgeries(k: &Keys) -> Vec<Forgery> {
+    let manifest_value = |b: &Bundle| serde_json::to_value(&b.proof.manifest).unwrap();
+    vec![
+        forge("officer.signature", "an officer's signature over another document", k, |b, k| {
+            let other = json!({"type": "tiezheng.manifest.v1", "note": "another manifest"});
+            with_signatures(b, k, |s, _| {
+                s[1] = officer_signature("310102", officer_key(k, "310102"), &other);
+            });
+        }),
+        forge("officer.signature", "an officer signs with the device's key", k, |b, k| {
+            let m = manifest_value(b);
+            b.officers.retain(|c| c.certificate.officer.officer_id != "310102");
+            with_signatures(b, k, |s, _| {
+                s[1] = officer_signature("310102", &k.device, &m);
+            });
+        }),
+        forge("officer.signature", "someone who is not a collector signs", k, |b, k| {
+            let m = manifest_value(b);
+            with_signatures(b, k, |s, _| {
+                s.push(officer_signature("310199", &key("officer 310199"), &m));
+            });
+        }),
+        forge("officer.signature", "one officer signs twice", k, |b, k| {
+            with_signatures(b, k, |s, _| s.push(s[0].clone()));
+        }),
+        forge("officer.credential", "a credential the notary did not sign", k, |b, k| {
+            recredential(b, k, "310102", &key("rogue"), |_| {});
+        }),
+        forge("officer.credential", "a credential issued by another notary", k, |b, k| {
+            let other = key("second notary");
+            recredential(b, k, "310102", &other, |c| {
+                c.notary_key_id = other.public_key().key_id();
+            });
+        }),
+        forge("officer.credential", "the key bound to another officer", k, |b, k| {
+            let notary = k.notary.clone();
+            recredential(b, k, "310102", &notary, |c| {
+                c.officer.officer_id = "310103".into();
+            });
+        }),
+        forge("officer.credential", "a credential issued after the receipt", k, |b, k| {
+            let notary = k.notary.clone();
+            recredential(b, k, "310102", &notary, |c| {
+                c.issued_at = t("2026-11-22T08:00:00.000+08:00");
+            });
+        }),
+        forge("officer.credential", "a credential binding another key", k, |b, k| {
+            let notary = k.notary.clone();
+            recredential(b, k, "310102", &notary, |c| {
+                c.public_key = key("officer 310101").public_key().to_hex();
+            });
+        }),
+        forge("officer.credential", "a signer without a credential", k, |b, k| {
+            b.officers.pop();
+            reseal(b, k, Step::Cosign);
+        }),
+        forge("officer.credential", "a credential no signature uses", k, |b, k| {
+            let mut extra = credential(k, "310101");
+            let stranger = key("officer 310199");
+            extra.certificate.officer.officer_id = "310199".into();
+            extra.certificate.public_key = stranger.public_key().to_hex();
+            extra.certificate.key_id = stranger.public_key().key_id();
+            b.officers.push(SignedOfficerCertificate::sign(extra.certificate, &k.notary).unwrap());
+            reseal(b, k, Step::Cosign);
+        }),
     ]
 }
 

@@ -215,6 +215,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         cometbft: None,
         governance: Vec::new(),
         custody: None,
+        officers: Vec::new(),
     };
     common::verify_bundle(&example_bundle, None, &policy).unwrap();
     let notarised = tiezheng_protocol::certificate::issue(
@@ -261,6 +262,35 @@ fn examples() -> Vec<(&'static str, Value)> {
             public_key: key.public_key().to_hex(),
             device_key_id: key.public_key().key_id(),
             issued_at: t("2026-11-20T16:00:01.000+08:00"),
+            notary_key_id: key.public_key().key_id(),
+        },
+        &key,
+    )
+    .unwrap();
+    let officer = tiezheng_protocol::officer::OfficerIdentity {
+        officer_id: "310102".into(),
+        name: "李明".into(),
+        badge_number: "沪执0310102".into(),
+        unit: "上海市浦东新区城市管理行政执法局".into(),
+    };
+    let officer_enrolment = tiezheng_protocol::officer::OfficerEnrolmentRequest::sign(
+        tiezheng_protocol::officer::OfficerEnrolmentBody {
+            kind: "tiezheng.officer-enrolment.v1".into(),
+            code: "P3W8-ZK2Q-7NVD".into(),
+            officer: officer.clone(),
+            requested_at: t("2026-11-20T16:05:00.000+08:00"),
+        },
+        &key,
+    )
+    .unwrap();
+    let officer_certificate = tiezheng_protocol::officer::SignedOfficerCertificate::sign(
+        tiezheng_protocol::officer::OfficerCertificate {
+            kind: "tiezheng.officer-certificate.v1".into(),
+            officer,
+            public_key: key.public_key().to_hex(),
+            key_id: key.public_key().key_id(),
+            device_key_id: key.public_key().key_id(),
+            issued_at: t("2026-11-20T16:05:01.000+08:00"),
             notary_key_id: key.public_key().key_id(),
         },
         &key,
@@ -337,6 +367,14 @@ fn examples() -> Vec<(&'static str, Value)> {
         ("governance", serde_json::to_value(&governance).unwrap()),
         ("manifest", serde_json::to_value(&proof.manifest).unwrap()),
         ("policy", serde_json::to_value(&policy).unwrap()),
+        (
+            "officer-certificate",
+            serde_json::to_value(&officer_certificate).unwrap(),
+        ),
+        (
+            "officer-enrolment",
+            serde_json::to_value(&officer_enrolment).unwrap(),
+        ),
         (
             "profile",
             serde_json::to_value(

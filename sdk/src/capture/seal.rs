@@ -99,8 +99,15 @@ impl UnlockedDevice {
             device: self.info(),
             procedure,
         };
-        let proof =
+        let cosigners = self.cosigners(&manifest.case.collectors);
+        let mut proof =
             Proof::sign(manifest, &self.key).map_err(|e| CaptureError::Sign(e.to_string()))?;
+        // Every collector unlocked on the device signs too, with a key of their own.
+        for (officer, key) in &cosigners {
+            proof
+                .cosign(officer, key)
+                .map_err(|e| CaptureError::Sign(e.to_string()))?;
+        }
         let proof_sm3 = proof.sm3().map_err(|e| CaptureError::Sign(e.to_string()))?;
         let queue_path = queue.enqueue(&proof)?;
         drop(lock);

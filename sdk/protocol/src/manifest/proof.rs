@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::schema::{SchemaViolation, pointer_of};
 use super::{MANIFEST_TYPE, Manifest};
 use crate::canonical::{self, CanonicalError};
+use crate::officer::OfficerSignature;
 use crate::hash::Hash32;
 use crate::signed::{SignatureBlock, SignedError};
 use crate::sm2::{Sm2Error, Sm2PublicKey, Sm2Signature, Sm2SigningKey};
@@ -25,6 +26,9 @@ pub struct Proof {
     pub manifest: Manifest,
     /// The device's signature over the manifest.
     pub signature: SignatureBlock,
+    /// Each collector's own signature over the manifest (absent when no officer signed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub officer_signatures: Vec<OfficerSignature>,
 }
 
 /// Why a proof is refused.
@@ -48,6 +52,15 @@ pub enum ProofError {
         /// SM3 of the signature block's public key.
         actual: Hash32,
     },
+    /// An officer's signature is malformed, does not verify over the manifest, names an
+    /// officer who is not a collector, or repeats an officer or a key.
+    #[error("officer_signatures[{index}]: {reason}")]
+    OfficerSignature {
+        /// Its position in `officer_signatures`.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// `manifest.type` is not a manifest type this version knows.
     #[error("manifest.type {0:?} is not \"tiezheng.manifest.v1\"")]
     UnknownType(String),
@@ -57,12 +70,23 @@ pub enum ProofError {
 }
 
 impl Proof {
+    /// Adds `officer`'s signature over the manifest (signed with the officer's own key).
+    pub fn cosign(&mut self, officer_id: &str, key: &Sm2SigningKey) -> Result<(), SignedError> {
+        let signature = SignatureBlock::sign(key, &self.manifest)?;
+        self.officer_signatures.push(OfficerSignature {
+            officer_id: officer_id.to_owned(),
+            signature,
+        });
+        Ok(())
+    }
+
     /// Signs `manifest` with the device key.
     pub fn sign(manifest: Manifest, key: &Sm2SigningKey) -> Result<Self, SignedError> {
         let signature = SignatureBlock::sign(key, &manifest)?;
         Ok(Self {
             manifest,
             signature,
+            officer_signatures: Vec::new(),
         })
     }
 
@@ -180,6 +204,7 @@ impl Unverified {
                 actual: key.key_id(),
             });
         }
+        check_officer_signatures(&proof, &key, &manifest_bytes)?;
         let canonical = canonical::canonicalize(value)?;
         Ok(VerifiedProof {
             proof,
@@ -207,6 +232,40 @@ impl Proof {
         })?;
         Ok(proof)
     }
+}
+
+/// Every officer signature verifies over `manifest_bytes`, names a collector of the manifest,
+/// and no officer or key signs twice (nor the device's key as an officer's).
+fn check_officer_signatures(
+    proof: &Proof,
+    device: &Sm2PublicKey,
+    manifest_bytes: &[u8],
+) -> Result<(), ProofError> {
+    let mut keys = vec![device.key_id()];
+    let mut officers: Vec<&str> = Vec::new();
+    for (index, s) in proof.officer_signatures.iter().enumerate() {
+        let bad = |reason: String| ProofError::OfficerSignature { index, reason };
+        if !proof.manifest.case.collectors.contains(&s.officer_id) {
+            return Err(bad(format!(
+                "officer {:?} signed but is not one of case.collectors",
+                s.officer_id
+            )));
+        }
+        if officers.contains(&s.officer_id.as_str()) {
+            return Err(bad(format!("officer {:?} signed twice", s.officer_id)));
+        }
+        let (key, signature) = s.signature.parts().map_err(|e| bad(e.to_string()))?;
+        if keys.contains(&key.key_id()) {
+            return Err(bad(
+                "the key signed twice (or is the device's key): each officer signs with a key of their own".into(),
+            ));
+        }
+        key.verify(crate::sm2::DEFAULT_SM2_ID, manifest_bytes, &signature)
+            .map_err(|e| bad(format!("the officer's signature over the manifest: {e}")))?;
+        keys.push(key.key_id());
+        officers.push(&s.officer_id);
+    }
+    Ok(())
 }
 
 /// A proof whose signature has been checked.

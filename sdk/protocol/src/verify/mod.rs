@@ -15,6 +15,7 @@ mod digest;
 pub mod document;
 mod ledger;
 pub mod media;
+mod officer;
 mod profile;
 mod proof;
 mod registry;
@@ -298,6 +299,7 @@ fn check(
         facts.proof_sm3 = Some(p.proof_sm3);
         facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
         profile::check(&p.proof.manifest, &b.receipt.receipt.received_at, &mut r);
+        officer::check(b, &mut r);
     }
     let subject = proof
         .as_ref()

@@ -35,6 +35,7 @@ pub const LAYERS: &[&str] = &[
     "governance",
     "proof",
     "profile",
+    "officer",
     "media",
     "receipt",
     "leaf",
@@ -109,6 +110,8 @@ rules! {
     "profile.clock" => "(when required and recorded as met) for every item, the last time sync's offset, or the difference between device time and GNSS time, is at most `max_skew_s` seconds", "（规范要求且记为已满足时）每个证据项的最近一次授时偏差，或设备时间与卫星时间之差，不超过`max_skew_s`秒";
     "profile.origin" => "(when required and recorded as met) every item is `captured`, none `imported`", "（规范要求且记为已满足时）每个证据项均为`captured`（现场采集），无`imported`（导入）";
     "profile.receipt_delay" => "(when the profile has it) the receipt's `received_at` is at most `max_delay_s` seconds after the manifest's `created_at`; a `should` not met is reported, not refused", "（规范含此要求时）回执`received_at`不晚于清单`created_at`之后`max_delay_s`秒；未满足的`should`仅予载明，不予拒绝";
+    "officer.signature" => "(when officers signed) every entry of the proof's `officer_signatures` is SM2-with-SM3 (OID 1.2.156.10197.1.501, ID 1234567812345678) by the key in its block over the RFC 8785 bytes of the manifest and verifies; its `officer_id` is one of `case.collectors`; no officer and no key signs twice, and no officer signs with the device's key; skipped when no officer signed and the bundle carries no credential", "（有执法人员签名时）证明`officer_signatures`中每一项均为其签名块公钥所作、对清单RFC 8785字节的SM2-with-SM3签名（OID 1.2.156.10197.1.501，ID 1234567812345678）且验证通过；其`officer_id`属于`case.collectors`；同一人员与同一密钥均不得签两次，人员不得使用设备密钥签名；无人员签名且证据包不带凭证时跳过";
+    "officer.credential" => "the bundle's `officers` holds exactly one credential (`tiezheng.officer-certificate.v1`) per verified officer signature, matched by the SM3 of the signing key: its `public_key` is that key and `key_id` its SM3, its `officer.officer_id` the signature's, its `notary_key_id` the receipt's, its `issued_at` no later than the receipt's `received_at`, and the receipting notary's signature over it verifies; the bundle carries no credential of a key that no entry of `officer_signatures` carries", "证据包`officers`中对每个验证通过的人员签名恰有一份凭证（`tiezheng.officer-certificate.v1`），按签名公钥的SM3匹配：其`public_key`即该公钥且`key_id`为其SM3，`officer.officer_id`与签名一致，`notary_key_id`与回执一致，`issued_at`不晚于回执`received_at`，且出具回执的公证机构对其签名验证通过；证据包不带任何未出现在`officer_signatures`中的密钥的凭证";
     "media.item" => "the file's SM3 is the SM3 digest of an item of the manifest (the file is matched to the item by SM3)", "文件的SM3等于清单中某一证据项的SM3摘要（按SM3匹配证据项）";
     "media.sha256" => "the file's SHA-256 is that item's SHA-256 digest", "文件的SHA-256等于该证据项的SHA-256摘要";
     "media.bytes" => "the file's size is that item's `bytes`", "文件大小等于该证据项的`bytes`";
