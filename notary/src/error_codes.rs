@@ -206,7 +206,7 @@ pub const CATALOGUE: &[ErrorCode] = &[
     c(
         "invalid_officer",
         422,
-        "the officer ID is empty or too long",
+        "an officer ID is empty or too long, or an officer's identity (name, 执法证号, unit) breaks its limits",
         FIX,
     ),
     c(
@@ -317,6 +317,24 @@ pub const CATALOGUE: &[ErrorCode] = &[
         422,
         "the proof is signed by another device than the token's",
         "sync each device with its own token",
+    ),
+    c(
+        "unknown_officer",
+        404,
+        "an officer signed with a key the notary never bound to that officer (403 at intake), or no enrolled, unrevoked officer key has that key ID (404 on revocation)",
+        "enrol the officer's key with `tiezheng officer enrol` (a code issued for that officer), then sync again",
+    ),
+    c(
+        "revoked_officer",
+        403,
+        "an officer signed with a key the administrator revoked",
+        "the officer enrols a new key; the proof stays refused as signed",
+    ),
+    c(
+        "bad_officer_signature",
+        422,
+        "an officer's signature does not verify over the manifest, names someone who is not a collector, or repeats an officer or a key (`field` names the entry)",
+        QUEUE,
     ),
     c(
         "revoked_device",

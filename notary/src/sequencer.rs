@@ -76,7 +76,9 @@ pub enum Refusal {
     #[error("a device may only submit proofs signed with its own key")]
     DeviceMismatch,
     /// An officer signed with a key the notary never bound to that officer.
-    #[error("officer {0:?} signed with a key not enrolled for that officer; enrol the officer's key first")]
+    #[error(
+        "officer {0:?} signed with a key not enrolled for that officer; enrol the officer's key first"
+    )]
     UnknownOfficer(String),
     /// An officer signed with a revoked key.
     #[error("officer {0:?} signed with a revoked key; its signatures are refused")]

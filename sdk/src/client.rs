@@ -437,9 +437,7 @@ impl NotaryClient {
                     .into(),
             ));
         }
-        device
-            .device()
-            .set_officer_credential(credential.clone())?;
+        device.device().set_officer_credential(credential.clone())?;
         Ok(credential)
     }
 

@@ -10,9 +10,9 @@ mod evidence;
 mod intake;
 mod ledger;
 mod media;
+mod officers;
 mod operations;
 pub mod portal;
-mod officers;
 mod public;
 mod tokens;
 

@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use tiezheng_protocol::officer::{
-    OFFICER_CERTIFICATE_TYPE, OFFICER_ENROLMENT_TYPE, OfficerCertificate,
-    OfficerEnrolmentRequest, SignedOfficerCertificate,
+    OFFICER_CERTIFICATE_TYPE, OFFICER_ENROLMENT_TYPE, OfficerCertificate, OfficerEnrolmentRequest,
+    SignedOfficerCertificate,
 };
 use tiezheng_protocol::signed::SignedError;
 use tiezheng_protocol::sm2::Sm2Error;
@@ -52,9 +52,10 @@ pub(super) async fn enrol_officer(
             Some("/request/type"),
         ));
     }
-    req.request.officer.check().map_err(|m| {
-        HttpError::unprocessable("invalid_officer", m, Some("/request/officer"))
-    })?;
+    req.request
+        .officer
+        .check()
+        .map_err(|m| HttpError::unprocessable("invalid_officer", m, Some("/request/officer")))?;
     let key_id = key.key_id().to_hex();
     if key_id == caller.subject || state.store.device(&key_id).await?.is_some() {
         return Err(HttpError::unprocessable(

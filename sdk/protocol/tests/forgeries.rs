@@ -98,7 +98,12 @@ fn credential(k: &Keys, officer: &str) -> SignedOfficerCertificate {
             kind: "tiezheng.officer-certificate.v1".into(),
             officer: OfficerIdentity {
                 officer_id: officer.into(),
-                name: if officer == "310101" { "王强" } else { "李明" }.into(),
+                name: if officer == "310101" {
+                    "王强"
+                } else {
+                    "李明"
+                }
+                .into(),
                 badge_number: format!("沪执0{officer}"),
                 unit: "上海市浦东新区城市管理行政执法局".into(),
             },
@@ -2329,68 +2334,120 @@ fn recredential(
 fn officer_forgeries(k: &Keys) -> Vec<Forgery> {
     let manifest_value = |b: &Bundle| serde_json::to_value(&b.proof.manifest).unwrap();
     vec![
-        forge("officer.signature", "an officer's signature over another document", k, |b, k| {
-            let other = json!({"type": "tiezheng.manifest.v1", "note": "another manifest"});
-            with_signatures(b, k, |s, _| {
-                s[1] = officer_signature("310102", officer_key(k, "310102"), &other);
-            });
-        }),
-        forge("officer.signature", "an officer signs with the device's key", k, |b, k| {
-            let m = manifest_value(b);
-            b.officers.retain(|c| c.certificate.officer.officer_id != "310102");
-            with_signatures(b, k, |s, _| {
-                s[1] = officer_signature("310102", &k.device, &m);
-            });
-        }),
-        forge("officer.signature", "someone who is not a collector signs", k, |b, k| {
-            let m = manifest_value(b);
-            with_signatures(b, k, |s, _| {
-                s.push(officer_signature("310199", &key("officer 310199"), &m));
-            });
-        }),
+        forge(
+            "officer.signature",
+            "an officer's signature over another document",
+            k,
+            |b, k| {
+                let other = json!({"type": "tiezheng.manifest.v1", "note": "another manifest"});
+                with_signatures(b, k, |s, _| {
+                    s[1] = officer_signature("310102", officer_key(k, "310102"), &other);
+                });
+            },
+        ),
+        forge(
+            "officer.signature",
+            "an officer signs with the device's key",
+            k,
+            |b, k| {
+                let m = manifest_value(b);
+                b.officers
+                    .retain(|c| c.certificate.officer.officer_id != "310102");
+                with_signatures(b, k, |s, _| {
+                    s[1] = officer_signature("310102", &k.device, &m);
+                });
+            },
+        ),
+        forge(
+            "officer.signature",
+            "someone who is not a collector signs",
+            k,
+            |b, k| {
+                let m = manifest_value(b);
+                with_signatures(b, k, |s, _| {
+                    s.push(officer_signature("310199", &key("officer 310199"), &m));
+                });
+            },
+        ),
         forge("officer.signature", "one officer signs twice", k, |b, k| {
             with_signatures(b, k, |s, _| s.push(s[0].clone()));
         }),
-        forge("officer.credential", "a credential the notary did not sign", k, |b, k| {
-            recredential(b, k, "310102", &key("rogue"), |_| {});
-        }),
-        forge("officer.credential", "a credential issued by another notary", k, |b, k| {
-            let other = key("second notary");
-            recredential(b, k, "310102", &other, |c| {
-                c.notary_key_id = other.public_key().key_id();
-            });
-        }),
-        forge("officer.credential", "the key bound to another officer", k, |b, k| {
-            let notary = k.notary.clone();
-            recredential(b, k, "310102", &notary, |c| {
-                c.officer.officer_id = "310103".into();
-            });
-        }),
-        forge("officer.credential", "a credential issued after the receipt", k, |b, k| {
-            let notary = k.notary.clone();
-            recredential(b, k, "310102", &notary, |c| {
-                c.issued_at = t("2026-11-22T08:00:00.000+08:00");
-            });
-        }),
-        forge("officer.credential", "a credential binding another key", k, |b, k| {
-            let notary = k.notary.clone();
-            recredential(b, k, "310102", &notary, |c| {
-                c.public_key = key("officer 310101").public_key().to_hex();
-            });
-        }),
-        forge("officer.credential", "a signer without a credential", k, |b, k| {
-            b.officers.pop();
-            reseal(b, k, Step::Cosign);
-        }),
-        forge("officer.credential", "a credential no signature uses", k, |b, k| {
-            let mut extra = credential(k, "310101");
-            let stranger = key("officer 310199");
-            extra.certificate.officer.officer_id = "310199".into();
-            extra.certificate.public_key = stranger.public_key().to_hex();
-            extra.certificate.key_id = stranger.public_key().key_id();
-            b.officers.push(SignedOfficerCertificate::sign(extra.certificate, &k.notary).unwrap());
-            reseal(b, k, Step::Cosign);
-        }),
+        forge(
+            "officer.credential",
+            "a credential the notary did not sign",
+            k,
+            |b, k| {
+                recredential(b, k, "310102", &key("rogue"), |_| {});
+            },
+        ),
+        forge(
+            "officer.credential",
+            "a credential issued by another notary",
+            k,
+            |b, k| {
+                let other = key("second notary");
+                recredential(b, k, "310102", &other, |c| {
+                    c.notary_key_id = other.public_key().key_id();
+                });
+            },
+        ),
+        forge(
+            "officer.credential",
+            "the key bound to another officer",
+            k,
+            |b, k| {
+                let notary = k.notary.clone();
+                recredential(b, k, "310102", &notary, |c| {
+                    c.officer.officer_id = "310103".into();
+                });
+            },
+        ),
+        forge(
+            "officer.credential",
+            "a credential issued after the receipt",
+            k,
+            |b, k| {
+                let notary = k.notary.clone();
+                recredential(b, k, "310102", &notary, |c| {
+                    c.issued_at = t("2026-11-22T08:00:00.000+08:00");
+                });
+            },
+        ),
+        forge(
+            "officer.credential",
+            "a credential binding another key",
+            k,
+            |b, k| {
+                let notary = k.notary.clone();
+                recredential(b, k, "310102", &notary, |c| {
+                    c.public_key = key("officer 310101").public_key().to_hex();
+                });
+            },
+        ),
+        forge(
+            "officer.credential",
+            "a signer without a credential",
+            k,
+            |b, k| {
+                b.officers.pop();
+                reseal(b, k, Step::Cosign);
+            },
+        ),
+        forge(
+            "officer.credential",
+            "a credential no signature uses",
+            k,
+            |b, k| {
+                let mut extra = credential(k, "310101");
+                let stranger = key("officer 310199");
+                extra.certificate.officer.officer_id = "310199".into();
+                extra.certificate.public_key = stranger.public_key().to_hex();
+                extra.certificate.key_id = stranger.public_key().key_id();
+                b.officers
+                    .push(SignedOfficerCertificate::sign(extra.certificate, &k.notary).unwrap());
+                reseal(b, k, Step::Cosign);
+            },
+        ),
     ]
 }
 

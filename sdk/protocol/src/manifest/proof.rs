@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::schema::{SchemaViolation, pointer_of};
 use super::{MANIFEST_TYPE, Manifest};
 use crate::canonical::{self, CanonicalError};
-use crate::officer::OfficerSignature;
 use crate::hash::Hash32;
+use crate::officer::OfficerSignature;
 use crate::signed::{SignatureBlock, SignedError};
 use crate::sm2::{Sm2Error, Sm2PublicKey, Sm2Signature, Sm2SigningKey};
 

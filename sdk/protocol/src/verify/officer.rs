@@ -43,8 +43,7 @@ pub(super) fn check(b: &Bundle, r: &mut Report) {
             }
             let (key, signature) = s.signature.parts().map_err(|e| format!("{at}: {e}"))?;
             let key_id = key.key_id();
-            if key_id == proof.manifest.device.key_id || signers.iter().any(|(k, _)| *k == key_id)
-            {
+            if key_id == proof.manifest.device.key_id || signers.iter().any(|(k, _)| *k == key_id) {
                 return Err(format!(
                     "{at}: the key signed twice or is the device's key; each officer signs with a key of their own"
                 ));
