@@ -34,7 +34,7 @@ fn demo_runs_end_to_end() {
     // certificate states 取证依据 with every requirement met.
     assert!(
         stdout.contains(
-            "取证依据 forensic procedure: 行政执法现场检查取证 (cn.admin-penalty.onsite.2021 v1), 8 requirements, 0 not met"
+            "取证依据 forensic procedure: 行政执法现场检查取证 (cn.admin-penalty.onsite.2021 v1), 9 requirements, 0 not met"
         ),
         "{stdout}"
     );

@@ -27,17 +27,55 @@ const CRIMINAL: &str = "cn.mps.criminal-electronic-data.2019";
 
 fn cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = tiezheng();
-    c.args(args).arg("--dir").arg(dir).env("TIEZHENG_PIN", PIN);
+    c.args(args)
+        .arg("--dir")
+        .arg(dir)
+        .env("TIEZHENG_PIN", PIN)
+        // Each officer's own PIN, unlocking the officer's key at capture.
+        .env("TIEZHENG_OFFICER_PIN_310101", "pin-310101")
+        .env("TIEZHENG_OFFICER_PIN_310102", "pin-310102");
     c
 }
 
+/// Registers officer `id`'s own key on the device.
+fn add_officer(dir: &Path, id: &str) {
+    let out = cmd(
+        dir,
+        &[
+            "officer",
+            "add",
+            "--id",
+            id,
+            "--name",
+            "王强",
+            "--badge",
+            "沪执0001",
+            "--unit",
+            "浦东新区城管执法局",
+            "--danger-kdf-iterations",
+            "100",
+        ],
+    )
+    .env("TIEZHENG_OFFICER_PIN", format!("pin-{id}"))
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// A device of `officers`, each with a key of their own.
 fn init(dir: &Path, officers: &[&str], extra: &[&str]) -> Output {
     let mut args = vec!["device", "init", "--danger-kdf-iterations", "1000"];
     for o in officers {
         args.extend(["--officer", o]);
     }
     args.extend(extra);
-    cmd(dir, &args).output().unwrap()
+    let out = cmd(dir, &args).output().unwrap();
+    if out.status.success() {
+        for o in officers {
+            add_officer(dir, o);
+        }
+    }
+    out
 }
 
 fn capture(dir: &Path, extra: &[&str]) -> Output {
@@ -120,8 +158,17 @@ fn one_officer_under_a_two_officer_profile_is_refused_and_nothing_is_queued() {
         0,
         "nothing stored"
     );
-    // A second collector named for this capture meets it; the should of the profile then ask
-    // for reasons.
+    // A second collector named for this capture, without a key of their own on the device:
+    // one device key does not stand in for two officers.
+    let unsigned = capture(d, &["--collector", "310101", "--collector", "310102"]);
+    assert!(!unsigned.status.success());
+    let e = stderr(&unsigned);
+    assert!(e.contains("profile.signatures"), "{e}");
+    assert!(e.contains("310102 did not sign"), "{e}");
+    assert_eq!(queued(d), 0, "nothing queued");
+    // The second officer registers a key and signs; the shoulds of the profile then ask for
+    // reasons.
+    add_officer(d, "310102");
     let no_reason = capture(d, &["--collector", "310101", "--collector", "310102"]);
     assert!(!no_reason.status.success());
     assert!(
@@ -158,6 +205,7 @@ fn one_officer_under_a_two_officer_profile_is_refused_and_nothing_is_queued() {
         outcomes,
         [
             ("profile.collectors", true),
+            ("profile.signatures", true),
             ("profile.fields", true),
             ("profile.origin", true),
             ("profile.holder", true),
@@ -166,8 +214,14 @@ fn one_officer_under_a_two_officer_profile_is_refused_and_nothing_is_queued() {
             ("profile.clock", false),
         ]
     );
+    let signers: Vec<&str> = p
+        .officer_signatures
+        .iter()
+        .map(|s| s.officer_id.as_str())
+        .collect();
+    assert_eq!(signers, ["310101", "310102"], "both officers signed");
     assert_eq!(
-        proc.outcomes[5].reason.as_deref(),
+        proc.outcomes[6].reason.as_deref(),
         Some("indoor market hall, no satellite fix")
     );
     assert_eq!(queued(d), 1);
@@ -273,7 +327,15 @@ fn each_must_refuses_and_each_should_is_recorded_with_its_reason() {
         .collect();
     assert_eq!(
         reasons,
-        [None, None, None, None, Some("basement"), Some("offline")]
+        [
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some("basement"),
+            Some("offline")
+        ]
     );
     // A good fix and a synchronised clock meet both shoulds: no reason needed or recorded.
     let mut a = criminal.to_vec();

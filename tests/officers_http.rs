@@ -214,7 +214,11 @@ fn two_enrolled_officers_sign_and_the_bundle_proves_who_signed() {
         &[("310101", "1111"), ("310102", "2222")],
     ));
     let (s, v) = submit(&n, &token, next.stdout.trim_ascii_end());
-    assert_eq!((s, v["code"].as_str()), (403, Some("revoked_officer")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("revoked_officer")),
+        "{v}"
+    );
     assert_eq!(v["field"], json!("/officer_signatures"));
 }
 

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use tiezheng_protocol::manifest::{
     CaseRecord, Decimal, LocationFix, LocationProvider, PartyRecord, TimeSync,
 };
+use tiezheng_protocol::officer::OfficerIdentity;
 use tiezheng_protocol::profile::{self, CaseField, RuleKind, Severity};
 use tiezheng_protocol::{Proof, Timestamp};
 use tiezheng_sdk::capture::{CaptureContext, CaptureError, MonotonicClock, SegmentPolicy};
@@ -39,10 +40,31 @@ fn device(dir: &Path, profile: Option<&str>) -> UnlockedDevice {
         model: "test".into(),
         os: "linux".into(),
     };
-    Device::init(dir, setup, &vault)
-        .unwrap()
-        .unlock(&vault)
-        .unwrap()
+    let device = Device::init(dir, setup, &vault).unwrap();
+    // Each collector's own key, under the officer's own PIN, unlocked for the session.
+    for (id, name) in [("010001", "王强"), ("010002", "李明")] {
+        device
+            .add_officer(
+                OfficerIdentity {
+                    officer_id: id.into(),
+                    name: name.into(),
+                    badge_number: format!("执{id}"),
+                    unit: "unit".into(),
+                },
+                &PassphraseVault::new(format!("pin {id}")).danger_with_iterations(10),
+            )
+            .unwrap();
+    }
+    let unlocked = device.unlock(&vault).unwrap();
+    for id in ["010001", "010002"] {
+        unlocked
+            .unlock_officer(
+                id,
+                &PassphraseVault::new(format!("pin {id}")).danger_with_iterations(10),
+            )
+            .unwrap();
+    }
+    unlocked
 }
 
 /// A capture that meets every requirement of every shipped profile.
@@ -97,6 +119,8 @@ fn break_rule(ctx: &mut CaptureContext, r: &profile::Requirement) -> bool {
             ctx.case.collectors = vec!["010001".into(); min - 1];
             ctx.case.collectors.push(" ".into());
         }
+        // A collector with no key of their own on the device cannot sign.
+        RuleKind::Signatures => ctx.case.collectors = vec!["010001".into(), "090001".into()],
         RuleKind::Holder => ctx.case.holder = None,
         RuleKind::Witness => ctx.case.witness = None,
         RuleKind::Fields => {
@@ -143,7 +167,17 @@ fn every_requirement_of_every_profile_is_enforced_at_capture() {
         let proc = p.manifest.procedure.as_ref().unwrap();
         assert_eq!(proc.profile, loaded.reference(), "{id}");
         assert!(proc.outcomes.iter().all(|o| o.met), "{id}");
-        profile::check_procedure(&p.manifest).unwrap();
+        let signers: Vec<&str> = p
+            .officer_signatures
+            .iter()
+            .map(|s| s.officer_id.as_str())
+            .collect();
+        assert_eq!(
+            signers,
+            ["010001", "010002"],
+            "{id}: both collectors signed"
+        );
+        profile::check_procedure(&p).unwrap();
         for r in loaded
             .profile
             .requirements
@@ -193,7 +227,7 @@ fn every_requirement_of_every_profile_is_enforced_at_capture() {
                         Some("the reason, as the officer gave it"),
                         "{what}"
                     );
-                    profile::check_procedure(&p.manifest).unwrap();
+                    profile::check_procedure(&p).unwrap();
                 }
             }
             checked += 1;
@@ -244,8 +278,36 @@ fn the_device_default_applies_recordings_are_held_at_start_and_recovery_never_re
     assert_eq!(recovered.len(), 1);
     let proc = recovered[0].proof.manifest.procedure.as_ref().unwrap();
     assert_eq!(proc.profile.id, admin);
-    profile::check_procedure(&recovered[0].proof.manifest).unwrap();
+    profile::check_procedure(&recovered[0].proof).unwrap();
     assert_eq!(Queue::open(tmp.path()).unwrap().entries().unwrap().len(), 2);
+    // Cut off again, and recovered by a process in which the officers have not unlocked their
+    // keys: the evidence is kept, without the procedural claim, and the finding says why.
+    let mut rec = d
+        .start_recording(
+            "w.mp4",
+            SegmentPolicy {
+                max_bytes: 4096,
+                max_ms: 60_000,
+            },
+            &ctx,
+            Box::new(MonotonicClock::default()),
+        )
+        .unwrap();
+    rec.write(&std::fs::read(corpus("video/street_8s_720p.mp4")).unwrap()[..20_000])
+        .unwrap();
+    drop(rec);
+    let vault = PassphraseVault::new("1234").danger_with_iterations(10);
+    let later = Device::open(tmp.path()).unwrap().unlock(&vault).unwrap();
+    let recovered = later.recover_recordings().unwrap();
+    let m = &recovered[0].proof.manifest;
+    assert!(m.procedure.is_none());
+    assert!(
+        m.items[0]
+            .findings
+            .iter()
+            .any(|f| f.code == "procedure_not_attested")
+    );
+    profile::check_procedure(&recovered[0].proof).unwrap();
     // An unknown profile, chosen per capture or as the device's default, is refused clearly.
     let mut unknown = ctx.clone();
     unknown.profile = Some("cn.nowhere".into());

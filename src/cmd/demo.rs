@@ -128,6 +128,23 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         },
         &vault,
     )?;
+    // Each officer's own key, on the device, under the officer's own PIN.
+    let officers = [
+        ("310101", "王强", "沪执0310101"),
+        ("310102", "李明", "沪执0310102"),
+    ];
+    let officer_vault = |id: &str| PassphraseVault::new(format!("demo-officer-{id}"));
+    for (id, name, badge) in officers {
+        Device::open(&device_dir)?.add_officer(
+            tiezheng_protocol::officer::OfficerIdentity {
+                officer_id: id.into(),
+                name: name.into(),
+                badge_number: badge.into(),
+                unit: "上海市浦东新区城市管理行政执法局".into(),
+            },
+            &officer_vault(id),
+        )?;
+    }
     let device = Device::open(&device_dir)?.unlock(&vault)?;
     let client = NotaryClient::new(&url)?;
     let rt = runtime()?;
@@ -143,6 +160,22 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         "   device key {} (SM2, sealed under the officer's PIN)",
         device.public_key().key_id()
     )?;
+    // Each officer unlocks their own key and the notary binds it to them (a code per officer).
+    for (id, name, badge) in officers {
+        device.unlock_officer(id, &officer_vault(id))?;
+        let code = admin_call(&conn, "/v1/enrolment-codes", &json!({"officer_id": id}))?;
+        let code = code
+            .get("code")
+            .and_then(|c| c.as_str())
+            .context("no code in the answer")?
+            .to_owned();
+        let credential = rt.block_on(client.enrol_officer(&device, id, &code))?;
+        writeln!(
+            out,
+            "   officer {id} {name} (执法证号 {badge}): own key {} bound by the notary",
+            credential.certificate.key_id
+        )?;
+    }
 
     // 3. Captures, as the officer takes them.
     writeln!(

@@ -227,12 +227,10 @@ fn genuine_reason(rule: &str) -> Option<&'static str> {
 
 /// The procedure the SDK records for `m` under profile `id`.
 fn procedure_of(m: &Manifest, id: &str) -> Procedure {
-    profile::assess(
-        &profile::find(id).unwrap(),
-        &profile::Facts::of(m),
-        genuine_reason,
-    )
-    .unwrap()
+    // The genuine capture's collectors each sign with their own key.
+    let mut facts = profile::Facts::of(m);
+    facts.signers = m.case.collectors.iter().map(String::as_str).collect();
+    profile::assess(&profile::find(id).unwrap(), &facts, genuine_reason).unwrap()
 }
 
 fn manifest(k: &Keys) -> Manifest {
@@ -2230,6 +2228,29 @@ fn profile_forgeries(k: &Keys) -> Vec<Forgery> {
             "the same officer named twice, recorded as met",
             k,
             |m| m.case.collectors = vec!["310101".into(), " 310101".into()],
+        ),
+        forge(
+            "profile.signatures",
+            "a single officer's signature under a two-officer profile, recorded as met",
+            k,
+            |b, k| {
+                b.proof
+                    .officer_signatures
+                    .retain(|s| s.officer_id == "310101");
+                b.officers
+                    .retain(|c| c.certificate.officer.officer_id == "310101");
+                reseal(b, k, Step::ReceiptLinks);
+            },
+        ),
+        forge(
+            "profile.signatures",
+            "no officer signed, only the device, recorded as met",
+            k,
+            |b, k| {
+                b.proof.officer_signatures.clear();
+                b.officers.clear();
+                reseal(b, k, Step::ReceiptLinks);
+            },
         ),
         forge_procedure("profile.holder", "no holder, recorded as met", k, |m| {
             m.case.holder = None;

@@ -238,7 +238,11 @@ fn each_requirement_decides_what_the_specification_says() {
         gnss_time,
         last_time_sync,
     };
-    let facts = |case, items| Facts { case, items };
+    let facts = |case, items| Facts {
+        case,
+        items,
+        signers: Vec::new(),
+    };
     let req = |v: Value| -> Requirement {
         let mut base = json!({"severity": "must", "title_zh": "要求", "title_en": "requirement"});
         base.as_object_mut()
@@ -303,6 +307,7 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
     let facts = Facts {
         case: &one_officer,
         items: vec![item.clone()],
+        signers: vec!["310101"],
     };
     let e = profile::assess(&criminal, &facts, |_| None).unwrap_err();
     assert_eq!(
@@ -314,9 +319,21 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
         name: Some("李某".into()),
         note: None,
     });
+    let unsigned = Facts {
+        case: &two,
+        items: vec![item.clone()],
+        signers: vec!["310101"],
+    };
+    let e = profile::assess(&criminal, &unsigned, |_| None).unwrap_err();
+    assert_eq!(
+        (e.code, e.rule),
+        ("profile_requirement_not_met", "profile.signatures")
+    );
+    assert!(e.message.contains("310102"), "{}", e.message);
     let facts = Facts {
         case: &two,
         items: vec![item],
+        signers: vec!["310101", "310102"],
     };
     let e = profile::assess(&criminal, &facts, |_| None).unwrap_err();
     assert_eq!(
@@ -341,6 +358,7 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
         rules,
         [
             ("profile.collectors", true, None),
+            ("profile.signatures", true, None),
             ("profile.holder", true, None),
             ("profile.witness", true, None),
             ("profile.fields", true, None),
@@ -354,7 +372,7 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
         .iter()
         .filter(|r| r.severity == Severity::Must)
         .count();
-    assert_eq!(musts, 4);
+    assert_eq!(musts, 5);
 }
 
 #[test]
@@ -366,22 +384,44 @@ fn intake_refuses_a_recorded_procedure_that_does_not_hold() {
     .unwrap();
     let mut m: tiezheng_protocol::Manifest = serde_json::from_value(example).unwrap();
     m.device.key_id = key.public_key().key_id();
-    assert!(check_procedure(&m).is_ok(), "no procedure: no claim");
+    let proof_of =
+        |m: &tiezheng_protocol::Manifest| tiezheng_protocol::Proof::sign(m.clone(), &key).unwrap();
+    m.procedure = None;
+    assert!(
+        check_procedure(&proof_of(&m)).is_ok(),
+        "no procedure: no claim"
+    );
     let basic = profile::find("basic").unwrap();
     m.procedure = Some(profile::assess(&basic, &Facts::of(&m), |_| None).unwrap());
-    assert!(check_procedure(&m).is_ok());
+    assert!(check_procedure(&proof_of(&m)).is_ok());
     let mut forged = m.clone();
     forged.procedure.as_mut().unwrap().profile.sm3 = Hash32::sm3(b"x");
     assert_eq!(
-        check_procedure(&forged).unwrap_err().code,
+        check_procedure(&proof_of(&forged)).unwrap_err().code,
         "profile_mismatch"
     );
     let mut forged = m.clone();
     forged.procedure.as_mut().unwrap().profile.id = "cn.nowhere".into();
-    let e = check_procedure(&forged).unwrap_err();
+    let e = check_procedure(&proof_of(&forged)).unwrap_err();
     assert_eq!(
         (e.code, e.pointer.as_str()),
         ("unknown_profile", "/manifest/procedure/profile/id")
+    );
+    // The example claims the administrative profile, every requirement met: without the two
+    // officers' own signatures, profile.signatures does not hold.
+    let mut admin = m.clone();
+    admin.procedure = serde_json::from_value(
+        serde_json::from_str::<Value>(
+            &std::fs::read_to_string(repo_root().join("schemas/examples/manifest.json")).unwrap(),
+        )
+        .unwrap()["procedure"]
+            .clone(),
+    )
+    .unwrap();
+    let e = check_procedure(&proof_of(&admin)).unwrap_err();
+    assert_eq!(
+        (e.code, e.rule),
+        ("profile_requirement_not_met", "profile.signatures")
     );
     // Through the proof's schema check, as the notary's intake runs it.
     let proof = tiezheng_protocol::Proof::sign(forged, &key).unwrap();

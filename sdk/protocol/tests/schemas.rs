@@ -93,7 +93,17 @@ fn examples() -> Vec<(&'static str, Value)> {
         "item": {"bytes": 3, "hashes": ContentHash::pair(&abc())}
     });
     let block = SignatureBlock::sign(&key, &document).unwrap();
-    let proof = Proof::sign(example_manifest(&key), &key).unwrap();
+    // Each collector signs with a key of their own (example keys: SM3 of a public phrase).
+    let officer_key = |id: &str| {
+        Sm2SigningKey::from_bytes(
+            Hash32::sm3(format!("tiezheng example officer {id}").as_bytes()).as_bytes(),
+        )
+        .unwrap()
+    };
+    let mut proof = Proof::sign(example_manifest(&key), &key).unwrap();
+    for id in ["310101", "310102"] {
+        proof.cosign(id, &officer_key(id)).unwrap();
+    }
     let t = |s: &str| Timestamp::parse(s).unwrap();
     let receipt = SignedReceipt::sign(
         Receipt {
@@ -193,6 +203,30 @@ fn examples() -> Vec<(&'static str, Value)> {
         }],
         validators: Vec::new(),
     };
+    let identity = |id: &str, name: &str| tiezheng_protocol::officer::OfficerIdentity {
+        officer_id: id.into(),
+        name: name.into(),
+        badge_number: format!("沪执0{id}"),
+        unit: "上海市浦东新区城市管理行政执法局".into(),
+    };
+    let officer = identity("310102", "李明");
+    let credential = |id: &str, name: &str| {
+        let k = officer_key(id);
+        tiezheng_protocol::officer::SignedOfficerCertificate::sign(
+            tiezheng_protocol::officer::OfficerCertificate {
+                kind: "tiezheng.officer-certificate.v1".into(),
+                officer: identity(id, name),
+                public_key: k.public_key().to_hex(),
+                key_id: k.public_key().key_id(),
+                device_key_id: key.public_key().key_id(),
+                issued_at: t("2026-11-20T16:05:01.000+08:00"),
+                notary_key_id: key.public_key().key_id(),
+            },
+            &key,
+        )
+        .unwrap()
+    };
+    let officer_credentials = vec![credential("310101", "王强"), credential("310102", "李明")];
     let example_bundle = tiezheng_protocol::bundle::Bundle {
         kind: "tiezheng.bundle.v1".into(),
         mode: "embedded".into(),
@@ -215,7 +249,7 @@ fn examples() -> Vec<(&'static str, Value)> {
         cometbft: None,
         governance: Vec::new(),
         custody: None,
-        officers: Vec::new(),
+        officers: officer_credentials.clone(),
     };
     common::verify_bundle(&example_bundle, None, &policy).unwrap();
     let notarised = tiezheng_protocol::certificate::issue(
@@ -267,12 +301,6 @@ fn examples() -> Vec<(&'static str, Value)> {
         &key,
     )
     .unwrap();
-    let officer = tiezheng_protocol::officer::OfficerIdentity {
-        officer_id: "310102".into(),
-        name: "李明".into(),
-        badge_number: "沪执0310102".into(),
-        unit: "上海市浦东新区城市管理行政执法局".into(),
-    };
     let officer_enrolment = tiezheng_protocol::officer::OfficerEnrolmentRequest::sign(
         tiezheng_protocol::officer::OfficerEnrolmentBody {
             kind: "tiezheng.officer-enrolment.v1".into(),
@@ -280,22 +308,10 @@ fn examples() -> Vec<(&'static str, Value)> {
             officer: officer.clone(),
             requested_at: t("2026-11-20T16:05:00.000+08:00"),
         },
-        &key,
+        &officer_key("310102"),
     )
     .unwrap();
-    let officer_certificate = tiezheng_protocol::officer::SignedOfficerCertificate::sign(
-        tiezheng_protocol::officer::OfficerCertificate {
-            kind: "tiezheng.officer-certificate.v1".into(),
-            officer,
-            public_key: key.public_key().to_hex(),
-            key_id: key.public_key().key_id(),
-            device_key_id: key.public_key().key_id(),
-            issued_at: t("2026-11-20T16:05:01.000+08:00"),
-            notary_key_id: key.public_key().key_id(),
-        },
-        &key,
-    )
-    .unwrap();
+    let officer_certificate = officer_credentials[1].clone();
 
     let proposal = tiezheng_protocol::ledger::GovernanceProposal {
         kind: "tiezheng.governance.v1".into(),
@@ -421,7 +437,8 @@ fn examples() -> Vec<(&'static str, Value)> {
 fn example_manifest(key: &Sm2SigningKey) -> Manifest {
     let mut m = example_manifest_without_procedure(key);
     let admin = tiezheng_protocol::profile::find("cn.admin-penalty.onsite.2021").unwrap();
-    let facts = tiezheng_protocol::profile::Facts::of(&m);
+    let mut facts = tiezheng_protocol::profile::Facts::of(&m);
+    facts.signers = vec!["310101", "310102"];
     m.procedure = Some(tiezheng_protocol::profile::assess(&admin, &facts, |_| None).unwrap());
     m
 }

@@ -3,7 +3,7 @@
 //! before anything is stored or signed: a `must` that does not hold refuses the capture, a
 //! `should` that does not hold needs a reason from the app, recorded in the manifest.
 
-use tiezheng_protocol::manifest::Origin;
+use tiezheng_protocol::manifest::{EvidenceItem, Origin};
 use tiezheng_protocol::profile::{self, BASIC_PROFILE, Facts, ItemFacts, LoadedProfile, Procedure};
 
 use super::{CaptureContext, CaptureError};
@@ -29,7 +29,9 @@ impl UnlockedDevice {
         origin: Option<Origin>,
     ) -> Result<Procedure, CaptureError> {
         let loaded = self.profile_for(ctx)?;
+        let cosigners = self.cosigners(&ctx.case.collectors);
         let facts = Facts {
+            signers: cosigners.iter().map(|(id, _)| id.as_str()).collect(),
             case: &ctx.case,
             items: origin
                 .map(|origin| ItemFacts {
@@ -45,5 +47,39 @@ impl UnlockedDevice {
         Ok(profile::assess(&loaded, &facts, |rule| {
             ctx.reasons.get(rule).map(String::as_str)
         })?)
+    }
+
+    /// Whether every requirement `procedure` records as met still holds for `item` sealed now
+    /// (with the officers unlocked now): what recovery checks before it keeps the claim.
+    pub(super) fn still_holds(
+        &self,
+        procedure: &Procedure,
+        ctx: &CaptureContext,
+        item: &EvidenceItem,
+    ) -> bool {
+        let Some(loaded) = profile::find_version(&procedure.profile.id, procedure.profile.version)
+        else {
+            return false;
+        };
+        let cosigners = self.cosigners(&ctx.case.collectors);
+        let facts = Facts {
+            case: &ctx.case,
+            items: vec![ItemFacts {
+                origin: item.origin,
+                os_fix: item.location.as_ref().and_then(|l| l.os_fix.as_ref()),
+                device_time: &item.times.device_time,
+                gnss_time: item.times.gnss_time.as_ref(),
+                last_time_sync: item.times.last_time_sync.as_ref(),
+            }],
+            signers: cosigners.iter().map(|(id, _)| id.as_str()).collect(),
+        };
+        procedure.outcomes.iter().filter(|o| o.met).all(|o| {
+            loaded
+                .profile
+                .requirements
+                .iter()
+                .find(|r| r.rule == o.rule)
+                .is_some_and(|r| profile::evaluate(r, &facts).is_ok())
+        })
     }
 }

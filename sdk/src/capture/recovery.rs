@@ -147,12 +147,28 @@ impl UnlockedDevice {
                 recorded_len.saturating_sub(proven)
             ),
         });
+        // The procedure decided when the recording started still stands only if the officers
+        // who must sign are unlocked now; if not, the evidence is kept without the claim.
+        let procedure = match header.procedure.clone() {
+            Some(p) if self.still_holds(&p, &header.context, &item) => Some(p),
+            Some(p) => {
+                item.findings.push(tiezheng_protocol::manifest::Finding {
+                    code: "procedure_not_attested".into(),
+                    detail: format!(
+                        "recovered after a crash without every collector's signature: the recording started under profile {} v{}, but no procedure is claimed for it",
+                        p.profile.id, p.profile.version
+                    ),
+                });
+                None
+            }
+            None => None,
+        };
         let outcome = self.seal(
             vec![item],
             None,
             &header.context,
             Some(media_path),
-            header.procedure.clone(),
+            procedure,
         )?;
         let _ = fs::remove_file(&part_path);
         let _ = fs::remove_file(journal_path);

@@ -227,7 +227,7 @@ impl Proof {
             SchemaViolation::new("invalid_proof", pointer_of(e.path(), &message), message)
         })?;
         proof.manifest.check_schema()?;
-        crate::profile::check_procedure(&proof.manifest).map_err(|v| {
+        crate::profile::check_procedure(&proof).map_err(|v| {
             SchemaViolation::new(v.code, v.pointer, format!("{}: {}", v.rule, v.message))
         })?;
         Ok(proof)

@@ -2,7 +2,7 @@
 //! SDK records at capture ([`assess`]), and the review of a recorded procedure that the notary's
 //! intake ([`check_procedure`]) and the verifier run (`review`).
 
-use crate::manifest::{CaseRecord, LocationFix, Manifest, Origin, PartyRecord, TimeSync};
+use crate::manifest::{CaseRecord, LocationFix, Manifest, Origin, PartyRecord, Proof, TimeSync};
 use crate::time::Timestamp;
 
 use super::{
@@ -15,6 +15,9 @@ use super::{
 pub enum RuleKind {
     /// At least `min_collectors` distinct collectors are named.
     Collectors,
+    /// Every collector signed the manifest with a key of their own (the proof's
+    /// `officer_signatures`; their validity is rule `officer.signature`'s).
+    Signatures,
     /// The holder is named, or a note records why they did not sign.
     Holder,
     /// The witness is named, or a note records why there is none.
@@ -36,8 +39,9 @@ pub enum RuleKind {
 
 impl RuleKind {
     /// Every rule, in catalogue order.
-    pub const ALL: [RuleKind; 8] = [
+    pub const ALL: [RuleKind; 9] = [
         Self::Collectors,
+        Self::Signatures,
         Self::Holder,
         Self::Witness,
         Self::Fields,
@@ -51,6 +55,7 @@ impl RuleKind {
     pub fn id(self) -> &'static str {
         match self {
             Self::Collectors => "profile.collectors",
+            Self::Signatures => "profile.signatures",
             Self::Holder => "profile.holder",
             Self::Witness => "profile.witness",
             Self::Fields => "profile.fields",
@@ -86,7 +91,7 @@ impl RuleKind {
             Self::Location => &["max_accuracy_m"],
             Self::Clock => &["max_skew_s"],
             Self::ReceiptDelay => &["max_delay_s"],
-            Self::Holder | Self::Witness | Self::Origin => &[],
+            Self::Signatures | Self::Holder | Self::Witness | Self::Origin => &[],
         };
         for (name, present) in given {
             if present != wanted.contains(&name) {
@@ -132,6 +137,8 @@ pub struct Facts<'a> {
     pub case: &'a CaseRecord,
     /// One entry per evidence item (none for a session summary).
     pub items: Vec<ItemFacts<'a>>,
+    /// The officer IDs of the collectors' own signatures over the manifest.
+    pub signers: Vec<&'a str>,
 }
 
 /// One item's facts.
@@ -150,9 +157,21 @@ pub struct ItemFacts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    /// The facts a manifest records.
+    /// The facts a proof records: its manifest's, and who signed it.
+    pub fn of_proof(p: &'a Proof) -> Self {
+        let mut f = Self::of(&p.manifest);
+        f.signers = p
+            .officer_signatures
+            .iter()
+            .map(|s| s.officer_id.as_str())
+            .collect();
+        f
+    }
+
+    /// The facts a manifest records (no officer signatures).
     pub fn of(m: &'a Manifest) -> Self {
         Self {
+            signers: Vec::new(),
             case: &m.case,
             items: m
                 .items
@@ -223,6 +242,28 @@ pub fn evaluate(r: &Requirement, facts: &Facts<'_>) -> Result<String, String> {
                     "at least {min} distinct collectors are required, {} named ({}): add the other officers",
                     distinct.len(),
                     distinct.join(", ")
+                ))
+            }
+        }
+        RuleKind::Signatures => {
+            let mut unsigned: Vec<&str> = facts
+                .case
+                .collectors
+                .iter()
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .filter(|c| !facts.signers.iter().any(|s| s.trim() == *c))
+                .collect();
+            unsigned.dedup();
+            if unsigned.is_empty() {
+                Ok(format!(
+                    "every collector signed with their own key ({})",
+                    facts.signers.join(", ")
+                ))
+            } else {
+                Err(format!(
+                    "collector(s) {} did not sign with their own key: each officer registers a key on the device (`tiezheng officer add`) and unlocks it at capture",
+                    unsigned.join(", ")
                 ))
             }
         }
@@ -439,7 +480,8 @@ pub(crate) struct Reviewed {
 /// Every check of a recorded procedure against the built-in catalogue and the manifest:
 /// `profile.named`, `profile.outcomes`, then each recorded outcome's rule. Empty when the
 /// manifest names no profile. Stops after `profile.named` or `profile.outcomes` fails.
-pub(crate) fn review(m: &Manifest) -> (Option<LoadedProfile>, Vec<Reviewed>) {
+pub(crate) fn review(p: &Proof) -> (Option<LoadedProfile>, Vec<Reviewed>) {
+    let m = &p.manifest;
     let mut out = Vec::new();
     let Some(proc) = &m.procedure else {
         return (None, out);
@@ -525,7 +567,7 @@ pub(crate) fn review(m: &Manifest) -> (Option<LoadedProfile>, Vec<Reviewed>) {
             proc.outcomes.iter().filter(|o| !o.met).count()
         )),
     ));
-    let facts = Facts::of(m);
+    let facts = Facts::of_proof(p);
     for (i, (o, (_, r, kind))) in proc.outcomes.iter().zip(&wanted).enumerate() {
         let outcome = if o.met {
             evaluate(r, &facts).map_err(|why| format!("recorded as met, but {why}"))
@@ -546,11 +588,11 @@ pub(crate) fn review(m: &Manifest) -> (Option<LoadedProfile>, Vec<Reviewed>) {
     (Some(loaded), out)
 }
 
-/// The notary's intake: a manifest that names a profile names one of the catalogue, with its
-/// SM3, records every capture-time requirement's outcome in order, and every outcome recorded
-/// as met holds. The first failure is returned.
-pub fn check_procedure(m: &Manifest) -> Result<(), ProcedureViolation> {
-    let (_, reviewed) = review(m);
+/// The notary's intake: a proof whose manifest names a profile names one of the catalogue,
+/// with its SM3, records every capture-time requirement's outcome in order, and every outcome
+/// recorded as met holds. The first failure is returned.
+pub fn check_procedure(p: &Proof) -> Result<(), ProcedureViolation> {
+    let (_, reviewed) = review(p);
     match reviewed.into_iter().find(|r| r.outcome.is_err()) {
         Some(r) => Err(ProcedureViolation {
             code: r.code,

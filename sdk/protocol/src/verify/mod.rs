@@ -298,7 +298,7 @@ fn check(
     if let Some(p) = &proof {
         facts.proof_sm3 = Some(p.proof_sm3);
         facts.media_item = proof::check_media(&p.proof.manifest, media, &mut r);
-        profile::check(&p.proof.manifest, &b.receipt.receipt.received_at, &mut r);
+        profile::check(p.proof, &b.receipt.receipt.received_at, &mut r);
         officer::check(b, &mut r);
     }
     let subject = proof

@@ -3,15 +3,16 @@
 //! every `should` not met with a reason), each outcome recorded as met re-checked on the
 //! manifest, and the delay from capture to the notary's receipt.
 
-use crate::manifest::Manifest;
+use crate::manifest::Proof;
 use crate::profile::{RuleKind, Severity, receipt_delay, review};
 use crate::time::Timestamp;
 
 use super::report::Report;
 
-/// Records the `profile.*` rules for `m`, receipted at `received_at`.
-pub(super) fn check(m: &Manifest, received_at: &Timestamp, r: &mut Report) {
-    let (loaded, reviewed) = review(m);
+/// Records the `profile.*` rules for proof `p`, receipted at `received_at`.
+pub(super) fn check(p: &Proof, received_at: &Timestamp, r: &mut Report) {
+    let m = &p.manifest;
+    let (loaded, reviewed) = review(p);
     if m.procedure.is_none() {
         r.skip(
             "profile.named",
