@@ -7,8 +7,8 @@ from certificate import WHITE_SPACE
 from prims import sm3_doc, strict_json, ts_ms
 
 PROFILES = os.path.join(schema.SCHEMAS, "profiles")
-RULES = ("profile.named", "profile.outcomes", "profile.collectors", "profile.holder", "profile.witness",
-         "profile.fields", "profile.location", "profile.clock", "profile.origin", "profile.receipt_delay")
+RULES = ("profile.named", "profile.outcomes", "profile.collectors", "profile.signatures", "profile.holder",
+         "profile.witness", "profile.fields", "profile.location", "profile.clock", "profile.origin", "profile.receipt_delay")
 DELAY = "profile.receipt_delay"  # the one requirement decided here, from the signed receipt
 MAX_REASON = 500
 _shipped = None
@@ -97,6 +97,15 @@ def collectors(req, man):
     return n >= req["min_collectors"], f"{n} distinct collectors, at least {req['min_collectors']} required"
 
 
+def signatures(req, man, signers):
+    """Every collector named (trimmed, blank ones aside) is, trimmed, the `officer_id` of an entry of
+    the proof's `officer_signatures` (whether each verifies is officer.signature's)."""
+    signed = {trim(e["officer_id"]) for e in signers if isinstance(e["officer_id"], str)}
+    missing = sorted({trim(c) for c in man["case"]["collectors"] if filled(c)} - signed)
+    return not missing, f"collectors who did not sign: {missing}" if missing else \
+        f"every collector signed ({len(signed)} officers' signatures)"
+
+
 def party(member):
     def holds(req, man):
         p = man["case"][member]
@@ -142,13 +151,15 @@ def origin(req, man):
     return not bad, f"items not captured: {bad}" if bad else "every item captured"
 
 
-HOLDS = {"profile.collectors": collectors, "profile.holder": party("holder"), "profile.witness": party("witness"),
+HOLDS = {"profile.collectors": collectors, "profile.signatures": signatures, "profile.holder": party("holder"),
+         "profile.witness": party("witness"),
          "profile.fields": fields, "profile.location": location, "profile.clock": clock, "profile.origin": origin}
 
 
 # ---- the layer -------------------------------------------------------------------------------
-def check(man, rc, R):
-    """§4.4.1: the rules of the `profile` layer for manifest `man` and the signed receipt's `rc`."""
+def check(man, rc, R, signers=None):
+    """§4.4.1: the rules of the `profile` layer for manifest `man`, the signed receipt's `rc` and the
+    proof's `officer_signatures` (`signers`; None when absent)."""
     proc = man.get("procedure") if isinstance(man, dict) else None
     if proc is None:
         return skip(R, RULES, "the manifest names no forensic profile")
@@ -174,7 +185,8 @@ def check(man, rc, R):
         elif not recorded[rule]["met"]:
             R.add(rule, True, f"recorded as not met ({reqs[rule]['severity']}): {recorded[rule]['reason']}")
         else:
-            R.rule(rule, lambda req=reqs[rule], holds=holds: holds(req, man))
+            R.rule(rule, lambda req=reqs[rule], holds=holds: signatures(req, man, signers or [])
+                   if holds is signatures else holds(req, man))
     if DELAY in reqs:
         R.rule(DELAY, lambda: receipt_delay(reqs[DELAY], man, rc))
     else:

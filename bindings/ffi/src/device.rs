@@ -21,7 +21,7 @@ use crate::records::{CaptureResult, CaseInfo, DeviceSummary, QueueItem, SyncRepo
 /// An officer's device, unlocked for this session.
 #[derive(uniffi::Object)]
 pub struct Device {
-    inner: Arc<UnlockedDevice>,
+    pub(crate) inner: Arc<UnlockedDevice>,
     dir: PathBuf,
     clock: Arc<dyn Clock>,
     location: Option<Arc<dyn LocationProvider>>,

@@ -147,7 +147,10 @@ impl From<DeviceError> for TiezhengError {
             DeviceError::UnlockCancelled => Self::UnlockCancelled,
             DeviceError::NotInitialised(_)
             | DeviceError::NoOfficer
-            | DeviceError::AlreadyInitialised(_) => Self::InvalidInput {
+            | DeviceError::AlreadyInitialised(_)
+            | DeviceError::InvalidOfficer(_)
+            | DeviceError::OfficerExists(_)
+            | DeviceError::UnknownOfficer(_) => Self::InvalidInput {
                 reason: e.to_string(),
             },
             DeviceError::Vault(v) => Self::Platform {

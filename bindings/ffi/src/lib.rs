@@ -30,6 +30,7 @@ mod device;
 mod errors;
 mod hooks;
 mod media;
+mod officers;
 mod outbox;
 mod profiles;
 mod recording;
@@ -43,6 +44,7 @@ pub use hooks::{
     SyncListener,
 };
 pub use media::{ContentDigests, MediaInfo, hash_bytes, inspect_file};
+pub use officers::OfficerInfo;
 pub use outbox::{Outbox, device_exists};
 pub use profiles::{ProfileInfo, ProfileReason, RequirementInfo, profile, profiles};
 pub use recording::Recording;

@@ -187,6 +187,14 @@ class SdkTest(unittest.TestCase):
         dev = tz.Device.setup(d, ["310101"], "python host", "linux", PinVault("2468"), SystemClock(),
                               FixedLocation(), None, "cn.admin-penalty.onsite.2021")
         self.assertEqual(dev.summary().profile, "cn.admin-penalty.onsite.2021")
+        # Each officer's own key, sealed by the officer's own vault, unlocked for the session.
+        dev.add_officer(tz.OfficerInfo(officer_id="310101", name="王强", badge_number="沪执0310101",
+                                       unit="浦东新区城管执法局"), PinVault("1357"))
+        with self.assertRaises(tz.TiezhengError.InvalidInput):
+            dev.add_officer(tz.OfficerInfo(officer_id=" ", name="x", badge_number="y", unit="z"), PinVault("1"))
+        with self.assertRaises(tz.TiezhengError.WrongUnlock):
+            dev.unlock_officer("310101", PinVault("0000"))
+        self.assertEqual(dev.unlock_officer("310101", PinVault("1357")).officer_id, "310101")
         photo = read(os.path.join(CORPUS, "photos/DSCN0010.jpg"))
         one = tz.CaseInfo(reference="PY-PROFILE", cause="占道经营", holder_name="张某", witness_name="李某")
         with self.assertRaises(tz.TiezhengError.ProfileRefused) as refused:
@@ -196,6 +204,14 @@ class SdkTest(unittest.TestCase):
         self.assertIn("profile.collectors", str(refused.exception))
         two = tz.CaseInfo(reference="PY-PROFILE", cause="占道经营", holder_name="张某", witness_name="李某",
                           collectors=["310101", "310102"])
+        # 310102 has no key of their own on the device: one key does not stand in for two officers.
+        with self.assertRaises(tz.TiezhengError.ProfileRefused) as unsigned:
+            dev.capture_photo("two.jpg", photo, two)
+        self.assertEqual(unsigned.exception.rule, "profile.signatures")
+        dev.add_officer(tz.OfficerInfo(officer_id="310102", name="李明", badge_number="沪执0310102",
+                                       unit="浦东新区城管执法局"), PinVault("2468"))
+        dev.unlock_officer("310102", PinVault("2468"))
+        self.assertEqual([o.officer_id for o in dev.officers()], ["310101", "310102"])
         # The fix is good; the clock has no trusted time: a should, refused without a reason.
         with self.assertRaises(tz.TiezhengError.ProfileRefused) as no_reason:
             dev.capture_photo("two.jpg", photo, two)
@@ -203,7 +219,9 @@ class SdkTest(unittest.TestCase):
                          ("profile.clock", "profile_reason_required"))
         two.reasons = [tz.ProfileReason(rule="profile.clock", reason="no network for a time sync")]
         result = dev.capture_photo("two.jpg", photo, two)
-        procedure = json.loads(result.proof_json)["manifest"]["procedure"]
+        signed = json.loads(result.proof_json)
+        self.assertEqual([o["officer_id"] for o in signed["officer_signatures"]], ["310101", "310102"])
+        procedure = signed["manifest"]["procedure"]
         self.assertEqual(procedure["profile"]["id"], "cn.admin-penalty.onsite.2021")
         self.assertEqual(procedure["profile"]["sm3"], admin.sm3)
         clock = [o for o in procedure["outcomes"] if o["rule"] == "profile.clock"][0]

@@ -6,6 +6,7 @@ import cn.tiezheng.sample.Enrolment
 import cn.tiezheng.sample.SyncCoordinator
 import cn.tiezheng.sample.SyncOutcome
 import cn.tiezheng.sdk.Device
+import cn.tiezheng.sdk.OfficerInfo
 import cn.tiezheng.sdk.Outbox
 import cn.tiezheng.sdk.TiezhengException
 import cn.tiezheng.sdk.hashBytes
@@ -194,6 +195,8 @@ class SdkTest {
             val checklist = one.checklist(d.summary().profile)
             assertEquals("profile.collectors", checklist.first().rule)
             assertTrue(checklist.first().must)
+            d.addOfficer(OfficerInfo("310101", "王强", "沪执0310101", "浦东新区城管执法局"), JceVault("1357"))
+            d.unlockOfficer("310101", JceVault("1357"))
             val photo = Files.readAllBytes(corpus.resolve("photos/DSCN0010.jpg"))
             val refused = assertFailsWith<TiezhengException.ProfileRefused> {
                 d.capturePhoto("one.jpg", ByteBuffer.wrap(photo), one.toCaseInfo())
@@ -202,6 +205,11 @@ class SdkTest {
             assertEquals("profile_requirement_not_met", refused.code)
             assertTrue(!refused.message.isNullOrEmpty(), "a message for people")
             val two = one.copy(collectors = listOf("310101", "310102"))
+            // 310102 has no key of their own yet: one key does not stand in for two officers.
+            val unsigned = assertFailsWith<TiezhengException.ProfileRefused> { d.capturePhoto("two.jpg", ByteBuffer.wrap(photo), two.toCaseInfo()) }
+            assertEquals("profile.signatures", unsigned.rule)
+            d.addOfficer(OfficerInfo("310102", "李明", "沪执0310102", "浦东新区城管执法局"), JceVault("2468"))
+            d.unlockOfficer("310102", JceVault("2468"))
             val noReason = assertFailsWith<TiezhengException.ProfileRefused> { d.capturePhoto("two.jpg", ByteBuffer.wrap(photo), two.toCaseInfo()) }
             assertEquals("profile.clock" to "profile_reason_required", noReason.rule to noReason.code)
             val shot = EvidenceCapture(d, two.copy(reasons = mapOf("profile.clock" to "no network"))).photo("two.jpg", photo)
