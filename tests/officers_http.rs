@@ -200,13 +200,20 @@ fn two_enrolled_officers_sign_and_the_bundle_proves_who_signed() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (s, v) = n.call(
-        "POST",
-        &format!("/v1/officers/{key_id}/revoke"),
-        Some(&n.admin),
-        b"{}",
-    );
-    assert_eq!(s, 200, "{v}");
+    let out = ok(tiezheng()
+        .args([
+            "admin",
+            "revoke-officer",
+            "--notary",
+            &n.url,
+            "--key-id",
+            &key_id,
+        ])
+        .env("TIEZHENG_ADMIN_TOKEN", &n.admin)
+        .output()
+        .unwrap());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["revoked"], key_id.as_str());
     let next = ok(capture(
         &dev,
         "photos/DSCN0012.jpg",
@@ -228,12 +235,20 @@ fn a_key_the_notary_never_bound_is_refused() {
     let n = notary(root.path(), &[]);
     let dev = device(root.path(), "dev", &n);
     let token = NotaryBinding::load(&dev).unwrap().api_token;
+    // Both officers' keys are on the device, but only 310101's was ever bound by the notary.
     add_officer(&dev, "310101", "王强", "1111");
+    add_officer(&dev, "310102", "李明", "2222");
+    let code = n.code("310101");
+    ok(run(
+        &dev,
+        &["officer", "enrol", "--id", "310101", "--code", &code],
+        &[("TIEZHENG_OFFICER_PIN", "1111")],
+    ));
     let out = ok(capture(
         &dev,
         "photos/DSCN0010.jpg",
         &["310101", "310102"],
-        &[("310101", "1111")],
+        &[("310101", "1111"), ("310102", "2222")],
     ));
     let (s, v) = submit(&n, &token, out.stdout.trim_ascii_end());
     assert_eq!(

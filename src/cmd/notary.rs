@@ -115,6 +115,14 @@ pub(crate) enum AdminCommand {
         #[arg(long)]
         key_id: String,
     },
+    /// Revoke an officer's own key: the notary refuses the proofs it signs from now on.
+    RevokeOfficer {
+        #[command(flatten)]
+        conn: AdminConn,
+        /// SM3 key ID of the officer's key (`tiezheng officer list`).
+        #[arg(long)]
+        key_id: String,
+    },
 }
 
 /// Where the notary is and the administrator token.
@@ -249,6 +257,9 @@ pub(crate) fn admin(cmd: &AdminCommand) -> anyhow::Result<ExitCode> {
         }
         AdminCommand::RevokeDevice { conn, key_id } => {
             admin_call(conn, &format!("/v1/devices/{key_id}/revoke"), &json!({}))?
+        }
+        AdminCommand::RevokeOfficer { conn, key_id } => {
+            admin_call(conn, &format!("/v1/officers/{key_id}/revoke"), &json!({}))?
         }
     };
     emit_json_line(&mut io::stdout().lock(), &v)?;

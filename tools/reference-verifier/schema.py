@@ -78,10 +78,14 @@ def errors(value, schema, root=None, path="$", name=None):
         for k in props:
             if (name, k) in NEVER_NULL and k in value and value[k] is None:
                 yield f"{path}: {k!r} is null instead of absent"
-        # §4.1: at the top level `cometbft`, `governance` and `custody` are present only when
-        # there is something in them: absent, never null (nor `governance` empty).
+        for k in props:
+            if (name, k) in NEVER_EMPTY and value.get(k) == []:
+                yield f"{path}: {k!r} is [] instead of absent"
+        # §4.1: at the top level `cometbft`, `governance`, `custody` and `officers` are present
+        # only when there is something in them: absent, never null (nor `governance` or
+        # `officers` empty).
         if path in TOP_LEVEL_OMITS:
-            for k in ("cometbft", "governance", "custody"):
+            for k in ("cometbft", "governance", "custody", "officers"):
                 if k in value and (value[k] is None or value[k] == []):
                     yield f"{path}: {k!r} is {json.dumps(value[k])} instead of absent"
         for k, x in value.items():
@@ -111,6 +115,12 @@ OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("Custod
 # schemas let them be null: a `null` would be signed or hashed as written, unlike an absent member.
 NEVER_NULL = {("BatchHeader", "custody"), ("CustodyEvent", "item_prev"), ("Manifest", "procedure"),
               ("Outcome", "reason"), ("Certificate", "procedure"), ("OutcomeFacts", "reason")}
+
+
+# A list the spec says is absent when nothing is in it, inside a signed or hashed document: the
+# proof's `officer_signatures` (§4.4.2 "absent when no officer signed"); `[]` would be hashed as
+# written, unlike an absent member.
+NEVER_EMPTY = {("Proof", "officer_signatures")}
 
 
 def _nullable(sub, root):

@@ -6,7 +6,7 @@ exit 0 valid, 1 a rule fails, 2 unusable input.
 """
 import argparse, base64, json, re, sys
 
-import profile, schema
+import officer, profile, schema
 from chain import address_of
 from prims import (HEX64, Unusable, is_ts, jcs, key_id, leaf_hash, sm2_point, sm2_verify_block,
                    sm3, sm3_doc, sha256, strict_json, ts_ms, verify_inclusion)
@@ -323,9 +323,9 @@ def check_layers(b, pinned, media, R, digest_rules=None):
         return not probs, "; ".join(probs) or "equals the registry at the checkpoint"
     R.rule("policy.copy", policy_copy)
 
-    # 4.4 proof, 4.4.1 profile, 4.5 media
+    # 4.4 proof, 4.4.1 profile, 4.4.2 officer, 4.5 media
     if public:
-        for r in PROOF_RULES + profile.RULES:
+        for r in PROOF_RULES + profile.RULES + officer.RULES:
             R.add(r, None, NO_PROOF)
         man = dev_pk = None
         check_media(media, get(b, "items"), R, segments=False)
@@ -334,7 +334,8 @@ def check_layers(b, pinned, media, R, digest_rules=None):
         proof, man = get(b, "proof"), get(b, "proof", "manifest")
         dev_pk = get(proof, "signature", "public_key")
         check_proof(proof, R)
-        profile.check(man, get(b, "receipt", "receipt"), R)
+        profile.check(man, get(b, "receipt", "receipt"), R, get(proof, "officer_signatures"))
+        officer.check(proof, b.get("officers"), get(b, "receipt", "receipt"), R)
         check_media(media, get(man, "items"), R)
         try:
             proof_sm3 = sm3_doc(proof)

@@ -41,6 +41,20 @@ final class EvidenceModel: ObservableObject {
                                           os: "iOS", vault: SecureEnclaveVault(), clock: SystemClock(),
                                           location: location, network: nil, profile: EvidenceModel.profileId)
             }
+            // Each collector signs with a key of their own, sealed by a vault of theirs (a real
+            // app asks each officer to authenticate here).
+            if let device {
+                let registered = try device.officers().map { $0.officerId }
+                for id in caseInfo.collectors {
+                    let vault = SecureEnclaveVault(tag: "tiezheng-officer-\(id)")
+                    if !registered.contains(id) {
+                        _ = try device.addOfficer(officer: OfficerInfo(officerId: id, name: "Officer \(id)",
+                                                                         badgeNumber: "badge-\(id)", unit: "unit"),
+                                                  vault: vault)
+                    }
+                    _ = try device.unlockOfficer(officerId: id, vault: vault)
+                }
+            }
             status = "Ready"
         } catch TiezhengError.UnlockCancelled {
             status = "Unlock cancelled: nothing was counted; try again"

@@ -7,8 +7,13 @@ import TiezhengSDK
 /// Seals the SDK's key-encryption key to a P-256 key that never leaves the Secure Enclave and
 /// can be used only after the officer authenticates (Face ID / Touch ID / passcode).
 final class SecureEnclaveVault: KeyVault, @unchecked Sendable {
-    private let tag = "cn.tiezheng.kek-wrapping".data(using: .utf8)!
+    private let tag: Data
     private let algorithm = SecKeyAlgorithm.eciesEncryptionCofactorVariableIVX963SHA256AESGCM
+
+    /// `tag` names the Secure Enclave key: the device's by default, one per officer otherwise.
+    init(tag: String = "cn.tiezheng.kek-wrapping") {
+        self.tag = tag.data(using: .utf8)!
+    }
 
     private func privateKey() throws -> SecKey {
         let query: [String: Any] = [kSecClass as String: kSecClassKey, kSecAttrApplicationTag as String: tag,

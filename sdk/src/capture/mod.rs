@@ -131,7 +131,7 @@ pub enum CaptureError {
     /// The forensic profile refuses the capture: a `must` does not hold
     /// (`profile_requirement_not_met`), or a `should` does not and no reason was given
     /// (`profile_reason_required`). Nothing was stored.
-    #[error("capture refused by rule {}: {}", .0.rule, .0.message)]
+    #[error(transparent)]
     Procedure(#[from] tiezheng_protocol::profile::ProcedureViolation),
 }
 

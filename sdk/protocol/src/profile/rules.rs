@@ -386,7 +386,7 @@ pub fn receipt_delay(
 
 /// Why a procedure is refused, at capture or at the notary's intake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{rule}: {message}")]
+#[error("refused by rule {rule}: {message}")]
 pub struct ProcedureViolation {
     /// A stable code: `unknown_profile`, `profile_mismatch`, `profile_outcomes`,
     /// `profile_requirement_not_met` or `profile_reason_required`.

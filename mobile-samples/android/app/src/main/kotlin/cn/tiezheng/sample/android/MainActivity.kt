@@ -16,6 +16,7 @@ import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
 import androidx.lifecycle.lifecycleScope
 import cn.tiezheng.sample.CaseForm
+import cn.tiezheng.sdk.OfficerInfo
 import cn.tiezheng.sample.EvidenceCapture
 import cn.tiezheng.sdk.Device
 import cn.tiezheng.sdk.TiezhengException
@@ -110,7 +111,16 @@ class MainActivity : AppCompatActivity() {
         lifecycleScope.launch {
             val message = withContext(Dispatchers.IO) {
                 try {
-                    DeviceHolder.device = open()
+                    val device = open()
+                    DeviceHolder.device = device
+                    // Each collector signs with a key of their own, sealed by a Keystore key of
+                    // theirs (a real app asks each officer to authenticate here).
+                    val registered = device.officers().map { it.officerId }
+                    for (id in case.collectors) {
+                        val vault = KeystoreVault("tiezheng-officer-$id")
+                        if (id !in registered) device.addOfficer(OfficerInfo(id, "Officer $id", "badge-$id", "unit"), vault)
+                        device.unlockOfficer(id, vault)
+                    }
                     "Ready"
                 } catch (e: TiezhengException.UnlockCancelled) {
                     "Unlock cancelled or timed out: nothing was counted; try again"
