@@ -19,6 +19,9 @@ CERT = json.load(open(os.path.join(ROOT, "examples", "certificate.json")))  # it
 DIGEST = json.load(open(os.path.join(ROOT, "examples", "public-digest.json")))  # CERT's public digest (§5.1)
 PK2 = "04%064x%064x" % prims._ec_mul(12345, (GX, GY))
 VK, VK2 = (base64.b64encode(bytes([i]) * 32).decode() for i in (1, 2))  # ed25519 keys (only their bytes matter)
+# the example's officers sign with SM3("tiezheng example officer <officer_id>") as private key; 310103
+# is no collector of the example
+OFFICER = {i: int.from_bytes(sm3(f"tiezheng example officer {i}".encode()), "big") for i in ("310101", "310102", "310103")}
 
 
 def sign(msg, d=D):
@@ -37,10 +40,21 @@ def sign(msg, d=D):
             "value": base64.b64encode(b"\x30" + bytes([len(der)]) + der).decode()}
 
 
+def public_key(d):
+    return "04%064x%064x" % prims._ec_mul(d, (GX, GY))
+
+
+KEYS = {public_key(d): d for d in (D, 12345, *OFFICER.values())}  # every key a forgery signs with
+OVER = "_over"  # an officer signature entry's marker: the other document resign() has it sign
+
+
 def resign(b, registry=None):
-    """Recompute every hash and signature downstream of the edited manifest / receipt / header."""
+    """Recompute every hash and signature downstream of the edited manifest / receipt / header; each
+    officer signs the manifest again with the key in its block (or signs the entry's `OVER` bytes)."""
     man = b["proof"]["manifest"]
     b["proof"]["signature"] = sign(jcs(man))
+    for e in b["proof"].get("officer_signatures") or []:
+        e["signature"] = sign(e.pop(OVER, jcs(man)), KEYS[e["signature"]["public_key"]])
     rc = b["receipt"]["receipt"]
     rc["proof_sm3"], rc["manifest_sm3"] = sm3_doc(b["proof"]), sm3_doc(man)
     b["receipt"]["signature"] = sign(jcs(rc))
@@ -202,6 +216,14 @@ def claimed(pid, not_met=None, then=lambda m: None, before=lambda b: None):
     return edit(f)
 
 
+def only_officer(oid):
+    """The bundle with officer `oid`'s signature and credential alone."""
+    def f(b):
+        b["proof"]["officer_signatures"] = [e for e in b["proof"]["officer_signatures"] if e["officer_id"] == oid]
+        b["officers"] = [c for c in b["officers"] if c["certificate"]["officer"]["officer_id"] == oid]
+    return f
+
+
 def item0(*path_value):
     """Sets the example item's `path` (a tuple of keys) to `value`."""
     *path, value = path_value
@@ -238,8 +260,8 @@ PROFILE_CASES = [  # (description, bundle, expected failed rules: exactly these)
         m["procedure"]["profile"].update(version=2), m["procedure"]["outcomes"].clear())), ["profile.named"]),
     ("profile: a should late, reported", claimed(ADMIN, then=setp(["created_at"], TWO_DAYS_EARLIER)), []),
     ("profile: a must late", claimed(ONLINE, then=setp(["created_at"], TWO_DAYS_EARLIER)), ["profile.receipt_delay"]),
-    ("profile: a blank collector not counted", claimed(MPS, then=setp(["case", "collectors"], ["310101", "\u3000"])),
-     ["profile.collectors"]),
+    ("profile: a blank collector not counted", claimed(MPS, then=setp(["case", "collectors"], ["310101", "\u3000"]),
+                                                       before=only_officer("310101")), ["profile.collectors"]),
     ("profile: a witness noted, not named", claimed(MPS, then=setp(["case", "witness"], {"name": "  ", "note": "none"})), []),
     ("profile: a witness blank", claimed(MPS, then=setp(["case", "witness"], {"name": " ", "note": None})), ["profile.witness"]),
     ("profile: an object left out", claimed(MPS, then=setp(["case", "object"], None)), ["profile.fields"]),
@@ -259,6 +281,94 @@ PROFILE_CASES = [  # (description, bundle, expected failed rules: exactly these)
     ("profile: a session summary, no items", claimed(MPS, before=summary()), []),
 ]
 
+
+# ---- §4.4.2 officer: the collectors' own signatures, and the notary's credentials of their keys ----
+RECEIVED_AT = BASE["receipt"]["receipt"]["received_at"]
+
+
+def credential(oid, d=None, notary=D, **change):
+    """The example's credential made for officer `oid` and key `d` (by default the officer's own),
+    issued by the notary of private key `notary` (its key ID stated), `change` applied, signed by it."""
+    d = OFFICER[oid] if d is None else d
+    c = copy.deepcopy(BASE["officers"][0]["certificate"])
+    c["officer"].update(officer_id=oid, badge_number=f"沪执0{oid}")
+    c.update(public_key=public_key(d), key_id=prims.key_id(public_key(d)), notary_key_id=prims.key_id(public_key(notary)))
+    c.update(change)
+    return {"certificate": c, "signature": sign(jcs(c), notary)}
+
+
+def signer(oid, d=None, with_credential=True):
+    """Officer `oid` signs too, with key `d` (by default the officer's own), its credential added."""
+    def f(b):
+        b["proof"]["officer_signatures"].append({"officer_id": oid, "signature": {"public_key": public_key(OFFICER[oid] if d is None else d)}})
+        if with_credential:
+            b["officers"].append(credential(oid, d))
+    return f
+
+
+def officers(i, cred):
+    """The bundle's credential `i` replaced by `cred` (None: removed)."""
+    def f(b):
+        b["officers"][i:i + 1] = [] if cred is None else [cred]
+    return f
+
+
+def unsigned(officer_signatures=(), creds=(), claim=False):
+    """No officer signed: `officer_signatures` and `officers` as given (() leaves one out); the
+    manifest's procedure (which requires every collector's signature) removed unless `claim`."""
+    def f(b):
+        for where, k, v in ((b["proof"], "officer_signatures", officer_signatures), (b, "officers", creds)):
+            where.pop(k)
+            if v != ():
+                where[k] = v
+        if not claim:
+            b["proof"]["manifest"].pop("procedure")
+    return f
+
+
+def then(*fns):
+    return lambda b: [f(b) for f in fns]
+
+
+OFFICER_CASES = [  # (description, bundle, expected failed rules: exactly these)
+    ("officer: a signature over another document", edit(lambda b: b["proof"]["officer_signatures"][0].update(
+        {OVER: jcs({**b["proof"]["manifest"], "device_seq": 3})})), ["officer.signature"]),
+    ("officer: signs with the device's key", edit(then(
+        lambda b: b["proof"]["officer_signatures"][1].update(signature={"public_key": PK}),
+        officers(1, credential("310102", D, officer={**BASE["officers"][1]["certificate"]["officer"]})))),
+     ["officer.signature"]),
+    ("officer: not a collector signs", edit(signer("310103")), ["officer.signature"]),
+    ("officer: one officer signs twice, two keys", edit(signer("310101", OFFICER["310103"])), ["officer.signature"]),
+    ("officer: one signature listed twice", edit(lambda b: b["proof"]["officer_signatures"].append(
+        copy.deepcopy(b["proof"]["officer_signatures"][0]))), ["officer.signature"]),
+    ("officer: a credential not the notary's", edit(officers(0, credential("310101", notary=12345, notary_key_id=prims.key_id(PK)))),
+     ["officer.credential"]),
+    ("officer: a credential's signature, other bytes", edit(lambda b: b["officers"][0].update(signature=sign(b"other"))),
+     ["officer.credential"]),
+    ("officer: a credential by another notary", edit(officers(0, credential("310101", notary=12345))), ["officer.credential"]),
+    ("officer: the key bound to another officer", edit(officers(0, credential("310102", OFFICER["310101"]))),
+     ["officer.credential"]),
+    ("officer: a credential issued after receipt", edit(officers(0, credential("310101", issued_at="2026-11-21T01:31:00.418Z"))),
+     ["officer.credential"]),
+    ("officer: a credential issued at receipt", edit(officers(0, credential("310101", issued_at="2026-11-21T01:31:00.417Z"))), []),
+    ("officer: a credential binding another key", edit(officers(0, credential("310101", OFFICER["310103"]))),
+     ["officer.credential"]),
+    ("officer: another key under the signer's key_id", edit(officers(0, credential(
+        "310101", OFFICER["310103"], key_id=BASE["officers"][0]["certificate"]["key_id"]))), ["officer.credential"]),
+    ("officer: a signer without a credential", edit(officers(0, None)), ["officer.credential"]),
+    ("officer: a credential no signature uses", edit(lambda b: b["officers"].append(credential("310103"))), ["officer.credential"]),
+    ("officer: one key's credential twice", edit(lambda b: b["officers"].append(copy.deepcopy(b["officers"][0]))),
+     ["officer.credential"]),
+    ("officer: credentials, no signature", edit(unsigned(creds=BASE["officers"])), ["officer.credential"]),
+    ("officer: no signature, no credential", edit(unsigned()), []),
+    ("profile.signatures: one officer of two", edit(only_officer("310101")), ["profile.signatures"]),
+    ("profile.signatures: no officer signed", edit(unsigned(claim=True)), ["profile.signatures"]),
+    ("officer_signatures: []", edit(unsigned(officer_signatures=[])), ["bundle.schema"]),
+    ("officer_signatures: null", edit(unsigned(officer_signatures=None)), ["bundle.schema"]),
+    ("officers: []", edit(unsigned(creds=[])), ["bundle.schema"]),
+    ("officers: null", edit(unsigned(creds=None)), ["bundle.schema"]),
+    ("officers: [] beside two signatures", edit(lambda b: b.update(officers=[])), ["bundle.schema", "officer.credential"]),
+]
 
 
 def issuer(fn):
@@ -377,7 +487,10 @@ PROCEDURE_CERT_CASES = [  # (description, certificate builder, expected failed r
     ("procedure: deposited late, with a reason",
      lambda: certify(claimed(ADMIN, then=setp(["created_at"], TWO_DAYS_EARLIER)),
                      stated_outcome("profile.receipt_delay", met=False, reason="network down")),
-     ["certificate.facts.procedure"]),
+     ["certificate.facts.procedure"]),    # the embedded bundle's officer layer (§4.4.2) is checked like the rest of it
+    ("certificate: a bundle's credential by another notary",
+     lambda: certify(edit(officers(0, credential("310101", notary=12345))), STATED), ["officer.credential"]),
+    ("certificate: a bundle's officer not a collector", lambda: certify(edit(signer("310103")), STATED), ["officer.signature"]),
 ]
 
 
@@ -577,7 +690,7 @@ if __name__ == "__main__":
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
-    for what, b, expected in PROFILE_CASES:
+    for what, b, expected in PROFILE_CASES + OFFICER_CASES:
         R = verify.Report()
         verify.check_bundle(json.dumps(b, ensure_ascii=False).encode(), POLICY, None, R)
         ok = R.failed == expected

@@ -276,6 +276,14 @@ fn candidates(values: &[Value], submitter: &str) -> Vec<Result<Candidate, HttpEr
 
 /// A verified proof as the sequencer takes it.
 fn candidate(verified: VerifiedProof, submitter: &str) -> Result<Candidate, HttpError> {
+    // The forensic procedure the manifest claims must hold (profile.* rules).
+    tiezheng_protocol::profile::check_procedure(&verified.proof).map_err(|v| {
+        HttpError::unprocessable(
+            v.code,
+            format!("{}: {}", v.rule, v.message),
+            Some(&v.pointer),
+        )
+    })?;
     let m = &verified.proof.manifest;
     let device = verified.key.key_id();
     let media = m

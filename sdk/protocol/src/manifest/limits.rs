@@ -22,3 +22,7 @@ pub const HEX32_PATTERN: &str = r"^[0-9a-f]{32}$";
 pub const HEX16_PATTERN: &str = r"^[0-9a-f]{16}$";
 /// The only coordinate system locations are recorded in.
 pub const COORDINATE_SYSTEM: &str = "WGS-84";
+/// A forensic profile's id: lowercase letters and digits in dot- or hyphen-separated words.
+pub const PROFILE_ID_PATTERN: &str = r"^[a-z0-9]+([.-][a-z0-9]+)*$";
+/// Longest reason recorded for a `should` not met, in characters.
+pub const REASON_MAX_CHARS: usize = 500;

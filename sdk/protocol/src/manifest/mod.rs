@@ -23,10 +23,12 @@ use crate::wire::ContentHash;
 
 mod decimal;
 pub mod limits;
+mod procedure;
 mod proof;
 mod schema;
 
 pub use decimal::{Decimal, DecimalError};
+pub use procedure::{Outcome, Procedure, ProfileRef};
 pub use proof::{Proof, ProofError, VerifiedProof};
 pub use schema::{SchemaViolation, is_plain_file_name, pointer_of};
 
@@ -66,7 +68,7 @@ pub struct Manifest {
     /// The forensic profile followed and each capture-time requirement's outcome; absent in
     /// manifests that make no procedural claim (made before profiles existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub procedure: Option<crate::profile::Procedure>,
+    pub procedure: Option<Procedure>,
 }
 
 /// The collection record of the case (who, what, why, how).

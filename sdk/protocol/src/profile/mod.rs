@@ -19,6 +19,7 @@ use crate::hash::Hash32;
 
 mod rules;
 
+pub use crate::manifest::{Outcome, Procedure, ProfileRef};
 pub(crate) use rules::review;
 pub use rules::{
     Facts, ItemFacts, ProcedureViolation, RuleKind, assess, check_procedure, evaluate,
@@ -29,10 +30,7 @@ pub use rules::{
 pub const PROFILE_TYPE: &str = "tiezheng.profile.v1";
 /// The profile a device follows when none was chosen: no legal claim.
 pub const BASIC_PROFILE: &str = "basic";
-/// A profile id: lowercase letters and digits in dot- or hyphen-separated words.
-pub const PROFILE_ID_PATTERN: &str = r"^[a-z0-9]+([.-][a-z0-9]+)*$";
-/// Longest reason recorded for a `should` not met, in characters.
-pub const REASON_MAX_CHARS: usize = 500;
+pub use crate::manifest::limits::{PROFILE_ID_PATTERN, REASON_MAX_CHARS};
 
 /// The profiles every verifier ships: `(file name, bytes)` of `schemas/profiles/*.json`.
 const BUILTIN: &[(&str, &str)] = &[
@@ -320,43 +318,4 @@ pub fn find_version(id: &str, version: u32) -> Option<LoadedProfile> {
 /// The built-in profile files, `(file name, text)`, for tests and tools.
 pub fn builtin_files() -> &'static [(&'static str, &'static str)] {
     BUILTIN
-}
-
-/// What a manifest records of the procedure it followed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Procedure {
-    /// The profile followed.
-    pub profile: ProfileRef,
-    /// The outcome of each of the profile's capture-time requirements (all but
-    /// `profile.receipt_delay`), in the profile's order.
-    pub outcomes: Vec<Outcome>,
-}
-
-/// A profile named by id, version and SM3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileRef {
-    /// The profile's id.
-    #[schemars(regex(pattern = PROFILE_ID_PATTERN), length(min = 1, max = 100))]
-    pub id: String,
-    /// The profile's version.
-    #[schemars(range(min = 1, max = 1_000_000))]
-    pub version: u32,
-    /// SM3 of the profile's RFC 8785 bytes.
-    pub sm3: Hash32,
-}
-
-/// One requirement's outcome at capture.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Outcome {
-    /// The requirement's rule.
-    pub rule: String,
-    /// Whether it held.
-    pub met: bool,
-    /// Why a `should` that did not hold was accepted (absent when met).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 500))]
-    pub reason: Option<String>,
 }
