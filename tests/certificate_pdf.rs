@@ -601,6 +601,9 @@ fn the_default_certificate_is_an_evidence_deposit_certificate_not_a_notarial_one
         "取证依据",
         "行政执法现场检查取证",
         "cn.admin-penalty.onsite.2021 v1",
+        // Who signed with their own keys, as the notary bound them.
+        "王强 (310101 · 执法证号 沪执0310101)",
+        "(310102 · 执法证号 沪执0310102)",
         "存证平台",
         "统一社会信用代码",
         cert.certificate.issuer.credit_code.as_str(),

@@ -106,6 +106,7 @@ pub(super) fn key_facts(l: &mut Layout<'_>, c: &Certificate, attachment_sm3: &st
             format!("采集人员 collectors: {}", c.case.collectors.join("、")),
             format!("持有人 holder: {}", party(c.case.holder.as_ref())),
             format!("见证人 witness: {}", party(c.case.witness.as_ref())),
+            signed_by(c),
         ],
     );
     if let Some(p) = &c.procedure {
@@ -155,5 +156,29 @@ pub(super) fn key_facts(l: &mut Layout<'_>, c: &Certificate, attachment_sm3: &st
     l.heading("本证书不证明", "What it does not prove");
     for s in &c.statement.does_not_prove {
         l.bilingual(s, 0.0);
+    }
+}
+
+/// Who signed the manifest besides the device: each officer's own key, as the notary bound it.
+fn signed_by(c: &Certificate) -> String {
+    let officers: Vec<String> = c
+        .bundle
+        .officers
+        .iter()
+        .map(|o| {
+            let who = &o.certificate.officer;
+            format!(
+                "{} ({} · 执法证号 {})",
+                who.name, who.officer_id, who.badge_number
+            )
+        })
+        .collect();
+    if officers.is_empty() {
+        "本人签名 signed by: 仅设备 the device only".to_owned()
+    } else {
+        format!(
+            "本人签名 signed with their own keys: {}",
+            officers.join("、")
+        )
     }
 }
