@@ -84,7 +84,7 @@ def errors(value, schema, root=None, path="$", name=None):
         # §4.1: at the top level `cometbft`, `governance`, `custody` and `officers` are present
         # only when there is something in them: absent, never null (nor `governance` or
         # `officers` empty).
-        if path in TOP_LEVEL_OMITS:
+        if path in TOP_LEVEL_OMITS and props:  # (once: not again for a `$ref` to the bundle)
             for k in ("cometbft", "governance", "custody", "officers"):
                 if k in value and (value[k] is None or value[k] == []):
                     yield f"{path}: {k!r} is {json.dumps(value[k])} instead of absent"
