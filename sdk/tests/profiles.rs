@@ -150,6 +150,20 @@ fn capture(d: &UnlockedDevice, ctx: &CaptureContext, import: bool) -> Result<Pro
     Ok(outcome.proof)
 }
 
+/// Starts a recording, writes 20 000 bytes, and drops it as a killed process would.
+fn cut_off_recording(d: &UnlockedDevice, name: &str, ctx: &CaptureContext) {
+    let policy = SegmentPolicy {
+        max_bytes: 4096,
+        max_ms: 60_000,
+    };
+    let mut rec = d
+        .start_recording(name, policy, ctx, Box::new(MonotonicClock::default()))
+        .unwrap();
+    rec.write(&std::fs::read(corpus("video/street_8s_720p.mp4")).unwrap()[..20_000])
+        .unwrap();
+    drop(rec);
+}
+
 fn stored(dir: &Path) -> (usize, usize) {
     let count = |p: &str| std::fs::read_dir(dir.join(p)).map_or(0, |d| d.count());
     (count("queue/pending"), count("media"))
@@ -260,20 +274,7 @@ fn the_device_default_applies_recordings_are_held_at_start_and_recovery_never_re
     );
     // A recording that started under the profile and was cut off is recovered with the
     // procedure decided when it started.
-    let mut rec = d
-        .start_recording(
-            "v.mp4",
-            SegmentPolicy {
-                max_bytes: 4096,
-                max_ms: 60_000,
-            },
-            &ctx,
-            Box::new(MonotonicClock::default()),
-        )
-        .unwrap();
-    rec.write(&std::fs::read(corpus("video/street_8s_720p.mp4")).unwrap()[..20_000])
-        .unwrap();
-    drop(rec);
+    cut_off_recording(&d, "v.mp4", &ctx);
     let recovered = d.recover_recordings().unwrap();
     assert_eq!(recovered.len(), 1);
     let proc = recovered[0].proof.manifest.procedure.as_ref().unwrap();
@@ -282,20 +283,7 @@ fn the_device_default_applies_recordings_are_held_at_start_and_recovery_never_re
     assert_eq!(Queue::open(tmp.path()).unwrap().entries().unwrap().len(), 2);
     // Cut off again, and recovered by a process in which the officers have not unlocked their
     // keys: the evidence is kept, without the procedural claim, and the finding says why.
-    let mut rec = d
-        .start_recording(
-            "w.mp4",
-            SegmentPolicy {
-                max_bytes: 4096,
-                max_ms: 60_000,
-            },
-            &ctx,
-            Box::new(MonotonicClock::default()),
-        )
-        .unwrap();
-    rec.write(&std::fs::read(corpus("video/street_8s_720p.mp4")).unwrap()[..20_000])
-        .unwrap();
-    drop(rec);
+    cut_off_recording(&d, "w.mp4", &ctx);
     let vault = PassphraseVault::new("1234").danger_with_iterations(10);
     let later = Device::open(tmp.path()).unwrap().unlock(&vault).unwrap();
     let recovered = later.recover_recordings().unwrap();

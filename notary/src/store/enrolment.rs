@@ -57,13 +57,7 @@ impl Store {
     ) -> Result<bool> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let used = sqlx::query("UPDATE enrolment_codes SET used_at = $1 WHERE code_sm3 = $2 AND used_at IS NULL AND expires_at > $3")
-            .bind(now)
-            .bind(code_sm3)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if used.rows_affected() != 1 {
+        if !consume_code(&mut tx, code_sm3, None, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -116,6 +110,24 @@ impl Store {
         tx.commit().await?;
         Ok(n.rows_affected() == 1)
     }
+}
+
+/// Marks an unused, unexpired one-time code used (one issued for `officer`, when given), in
+/// `tx`; `false` when there is no such code.
+pub(super) async fn consume_code(
+    tx: &mut Tx,
+    code_sm3: &str,
+    officer: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let used = sqlx::query("UPDATE enrolment_codes SET used_at = $1 WHERE code_sm3 = $2 AND ($3 IS NULL OR officer_id = $3) AND used_at IS NULL AND expires_at > $4")
+        .bind(now)
+        .bind(code_sm3)
+        .bind(officer)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(used.rows_affected() == 1)
 }
 
 /// The enrolled devices among `key_ids`, read in `tx` (an intake group's): key ID →

@@ -35,14 +35,7 @@ impl Store {
     pub async fn enrol_officer(&self, code_sm3: &str, now: i64, row: &OfficerRow) -> Result<bool> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let used = sqlx::query("UPDATE enrolment_codes SET used_at = $1 WHERE code_sm3 = $2 AND officer_id = $3 AND used_at IS NULL AND expires_at > $4")
-            .bind(now)
-            .bind(code_sm3)
-            .bind(&row.officer_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if used.rows_affected() != 1 {
+        if !super::enrolment::consume_code(&mut tx, code_sm3, Some(&row.officer_id), now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
