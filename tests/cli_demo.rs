@@ -30,6 +30,12 @@ fn demo_runs_end_to_end() {
         "{stdout}"
     );
     assert!(stdout.contains("viewed"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "笔录 collection record and inventory (电子数据现场提取笔录 · 固定清单) of 17 files"
+        ),
+        "{stdout}"
+    );
     // Captured under the administrative profile, two officers, holder and witness; the
     // certificate states 取证依据 with every requirement met.
     assert!(

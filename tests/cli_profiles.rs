@@ -384,3 +384,69 @@ fn bad_profile_input_is_refused_clearly() {
     assert!(stderr(&out).contains("RULE=TEXT"), "{}", stderr(&out));
     assert_eq!(queued(d), 0);
 }
+
+#[test]
+fn closing_a_session_with_its_record_inventories_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(init(d, &["310101", "310102"], &[]).status.success());
+    proof_of(&capture(d, &[]));
+    let close = |extra: &[&str]| {
+        let mut args = vec![
+            "session",
+            "close",
+            "--case",
+            "沪浦-2026-0007",
+            "--place",
+            "浦东新区某菜市场",
+            "--process",
+            "two officers photographed the stall",
+            "--original-medium",
+            "the capturing phone",
+            "--not-seized-reason",
+            "the phone stays in service",
+            "--holder-refusal",
+            "refused to sign",
+        ];
+        args.extend(extra);
+        cmd(d, &args).output().unwrap()
+    };
+    // A signature that is not an image is refused before anything is signed.
+    let not_image = d.join("signature.txt");
+    std::fs::write(&not_image, "my signature").unwrap();
+    let before = queued(d);
+    let refused = close(&["--witness-signature", not_image.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("witness's signature must be a PNG or JPEG image"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(queued(d), before, "nothing queued");
+    let signature = corpus_path("photos/Canon_40D.jpg");
+    let p = proof_of(&close(&[
+        "--witness-signature",
+        signature.to_str().unwrap(),
+    ]));
+    let summary = p.manifest.session_summary.unwrap();
+    let record = summary.record.unwrap();
+    assert_eq!(record.inventory.len(), 1);
+    assert_eq!(record.inventory[0].file_name, "DSCN0010.jpg");
+    assert_eq!(
+        record.witness.signature_image_sm3,
+        Some(tiezheng_protocol::Hash32::sm3(
+            &std::fs::read(signature).unwrap()
+        ))
+    );
+    assert_eq!(record.holder.refusal.as_deref(), Some("refused to sign"));
+    let signers: Vec<&str> = p
+        .officer_signatures
+        .iter()
+        .map(|s| s.officer_id.as_str())
+        .collect();
+    assert_eq!(
+        signers,
+        ["310101", "310102"],
+        "both officers signed the record"
+    );
+}

@@ -167,6 +167,78 @@ pub(crate) struct SessionCloseArgs {
     /// When the session opened (RFC 3339); default: include every capture of the case.
     #[arg(long)]
     opened_at: Option<String>,
+    #[command(flatten)]
+    record: RecordArgs,
+}
+
+/// The collection record (笔录) and its inventory (清单), given with `--place`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RecordArgs {
+    /// Where the data was collected: closes the session with the collection record (笔录)
+    /// and the inventory (清单) of every file.
+    #[arg(long, requires_all = ["process", "original_medium"])]
+    place: Option<String>,
+    /// How it was collected, in the collectors' words.
+    #[arg(long)]
+    process: Option<String>,
+    /// The files' original medium, e.g. "the capturing phone".
+    #[arg(long)]
+    original_medium: Option<String>,
+    /// Where the seized original medium is kept.
+    #[arg(long, conflicts_with = "not_seized_reason")]
+    kept_at: Option<String>,
+    /// Why the original medium was not seized.
+    #[arg(long)]
+    not_seized_reason: Option<String>,
+    /// The holder's signature written on screen (PNG or JPEG).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "holder_refusal")]
+    holder_signature: Option<PathBuf>,
+    /// Why the holder did not sign.
+    #[arg(long)]
+    holder_refusal: Option<String>,
+    /// The witness's signature written on screen (PNG or JPEG).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "witness_refusal")]
+    witness_signature: Option<PathBuf>,
+    /// Why the witness did not sign, or why there is none.
+    #[arg(long)]
+    witness_refusal: Option<String>,
+}
+
+fn party_confirmation(
+    who: &str,
+    image: &Option<PathBuf>,
+    refusal: &Option<String>,
+) -> anyhow::Result<tiezheng_sdk::capture::PartyConfirmation> {
+    use tiezheng_sdk::capture::PartyConfirmation;
+    match (image, refusal) {
+        (Some(path), _) => Ok(PartyConfirmation::Signature(
+            std::fs::read(path).with_context(|| format!("--{who}-signature {}", path.display()))?,
+        )),
+        (None, Some(reason)) => Ok(PartyConfirmation::Refused(reason.clone())),
+        (None, None) => bail!(
+            "give --{who}-signature IMAGE or --{who}-refusal REASON for the collection record"
+        ),
+    }
+}
+
+impl RecordArgs {
+    fn input(&self) -> anyhow::Result<Option<tiezheng_sdk::capture::RecordInput>> {
+        let Some(place) = &self.place else {
+            return Ok(None);
+        };
+        Ok(Some(tiezheng_sdk::capture::RecordInput {
+            place: place.clone(),
+            process: self.process.clone().unwrap_or_default(),
+            original: tiezheng_protocol::manifest::OriginalMedium {
+                description: self.original_medium.clone().unwrap_or_default(),
+                seized: self.kept_at.is_some(),
+                kept_at: self.kept_at.clone(),
+                not_seized_reason: self.not_seized_reason.clone(),
+            },
+            holder: party_confirmation("holder", &self.holder_signature, &self.holder_refusal)?,
+            witness: party_confirmation("witness", &self.witness_signature, &self.witness_refusal)?,
+        }))
+    }
 }
 
 /// `tiezheng session ...`
@@ -377,7 +449,10 @@ pub(crate) fn session(cmd: &SessionCommand) -> anyhow::Result<ExitCode> {
                 Some(t) => Timestamp::parse(t).context("--opened-at")?,
                 None => Timestamp::from_unix_ms(0, 0),
             };
-            let outcome = device.close_session(opened, &ctx)?;
+            let outcome = match a.record.input()? {
+                Some(record) => device.close_session_with_record(opened, &ctx, &record)?,
+                None => device.close_session(opened, &ctx)?,
+            };
             print_proof(&outcome)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -276,7 +276,21 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             }
         )?;
     }
-    let summary = device.close_session(opened, &ctx())?;
+    // The officers close the session with the collection record and its inventory: the holder
+    // refused to sign; the witness signed on screen.
+    let record = tiezheng_sdk::capture::RecordInput {
+        place: "上海市浦东新区 demo market, stall 12".into(),
+        process: "Two officers showed their credentials, photographed the stall and recorded video and an interview on the enforcement phone; each file was hashed and signed as it was captured.".into(),
+        original: tiezheng_protocol::manifest::OriginalMedium {
+            description: "the capturing phone (demo phone); the SDK stores each file unmodified".into(),
+            seized: false,
+            kept_at: None,
+            not_seized_reason: Some("the phone stays in service; the originals are deposited with the notary".into()),
+        },
+        holder: tiezheng_sdk::capture::PartyConfirmation::Refused("the holder 张三 refused to sign".into()),
+        witness: tiezheng_sdk::capture::PartyConfirmation::Signature(WITNESS_SIGNATURE_PNG.to_vec()),
+    };
+    let summary = device.close_session_with_record(opened, &ctx(), &record)?;
     writeln!(
         out,
         "   #{:<2} session summary listing {} captures",
@@ -486,6 +500,29 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         pdf_path.display(),
         first_file.display()
     )?;
+    // The collection record (笔录) and inventory (清单): the certificate of the session's
+    // closing proof, which the device and both officers signed.
+    let record_pdf = loop_for_certificate(&url, &court_token, &summary.proof_sm3.to_hex())?;
+    let record_check = super::verify::verify_bytes(&record_pdf, None, Some(&policy))
+        .map_err(|e| anyhow::anyhow!("the record PDF cannot be checked: {}", e.0))?;
+    if let Some((layer, rule, reason)) = &record_check.failure {
+        bail!("the record PDF does not verify: layer `{layer}`, rule `{rule}`: {reason}");
+    }
+    let record_path = pdf_path.with_file_name(format!("tiezheng-demo-{number}-record.pdf"));
+    std::fs::write(&record_path, &record_pdf)
+        .with_context(|| format!("cannot write {}", record_path.display()))?;
+    writeln!(
+        out,
+        "   笔录 collection record and inventory (电子数据现场提取笔录 · 固定清单) of {} files, signed by the device and both officers, verified: {}",
+        summary
+            .proof
+            .manifest
+            .session_summary
+            .as_ref()
+            .and_then(|s| s.record.as_ref())
+            .map_or(0, |r| r.inventory.len()),
+        record_path.display()
+    )?;
     if args.serve {
         let bundle_path = work.join("evidence.bundle.json");
         std::fs::write(&bundle_path, serde_json::to_vec_pretty(&bundle)?)?;
@@ -525,6 +562,29 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The OS location fix the demo's phone reports (Shanghai, fused provider).
+/// The certificate PDF of `proof_sm3`, once its proof is anchored (at most ten seconds).
+fn loop_for_certificate(url: &str, token: &str, proof_sm3: &str) -> anyhow::Result<Vec<u8>> {
+    let path = super::certificate::certificate_path(Some(proof_sm3), None, true);
+    let mut last = None;
+    for _ in 0..100 {
+        match super::certificate::get(url, token, &path) {
+            Ok(pdf) => return Ok(pdf),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no certificate")))
+}
+
+/// The witness's signature as written on the phone's screen: a 1×1 PNG stands in for it.
+const WITNESS_SIGNATURE_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x56, 0xc7, 0x2f, 0x0d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
 /// The forensic profile the demo's captures follow: administrative enforcement on site.
 const DEMO_PROFILE: &str = "cn.admin-penalty.onsite.2021";
 

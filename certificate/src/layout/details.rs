@@ -159,6 +159,9 @@ pub(super) fn details(l: &mut Layout<'_>, c: &Certificate) {
                 s.manifests.len()
             )],
         );
+        if let Some(r) = &s.record {
+            super::record::record(l, r);
+        }
     }
     if c.items.iter().any(|i| !i.findings.is_empty()) {
         l.heading("检查发现说明", "Findings explained");

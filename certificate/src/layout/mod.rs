@@ -18,6 +18,7 @@ mod flow;
 mod item;
 mod key_facts;
 mod pdf;
+mod record;
 mod side;
 mod wording;
 

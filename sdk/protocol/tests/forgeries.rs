@@ -1724,6 +1724,7 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
                         opened_at: t("2026-11-21T10:00:00.000+08:00"),
                         closed_at: t("2026-11-21T09:00:00.000+08:00"),
                         manifests: Vec::new(),
+                        record: None,
                     });
                 })
             },
@@ -1743,6 +1744,7 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
                             manifest_sm3: Hash32::sm3(b"later"),
                             files: Vec::new(),
                         }],
+                        record: None,
                     });
                 })
             },
@@ -2109,6 +2111,7 @@ fn forgeries(k: &Keys) -> Vec<Forgery> {
     .chain(custody_forgeries(k))
     .chain(profile_forgeries(k))
     .chain(officer_forgeries(k))
+    .chain(record_forgeries(k))
     .collect()
 }
 
@@ -2140,6 +2143,113 @@ fn claim_met(m: &mut Manifest, rule: &str) {
     let o = outcome(m, rule);
     o.met = true;
     o.reason = None;
+}
+
+/// The genuine capture turned into the session summary that closes it, with the collection
+/// record and inventory of its two files (the summary lists the capture as device_seq 4).
+fn recorded_session(m: &mut Manifest) {
+    use tiezheng_protocol::manifest::{
+        CollectionRecord, Confirmation, InventoryEntry, OriginalMedium, SessionSummary,
+        SummaryEntry,
+    };
+    let listed = Hash32::sm3(b"manifest 4");
+    let inventory = m
+        .items
+        .iter()
+        .map(|i| InventoryEntry {
+            device_seq: 4,
+            manifest_sm3: listed,
+            file_name: i.file_name.clone(),
+            kind: i.kind,
+            bytes: i.bytes,
+            sm3: i.hashes[0].value,
+            sha256: i.hashes[1].value,
+            captured_at: i.times.device_time,
+            location: None,
+            original: OriginalMedium {
+                description: "the capturing phone".into(),
+                seized: false,
+                kept_at: None,
+                not_seized_reason: Some("the phone stays in service".into()),
+            },
+        })
+        .collect();
+    let files = m.items.iter().map(|i| i.file_name.clone()).collect();
+    m.items.clear();
+    m.session_summary = Some(SessionSummary {
+        opened_at: t("2026-11-21T09:00:00.000+08:00"),
+        closed_at: t("2026-11-21T09:30:01.000+08:00"),
+        manifests: vec![SummaryEntry {
+            device_seq: 4,
+            manifest_sm3: listed,
+            files,
+        }],
+        record: Some(CollectionRecord {
+            place: "上海市浦东新区某菜市场".into(),
+            process: "two officers photographed and filmed the stall".into(),
+            inventory,
+            holder: Confirmation {
+                signature_image_sm3: None,
+                refusal: Some("refused to sign".into()),
+            },
+            witness: Confirmation {
+                signature_image_sm3: Some(Hash32::sm3(b"signature image")),
+                refusal: None,
+            },
+        }),
+    });
+}
+
+/// The recorded session with `edit` applied to its record, re-signed.
+fn forge_record(
+    name: &'static str,
+    k: &Keys,
+    edit: impl FnOnce(&mut tiezheng_protocol::manifest::CollectionRecord),
+) -> Forgery {
+    forge_procedure("proof.session_record", name, k, |m| {
+        recorded_session(m);
+        edit(
+            m.session_summary
+                .as_mut()
+                .and_then(|s| s.record.as_mut())
+                .unwrap(),
+        );
+    })
+}
+
+fn record_forgeries(k: &Keys) -> Vec<Forgery> {
+    vec![
+        forge_record(
+            "an inventory listing a file the session's manifests do not contain",
+            k,
+            |r| {
+                r.inventory[1].file_name = "VID_0002.mp4".into();
+            },
+        ),
+        forge_record("an inventory leaving a file out", k, |r| {
+            r.inventory.pop();
+        }),
+        forge_record("a file inventoried twice", k, |r| {
+            let first = r.inventory[0].clone();
+            r.inventory[1] = first;
+        }),
+        forge_record("an entry naming another manifest's SM3", k, |r| {
+            r.inventory[0].manifest_sm3 = Hash32::sm3(b"manifest 3");
+        }),
+        forge_record("a medium not seized without a reason", k, |r| {
+            r.inventory[0].original.not_seized_reason = None;
+        }),
+        forge_record("a seized medium with no place it is kept", k, |r| {
+            r.inventory[0].original.seized = true;
+        }),
+        forge_record("a holder who neither signed nor refused", k, |r| {
+            r.holder.refusal = Some("  ".into());
+        }),
+        forge_record("a witness who both signed and refused", k, |r| {
+            r.witness.refusal = Some("absent".into());
+        }),
+        forge_record("no place stated", k, |r| r.place = " ".into()),
+    ]
 }
 
 fn profile_forgeries(k: &Keys) -> Vec<Forgery> {
@@ -2766,6 +2876,17 @@ fn every_forgery_is_refused_by_its_rule_alone() {
         .filter(|id| !covered.contains(id))
         .collect();
     assert!(missing.is_empty(), "rules without a forgery: {missing:?}");
+}
+
+/// A session closed with its collection record and inventory passes every rule.
+#[test]
+fn a_recorded_session_passes_every_rule() {
+    let k = keys();
+    let mut b = genuine(&k);
+    manifest_edit(&mut b, &k, recorded_session);
+    let v = check(&serde_json::to_value(&b).unwrap(), None, &pinned(&k));
+    assert!(v.valid, "{:?}", failing(&v));
+    assert_eq!(v.status("proof.session_record"), Some(Status::Pass));
 }
 
 #[test]

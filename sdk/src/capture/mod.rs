@@ -42,6 +42,7 @@ mod seal;
 mod session;
 
 pub use recorder::{Recorder, chain_link};
+pub use session::{PartyConfirmation, RecordInput};
 
 /// What the app knows at the moment of capture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +126,11 @@ pub enum CaptureError {
     /// A file to import could not be read.
     #[error(transparent)]
     File(#[from] crate::files::FileError),
+    /// The collection record cannot be made as given (a signature that is not an image, a
+    /// refusal without its reason, a place or process missing, an original medium stated
+    /// inconsistently). Nothing was signed.
+    #[error("collection record: {0}")]
+    Record(String),
     /// The forensic profile chosen is unknown.
     #[error(transparent)]
     Profile(#[from] tiezheng_protocol::profile::ProfileError),

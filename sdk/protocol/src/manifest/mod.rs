@@ -25,11 +25,13 @@ mod decimal;
 pub mod limits;
 mod procedure;
 mod proof;
+mod record;
 mod schema;
 
 pub use decimal::{Decimal, DecimalError};
 pub use procedure::{Outcome, Procedure, ProfileRef};
 pub use proof::{Proof, ProofError, VerifiedProof};
+pub use record::{CollectionRecord, Confirmation, InventoryEntry, OriginalMedium};
 pub use schema::{SchemaViolation, is_plain_file_name, pointer_of};
 
 /// The `type` of an evidence manifest.
@@ -341,6 +343,10 @@ pub struct SessionSummary {
     pub closed_at: Timestamp,
     /// Every manifest of the session: its `device_seq` and SM3.
     pub manifests: Vec<SummaryEntry>,
+    /// The collection record and its inventory (电子数据现场提取笔录 and 固定清单), when the
+    /// collectors closed the session with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<CollectionRecord>,
 }
 
 /// One manifest listed in a session summary.

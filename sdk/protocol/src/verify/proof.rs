@@ -106,6 +106,13 @@ pub(super) fn check<'a>(b: &'a Bundle, r: &mut Report) -> Option<Checked<'a>> {
     r.record("proof.item_hashes", item_hashes(m));
     recording_rules(m, r);
     r.record("proof.session_summary", session_summary(m));
+    match m.session_summary.as_ref().and_then(|s| s.record.as_ref()) {
+        Some(_) => r.record("proof.session_record", session_record(m)),
+        None => r.skip(
+            "proof.session_record",
+            "no collection record (the session was closed without one)",
+        ),
+    }
     let proof_sm3 = canonical::canonicalize(&proof_value)
         .ok()
         .map(|v| Hash32::sm3(&v));
@@ -273,6 +280,65 @@ fn session_summary(m: &Manifest) -> Result<String, String> {
         last = e.device_seq;
     }
     Ok(format!("session of {} manifest(s)", s.manifests.len()))
+}
+
+/// The collection record: place and process stated, every file of every manifest the summary
+/// lists inventoried exactly once and nothing else, each original medium and confirmation
+/// well formed.
+fn session_record(m: &Manifest) -> Result<String, String> {
+    let Some(s) = &m.session_summary else {
+        return Err("a collection record outside a session summary".into());
+    };
+    let Some(rec) = &s.record else {
+        return Ok("no collection record".into());
+    };
+    if rec.place.trim().is_empty() || rec.process.trim().is_empty() {
+        return Err("the record states no place or no process".into());
+    }
+    rec.holder.check("holder")?;
+    rec.witness.check("witness")?;
+    let mut listed: Vec<(u64, &str)> = s
+        .manifests
+        .iter()
+        .flat_map(|e| e.files.iter().map(move |f| (e.device_seq, f.as_str())))
+        .collect();
+    for (k, entry) in rec.inventory.iter().enumerate() {
+        let at = format!(
+            "inventory[{k}] ({}, device_seq {})",
+            entry.file_name, entry.device_seq
+        );
+        let manifest = s
+            .manifests
+            .iter()
+            .find(|e| e.device_seq == entry.device_seq)
+            .ok_or_else(|| format!("{at}: the session lists no manifest of that device_seq"))?;
+        if manifest.manifest_sm3 != entry.manifest_sm3 {
+            return Err(format!(
+                "{at}: manifest_sm3 is not the SM3 the session lists for that manifest"
+            ));
+        }
+        let Some(i) = listed
+            .iter()
+            .position(|(seq, f)| *seq == entry.device_seq && *f == entry.file_name)
+        else {
+            return Err(format!(
+                "{at}: the session's manifests list no such file (or it is inventoried twice)"
+            ));
+        };
+        listed.remove(i);
+        entry.original.check().map_err(|e| format!("{at}: {e}"))?;
+    }
+    if let Some((seq, f)) = listed.first() {
+        return Err(format!(
+            "the inventory leaves out {f} of device_seq {seq} ({} file(s) in all)",
+            listed.len()
+        ));
+    }
+    Ok(format!(
+        "collection record at {}: {} file(s) inventoried",
+        rec.place,
+        rec.inventory.len()
+    ))
 }
 
 /// Layer `media`: the index of the item the file is, if a file was given.
