@@ -21,27 +21,31 @@ def check(proof, officers, rc, R):
         for r in RULES:
             R.add(r, None, "no officer signed and the bundle carries no credential")
         return
-    verified = []  # (entry, the SM3 of its key) of every entry whose signature verifies
+    verified = []  # (entry, the SM3 of its key) of every entry that meets every condition
 
     def signature_rule():
         man = proof["manifest"]
         msg, collectors, device = jcs(man), man["case"]["collectors"], proof["signature"]["public_key"]
         bad, ids, keys = [], set(), set()
         for i, e in enumerate(sigs):
+            # Officers and keys are compared with the entries accepted before this one.
             oid, block = e["officer_id"], e["signature"]
-            ok, why = sm2_verify_block(block, msg)
-            if ok:
-                verified.append((e, key_id(block["public_key"])))
-            else:
-                bad.append(f"entry {i} ({oid!r}): {why}")
+            problems = []
             if oid not in collectors:
-                bad.append(f"entry {i}: {oid!r} is not one of case.collectors")
+                problems.append(f"entry {i}: {oid!r} is not one of case.collectors")
             if oid in ids:
-                bad.append(f"entry {i}: officer {oid!r} signs twice")
+                problems.append(f"entry {i}: officer {oid!r} signs twice")
             if block["public_key"] in keys:
-                bad.append(f"entry {i} ({oid!r}): a key that already signed")
+                problems.append(f"entry {i} ({oid!r}): a key that already signed")
             if block["public_key"] == device:
-                bad.append(f"entry {i} ({oid!r}): signed with the device's key")
+                problems.append(f"entry {i} ({oid!r}): signed with the device's key")
+            ok, why = sm2_verify_block(block, msg)
+            if not ok:
+                problems.append(f"entry {i} ({oid!r}): {why}")
+            if problems:
+                bad += problems
+                continue
+            verified.append((e, key_id(block["public_key"])))
             ids.add(oid)
             keys.add(block["public_key"])
         return not bad, "; ".join(bad) or f"{len(sigs)} officers signed the manifest"

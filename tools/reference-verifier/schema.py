@@ -106,15 +106,17 @@ TOP_LEVEL_OMITS = {"$"}  # only the bundle's (or digest's) top level; set per ca
 # procedural claim", `"reason"?`), and a forensic profile's requirement parameters (each
 # requirement states only its own; profiles are not bundle documents). A certificate's
 # `procedure` and a stated outcome's `reason` (§5 certificate.facts.procedure: "absent exactly
-# when the manifest has no `procedure`", `"reason"?`, "absent when the outcome has none").
+# when the manifest has no `procedure`", `"reason"?`, "absent when the outcome has none"). A
+# session summary's `record` (§4.4: "may carry `record`"; the certificate's `session` is that summary).
 OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("CustodyEvent", "item_prev"),
              ("Manifest", "procedure"), ("Outcome", "reason"), ("Certificate", "procedure"),
-             ("OutcomeFacts", "reason")} | \
+             ("OutcomeFacts", "reason"), ("SessionSummary", "record")} | \
     {("Requirement", k) for k in ("min_collectors", "fields", "max_accuracy_m", "max_skew_s", "max_delay_s")}
 # Of those, the ones inside a signed or hashed document are absent, never `null`, although the
 # schemas let them be null: a `null` would be signed or hashed as written, unlike an absent member.
 NEVER_NULL = {("BatchHeader", "custody"), ("CustodyEvent", "item_prev"), ("Manifest", "procedure"),
-              ("Outcome", "reason"), ("Certificate", "procedure"), ("OutcomeFacts", "reason")}
+              ("Outcome", "reason"), ("Certificate", "procedure"), ("OutcomeFacts", "reason"),
+              ("SessionSummary", "record")}
 
 
 # A list the spec says is absent when nothing is in it, inside a signed or hashed document: the

@@ -6,7 +6,7 @@ exit 0 valid, 1 a rule fails, 2 unusable input.
 """
 import argparse, base64, json, re, sys
 
-import officer, profile, schema
+import officer, profile, record, schema
 from chain import address_of
 from prims import (HEX64, Unusable, is_ts, jcs, key_id, leaf_hash, sm2_point, sm2_verify_block,
                    sm3, sm3_doc, sha256, strict_json, ts_ms, verify_inclusion)
@@ -274,7 +274,7 @@ def check_bundle(raw, pinned, media, R):
 
 PROOF_RULES = ("proof.type", "proof.schema", "proof.signature", "proof.key_id", "proof.chain_link", "proof.content",
                "proof.item_hashes", "proof.recording_segments", "proof.recording_chain", "proof.recording_flags",
-               "proof.session_summary")
+               "proof.session_summary", "proof.session_record")
 NO_PROOF = "a public digest carries no proof (VERIFYING.md §5.1)"
 
 
@@ -691,6 +691,10 @@ def check_proof(proof, R):
         R.rule("proof.session_summary", session)
     else:
         R.add("proof.session_summary", None, "not a session summary")
+    if get(summary, "record") is not None:  # the collection record and its inventory (record.py)
+        R.rule("proof.session_record", lambda: record.session_record(summary))
+    else:
+        R.add("proof.session_record", None, "no collection record")
 
 
 def check_media(media, items, R, segments=True):
