@@ -371,6 +371,63 @@ OFFICER_CASES = [  # (description, bundle, expected failed rules: exactly these)
 ]
 
 
+# ---- §4.4 proof.session_record: the example closing its session, with the record and inventory ----
+LISTED = sm3(b"manifest 1").hex()  # the SM3 the summary lists for the session's capture, device_seq 1
+
+
+def recorded(fn=lambda r: None):
+    """The example turned into the summary of the session of its capture (device_seq 1, the
+    example's file), with the collection record and the inventory of that file; `fn` edits the
+    record. Re-signed by the device and the officers."""
+    def f(b):
+        it = b["proof"]["manifest"]["items"][0]
+        h = {x["algorithm"]: x["value"] for x in it["hashes"]}
+        summary()(b)
+        s = b["proof"]["manifest"]["session_summary"]
+        s["manifests"][0].update(manifest_sm3=LISTED, files=[it["file_name"]])
+        s["record"] = {"place": "上海市浦东新区某菜市场", "process": "two officers photographed the stall", "inventory": [
+            {"device_seq": 1, "manifest_sm3": LISTED, "file_name": it["file_name"], "kind": it["kind"], "bytes": it["bytes"],
+             "sm3": h["SM3"], "sha256": h["SHA-256"], "captured_at": it["times"]["device_time"], "location": None,
+             "original": {"description": "the capturing phone", "seized": False, "kept_at": None,
+                          "not_seized_reason": "the phone stays in service"}}],
+            "holder": {"signature_image_sm3": None, "refusal": "refused to sign"},
+            "witness": {"signature_image_sm3": sm3(b"signature image").hex(), "refusal": None}}
+        fn(s["record"])
+    return edit(f)
+
+
+def entry(**change):
+    return lambda r: r["inventory"][0].update(change)
+
+
+def medium(**change):
+    return lambda r: r["inventory"][0]["original"].update(change)
+
+
+SR = ["proof.session_record"]
+RECORD_CASES = [  # (description, bundle, expected failed rules: exactly these)
+    ("record: a recorded session", recorded(), []),
+    ("record: a seized medium, where it is kept", recorded(medium(seized=True, kept_at="证物室", not_seized_reason=None)), []),
+    ("record: a file the session does not list", recorded(entry(file_name="IMG_other.jpg")), SR),
+    ("record: a file left out", recorded(lambda r: r["inventory"].clear()), SR),
+    ("record: a file twice", recorded(lambda r: r["inventory"].append(copy.deepcopy(r["inventory"][0]))), SR),
+    ("record: another manifest's SM3", recorded(entry(manifest_sm3=sm3(b"manifest 0").hex())), SR),
+    ("record: a manifest the session does not list", recorded(entry(device_seq=3)), SR),
+    ("record: not seized, without a reason", recorded(medium(not_seized_reason=None)), SR),
+    ("record: seized, with no place", recorded(medium(seized=True)), SR),
+    ("record: seized, with a place and a blank reason", recorded(medium(seized=True, kept_at="证物室", not_seized_reason="")), SR),
+    ("record: a medium not described", recorded(medium(description="\u3000")), SR),
+    ("record: a holder neither signing nor refusing", recorded(lambda r: r["holder"].update(refusal="  ")), SR),
+    ("record: a witness both signing and refusing", recorded(lambda r: r["witness"].update(refusal="absent")), SR),
+    ("record: a signature beside a blank refusal", recorded(lambda r: r["witness"].update(refusal="")), SR),
+    ("record: a blank place", recorded(lambda r: r.update(place=" ")), SR),
+    ("record: null", edit(then(summary(), setp(["proof", "manifest", "session_summary", "record"], None))),
+     ["bundle.schema", "proof.schema"]),
+    ("record: kept_at left out, not null", recorded(lambda r: r["inventory"][0]["original"].pop("kept_at")),
+     ["bundle.schema", "proof.schema", "proof.session_record"]),  # (the rule cannot check it)
+]
+
+
 def issuer(fn):
     """The example certificate with its issuer edited by `fn`, signed again (§5 certificate.signature)."""
     d = copy.deepcopy(CERT)
@@ -690,7 +747,7 @@ if __name__ == "__main__":
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
-    for what, b, expected in PROFILE_CASES + OFFICER_CASES:
+    for what, b, expected in PROFILE_CASES + OFFICER_CASES + RECORD_CASES:
         R = verify.Report()
         verify.check_bundle(json.dumps(b, ensure_ascii=False).encode(), POLICY, None, R)
         ok = R.failed == expected
