@@ -105,6 +105,67 @@ impl Manifest {
                 v
             })?;
         }
+        if let Some(p) = &self.procedure {
+            let id = &p.profile.id;
+            let words_ok = id.split(['.', '-']).all(|w| {
+                !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+            if !(1..=100).contains(&id.chars().count()) || !words_ok {
+                return invalid(
+                    "/procedure/profile/id",
+                    format!(
+                        "a profile id is lowercase words of letters and digits joined by '.' or '-', 1 to 100 characters; {id:?} is not"
+                    ),
+                );
+            }
+            if !(1..=1_000_000).contains(&p.profile.version) {
+                return invalid(
+                    "/procedure/profile/version",
+                    "a profile version is 1 to 1000000".into(),
+                );
+            }
+            for (i, o) in p.outcomes.iter().enumerate() {
+                let n = o.reason.as_ref().map_or(1, |r| r.chars().count());
+                if !(1..=limits::REASON_MAX_CHARS).contains(&n) {
+                    return invalid(
+                        &format!("/procedure/outcomes/{i}/reason"),
+                        format!(
+                            "a reason must be 1 to {} characters; it has {n}",
+                            limits::REASON_MAX_CHARS
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(r) = self
+            .session_summary
+            .as_ref()
+            .and_then(|s| s.record.as_ref())
+        {
+            let mut texts = vec![
+                ("/session_summary/record/place".to_owned(), &r.place, 500),
+                (
+                    "/session_summary/record/process".to_owned(),
+                    &r.process,
+                    4000,
+                ),
+            ];
+            for (i, e) in r.inventory.iter().enumerate() {
+                texts.push((
+                    format!("/session_summary/record/inventory/{i}/original/description"),
+                    &e.original.description,
+                    300,
+                ));
+            }
+            for (path, text, max) in texts {
+                let n = text.chars().count();
+                if !(1..=max).contains(&n) {
+                    return invalid(&path, format!("must be 1 to {max} characters; it has {n}"));
+                }
+            }
+        }
         Ok(())
     }
 }
