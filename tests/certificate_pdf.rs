@@ -15,35 +15,13 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use common::pdf::{require, run_ok, verapdf};
 use common::{Notary, cli, device, tiezheng};
 use serde_json::{Value, json};
 use tiezheng_protocol::{Hash32, canonical};
-
-/// Fails naming the tool and how to install it (`.ci/run` installs them all).
-fn require(tool: &str, install: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "`{tool}` is needed by the certificate tests: install it with `{install}` (bash .ci/run does)"
-    );
-}
-
-fn run_ok(c: &mut Command) -> Vec<u8> {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// PostgreSQL when `TIEZHENG_TEST_DATABASE_URL` names a server (a fresh database each), as in
 /// `tests/notary_http.rs`.
@@ -153,43 +131,6 @@ fn verify(file: &Path, media: &Path, policy: &Path) -> (bool, Value) {
     let line: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
     (out.status.success(), line)
-}
-
-/// veraPDF 1.28.2 from Maven Central (cached under ~/.cache/tiezheng/verapdf), driven by
-/// `tests/verapdf/Validate.java`: the output line per file.
-fn verapdf(pdfs: &[&Path]) -> (bool, String) {
-    require("mvn", "apt-get install maven");
-    require("javac", "apt-get install openjdk-17-jdk-headless");
-    let cache = PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-        .join(".cache/tiezheng/verapdf");
-    let src = common::repo_root().join("tests/verapdf");
-    let lib = cache.join("lib");
-    if !lib.join("validation-model-1.28.2.jar").is_file() {
-        run_ok(
-            Command::new("mvn")
-                .args(["-B", "-q", "-f"])
-                .arg(src.join("pom.xml"))
-                .arg("dependency:copy-dependencies")
-                .arg(format!("-DoutputDirectory={}", lib.display())),
-        );
-    }
-    let classes = cache.join("classes");
-    let cp = format!("{}/*", lib.display());
-    run_ok(
-        Command::new("javac")
-            .args(["-cp", &cp, "-d"])
-            .arg(&classes)
-            .arg(src.join("Validate.java")),
-    );
-    let out = Command::new("java")
-        .args(["-cp", &format!("{}:{cp}", classes.display()), "Validate"])
-        .args(pdfs)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 /// An independent reader: Python's standard library writes the RFC 8785 bytes of the attached

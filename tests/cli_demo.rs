@@ -36,6 +36,44 @@ fn demo_runs_end_to_end() {
         ),
         "{stdout}"
     );
+    // The record PDF reads like a certificate: its text, the one attached certificate, and
+    // PDF/A-3 as veraPDF validates it.
+    let record_pdf = stdout
+        .lines()
+        .find(|l| l.contains("笔录"))
+        .and_then(|l| l.rsplit("verified: ").next())
+        .map(|p| std::path::PathBuf::from(p.trim()))
+        .expect("the record PDF's path");
+    common::pdf::require("pdftotext", "apt-get install poppler-utils");
+    let text = String::from_utf8(common::pdf::run_ok(
+        std::process::Command::new("pdftotext")
+            .arg(&record_pdf)
+            .arg("-"),
+    ))
+    .unwrap();
+    for want in [
+        "电子数据现场提取笔录",
+        "电子数据固定清单",
+        "全程录像",
+        "bodycam_5s.mov",
+    ] {
+        assert!(text.contains(want), "{want} not in the record PDF:\n{text}");
+    }
+    let attached = String::from_utf8(common::pdf::run_ok(
+        std::process::Command::new("pdfdetach")
+            .arg("-list")
+            .arg(&record_pdf),
+    ))
+    .unwrap();
+    assert!(
+        attached.starts_with("1 embedded files") && attached.contains("certificate-"),
+        "{attached}"
+    );
+    let (ok, report) = common::pdf::verapdf(&[&record_pdf]);
+    assert!(
+        ok && report.contains("compliant PDF/A-3u"),
+        "veraPDF: {report}"
+    );
     // Captured under the administrative profile, two officers, holder and witness; the
     // certificate states 取证依据 with every requirement met.
     assert!(

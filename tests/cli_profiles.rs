@@ -423,6 +423,20 @@ fn closing_a_session_with_its_record_inventories_every_file() {
         stderr(&refused)
     );
     assert_eq!(queued(d), before, "nothing queued");
+    // The video of the whole collection must be a video of the session.
+    let photo = close(&[
+        "--witness-refusal",
+        "no bystander",
+        "--process-recording",
+        "DSCN0010.jpg",
+    ]);
+    assert!(!photo.status.success());
+    assert!(
+        stderr(&photo).contains("\"DSCN0010.jpg\" is not a video"),
+        "{}",
+        stderr(&photo)
+    );
+    assert_eq!(queued(d), before, "nothing queued");
     let signature = corpus_path("photos/Canon_40D.jpg");
     let p = proof_of(&close(&[
         "--witness-signature",

@@ -202,6 +202,10 @@ pub(crate) struct RecordArgs {
     /// Why the witness did not sign, or why there is none.
     #[arg(long)]
     witness_refusal: Option<String>,
+    /// The session's video that records the whole collection (全程录像), by file name: what a
+    /// profile asking for a witness accepts when no witness signs.
+    #[arg(long, value_name = "FILE")]
+    process_recording: Option<String>,
 }
 
 fn party_confirmation(
@@ -237,6 +241,7 @@ impl RecordArgs {
             },
             holder: party_confirmation("holder", &self.holder_signature, &self.holder_refusal)?,
             witness: party_confirmation("witness", &self.witness_signature, &self.witness_refusal)?,
+            process_recording: self.process_recording.clone(),
         }))
     }
 }

@@ -277,7 +277,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         )?;
     }
     // The officers close the session with the collection record and its inventory: the holder
-    // refused to sign; the witness signed on screen.
+    // refused to sign; the witness signed on screen; the body camera filmed it all.
     let record = tiezheng_sdk::capture::RecordInput {
         place: "上海市浦东新区 demo market, stall 12".into(),
         process: "Two officers showed their credentials, photographed the stall and recorded video and an interview on the enforcement phone; each file was hashed and signed as it was captured.".into(),
@@ -289,6 +289,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         },
         holder: tiezheng_sdk::capture::PartyConfirmation::Refused("the holder 张三 refused to sign".into()),
         witness: tiezheng_sdk::capture::PartyConfirmation::Signature(WITNESS_SIGNATURE_PNG.to_vec()),
+        // The body camera filmed the whole collection (全程录像).
+        process_recording: Some("bodycam_5s.mov".into()),
     };
     let summary = device.close_session_with_record(opened, &ctx(), &record)?;
     writeln!(

@@ -9,6 +9,7 @@
 )]
 #![allow(clippy::indexing_slicing)]
 
+pub mod pdf;
 pub mod testnet;
 
 use std::path::PathBuf;

@@ -151,8 +151,23 @@ def origin(req, man):
     return not bad, f"items not captured: {bad}" if bad else "every item captured"
 
 
+def witness(req, man):
+    """party("witness"); on a summary carrying `record`, also: the witness signed the record, or it
+    names an inventoried video of the whole collection."""
+    from record import process_video  # record.py imports this module's helpers
+    ok, detail = party("witness")(req, man)
+    rec = (man.get("session_summary") or {}).get("record")
+    if not ok or rec is None:
+        return ok, detail
+    if rec["witness"]["signature_image_sm3"] is not None:
+        return True, "the witness signed the collection record"
+    if process_video(rec) is not None:
+        return True, "no witness signed; the whole collection is recorded on video"
+    return False, "no witness signed the record, and it names no video of the whole collection"
+
+
 HOLDS = {"profile.collectors": collectors, "profile.signatures": signatures, "profile.holder": party("holder"),
-         "profile.witness": party("witness"),
+         "profile.witness": witness,
          "profile.fields": fields, "profile.location": location, "profile.clock": clock, "profile.origin": origin}
 
 

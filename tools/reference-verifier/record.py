@@ -67,4 +67,17 @@ def session_record(summary):
     if listed:
         seq, f = listed[0]
         return False, f"the inventory leaves out {f} of device_seq {seq} ({len(listed)} file(s) in all)"
+    if rec.get("process_recording") is not None and process_video(rec) is None:
+        return False, "the whole-process recording is not a video of the inventory"
     return True, f"collection record at {rec['place']}: {len(rec['inventory'])} file(s) inventoried"
+
+
+def process_video(rec):
+    """The inventory entry `process_recording` names (same `device_seq` and `file_name`) if it is
+    a video; None otherwise, or when the record names none."""
+    p = rec.get("process_recording")
+    if p is None:
+        return None
+    entry = next((e for e in rec["inventory"]
+                  if same(e["device_seq"], p["device_seq"]) and same(e["file_name"], p["file_name"])), None)
+    return entry if entry is not None and entry["kind"] == "video" else None

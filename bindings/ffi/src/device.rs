@@ -250,7 +250,7 @@ impl Device {
         Ok(())
     }
 
-    fn context(&self, case: CaseInfo) -> Result<CaptureContext, TiezhengError> {
+    pub(crate) fn context(&self, case: CaseInfo) -> Result<CaptureContext, TiezhengError> {
         if case.reference.trim().is_empty() {
             return Err(invalid("case reference is empty"));
         }

@@ -168,9 +168,11 @@ impl From<CaptureError> for TiezhengError {
     fn from(e: CaptureError) -> Self {
         match e {
             CaptureError::Device(d) => d.into(),
-            CaptureError::BadFileName(_) | CaptureError::File(_) => Self::InvalidInput {
-                reason: e.to_string(),
-            },
+            CaptureError::BadFileName(_) | CaptureError::File(_) | CaptureError::Record(_) => {
+                Self::InvalidInput {
+                    reason: e.to_string(),
+                }
+            }
             CaptureError::Profile(p) => p.into(),
             CaptureError::Procedure(v) => Self::ProfileRefused {
                 rule: v.rule.to_owned(),

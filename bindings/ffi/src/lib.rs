@@ -9,7 +9,8 @@ Enclave), [`Clock`], [`LocationProvider`], [`NetworkStatus`], and [`SyncListener
 
 The capture flow: [`Device::setup`] or [`Device::unlock`], then [`Device::capture_photo`] with
 the camera's bytes (zero-copy), [`Device::start_recording`] for video and audio
-([`Recording::write`] chunk by chunk, then [`Recording::finish`]), [`Device::close_session`],
+([`Recording::write`] chunk by chunk, then [`Recording::finish`]), [`Device::close_session`]
+(or [`Device::close_session_with_record`], the 笔录 and 清单),
 and `async` [`Device::enrol`] / [`Device::sync`] with the notary.
 
 Byte arguments are borrowed `&[u8]`: the foreign side lends its buffer for the call. In Kotlin
@@ -35,6 +36,7 @@ mod outbox;
 mod profiles;
 mod recording;
 mod records;
+mod session;
 mod verify;
 
 pub use device::Device;
@@ -51,6 +53,7 @@ pub use recording::Recording;
 pub use records::{
     CaptureResult, CaseInfo, DeviceSummary, Finding, QueueItem, RefusedProof, SyncReport,
 };
+pub use session::{PartyConfirmation, SessionRecord};
 pub use verify::{
     DocumentCheck, ProofCheck, RuleCheck, verify_document, verify_proof, verify_receipt,
 };

@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import secrets
+import struct
 import subprocess
 import sys
 import tempfile
@@ -23,12 +24,21 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import zlib
 
 import tiezheng_ffi as tz
 
 BIN = os.environ["TIEZHENG_BIN"]
 CORPUS = os.environ["TIEZHENG_CORPUS"]
 ADMIN = "tza_python-test-admin-token-0123456789"
+
+
+def signature_png():
+    """A 1×1 PNG, as a signature pad would hand over (the SDK records its SM3)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
 
 
 class PinVault(tz.KeyVault):
@@ -230,6 +240,59 @@ class SdkTest(unittest.TestCase):
         with self.assertRaises(tz.TiezhengError.UnknownProfile):
             tz.Device.setup(os.path.join(self.tmp.name, "dev-unknown"), ["1"], "m", "os", PinVault("2468"),
                             SystemClock(), None, None, "cn.nowhere")
+
+    def test_a_session_closes_with_the_record_and_a_whole_process_video_when_no_witness_signs(self):
+        d = os.path.join(self.tmp.name, "dev-record")
+        dev = tz.Device.setup(d, ["310101"], "python host", "linux", PinVault("2468"), SystemClock(),
+                              FixedLocation(), None, "cn.mps.criminal-electronic-data.2019")
+        for officer, name, pin in [("310101", "王强", "1357"), ("310102", "李明", "8642")]:
+            dev.add_officer(tz.OfficerInfo(officer_id=officer, name=name, badge_number="沪刑" + officer,
+                                           unit="浦东分局"), PinVault(pin))
+            dev.unlock_officer(officer, PinVault(pin))
+        case = tz.CaseInfo(reference="PY-RECORD", cause="盗窃", object="涉案手机", holder_name="张某",
+                           witness_note="深夜现场无见证人", collectors=["310101", "310102"],
+                           reasons=[tz.ProfileReason(rule="profile.clock", reason="no network for a time sync")])
+        opened = int(time.time() * 1000) - 1000
+        dev.capture_photo("scene.jpg", read(os.path.join(CORPUS, "photos/DSCN0010.jpg")), case)
+        video = read(os.path.join(CORPUS, "video/street_8s_720p.mp4"))
+        rec = dev.start_recording("process.mp4", case, 1_000_000, 60_000)
+        for i in range(0, len(video), 65536):
+            rec.write(video[i:i + 65536])
+        rec.finish()
+        png = signature_png()
+        record = tz.SessionRecord(
+            place="上海市浦东新区某路12号", process="二名侦查人员出示证件，现场拍照并全程录像",
+            original_medium="执法手机", not_seized_reason="执法设备继续使用，原始文件已存证",
+            holder=tz.PartyConfirmation.SIGNATURE(png),
+            witness=tz.PartyConfirmation.REFUSED("深夜现场无见证人"))
+        queued = len(dev.queue())
+        # No witness signed and no video of the whole process is named: the profile's must.
+        with self.assertRaises(tz.TiezhengError.ProfileRefused) as refused:
+            dev.close_session_with_record(case, opened, record)
+        self.assertEqual(refused.exception.rule, "profile.witness")
+        self.assertIn("video", str(refused.exception))
+        # Naming a photo, or a file of no session, is bad input; so is a signature that is no image.
+        for bad in ["scene.jpg", "elsewhere.mp4"]:
+            record.process_recording = bad
+            with self.assertRaises(tz.TiezhengError.InvalidInput) as invalid:
+                dev.close_session_with_record(case, opened, record)
+            self.assertIn(bad, str(invalid.exception))
+        record.process_recording = "process.mp4"
+        record.holder = tz.PartyConfirmation.SIGNATURE(b"not an image at all")
+        with self.assertRaises(tz.TiezhengError.InvalidInput) as not_image:
+            dev.close_session_with_record(case, opened, record)
+        self.assertIn("PNG or JPEG", str(not_image.exception))
+        self.assertEqual(len(dev.queue()), queued, "nothing is signed or queued for a refused record")
+        record.holder = tz.PartyConfirmation.SIGNATURE(png)
+        closed = dev.close_session_with_record(case, opened, record)
+        summary = json.loads(closed.proof_json)
+        rec_json = summary["manifest"]["session_summary"]["record"]
+        self.assertEqual([e["file_name"] for e in rec_json["inventory"]], ["scene.jpg", "process.mp4"])
+        self.assertEqual(rec_json["process_recording"]["file_name"], "process.mp4")
+        self.assertEqual(rec_json["holder"]["signature_image_sm3"], hashlib.new("sm3", png).hexdigest())
+        self.assertEqual(rec_json["witness"], {"signature_image_sm3": None, "refusal": "深夜现场无见证人"})
+        self.assertEqual([o["officer_id"] for o in summary["officer_signatures"]], ["310101", "310102"])
+        self.assertEqual(tz.verify_proof(closed.proof_json).proof_sm3, closed.proof_sm3)
 
     def test_known_answer(self):
         self.assertEqual(tz.hash_bytes(b"abc").sm3, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")

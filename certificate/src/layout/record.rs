@@ -1,6 +1,6 @@
 //! The collection record and its inventory (电子数据现场提取笔录 · 固定清单), on the certificate
 //! of the proof that closed the session: place and process, the holder's and the witness's
-//! confirmation, and every file with its size, SM3, SHA-256, time, place and original medium.
+//! confirmation (or the video of the whole collection), and every file with its size, SM3, SHA-256, time, place and original medium.
 
 use tiezheng_protocol::manifest::{CollectionRecord, Confirmation};
 
@@ -31,6 +31,13 @@ pub(super) fn record(l: &mut Layout<'_>, r: &CollectionRecord) {
             format!("见证人 witness: {}", confirmation(&r.witness)),
         ],
     );
+    if let Some(p) = &r.process_recording {
+        l.field(
+            "全程录像",
+            "Video of the whole collection",
+            &[format!("{} · device_seq {}", p.file_name, p.device_seq)],
+        );
+    }
     l.heading("电子数据固定清单", "Inventory of the electronic data fixed");
     for (i, e) in r.inventory.iter().enumerate() {
         let o = &e.original;

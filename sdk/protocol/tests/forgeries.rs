@@ -2196,6 +2196,7 @@ fn recorded_session(m: &mut Manifest) {
                 signature_image_sm3: Some(Hash32::sm3(b"signature image")),
                 refusal: None,
             },
+            process_recording: None,
         }),
     });
 }
@@ -2249,7 +2250,46 @@ fn record_forgeries(k: &Keys) -> Vec<Forgery> {
             r.witness.refusal = Some("absent".into());
         }),
         forge_record("no place stated", k, |r| r.place = " ".into()),
+        forge_record("a whole-process recording that is a photo", k, |r| {
+            r.process_recording = Some(process_recording("IMG_0001.jpg"));
+        }),
+        forge_record(
+            "a whole-process recording the inventory does not list",
+            k,
+            |r| {
+                r.process_recording = Some(process_recording("VID_0009.mp4"));
+            },
+        ),
     ]
+}
+
+/// The record's whole-process recording: `file` of the session's manifest 4.
+fn process_recording(file: &str) -> tiezheng_protocol::manifest::ProcessRecording {
+    tiezheng_protocol::manifest::ProcessRecording {
+        device_seq: 4,
+        file_name: file.into(),
+    }
+}
+
+/// The recorded session where no witness signed the record (the witness is named in the case
+/// but refused), with profile.witness recorded as met.
+fn witness_refused(m: &mut Manifest) -> &mut tiezheng_protocol::manifest::CollectionRecord {
+    recorded_session(m);
+    m.case.witness = Some(PartyRecord {
+        name: Some("李某".into()),
+        note: None,
+    });
+    claim_met(m, "profile.witness");
+    let record = m
+        .session_summary
+        .as_mut()
+        .and_then(|s| s.record.as_mut())
+        .unwrap();
+    record.witness = tiezheng_protocol::manifest::Confirmation {
+        signature_image_sm3: None,
+        refusal: Some("the witness left before the record was read out".into()),
+    };
+    record
 }
 
 fn profile_forgeries(k: &Keys) -> Vec<Forgery> {
@@ -2368,6 +2408,14 @@ fn profile_forgeries(k: &Keys) -> Vec<Forgery> {
         forge_procedure("profile.witness", "no witness, recorded as met", k, |m| {
             claim_met(m, "profile.witness");
         }),
+        forge_procedure(
+            "profile.witness",
+            "a record no witness signed and no video of the whole process, recorded as met",
+            k,
+            |m| {
+                witness_refused(m);
+            },
+        ),
         forge_procedure("profile.fields", "a blank cause, recorded as met", k, |m| {
             m.case.cause = Some(" ".into());
         }),
@@ -2887,6 +2935,14 @@ fn a_recorded_session_passes_every_rule() {
     let v = check(&serde_json::to_value(&b).unwrap(), None, &pinned(&k));
     assert!(v.valid, "{:?}", failing(&v));
     assert_eq!(v.status("proof.session_record"), Some(Status::Pass));
+    // No witness signed, and the whole collection is on the session's video: both rules hold.
+    let mut b = genuine(&k);
+    manifest_edit(&mut b, &k, |m| {
+        witness_refused(m).process_recording = Some(process_recording("VID_0001.mp4"));
+    });
+    let v = check(&serde_json::to_value(&b).unwrap(), None, &pinned(&k));
+    assert!(v.valid, "{:?}", failing(&v));
+    assert_eq!(v.status("profile.witness"), Some(Status::Pass));
 }
 
 #[test]

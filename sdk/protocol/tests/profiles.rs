@@ -242,6 +242,7 @@ fn each_requirement_decides_what_the_specification_says() {
         case,
         items,
         signers: Vec::new(),
+        record: None,
     };
     let req = |v: Value| -> Requirement {
         let mut base = json!({"severity": "must", "title_zh": "要求", "title_en": "requirement"});
@@ -308,6 +309,7 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
         case: &one_officer,
         items: vec![item.clone()],
         signers: vec!["310101"],
+        record: None,
     };
     let e = profile::assess(&criminal, &facts, |_| None).unwrap_err();
     assert_eq!(
@@ -323,6 +325,7 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
         case: &two,
         items: vec![item.clone()],
         signers: vec!["310101"],
+        record: None,
     };
     let e = profile::assess(&criminal, &unsigned, |_| None).unwrap_err();
     assert_eq!(
@@ -334,6 +337,7 @@ fn assess_refuses_a_must_asks_a_reason_for_a_should_and_records_both() {
         case: &two,
         items: vec![item],
         signers: vec!["310101", "310102"],
+        record: None,
     };
     let e = profile::assess(&criminal, &facts, |_| None).unwrap_err();
     assert_eq!(

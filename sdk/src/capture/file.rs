@@ -22,7 +22,7 @@ impl UnlockedDevice {
         ctx: &CaptureContext,
     ) -> Result<CaptureOutcome, CaptureError> {
         check_file_name(file_name)?;
-        let procedure = self.assess(ctx, Some(Origin::Captured))?;
+        let procedure = self.assess(ctx, Some(Origin::Captured), None)?;
         // Hash first: the digests describe exactly what the camera delivered.
         let mut h = DualHasher::new();
         h.update(bytes);
@@ -48,7 +48,7 @@ impl UnlockedDevice {
             .unwrap_or("imported")
             .to_owned();
         check_file_name(&file_name)?;
-        let procedure = self.assess(ctx, Some(Origin::Imported))?;
+        let procedure = self.assess(ctx, Some(Origin::Imported), None)?;
         let media_dir = self.media_dir()?;
         let (digests, tmp) = copy_hashing(path, &media_dir)?;
         let media_path = media_dir.join(digests.sm3.to_hex());

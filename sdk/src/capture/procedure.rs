@@ -3,7 +3,7 @@
 //! before anything is stored or signed: a `must` that does not hold refuses the capture, a
 //! `should` that does not hold needs a reason from the app, recorded in the manifest.
 
-use tiezheng_protocol::manifest::{EvidenceItem, Origin};
+use tiezheng_protocol::manifest::{CollectionRecord, EvidenceItem, Origin};
 use tiezheng_protocol::profile::{self, BASIC_PROFILE, Facts, ItemFacts, LoadedProfile, Procedure};
 
 use super::{CaptureContext, CaptureError};
@@ -22,16 +22,19 @@ impl UnlockedDevice {
     }
 
     /// Decides every capture-time requirement of the profile for a capture of one item of
-    /// `origin` (or, with `None`, a session summary) with `ctx`.
+    /// `origin` (or, with `None`, a session summary, with its collection `record` if any) with
+    /// `ctx`.
     pub(super) fn assess(
         &self,
         ctx: &CaptureContext,
         origin: Option<Origin>,
+        record: Option<&CollectionRecord>,
     ) -> Result<Procedure, CaptureError> {
         let loaded = self.profile_for(ctx)?;
         let cosigners = self.cosigners(&ctx.case.collectors);
         let facts = Facts {
             signers: cosigners.iter().map(|(id, _)| id.as_str()).collect(),
+            record,
             case: &ctx.case,
             items: origin
                 .map(|origin| ItemFacts {
@@ -72,6 +75,7 @@ impl UnlockedDevice {
                 last_time_sync: item.times.last_time_sync.as_ref(),
             }],
             signers: cosigners.iter().map(|(id, _)| id.as_str()).collect(),
+            record: None,
         };
         procedure.outcomes.iter().filter(|o| o.met).all(|o| {
             loaded

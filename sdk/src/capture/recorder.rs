@@ -55,7 +55,7 @@ fn start<'d>(
     clock: Box<dyn Clock>,
 ) -> Result<Recorder<'d>, CaptureError> {
     check_file_name(file_name)?;
-    let procedure = device.assess(ctx, Some(Origin::Captured))?;
+    let procedure = device.assess(ctx, Some(Origin::Captured), None)?;
     // Policy values are written into the signed manifest: keep them JSON-safe integers.
     let cap = tiezheng_protocol::canonical::MAX_SAFE_INTEGER;
     let policy = SegmentPolicy {

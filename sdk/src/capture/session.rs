@@ -3,8 +3,8 @@
 //! with its inventory (电子数据现场提取笔录 and 固定清单) built from those manifests.
 
 use tiezheng_protocol::manifest::{
-    CollectionRecord, Confirmation, InventoryEntry, Manifest, OriginalMedium, SessionSummary,
-    SummaryEntry,
+    CollectionRecord, Confirmation, InventoryEntry, ItemKind, Manifest, OriginalMedium,
+    ProcessRecording, SessionSummary, SummaryEntry,
 };
 use tiezheng_protocol::{HashAlgorithm, Timestamp};
 
@@ -35,6 +35,9 @@ pub struct RecordInput {
     pub holder: PartyConfirmation,
     /// The witness's confirmation, or why there is none.
     pub witness: PartyConfirmation,
+    /// The file name of the session's video that records the whole collection (全程录像), if
+    /// one does: what a profile asking for a witness accepts when no witness signs.
+    pub process_recording: Option<String>,
 }
 
 fn confirmation(who: &str, c: &PartyConfirmation) -> Result<Confirmation, CaptureError> {
@@ -60,6 +63,31 @@ fn confirmation(who: &str, c: &PartyConfirmation) -> Result<Confirmation, Captur
             "the {who}'s refusal needs its reason"
         ))),
     }
+}
+
+/// The session's video named `name` (the last one of that name, if a name repeats).
+fn process_recording(
+    entries: &[InventoryEntry],
+    name: &str,
+) -> Result<ProcessRecording, CaptureError> {
+    let entry = entries
+        .iter()
+        .rev()
+        .find(|e| e.file_name == name)
+        .ok_or_else(|| {
+            CaptureError::Record(format!(
+                "the process recording {name:?} is not a file of this session: capture the video of the collection before closing"
+            ))
+        })?;
+    if entry.kind != ItemKind::Video {
+        return Err(CaptureError::Record(format!(
+            "the process recording {name:?} is not a video: name the video that records the whole collection"
+        )));
+    }
+    Ok(ProcessRecording {
+        device_seq: entry.device_seq,
+        file_name: entry.file_name.clone(),
+    })
 }
 
 fn inventory(
@@ -151,10 +179,10 @@ impl UnlockedDevice {
                     inventory: Vec::new(),
                     holder: confirmation("holder", &r.holder)?,
                     witness: confirmation("witness", &r.witness)?,
+                    process_recording: None,
                 })
             })
             .transpose()?;
-        let procedure = self.assess(ctx, None)?;
         let queue = Queue::open(self.device.dir())?;
         let mut listed = Vec::new();
         let mut entries = Vec::new();
@@ -176,14 +204,24 @@ impl UnlockedDevice {
                 });
             }
         }
+        let record = match (record, input) {
+            (Some(mut record), Some(input)) => {
+                record.process_recording = input
+                    .process_recording
+                    .as_deref()
+                    .map(|name| process_recording(&entries, name))
+                    .transpose()?;
+                record.inventory = entries;
+                Some(record)
+            }
+            _ => None,
+        };
+        let procedure = self.assess(ctx, None, record.as_ref())?;
         let summary = SessionSummary {
             opened_at,
             closed_at: ctx.device_time,
             manifests: listed,
-            record: record.map(|mut r| {
-                r.inventory = entries;
-                r
-            }),
+            record,
         };
         self.seal(Vec::new(), Some(summary), ctx, None, Some(procedure))
     }

@@ -31,7 +31,9 @@ mod schema;
 pub use decimal::{Decimal, DecimalError};
 pub use procedure::{Outcome, Procedure, ProfileRef};
 pub use proof::{Proof, ProofError, VerifiedProof};
-pub use record::{CollectionRecord, Confirmation, InventoryEntry, OriginalMedium};
+pub use record::{
+    CollectionRecord, Confirmation, InventoryEntry, OriginalMedium, ProcessRecording,
+};
 pub use schema::{SchemaViolation, is_plain_file_name, pointer_of};
 
 /// The `type` of an evidence manifest.

@@ -28,6 +28,20 @@ pub struct CollectionRecord {
     pub holder: Confirmation,
     /// The witness's confirmation, or why there is none.
     pub witness: Confirmation,
+    /// The video that records the whole collection (全程录像), by its inventory entry: what a
+    /// profile that asks for a witness accepts when no witness signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_recording: Option<ProcessRecording>,
+}
+
+/// The inventoried video that records the whole collection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessRecording {
+    /// The `device_seq` of the manifest that proves the video.
+    pub device_seq: u64,
+    /// The video's file name, as inventoried.
+    pub file_name: String,
 }
 
 /// One file of the inventory (固定清单).
@@ -84,6 +98,33 @@ pub struct Confirmation {
 
 fn filled(s: &Option<String>) -> bool {
     s.as_deref().is_some_and(|s| !s.trim().is_empty())
+}
+
+impl CollectionRecord {
+    /// The inventory entry of the whole-process recording, if the record names one and it is an
+    /// inventoried video; `Err` says why the named one is not.
+    pub fn process_video(&self) -> Result<Option<&InventoryEntry>, String> {
+        let Some(p) = &self.process_recording else {
+            return Ok(None);
+        };
+        let entry = self
+            .inventory
+            .iter()
+            .find(|e| e.device_seq == p.device_seq && e.file_name == p.file_name)
+            .ok_or_else(|| {
+                format!(
+                    "the whole-process recording {} (device_seq {}) is not in the inventory",
+                    p.file_name, p.device_seq
+                )
+            })?;
+        if entry.kind != ItemKind::Video {
+            return Err(format!(
+                "the whole-process recording {} is inventoried as {:?}, not as a video",
+                p.file_name, entry.kind
+            ));
+        }
+        Ok(Some(entry))
+    }
 }
 
 impl Confirmation {

@@ -2,7 +2,9 @@
 //! SDK records at capture ([`assess`]), and the review of a recorded procedure that the notary's
 //! intake ([`check_procedure`]) and the verifier run (`review`).
 
-use crate::manifest::{CaseRecord, LocationFix, Manifest, Origin, PartyRecord, Proof, TimeSync};
+use crate::manifest::{
+    CaseRecord, CollectionRecord, LocationFix, Manifest, Origin, PartyRecord, Proof, TimeSync,
+};
 use crate::time::Timestamp;
 
 use super::{
@@ -139,6 +141,8 @@ pub struct Facts<'a> {
     pub items: Vec<ItemFacts<'a>>,
     /// The officer IDs of the collectors' own signatures over the manifest.
     pub signers: Vec<&'a str>,
+    /// The collection record (笔录), when a session is closed with one.
+    pub record: Option<&'a CollectionRecord>,
 }
 
 /// One item's facts.
@@ -172,6 +176,7 @@ impl<'a> Facts<'a> {
     pub fn of(m: &'a Manifest) -> Self {
         Self {
             signers: Vec::new(),
+            record: m.session_summary.as_ref().and_then(|s| s.record.as_ref()),
             case: &m.case,
             items: m
                 .items
@@ -199,6 +204,28 @@ fn party(p: &Option<PartyRecord>, who: &str) -> Result<String, String> {
         _ => Err(format!(
             "name the {who}, or record in the {who}'s note why they did not sign or why there is none"
         )),
+    }
+}
+
+/// The witness is named (or why there is none is recorded) and, on a collection record, the
+/// witness signed it or the record names the video of the whole collection (全程录像).
+fn witness(facts: &Facts<'_>) -> Result<String, String> {
+    let named = party(&facts.case.witness, "witness")?;
+    let Some(record) = facts.record else {
+        return Ok(named);
+    };
+    if record.witness.signature_image_sm3.is_some() {
+        return Ok("the witness signed the collection record".into());
+    }
+    match record.process_video()? {
+        Some(v) => Ok(format!(
+            "no witness signed the record; the whole collection is recorded on video ({})",
+            v.file_name
+        )),
+        None => Err(
+            "no witness signed the collection record and it names no video of the whole collection: record the collection on video and name it as the process recording"
+                .into(),
+        ),
     }
 }
 
@@ -268,7 +295,7 @@ pub fn evaluate(r: &Requirement, facts: &Facts<'_>) -> Result<String, String> {
             }
         }
         RuleKind::Holder => party(&facts.case.holder, "holder"),
-        RuleKind::Witness => party(&facts.case.witness, "witness"),
+        RuleKind::Witness => witness(facts),
         RuleKind::Fields => {
             let case = facts.case;
             let missing: Vec<&str> = r

@@ -334,8 +334,12 @@ fn session_record(m: &Manifest) -> Result<String, String> {
             listed.len()
         ));
     }
+    let video = rec
+        .process_video()?
+        .map(|v| format!(", the whole collection recorded on {}", v.file_name))
+        .unwrap_or_default();
     Ok(format!(
-        "collection record at {}: {} file(s) inventoried",
+        "collection record at {}: {} file(s) inventoried{video}",
         rec.place,
         rec.inventory.len()
     ))

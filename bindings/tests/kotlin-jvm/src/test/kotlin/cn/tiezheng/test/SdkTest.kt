@@ -7,6 +7,8 @@ import cn.tiezheng.sample.SyncCoordinator
 import cn.tiezheng.sample.SyncOutcome
 import cn.tiezheng.sdk.Device
 import cn.tiezheng.sdk.OfficerInfo
+import cn.tiezheng.sdk.PartyConfirmation
+import cn.tiezheng.sdk.SessionRecord
 import cn.tiezheng.sdk.Outbox
 import cn.tiezheng.sdk.TiezhengException
 import cn.tiezheng.sdk.hashBytes
@@ -218,6 +220,47 @@ class SdkTest {
         }
         assertFailsWith<TiezhengException.UnknownProfile> {
             Device.setup(tmp.resolve("unknown").toString(), listOf("1"), "m", "os", JceVault("1"), SystemClock(), null, null, "cn.nowhere")
+        }
+    }
+
+    @Test
+    fun aSessionClosesWithItsRecordAndAWholeProcessVideoWhenNoWitnessSigns() {
+        val criminal = "cn.mps.criminal-electronic-data.2019"
+        val dir = tmp.resolve("record").toString()
+        Device.setup(dir, listOf("310101"), "JVM", "linux", JceVault("2468"), SystemClock(), ShanghaiFix(), null, criminal).use { d ->
+            for ((id, pin) in listOf("310101" to "1357", "310102" to "8642")) {
+                d.addOfficer(OfficerInfo(id, "侦查员$id", "沪刑$id", "浦东分局"), JceVault(pin))
+                d.unlockOfficer(id, JceVault(pin))
+            }
+            val case = CaseForm(
+                reference = "KT-RECORD", cause = "盗窃", collectors = listOf("310101", "310102"),
+                holderName = "张某", witnessNote = "深夜现场无见证人", reasons = mapOf("profile.clock" to "no network"),
+            ).toCaseInfo().copy(`object` = "涉案手机")
+            val opened = System.currentTimeMillis() - 1000
+            d.capturePhoto("scene.jpg", ByteBuffer.wrap(Files.readAllBytes(corpus.resolve("photos/DSCN0010.jpg"))), case)
+            val video = Files.readAllBytes(corpus.resolve("video/street_8s_720p.mp4"))
+            val rec = d.startRecording("process.mp4", case, 1_000_000UL, 60_000UL)
+            rec.write(ByteBuffer.wrap(video))
+            rec.finish()
+            // The holder's signature as a signature pad hands it over: a PNG.
+            val png = java.io.ByteArrayOutputStream().also {
+                javax.imageio.ImageIO.write(java.awt.image.BufferedImage(64, 24, java.awt.image.BufferedImage.TYPE_BYTE_GRAY), "png", it)
+            }.toByteArray()
+            val record = SessionRecord(
+                place = "上海市浦东新区某路12号", process = "二名侦查人员出示证件，现场拍照并全程录像",
+                originalMedium = "执法手机", notSeizedReason = "执法设备继续使用",
+                holder = PartyConfirmation.Signature(png), witness = PartyConfirmation.Refused("深夜现场无见证人"),
+            )
+            val refused = assertFailsWith<TiezhengException.ProfileRefused> { d.closeSessionWithRecord(case, opened, record) }
+            assertEquals("profile.witness", refused.rule)
+            val photo = assertFailsWith<TiezhengException.InvalidInput> {
+                d.closeSessionWithRecord(case, opened, record.copy(processRecording = "scene.jpg"))
+            }
+            assertTrue(photo.reason.contains("not a video"), photo.reason)
+            assertEquals(2, d.queue().size, "nothing is signed for a refused record")
+            val closed = d.closeSessionWithRecord(case, opened, record.copy(processRecording = "process.mp4"))
+            assertTrue(closed.proofJson.contains("\"process_recording\":{\"device_seq\":2,\"file_name\":\"process.mp4\"}"), closed.proofJson)
+            assertEquals(closed.proofSm3, verifyProof(closed.proofJson).proofSm3)
         }
     }
 
