@@ -103,6 +103,19 @@ class FixedLocation(tz.LocationProvider):
                               satellites=12, mock=False)
 
 
+class SettableLocation(tz.LocationProvider):
+    """A good GNSS fix with its satellite time, unless the test makes it a mock or skews the time."""
+    def __init__(self):
+        self.mock, self.skew_ms = False, 0
+
+    def current_fix(self):
+        now = int(time.time() * 1000)
+        return tz.LocationFix(latitude=31.23039, longitude=121.47369, altitude=4.0,
+                              horizontal_accuracy=5.0, vertical_accuracy=None,
+                              source=tz.LocationSource.GPS, fix_time_unix_ms=now,
+                              satellites=12, mock=self.mock, gnss_time_unix_ms=now + self.skew_ms)
+
+
 class Events(tz.SyncListener):
     def __init__(self):
         self.events = []
@@ -240,6 +253,61 @@ class SdkTest(unittest.TestCase):
         with self.assertRaises(tz.TiezhengError.UnknownProfile):
             tz.Device.setup(os.path.join(self.tmp.name, "dev-unknown"), ["1"], "m", "os", PinVault("2468"),
                             SystemClock(), None, None, "cn.nowhere")
+
+    def test_every_must_of_every_profile_is_refused_and_every_should_recorded(self):
+        photo = read(os.path.join(CORPUS, "photos/DSCN0010.jpg"))
+        checked = []
+        for prof in tz.profiles():
+            where = SettableLocation()
+            d = os.path.join(self.tmp.name, "dev-every-" + prof.id)
+            dev = tz.Device.setup(d, ["310101"], "python host", "linux", PinVault("2468"), SystemClock(),
+                                  where, None, prof.id)
+            for officer, pin in [("310101", "1357"), ("310102", "8642")]:
+                dev.add_officer(tz.OfficerInfo(officer_id=officer, name="officer " + officer,
+                                               badge_number="沪执" + officer, unit="unit"), PinVault(pin))
+                dev.unlock_officer(officer, PinVault(pin))
+
+            def complete():
+                where.mock, where.skew_ms = False, 0
+                return tz.CaseInfo(reference="PY-EVERY", cause="占道经营", object="摊位", description="stall",
+                                   collectors=["310101", "310102"], holder_name="张某", witness_name="李某")
+            # A capture that meets every requirement records every outcome as met.
+            met = json.loads(dev.capture_photo("met.jpg", photo, complete()).proof_json)
+            self.assertTrue(all(o["met"] for o in met["manifest"]["procedure"]["outcomes"]), prof.id)
+            for req in [r for r in prof.requirements if r.at_capture]:
+                case, imported = complete(), False
+                if req.rule == "profile.collectors":
+                    case.collectors = [" "]  # no collector named, whatever the minimum
+                elif req.rule == "profile.signatures":
+                    case.collectors = ["310101", "310109"]  # 310109 has no key of their own here
+                elif req.rule == "profile.holder":
+                    case.holder_name = None
+                elif req.rule == "profile.witness":
+                    case.witness_name = None
+                elif req.rule == "profile.fields":
+                    case.cause, case.object, case.description = None, None, " "
+                elif req.rule == "profile.location":
+                    where.mock = True
+                elif req.rule == "profile.clock":
+                    where.skew_ms = 3_600_000
+                elif req.rule == "profile.origin":
+                    imported = True
+                else:
+                    self.fail("no way to break %s" % req.rule)
+                shoot = (lambda c: dev.import_file(os.path.join(CORPUS, "photos/DSCN0010.jpg"), c)) if imported \
+                    else (lambda c: dev.capture_photo("x.jpg", photo, c))
+                queued = len(dev.queue())
+                with self.assertRaises(tz.TiezhengError.ProfileRefused, msg=(prof.id, req.rule)) as refused:
+                    shoot(case)
+                want = "profile_requirement_not_met" if req.must else "profile_reason_required"
+                self.assertEqual((refused.exception.rule, refused.exception.code), (req.rule, want), prof.id)
+                self.assertEqual(len(dev.queue()), queued, "nothing queued for a refused capture")
+                if not req.must:
+                    case.reasons = [tz.ProfileReason(rule=req.rule, reason="why not: " + req.rule)]
+                    outcomes = json.loads(shoot(case).proof_json)["manifest"]["procedure"]["outcomes"]
+                    self.assertIn({"rule": req.rule, "met": False, "reason": "why not: " + req.rule}, outcomes)
+                checked.append((prof.id, req.rule, req.must))
+        self.assertEqual(len(checked), 19, checked)
 
     def test_a_session_closes_with_the_record_and_a_whole_process_video_when_no_witness_signs(self):
         d = os.path.join(self.tmp.name, "dev-record")

@@ -73,3 +73,17 @@ class ShanghaiFix : LocationProvider {
 class Offline : NetworkStatus {
     override fun isOnline(): Boolean = false
 }
+
+/** A good GNSS fix with its satellite time, unless a test makes it a mock or skews the time. */
+class SettableFix : LocationProvider {
+    @Volatile var mock = false
+    @Volatile var skewMs = 0L
+    override fun currentFix(): LocationFix? {
+        val now = System.currentTimeMillis()
+        return LocationFix(
+            latitude = 31.23039, longitude = 121.47369, altitude = 4.0, horizontalAccuracy = 5.0,
+            verticalAccuracy = null, source = LocationSource.GPS, fixTimeUnixMs = now,
+            satellites = 12u, mock = mock, gnssTimeUnixMs = now + skewMs,
+        )
+    }
+}

@@ -6,7 +6,10 @@ import cn.tiezheng.sample.Enrolment
 import cn.tiezheng.sample.SyncCoordinator
 import cn.tiezheng.sample.SyncOutcome
 import cn.tiezheng.sdk.Device
+import cn.tiezheng.sdk.CaseInfo
 import cn.tiezheng.sdk.OfficerInfo
+import cn.tiezheng.sdk.ProfileReason
+import cn.tiezheng.sdk.profiles
 import cn.tiezheng.sdk.PartyConfirmation
 import cn.tiezheng.sdk.SessionRecord
 import cn.tiezheng.sdk.Outbox
@@ -221,6 +224,59 @@ class SdkTest {
         assertFailsWith<TiezhengException.UnknownProfile> {
             Device.setup(tmp.resolve("unknown").toString(), listOf("1"), "m", "os", JceVault("1"), SystemClock(), null, null, "cn.nowhere")
         }
+    }
+
+    @Test
+    fun everyMustOfEveryProfileIsRefusedAndEveryShouldRecorded() {
+        val photo = Files.readAllBytes(corpus.resolve("photos/DSCN0010.jpg"))
+        var checked = 0
+        for (prof in profiles()) {
+            val where = SettableFix()
+            val dir = tmp.resolve("every-${prof.id}").toString()
+            Device.setup(dir, listOf("310101"), "JVM", "linux", JceVault("2468"), SystemClock(), where, null, prof.id).use { d ->
+                for ((id, pin) in listOf("310101" to "1357", "310102" to "8642")) {
+                    d.addOfficer(OfficerInfo(id, "officer $id", "沪执$id", "unit"), JceVault(pin))
+                    d.unlockOfficer(id, JceVault(pin))
+                }
+                val complete = CaseInfo(
+                    reference = "KT-EVERY", cause = "占道经营", `object` = "摊位", description = "stall",
+                    collectors = listOf("310101", "310102"), holderName = "张某", witnessName = "李某",
+                )
+                d.capturePhoto("met.jpg", ByteBuffer.wrap(photo), complete)
+                for (req in prof.requirements.filter { it.atCapture }) {
+                    where.mock = false
+                    where.skewMs = 0
+                    var imported = false
+                    val case = when (req.rule) {
+                        "profile.collectors" -> complete.copy(collectors = listOf(" "))
+                        "profile.signatures" -> complete.copy(collectors = listOf("310101", "310109"))
+                        "profile.holder" -> complete.copy(holderName = null)
+                        "profile.witness" -> complete.copy(witnessName = null)
+                        "profile.fields" -> complete.copy(cause = null, `object` = null, description = " ")
+                        "profile.location" -> complete.also { where.mock = true }
+                        "profile.clock" -> complete.also { where.skewMs = 3_600_000 }
+                        "profile.origin" -> complete.also { imported = true }
+                        else -> error("no way to break ${req.rule}")
+                    }
+                    val shoot = { c: CaseInfo ->
+                        if (imported) d.importFile(corpus.resolve("photos/DSCN0010.jpg").toString(), c)
+                        else d.capturePhoto("x.jpg", ByteBuffer.wrap(photo), c)
+                    }
+                    val queued = d.queue().size
+                    val refused = assertFailsWith<TiezhengException.ProfileRefused>("${prof.id} ${req.rule}") { shoot(case) }
+                    val want = if (req.must) "profile_requirement_not_met" else "profile_reason_required"
+                    assertEquals(req.rule to want, refused.rule to refused.code, prof.id)
+                    assertEquals(queued, d.queue().size, "nothing queued for a refused capture")
+                    if (!req.must) {
+                        val why = "why not: ${req.rule}"
+                        val shot = shoot(case.copy(reasons = listOf(ProfileReason(req.rule, why))))
+                        assertTrue(shot.proofJson.contains("{\"met\":false,\"reason\":\"$why\",\"rule\":\"${req.rule}\"}"), shot.proofJson)
+                    }
+                    checked++
+                }
+            }
+        }
+        assertEquals(19, checked)
     }
 
     @Test
