@@ -118,6 +118,7 @@ impl LedgerRpc {
             notary_keys: p.notary_keys,
             members: policy_members(p.members),
             validators,
+            parties: Vec::new(),
         })
     }
 
@@ -158,6 +159,7 @@ impl LedgerRpc {
             notary_keys: app.notaries,
             members: policy_members(app.members),
             validators,
+            parties: Vec::new(),
         };
         // The same order as the registry writes it back (notaries by key ID), so that the
         // policy a court pins reads like every bundle's copy.

@@ -180,6 +180,7 @@ impl Anchoring {
                 power: 1,
             }],
             validators: Vec::new(),
+            parties: Vec::new(),
         };
         let chain = EmbeddedChain::open(dir, &genesis, EMBEDDED_MEMBER, member_key)
             .map_err(|e| AnchoringError::Ledger(e.to_string()))?;

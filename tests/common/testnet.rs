@@ -478,6 +478,7 @@ impl Testnet {
                 })
                 .collect(),
             validators: self.pinned_validators(),
+            parties: Vec::new(),
         }
     }
 

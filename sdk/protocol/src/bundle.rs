@@ -74,6 +74,35 @@ pub struct Policy {
     /// The CometBFT validator set (consortium mode); empty for the embedded ledger.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validators: Vec<PolicyValidator>,
+    /// The judicial parties the court trusts (courts that commission appraisals, appraisal
+    /// institutions that perform them), with their keys. Only a court's pinned policy lists
+    /// them; a bundle's copy of the policy (the ledger's registry) never does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<Party>,
+}
+
+/// A judicial party of a court's pinned policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    /// Identifier, as documents name it.
+    pub id: String,
+    /// What it is.
+    pub role: PartyRole,
+    /// SM2 public key, `04‖X‖Y` hex.
+    #[schemars(regex(pattern = r"^04[0-9a-f]{128}$"))]
+    pub public_key: String,
+}
+
+/// A party's standing in a judicial procedure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    /// A court (人民法院): commissions appraisals and receives opinions.
+    Court,
+    /// A judicial appraisal institution (司法鉴定机构): accepts commissions, credentials its
+    /// appraisers, seals opinions.
+    AppraisalInstitution,
 }
 
 impl Policy {
@@ -120,6 +149,7 @@ impl Policy {
                 })
                 .collect(),
             validators: registry.validators.clone(),
+            parties: Vec::new(),
         }
     }
 

@@ -40,6 +40,7 @@ assert!(signed_bytes.starts_with(br#"{"bytes":11,"sm3":"#));
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
+pub mod appraisal;
 pub mod bundle;
 pub mod canonical;
 pub mod certificate;

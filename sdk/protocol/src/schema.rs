@@ -5,6 +5,7 @@
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
+use crate::appraisal::OpinionPackage;
 use crate::bundle::{Bundle, Policy};
 use crate::certificate::SignedCertificate;
 use crate::digest::SignedPublicDigest;
@@ -33,6 +34,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             generate::<InclusionProof>("inclusion-proof"),
         ),
         ("anchor-record", generate::<AnchorRecord>("anchor-record")),
+        (
+            "appraisal-opinion",
+            generate::<OpinionPackage>("appraisal-opinion"),
+        ),
         ("api-error", generate::<ApiError>("api-error")),
         (
             "batch-header",

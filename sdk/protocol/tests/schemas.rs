@@ -202,6 +202,7 @@ fn examples() -> Vec<(&'static str, Value)> {
             power: 1,
         }],
         validators: Vec::new(),
+        parties: Vec::new(),
     };
     let identity = |id: &str, name: &str| tiezheng_protocol::officer::OfficerIdentity {
         officer_id: id.into(),

@@ -8,6 +8,7 @@
 //! so that a report names everything that disagrees. A rule whose inputs are missing (no
 //! media file; a registry that could not be derived) is recorded as skipped.
 
+pub mod appraisal;
 mod certificate;
 mod chain;
 mod custody;
