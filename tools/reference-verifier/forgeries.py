@@ -7,7 +7,7 @@ import base64, copy, json, os, random, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import certificate, digest, prims, profile, verify  # noqa: E402
+import appraisal, certificate, digest, prims, profile, verify  # noqa: E402
 from prims import A, B, GX, GY, N, jcs, leaf_hash, sm3, sm3_doc  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..", "schemas")
@@ -739,6 +739,100 @@ CUSTODY_CERT_CASES = [  # (description, certificate builder, expected failed rul
 ]
 
 
+# ---- §6 appraisal opinions: the example package, edited without its parties' keys -------------
+OPINION = json.load(open(os.path.join(ROOT, "examples", "appraisal-opinion.json")))
+JUDICIAL = json.load(open(os.path.join(ROOT, "examples", "policy-judicial.json")))  # the court's, with `parties`
+AS = "appraisal.schema"
+SKIPPED = [AS]  # appraisal.schema fails: every other rule is skipped
+
+
+def opinion_edit(fn):
+    """The example package after `fn` edits it (no re-signing: there are no parties' keys)."""
+    def make():
+        o = copy.deepcopy(OPINION)
+        fn(o)
+        return json.dumps(o, ensure_ascii=False).encode()
+    return make
+
+
+def judicial(fn):
+    p = copy.deepcopy(JUDICIAL)
+    fn(p)
+    return p
+
+
+def act(i, **change):
+    return lambda o: o["steps"][i]["step"]["act"].update(change)
+
+
+def step(i, **change):
+    return lambda o: o["steps"][i]["step"].update(change)
+
+
+def swap_steps(i, j):
+    def f(o):
+        o["steps"][i], o["steps"][j] = o["steps"][j], o["steps"][i]
+    return f
+
+
+def party(role, **change):
+    return lambda p: next(x for x in p["parties"] if x["role"] == role).update(change)
+
+
+def duplicate_type():  # strict JSON: a member name twice
+    raw = json.dumps(OPINION, ensure_ascii=False)
+    return ('{"type": "tiezheng.appraisal-opinion.v1", ' + raw[1:]).encode()
+
+
+OPINION_CASES = [  # (description, package builder, pinned policy, expected failed rules: exactly these)
+    ("opinion: as issued", opinion_edit(lambda o: None), JUDICIAL, []),
+    ("opinion: delivery re-dated, not re-signed", opinion_edit(step(-1, at="2026-12-05T15:00:00.000+08:00")),
+     JUDICIAL, ["appraisal.signatures"]),
+    ("opinion: a declaration re-dated", opinion_edit(step(4, at="2026-12-01T09:36:00.000+08:00")),
+     JUDICIAL, ["appraisal.signatures", "appraisal.chain"]),
+    ("opinion: delivery's signature dropped", opinion_edit(lambda o: o["steps"][-1]["signatures"].clear()),
+     JUDICIAL, ["appraisal.signatures", "appraisal.institution"]),
+    ("opinion: court's block added to opinion",
+     opinion_edit(lambda o: o["steps"][10]["signatures"].append(o["steps"][0]["signatures"][0])),
+     JUDICIAL, ["appraisal.signatures", "appraisal.opinion"]),
+    ("opinion: declarations swapped", opinion_edit(swap_steps(3, 4)), JUDICIAL, ["appraisal.chain", "appraisal.time"]),
+    ("opinion: review before the opinion", opinion_edit(swap_steps(10, 11)),
+     JUDICIAL, ["appraisal.chain", "appraisal.order", "appraisal.time", "appraisal.review"]),
+    ("opinion: bundle removed", opinion_edit(lambda o: o["bundles"].clear()), JUDICIAL, ["appraisal.evidence"]),
+    ("opinion: bundle twice", opinion_edit(lambda o: o["bundles"].append(o["bundles"][0])),
+     JUDICIAL, ["appraisal.evidence"]),
+    ("opinion: bundle's receipt re-dated",
+     opinion_edit(lambda o: o["bundles"][0]["receipt"]["receipt"].update(received_at="2026-11-21T09:31:01.417+08:00")),
+     JUDICIAL, ["appraisal.evidence"]),
+    ("opinion: reviewer's credential removed", opinion_edit(lambda o: o["credentials"].pop()),
+     JUDICIAL, ["appraisal.credential", "appraisal.appraiser"]),
+    ("opinion: a credential re-dated after use",
+     opinion_edit(lambda o: o["credentials"][0]["credential"].update(issued_at="2026-12-01T09:30:00.000+08:00")),
+     JUDICIAL, ["appraisal.signatures", "appraisal.credential"]),
+    ("opinion: a credential twice", opinion_edit(lambda o: o["credentials"].append(o["credentials"][0])),
+     JUDICIAL, ["appraisal.credential", "appraisal.appraiser", "appraisal.opinion"]),
+    ("opinion: policy without the institution", opinion_edit(lambda o: None),
+     judicial(lambda p: p["parties"].pop()), ["appraisal.institution"]),
+    ("opinion: institution listed as a court", opinion_edit(lambda o: None),
+     judicial(party("appraisal_institution", role="court")), ["appraisal.institution"]),
+    ("opinion: court party has another key", opinion_edit(lambda o: None),
+     judicial(party("court", public_key=PK)), ["appraisal.court"]),
+    ("opinion: institution has another key", opinion_edit(lambda o: None),
+     judicial(party("appraisal_institution", public_key=PK)),
+     ["appraisal.institution", "appraisal.credential", "appraisal.opinion"]),
+    ("opinion: policy without parties", opinion_edit(lambda o: None),
+     judicial(lambda p: p.pop("parties")), ["appraisal.court", "appraisal.institution"]),
+    ("opinion: unknown member", opinion_edit(lambda o: o.update(note="x")), JUDICIAL, SKIPPED),
+    ("opinion: wrong type", opinion_edit(lambda o: o.update(type="tiezheng.appraisal-opinion.v2")), JUDICIAL, SKIPPED),
+    ("opinion: a step's wrong type", opinion_edit(step(5, type="tiezheng.appraisal-step.v2")), JUDICIAL, SKIPPED),
+    ("opinion: empty steps", opinion_edit(lambda o: o["steps"].clear()), JUDICIAL, SKIPPED),
+    ("opinion: commission removed", opinion_edit(lambda o: o["steps"].pop(0)), JUDICIAL, SKIPPED),
+    ("opinion: acceptance's reason omitted", opinion_edit(lambda o: o["steps"][1]["step"]["act"].pop("reason")),
+     JUDICIAL, SKIPPED),
+    ("opinion: `type` twice (strict JSON)", duplicate_type, JUDICIAL, SKIPPED),
+]
+
+
 if __name__ == "__main__":
     bad = 0
     for what, b, media, expected in CASES:
@@ -775,6 +869,14 @@ if __name__ == "__main__":
         R = verify.Report()
         certificate.check(json.dumps(make(), ensure_ascii=False).encode(), POLICY, None, R, verify.check_bundle)
         ok = R.failed == expected
+        bad += not ok
+        print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
+    for what, make, pol, expected in OPINION_CASES:
+        R = verify.Report()
+        appraisal.check(make(), pol, R, verify.check_bundle)
+        skipped = [c["rule"] for c in R.checks if c["status"] == "skip"]
+        ok = R.failed == expected and (skipped == list(appraisal.RULES[1:])) == (expected == SKIPPED) \
+            and [c["rule"] for c in R.checks] == list(appraisal.RULES)
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
     for what, d, expected in DIGEST_CASES:

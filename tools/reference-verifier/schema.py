@@ -23,6 +23,10 @@ def _type_ok(v, t):
 def errors(value, schema, root=None, path="$", name=None):
     """Yield 'path: problem' strings for every violation (`name`: the $defs entry `schema` is)."""
     root = root if root is not None else schema
+    if schema is True or schema is False:  # a boolean schema (`"items": true`): anything, or nothing
+        if schema is False:
+            yield f"{path}: not allowed"
+        return
     if "$ref" in schema:
         target = root
         for part in schema["$ref"].lstrip("#/").split("/"):

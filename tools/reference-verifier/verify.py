@@ -2,6 +2,7 @@
 """Independent reference verifier for Tiezheng evidence bundles, written from VERIFYING.md alone.
 
 usage: verify.py BUNDLE.json|CERTIFICATE.json|PUBLIC-DIGEST.json [--policy POLICY.json] [--media FILE] [--json]
+       verify.py OPINION.json --policy POLICY.json [--json]     (an appraisal opinion package, §6)
 exit 0 valid, 1 a rule fails, 2 unusable input.
 """
 import argparse, base64, json, re, sys
@@ -765,8 +766,11 @@ def main(argv=None):
             raise Unusable(str(e))
         if raw.startswith(b"%PDF"):
             raise Unusable("certificate PDFs are not supported by this verifier")
-        import certificate, digest
-        if certificate.is_certificate(raw):
+        import appraisal, certificate, digest
+        if appraisal.is_opinion(raw):
+            last_resort = "appraisal.schema"
+            appraisal.check(raw, pinned, R, check_bundle)
+        elif certificate.is_certificate(raw):
             certificate.check(raw, pinned, media, R, check_bundle)
         elif digest.is_digest(raw):
             last_resort = "digest.format"

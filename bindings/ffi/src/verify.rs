@@ -137,6 +137,7 @@ pub fn verify_document(
             DocumentKind::Certificate => "certificate",
             DocumentKind::CertificatePdf => "certificate_pdf",
             DocumentKind::PublicDigest => "public_digest",
+            DocumentKind::AppraisalOpinion => "appraisal_opinion",
         }
         .to_owned(),
         failed_layer: first.map(|c| c.layer.to_owned()),

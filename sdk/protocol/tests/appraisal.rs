@@ -504,14 +504,198 @@ fn every_forgery_is_refused_by_exactly_its_rule() {
             },
         ),
     ];
+    // Written to target/forgeries/appraisal/ (or $TIEZHENG_FORGERIES_DIR/appraisal) with an
+    // index.json, for the reference verifier in another language.
+    let dir = std::env::var_os("TIEZHENG_FORGERIES_DIR")
+        .map_or_else(
+            || common::repo_root().join("target/forgeries"),
+            std::path::PathBuf::from,
+        )
+        .join("appraisal");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (genuine, policy) = package(&Plan::default());
+    std::fs::write(dir.join("genuine.json"), &genuine).unwrap();
+    std::fs::write(
+        dir.join("policy.json"),
+        serde_json::to_vec_pretty(&policy).unwrap(),
+    )
+    .unwrap();
     let mut problems = Vec::new();
-    for (rule, name, plan) in &forgeries {
+    let mut index = Vec::new();
+    for (i, (rule, name, plan)) in forgeries.iter().enumerate() {
         let (bytes, policy) = package(plan);
         let r = verify_opinion_bytes(&bytes, &policy).unwrap();
         let failed = failing(&r);
         if failed != BTreeSet::from([*rule]) {
             problems.push(format!("{rule} ({name}): failed {failed:?}"));
         }
+        let file = format!("forgery-{i:03}.json");
+        std::fs::write(dir.join(&file), &bytes).unwrap();
+        index.push(
+            serde_json::json!({"file": file, "rule": rule, "name": name, "policy": "policy.json"}),
+        );
     }
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The genuine package's steps up to `n`, with its credentials, no bundles.
+fn prefix(pkg: &OpinionPackage, n: usize) -> OpinionPackage {
+    OpinionPackage {
+        steps: pkg.steps.iter().take(n).cloned().collect(),
+        bundles: Vec::new(),
+        ..pkg.clone()
+    }
+}
+
+/// `pkg` with `act` appended by `by` in `role`, `minutes` after its last step, signed by `signer`.
+fn then(
+    pkg: &OpinionPackage,
+    by: &str,
+    role: Role,
+    act: Act,
+    signer: &str,
+    minutes: i64,
+) -> OpinionPackage {
+    let last = pkg.steps.last().unwrap().step.at;
+    let mut c = Chain {
+        steps: pkg.steps.clone(),
+    };
+    c.push(
+        Timestamp::from_unix_ms(last.unix_ms() + minutes * 60_000, 8 * 60),
+        by,
+        role,
+        act,
+        &[&key(signer)],
+    )
+    .unwrap();
+    OpinionPackage {
+        steps: c.steps,
+        ..pkg.clone()
+    }
+}
+
+#[test]
+fn every_step_is_checked_as_it_comes_and_bad_steps_are_refused_by_rule() {
+    use tiezheng_protocol::verify::appraisal::check_in_progress;
+    let (bytes, policy) = package(&Plan::default());
+    let pkg: OpinionPackage = serde_json::from_slice(&bytes).unwrap();
+    for n in 1..=pkg.steps.len() {
+        check_in_progress(&prefix(&pkg, n), &policy)
+            .unwrap_or_else(|e| panic!("the genuine procedure's first {n} step(s): {e}"));
+    }
+    let accepted = prefix(&pkg, 2);
+    let declared = prefix(&pkg, 6);
+    let refusals: Vec<(&str, &str, OpinionPackage)> = vec![
+        (
+            "appraisal.order",
+            "a second acceptance",
+            then(
+                &accepted,
+                INSTITUTE,
+                Role::Institution,
+                Act::Acceptance {
+                    accepted: true,
+                    reason: None,
+                },
+                INSTITUTE,
+                5,
+            ),
+        ),
+        (
+            "appraisal.order",
+            "an opinion before any material was received",
+            then(
+                &declared,
+                INSTITUTE,
+                Role::Institution,
+                Act::Opinion {
+                    findings: vec!["x".into(), "y".into()],
+                },
+                INSTITUTE,
+                5,
+            ),
+        ),
+        (
+            "appraisal.time",
+            "an acceptance after the deadline",
+            then(
+                &prefix(&pkg, 1),
+                INSTITUTE,
+                Role::Institution,
+                Act::Acceptance {
+                    accepted: true,
+                    reason: None,
+                },
+                INSTITUTE,
+                60 * 24 * 60,
+            ),
+        ),
+        (
+            "appraisal.institution",
+            "the assignment signed with another key",
+            then(
+                &accepted,
+                INSTITUTE,
+                Role::Institution,
+                Act::Assignment {
+                    appraisers: vec!["A-101".into(), "A-102".into()],
+                    reviewer: "R-201".into(),
+                },
+                "A-101",
+                5,
+            ),
+        ),
+        (
+            "appraisal.appraiser",
+            "a declaration by someone not assigned",
+            then(
+                &prefix(&pkg, 3),
+                "A-109",
+                Role::Appraiser,
+                Act::Declaration {
+                    statement: "无利害关系".into(),
+                },
+                "A-109",
+                5,
+            ),
+        ),
+    ];
+    for (rule, what, candidate) in refusals {
+        let e = check_in_progress(&candidate, &policy).expect_err(what);
+        assert_eq!(e.rule, rule, "{what}: {e}");
+        assert!(!e.message.is_empty());
+    }
+    // Nothing follows a refusal.
+    let refused = then(
+        &prefix(&pkg, 1),
+        INSTITUTE,
+        Role::Institution,
+        Act::Acceptance {
+            accepted: false,
+            reason: Some("超出本机构业务范围".into()),
+        },
+        INSTITUTE,
+        5,
+    );
+    check_in_progress(&refused, &policy).unwrap();
+    let after = then(
+        &refused,
+        INSTITUTE,
+        Role::Institution,
+        Act::Assignment {
+            appraisers: vec!["A-101".into(), "A-102".into()],
+            reviewer: "R-201".into(),
+        },
+        INSTITUTE,
+        5,
+    );
+    assert_eq!(
+        check_in_progress(&after, &policy).unwrap_err().rule,
+        "appraisal.order"
+    );
 }

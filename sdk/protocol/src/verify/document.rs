@@ -1,6 +1,6 @@
 //! The one verification entry for every document kind the project issues: an offline bundle,
-//! a certificate (JSON), a certificate PDF (its attached certificate), or a certificate's
-//! public digest. It recognises the document, decides once which keys are trusted (the court's
+//! a certificate (JSON), a certificate PDF (its attached certificate), a certificate's
+//! public digest, or an appraisal opinion with its signed procedure. It recognises the document, decides once which keys are trusted (the court's
 //! pinned policy, or the keys a bundle carries when it carries no registry changes), verifies
 //! the certificate's (or the digest's) rules and the bundle's rules exactly once each, and
 //! returns one report in the rule catalogue. The command line, the bindings, the browser (WebAssembly) and the notary only render it.
@@ -34,6 +34,9 @@ pub enum DocumentKind {
     /// A certificate's public digest (`tiezheng.public-digest.v1`), as the public check
     /// page fetches it.
     PublicDigest,
+    /// A judicial appraisal opinion with its signed procedure and evidence bundles
+    /// (`tiezheng.appraisal-opinion.v1`).
+    AppraisalOpinion,
 }
 
 /// Where the keys the verification trusted came from.
@@ -76,6 +79,8 @@ pub struct Document {
     bundle: Option<Bundle>,
     /// A public digest, as given (signed digest JSON).
     digest: Option<Value>,
+    /// An appraisal opinion package, as given.
+    opinion: Option<Vec<u8>>,
 }
 
 /// The outcome of verifying one document: every check of every rule that applies, and what
@@ -138,6 +143,7 @@ impl Document {
                         bundle_value: Value::Null,
                         bundle: None,
                         digest: None,
+                        opinion: None,
                     });
                 }
             }
@@ -152,6 +158,18 @@ impl Document {
                 "neither a PDF nor JSON ({e}): give the bundle, the certificate or the certificate PDF the notary issued"
             ),
         })?;
+        if value.get("type").and_then(Value::as_str) == Some(crate::appraisal::OPINION_TYPE) {
+            return Ok(Self {
+                kind: DocumentKind::AppraisalOpinion,
+                attachment: None,
+                certificate: None,
+                bundle_bytes: Vec::new(),
+                bundle_value: Value::Null,
+                bundle: None,
+                digest: None,
+                opinion: Some(json.to_vec()),
+            });
+        }
         // A certificate is the document with a top-level `certificate` member (a bundle has
         // none); whether it is a well-formed one is its rule `certificate.format`.
         let is_certificate = value.get("certificate").is_some();
@@ -165,6 +183,7 @@ impl Document {
                 bundle_value: value.get("digest").cloned().unwrap_or(Value::Null),
                 bundle: None,
                 digest: Some(value),
+                opinion: None,
             });
         }
         let (kind, bundle_value, bundle_bytes) = if is_certificate {
@@ -190,6 +209,7 @@ impl Document {
             bundle_bytes,
             bundle_value,
             digest: None,
+            opinion: None,
         })
     }
 
@@ -267,6 +287,9 @@ impl Document {
                 policy_source: None,
             });
         }
+        if let Some(opinion) = &self.opinion {
+            return verify_opinion(opinion, media, pinned);
+        }
         let (policy, source) = self.trusted_policy(pinned)?;
         if let Some(digest) = &self.digest {
             policy.validate().map_err(|e| Unusable {
@@ -327,6 +350,42 @@ impl Document {
             policy_source: Some(source),
         })
     }
+}
+
+/// An appraisal opinion, against the court's pinned policy (which names the judicial parties
+/// it trusts): no policy inside the package can vouch for the court or the institution.
+fn verify_opinion(
+    bytes: &[u8],
+    media: Option<&MediaEvidence>,
+    pinned: Option<&Policy>,
+) -> Result<DocumentVerification, Unusable> {
+    let unusable = |message: String| Unusable {
+        layer: "policy",
+        rule: "policy.copy",
+        message,
+    };
+    let Some(policy) = pinned else {
+        return Err(unusable(
+            "an appraisal opinion is checked against the court's pinned policy, which names the courts and appraisal institutions it trusts (`parties`): give --policy".into(),
+        ));
+    };
+    if media.is_some() {
+        return Err(unusable(
+            "an appraisal opinion names its material by SM3: check a file with the bundle or certificate of its proof".into(),
+        ));
+    }
+    let mut report = super::appraisal::verify_opinion_bytes(bytes, policy)
+        .map_err(|e| unusable(e.to_string()))?;
+    report.sort();
+    Ok(DocumentVerification {
+        kind: DocumentKind::AppraisalOpinion,
+        valid: report.is_valid(),
+        checks: report.checks,
+        facts: Facts::default(),
+        certificate: None,
+        policy: Some(policy.clone()),
+        policy_source: Some(PolicySource::Pinned),
+    })
 }
 
 /// Recognises and verifies `bytes` in one step (when the media digests do not depend on the

@@ -51,6 +51,9 @@ struct Ctx<'a> {
     items: &'a [crate::appraisal::MaterialItem],
     questions: &'a [String],
     deadline: &'a crate::time::Timestamp,
+    /// A whole package (`true`), or a procedure in progress (`false`: the rules about how it
+    /// ends, and the evidence, are not checked yet).
+    complete: bool,
 }
 
 impl Ctx<'_> {
@@ -90,13 +93,53 @@ pub fn verify_opinion_bytes(bytes: &[u8], pinned: &Policy) -> Result<Report, Pol
             return Ok(skipped(r));
         }
     };
-    let pkg = match parse(&value) {
-        Ok(p) => p,
+    match parse(&value) {
+        Ok(pkg) => run(&pkg, pinned, true, r),
         Err(e) => {
             r.record("appraisal.schema", Err(e));
-            return Ok(skipped(r));
+            Ok(skipped(r))
         }
-    };
+    }
+}
+
+/// Why the next step of a procedure in progress is refused: the rule it breaks and what is
+/// wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}: {message}")]
+pub struct StepRefused {
+    /// The `appraisal.*` rule.
+    pub rule: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// Checks a procedure in progress (`pkg`'s steps so far, the last one just added, with the
+/// credentials and revocations known): every rule that can hold of an unfinished procedure
+/// (how it ends, and the evidence, are checked on the whole package). The notary and the
+/// command line run it before they accept a step.
+pub fn check_in_progress(pkg: &OpinionPackage, pinned: &Policy) -> Result<(), StepRefused> {
+    let refused = |rule, message| StepRefused { rule, message };
+    pinned
+        .validate()
+        .map_err(|e| refused("appraisal.court", e.to_string()))?;
+    let value =
+        serde_json::to_value(pkg).map_err(|e| refused("appraisal.schema", e.to_string()))?;
+    parse(&value).map_err(|e| refused("appraisal.schema", e))?;
+    let r = run(pkg, pinned, false, Report::default())
+        .map_err(|e| refused("appraisal.court", e.to_string()))?;
+    match r.first_failure() {
+        Some(c) => Err(refused(c.rule, c.detail.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Every rule on a parsed package.
+fn run(
+    pkg: &OpinionPackage,
+    pinned: &Policy,
+    complete: bool,
+    mut r: Report,
+) -> Result<Report, PolicyError> {
     let Some(SignedStep {
         step:
             crate::appraisal::Step {
@@ -134,20 +177,23 @@ pub fn verify_opinion_bytes(bytes: &[u8], pinned: &Policy) -> Result<Report, Pol
         })
         .collect();
     let ctx = Ctx {
-        pkg: &pkg,
+        pkg,
         signers,
         policy: pinned,
         institution,
         items,
         questions,
         deadline,
+        complete,
     };
-    r.record("appraisal.signatures", signatures(&pkg));
-    r.record("appraisal.chain", chain(&pkg));
+    r.record("appraisal.signatures", signatures(pkg));
+    r.record("appraisal.chain", chain(pkg));
     r.record("appraisal.court", court(&ctx));
     r.record("appraisal.institution", institution_rule(&ctx));
     procedure::check(&ctx, &mut r);
-    r.record("appraisal.evidence", evidence(&ctx));
+    if complete {
+        r.record("appraisal.evidence", evidence(&ctx));
+    }
     Ok(r)
 }
 
