@@ -206,6 +206,10 @@ pub struct IdentityConfig {
     /// The address courts reach this notary at (`https://notary.example.cn`); certificates'
     /// QR codes open `<public_url>/verify`. Default: `http://<listen>`. (`PUBLIC_URL`)
     pub public_url: Option<String>,
+    /// The judicial parties whose appraisal steps this notary accepts: a JSON list of
+    /// `{"id", "role": "court" | "appraisal_institution", "public_key"}`, as courts pin them
+    /// (`VERIFYING.md` §2). Unset: no appraisal is accepted. (`JUDICIAL_PARTIES_FILE`)
+    pub judicial_parties_file: Option<PathBuf>,
 }
 
 /// The unified social credit code of the default configuration: a well-formed demonstration
@@ -247,6 +251,7 @@ impl Default for IdentityConfig {
             filing_number: None,
             contact: "演示环境，无联系人 demonstration only, no contact".into(),
             public_url: None,
+            judicial_parties_file: None,
         }
     }
 }
@@ -323,6 +328,7 @@ impl fmt::Debug for IdentityConfig {
             .field("filing_number", &self.filing_number)
             .field("contact", &self.contact)
             .field("public_url", &self.public_url)
+            .field("judicial_parties_file", &self.judicial_parties_file)
             .finish()
     }
 }
@@ -465,6 +471,9 @@ impl NotaryConfig {
             "ISSUER_FILING_NUMBER" => self.identity.filing_number = text(value),
             "ISSUER_CONTACT" => self.identity.contact = value,
             "PUBLIC_URL" => self.identity.public_url = text(value),
+            "JUDICIAL_PARTIES_FILE" => {
+                self.identity.judicial_parties_file = Some(PathBuf::from(value))
+            }
             _ => return Err("unknown setting; see NotaryConfig for the names"),
         }
         Ok(())

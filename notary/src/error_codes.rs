@@ -520,6 +520,61 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "the notary's database does not answer",
         RETRY,
     ),
+    // Judicial appraisal.
+    c(
+        "appraisals_not_configured",
+        409,
+        "the notary lists no judicial parties (JUDICIAL_PARTIES_FILE), so it accepts no appraisal",
+        ADMIN,
+    ),
+    c(
+        "bad_appraisal_id",
+        400,
+        "the appraisal is not addressed by the SM3 of its commission (64 lowercase hex digits)",
+        FIX,
+    ),
+    c(
+        "unknown_appraisal",
+        404,
+        "no appraisal with that commission is filed here",
+        "check the commission's SM3",
+    ),
+    c(
+        "appraisal_exists",
+        409,
+        "this commission is already filed",
+        "use the procedure already filed (its SM3 is the commission's)",
+    ),
+    c(
+        "commissioned_proof_unknown",
+        422,
+        "the commission names a proof this notary does not hold",
+        "commission evidence deposited with this notary, by its proof's SM3",
+    ),
+    c(
+        "commissioned_file_unknown",
+        422,
+        "the commission names a file its proof does not list with that SM3",
+        FIX,
+    ),
+    c(
+        "appraisal_step_refused",
+        422,
+        "the step breaks an appraisal.* rule of a procedure under way (the message names it); nothing was stored",
+        "correct the step as the rule says, sign it again and resend it",
+    ),
+    c(
+        "appraisal_step_conflict",
+        409,
+        "another step took this position first, or the step is not the next one",
+        "fetch the procedure, chain the step to its last step, sign it again and resend it",
+    ),
+    c(
+        "not_delivered",
+        409,
+        "the institution has not delivered the opinion yet",
+        "retry after the delivery",
+    ),
     c(
         "internal",
         500,

@@ -20,6 +20,25 @@ fn json_content(schema: Value) -> Value {
     Value::Object(content)
 }
 
+/// The judicial appraisal paths (`api/appraisals.rs`).
+fn appraisal_paths() -> Value {
+    json!({
+        "/v1/appraisals": {"post": Op::new("File a court's signed commission (委托) of evidence held here: checked against the judicial parties (JUDICIAL_PARTIES_FILE) and the appraisal.* rules of a procedure under way; answered with the commission's SM3, which addresses the procedure", "court, admin")
+            .json_body(schema_ref("appraisal-step-request"))
+            .ok("201", "filed", Some(schema_ref("appraisal-step-stored"))).errors(&["409", "422"]).build()},
+        "/v1/appraisals/{commission_sm3}": {"get": Op::new("The procedure so far (signed steps, credentials, revocations; no bundles), to chain the next step to its last", "appraiser, court, admin")
+            .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+            .ok("200", "the procedure", Some(schema_ref("appraisal-opinion"))).errors(&["400", "404"]).build()},
+        "/v1/appraisals/{commission_sm3}/steps": {"post": Op::new("Add the next signed step (acceptance, assignment, declaration, material receipt, record entry, opinion, review, delivery) with the credentials and revocations it relies on; refused with its appraisal.* rule (422) or as a conflict when another step took its position (409), nothing stored", "appraiser, court, admin")
+            .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+            .json_body(schema_ref("appraisal-step-request"))
+            .ok("201", "stored", Some(schema_ref("appraisal-step-stored"))).errors(&["400", "404", "409", "422"]).build()},
+        "/v1/appraisals/{commission_sm3}/opinion": {"get": Op::new("The delivered opinion (鉴定意见书) with the bundle of every proof it names, verified against the ledger's policy and the judicial parties before it is served (409 until delivered and anchored)", "court, admin")
+            .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+            .ok("200", "the opinion package", Some(schema_ref("appraisal-opinion"))).errors(&["400", "404", "409"]).build()},
+    })
+}
+
 /// Why each error status is answered.
 fn error_meaning(status: &str) -> &'static str {
     match status {
@@ -210,6 +229,20 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
             }}),
         ),
         (
+            "appraisal-step-request",
+            json!({"type": "object", "additionalProperties": false, "required": ["step"], "properties": {
+                "step": schema_ref("SignedStep"),
+                "credentials": {"type": "array", "items": schema_ref("SignedAppraiserCredential")},
+                "revocations": {"type": "array", "items": schema_ref("SignedAppraiserRevocation")},
+            }}),
+        ),
+        (
+            "appraisal-step-stored",
+            json!({"type": "object", "required": ["commission_sm3", "seq", "step_sm3", "act"], "properties": {
+                "commission_sm3": hex64(), "seq": {"type": "integer", "minimum": 0}, "step_sm3": hex64(), "act": string,
+            }}),
+        ),
+        (
             "enrolment-code-request",
             json!({"type": "object", "additionalProperties": false, "required": ["officer_id"], "properties": {
                 "officer_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"},
@@ -310,7 +343,7 @@ pub fn document() -> Value {
     let media_sm3 = path_param("sm3", "SM3 of the media file", hex64());
     let binary = json!({"type": "string", "format": "binary"});
     let text = json!({"x-text": true});
-    let paths = json!({
+    let mut paths = json!({
         "/healthz": {"get": Op::new("Liveness", "anyone").ok("200", "the process answers", Some(schema_ref("status"))).build()},
         "/readyz": {"get": Op::new("Readiness: the database answers (503 if not); `status` is `degraded`, with `anchoring.cause`, while proofs wait longer than ANCHORING_STALL_MS for a complete bundle (receipts go on)", "anyone").ok("200", "ready or degraded", Some(schema_ref("status"))).errors(&["503"]).build()},
         "/metrics": {"get": Op::new("Prometheus metrics (also without a token on METRICS_LISTEN, when set)", "metrics, admin").ok("200", "Prometheus text format", Some(text)).build()},
@@ -396,6 +429,9 @@ pub fn document() -> Value {
             .param(media_sm3)
             .ok("200", "progress", Some(schema_ref("media-status"))).errors(&["400", "404"]).build()},
     });
+    if let (Some(all), Value::Object(more)) = (paths.as_object_mut(), appraisal_paths()) {
+        all.extend(more);
+    }
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -2,6 +2,7 @@
 //! enrolment, whose credential is the one-time code, and the health, metrics and OpenAPI
 //! endpoints), and answers errors in the one [`HttpError`] shape.
 
+mod appraisals;
 mod auth;
 mod body;
 pub mod certificates;
@@ -111,6 +112,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(list_tokens),
         )
         .service(web::resource("/v1/tokens/{token_id}").delete(revoke_token))
+        .service(web::resource("/v1/appraisals").post(appraisals::commission))
+        .service(web::resource("/v1/appraisals/{commission_sm3}").get(appraisals::get))
+        .service(web::resource("/v1/appraisals/{commission_sm3}/steps").post(appraisals::add_step))
+        .service(web::resource("/v1/appraisals/{commission_sm3}/opinion").get(appraisals::opinion))
         .service(web::resource("/v1/proofs").post(submit_proofs))
         .service(web::resource("/v1/proofs/{proof_sm3}").get(get_proof))
         .service(web::resource("/v1/proofs/{proof_sm3}/media/{item}").get(get_media))

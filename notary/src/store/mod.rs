@@ -25,6 +25,7 @@
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
+mod appraisals;
 mod batches;
 mod cases;
 mod certificates;
@@ -37,6 +38,7 @@ mod officers;
 mod sql;
 mod tokens;
 
+pub use appraisals::{NewStep, StoredAppraisal};
 pub use batches::{
     AnchoredBatch, BatchEvidence, BatchRow, LastBatch, LeafPosition, LeafRow, PendingLeaf,
     StoredBatch, UnanchoredBatch, UnsealedBatch, WaitingBatch, WaitingProof,

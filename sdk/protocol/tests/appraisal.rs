@@ -585,7 +585,7 @@ fn every_step_is_checked_as_it_comes_and_bad_steps_are_refused_by_rule() {
     let (bytes, policy) = package(&Plan::default());
     let pkg: OpinionPackage = serde_json::from_slice(&bytes).unwrap();
     for n in 1..=pkg.steps.len() {
-        check_in_progress(&prefix(&pkg, n), &policy)
+        check_in_progress(&prefix(&pkg, n), &policy.parties)
             .unwrap_or_else(|e| panic!("the genuine procedure's first {n} step(s): {e}"));
     }
     let accepted = prefix(&pkg, 2);
@@ -666,7 +666,7 @@ fn every_step_is_checked_as_it_comes_and_bad_steps_are_refused_by_rule() {
         ),
     ];
     for (rule, what, candidate) in refusals {
-        let e = check_in_progress(&candidate, &policy).expect_err(what);
+        let e = check_in_progress(&candidate, &policy.parties).expect_err(what);
         assert_eq!(e.rule, rule, "{what}: {e}");
         assert!(!e.message.is_empty());
     }
@@ -682,7 +682,7 @@ fn every_step_is_checked_as_it_comes_and_bad_steps_are_refused_by_rule() {
         INSTITUTE,
         5,
     );
-    check_in_progress(&refused, &policy).unwrap();
+    check_in_progress(&refused, &policy.parties).unwrap();
     let after = then(
         &refused,
         INSTITUTE,
@@ -695,7 +695,7 @@ fn every_step_is_checked_as_it_comes_and_bad_steps_are_refused_by_rule() {
         5,
     );
     assert_eq!(
-        check_in_progress(&after, &policy).unwrap_err().rule,
+        check_in_progress(&after, &policy.parties).unwrap_err().rule,
         "appraisal.order"
     );
 }

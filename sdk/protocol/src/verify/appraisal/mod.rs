@@ -10,7 +10,7 @@ mod procedure;
 use serde_json::Value;
 
 use crate::appraisal::{Act, OPINION_TYPE, OpinionPackage, Role, STEP_TYPE, SignedStep};
-use crate::bundle::{PartyRole, Policy};
+use crate::bundle::{Party, PartyRole, Policy};
 use crate::canonical;
 use crate::hash::Hash32;
 use crate::sm2::Sm2PublicKey;
@@ -44,7 +44,8 @@ struct Ctx<'a> {
     /// Per step, the keys its signature blocks carry (whether each verifies is
     /// `appraisal.signatures`'s question).
     signers: Vec<Vec<Sm2PublicKey>>,
-    policy: &'a Policy,
+    /// The judicial parties the verifier trusts.
+    parties: &'a [Party],
     /// The commission's institution.
     institution: &'a str,
     /// The commission's items and questions.
@@ -59,8 +60,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// The key of the pinned party `id` with `role`.
     fn member(&self, id: &str, role: PartyRole) -> Option<Sm2PublicKey> {
-        self.policy
-            .parties
+        self.parties
             .iter()
             .find(|m| m.id == id && m.role == role)
             .and_then(|m| Sm2PublicKey::from_hex(&m.public_key).ok())
@@ -94,7 +94,7 @@ pub fn verify_opinion_bytes(bytes: &[u8], pinned: &Policy) -> Result<Report, Pol
         }
     };
     match parse(&value) {
-        Ok(pkg) => run(&pkg, pinned, true, r),
+        Ok(pkg) => Ok(run(&pkg, &pinned.parties, Some(pinned), r)),
         Err(e) => {
             r.record("appraisal.schema", Err(e));
             Ok(skipped(r))
@@ -114,19 +114,15 @@ pub struct StepRefused {
 }
 
 /// Checks a procedure in progress (`pkg`'s steps so far, the last one just added, with the
-/// credentials and revocations known): every rule that can hold of an unfinished procedure
-/// (how it ends, and the evidence, are checked on the whole package). The notary and the
-/// command line run it before they accept a step.
-pub fn check_in_progress(pkg: &OpinionPackage, pinned: &Policy) -> Result<(), StepRefused> {
+/// credentials and revocations known) against the judicial `parties` trusted: every rule that
+/// can hold of an unfinished procedure (how it ends, and the evidence, are checked on the
+/// whole package). The notary and the command line run it before they accept a step.
+pub fn check_in_progress(pkg: &OpinionPackage, parties: &[Party]) -> Result<(), StepRefused> {
     let refused = |rule, message| StepRefused { rule, message };
-    pinned
-        .validate()
-        .map_err(|e| refused("appraisal.court", e.to_string()))?;
     let value =
         serde_json::to_value(pkg).map_err(|e| refused("appraisal.schema", e.to_string()))?;
     parse(&value).map_err(|e| refused("appraisal.schema", e))?;
-    let r = run(pkg, pinned, false, Report::default())
-        .map_err(|e| refused("appraisal.court", e.to_string()))?;
+    let r = run(pkg, parties, None, Report::default());
     match r.first_failure() {
         Some(c) => Err(refused(c.rule, c.detail.clone())),
         None => Ok(()),
@@ -134,12 +130,7 @@ pub fn check_in_progress(pkg: &OpinionPackage, pinned: &Policy) -> Result<(), St
 }
 
 /// Every rule on a parsed package.
-fn run(
-    pkg: &OpinionPackage,
-    pinned: &Policy,
-    complete: bool,
-    mut r: Report,
-) -> Result<Report, PolicyError> {
+fn run(pkg: &OpinionPackage, parties: &[Party], policy: Option<&Policy>, mut r: Report) -> Report {
     let Some(SignedStep {
         step:
             crate::appraisal::Step {
@@ -160,7 +151,7 @@ fn run(
             "appraisal.schema",
             Err("the first step is not a commission".into()),
         );
-        return Ok(skipped(r));
+        return skipped(r);
     };
     r.record(
         "appraisal.schema",
@@ -179,22 +170,22 @@ fn run(
     let ctx = Ctx {
         pkg,
         signers,
-        policy: pinned,
+        parties,
         institution,
         items,
         questions,
         deadline,
-        complete,
+        complete: policy.is_some(),
     };
     r.record("appraisal.signatures", signatures(pkg));
     r.record("appraisal.chain", chain(pkg));
     r.record("appraisal.court", court(&ctx));
     r.record("appraisal.institution", institution_rule(&ctx));
     procedure::check(&ctx, &mut r);
-    if complete {
-        r.record("appraisal.evidence", evidence(&ctx));
+    if let Some(policy) = policy {
+        r.record("appraisal.evidence", evidence(&ctx, policy));
     }
-    Ok(r)
+    r
 }
 
 /// Every rule but `appraisal.schema` skipped.
@@ -350,7 +341,7 @@ fn institution_rule(ctx: &Ctx<'_>) -> Result<String, String> {
 
 /// One bundle per proof the commission names, each valid under the pinned policy, whose proof
 /// lists each commissioned file with its SM3; no other bundle.
-fn evidence(ctx: &Ctx<'_>) -> Result<String, String> {
+fn evidence(ctx: &Ctx<'_>, policy: &Policy) -> Result<String, String> {
     let mut proofs: Vec<Hash32> = ctx.items.iter().map(|i| i.proof_sm3).collect();
     proofs.sort_by_key(|h| h.0);
     proofs.dedup();
@@ -367,8 +358,8 @@ fn evidence(ctx: &Ctx<'_>) -> Result<String, String> {
     let mut seen = Vec::new();
     for (i, b) in ctx.pkg.bundles.iter().enumerate() {
         let bytes = canonical::canonicalize(b).map_err(|e| format!("bundles[{i}]: {e}"))?;
-        let v = verify_bundle_bytes(&bytes, None, ctx.policy)
-            .map_err(|e| format!("bundles[{i}]: {e}"))?;
+        let v =
+            verify_bundle_bytes(&bytes, None, policy).map_err(|e| format!("bundles[{i}]: {e}"))?;
         if let Some(f) = v.first_failure() {
             return Err(format!(
                 "bundles[{i}] does not verify: {} ({})",

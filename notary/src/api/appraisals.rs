@@ -1,0 +1,388 @@
+//! Judicial appraisal online (司法鉴定全程在线): a court files a signed commission naming
+//! evidence this notary holds; the institution, its appraisers and the reviewer then add their
+//! signed steps one by one, each checked with the protocol's own rules for a procedure under
+//! way (`check_in_progress`) before it is stored; anyone in the procedure reads it so far (to
+//! chain the next step); once delivered, the court fetches the opinion package with the bundle
+//! of every proof it names, verified as a court would verify it. The notary never signs or
+//! holds a party's key: documents authenticate themselves against the judicial parties it is
+//! configured with.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tiezheng_protocol::appraisal::{
+    Act, OPINION_TYPE, OpinionPackage, SignedAppraiserCredential, SignedAppraiserRevocation,
+    SignedStep,
+};
+use tiezheng_protocol::bundle::{Party, Policy};
+use tiezheng_protocol::manifest::Proof;
+use tiezheng_protocol::verify::appraisal::{check_in_progress, verify_opinion_bytes};
+use tiezheng_protocol::{Hash32, HashAlgorithm, canonical};
+
+use super::{
+    AppState, Role, authenticate, canonical_error, now_ms, parse_value, path_param, read_body,
+};
+use crate::error::HttpError;
+use crate::store::NewStep;
+
+/// Largest signed step (with its credentials) accepted.
+const MAX_STEP_BYTES: usize = 1024 * 1024;
+
+/// `POST /v1/appraisals/{commission}/steps`: the next step, with the credentials and
+/// revocations it relies on that the notary has not seen yet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepRequest {
+    step: SignedStep,
+    #[serde(default)]
+    credentials: Vec<SignedAppraiserCredential>,
+    #[serde(default)]
+    revocations: Vec<SignedAppraiserRevocation>,
+}
+
+/// The judicial parties the notary accepts steps from (`JUDICIAL_PARTIES_FILE`).
+fn parties(state: &AppState) -> Result<Vec<Party>, HttpError> {
+    let Some(path) = &state.config.identity.judicial_parties_file else {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "appraisals_not_configured",
+            "this notary lists no judicial parties: set JUDICIAL_PARTIES_FILE to the courts and appraisal institutions it serves",
+            None,
+        ));
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        HttpError::internal(format!("JUDICIAL_PARTIES_FILE {}: {e}", path.display()))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        HttpError::internal(format!(
+            "JUDICIAL_PARTIES_FILE {}: not a list of parties ({e})",
+            path.display()
+        ))
+    })
+}
+
+fn refused(e: &tiezheng_protocol::verify::appraisal::StepRefused) -> HttpError {
+    HttpError::unprocessable(
+        "appraisal_step_refused",
+        format!("{}: {} (nothing was stored)", e.rule, e.message),
+        Some("/step"),
+    )
+}
+
+fn commission_id(req: &HttpRequest) -> Result<String, HttpError> {
+    Hash32::from_hex(path_param(req, "commission_sm3"))
+        .map(|h| h.to_hex())
+        .map_err(|_| {
+            HttpError::bad_request(
+                "bad_appraisal_id",
+                "appraisals are addressed by the SM3 of their signed commission, 64 lowercase hex digits",
+                Some("commission_sm3"),
+            )
+        })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, HttpError> {
+    serde_json::from_str(text).map_err(HttpError::internal)
+}
+
+/// The stored procedure as a package (no bundles yet).
+async fn stored(state: &AppState, commission: &str) -> Result<OpinionPackage, HttpError> {
+    let row = state.store.appraisal(commission).await?.ok_or_else(|| {
+        HttpError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_appraisal",
+            "no appraisal with that commission SM3 is filed here",
+            Some("commission_sm3"),
+        )
+    })?;
+    let mut pkg = OpinionPackage {
+        kind: OPINION_TYPE.into(),
+        steps: row
+            .steps
+            .iter()
+            .map(|s| parse_json(s))
+            .collect::<Result<_, _>>()?,
+        credentials: Vec::new(),
+        revocations: Vec::new(),
+        bundles: Vec::new(),
+    };
+    for (kind, doc) in &row.documents {
+        match kind.as_str() {
+            "credential" => pkg.credentials.push(parse_json(doc)?),
+            _ => pkg.revocations.push(parse_json(doc)?),
+        }
+    }
+    Ok(pkg)
+}
+
+/// Each commissioned file is a file of a proof stored here, with that SM3.
+async fn evidence_held(state: &AppState, step: &SignedStep) -> Result<(), HttpError> {
+    let Act::Commission { items, .. } = &step.step.act else {
+        return Err(HttpError::unprocessable(
+            "appraisal_step_refused",
+            "appraisal.schema: a procedure starts with a commission",
+            Some("/step/act/kind"),
+        ));
+    };
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("/step/act/items/{i}");
+        let row = state
+            .store
+            .proof(&item.proof_sm3.to_hex())
+            .await?
+            .ok_or_else(|| {
+                HttpError::unprocessable(
+                    "commissioned_proof_unknown",
+                    format!(
+                        "no proof {} is stored here: commission evidence this notary holds",
+                        item.proof_sm3
+                    ),
+                    Some(&field),
+                )
+            })?;
+        let proof: Proof = parse_json(&row.proof_json)?;
+        let held = proof.manifest.items.iter().any(|f| {
+            f.file_name == item.file_name
+                && f.hashes
+                    .iter()
+                    .any(|h| h.algorithm == HashAlgorithm::Sm3 && h.value == item.sm3)
+        });
+        if !held {
+            return Err(HttpError::unprocessable(
+                "commissioned_file_unknown",
+                format!(
+                    "proof {} lists no file {} with SM3 {}",
+                    item.proof_sm3, item.file_name, item.sm3
+                ),
+                Some(&field),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn sm3_of<T: serde::Serialize>(doc: &T) -> Result<(String, String), HttpError> {
+    let bytes = canonical::to_canonical_bytes(doc).map_err(HttpError::internal)?;
+    let text = String::from_utf8(bytes.clone()).map_err(HttpError::internal)?;
+    Ok((Hash32::sm3(&bytes).to_hex(), text))
+}
+
+/// Stores a checked `step` with the credentials and revocations that came with it (the
+/// store keeps each document once).
+async fn append(
+    state: &AppState,
+    commission: &str,
+    step: &SignedStep,
+    credentials: &[SignedAppraiserCredential],
+    revocations: &[SignedAppraiserRevocation],
+) -> Result<HttpResponse, HttpError> {
+    let (step_sm3, document) = sm3_of(step)?;
+    let mut documents = Vec::new();
+    for c in credentials {
+        let (sm3, doc) = sm3_of(c)?;
+        documents.push((sm3, "credential", doc));
+    }
+    for r in revocations {
+        let (sm3, doc) = sm3_of(r)?;
+        documents.push((sm3, "revocation", doc));
+    }
+    let seq = i64::try_from(step.step.seq).map_err(HttpError::internal)?;
+    let stored = state
+        .store
+        .append_appraisal_step(&NewStep {
+            commission_sm3: commission,
+            seq,
+            step_sm3: &step_sm3,
+            document: &document,
+            documents: &documents,
+            received_at: now_ms(),
+        })
+        .await?;
+    if !stored {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "appraisal_step_conflict",
+            "another step took this position first: fetch the procedure, chain to its last step and sign again",
+            Some("/step/step/seq"),
+        ));
+    }
+    Ok(HttpResponse::Created().json(json!({
+        "commission_sm3": commission,
+        "seq": step.step.seq,
+        "step_sm3": step_sm3,
+        "act": step.step.act.name(),
+    })))
+}
+
+/// `POST /v1/appraisals`: a court's signed commission of evidence held here.
+pub(super) async fn commission(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    payload: web::Payload,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
+    let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
+    let value = canonical::parse_strict(&body).map_err(canonical_error)?;
+    let req: StepRequest = parse_value(&value)?;
+    let parties = parties(&state)?;
+    let pkg = OpinionPackage {
+        kind: OPINION_TYPE.into(),
+        steps: vec![req.step],
+        credentials: req.credentials,
+        revocations: req.revocations,
+        bundles: Vec::new(),
+    };
+    check_in_progress(&pkg, &parties).map_err(|e| refused(&e))?;
+    let step = pkg
+        .steps
+        .first()
+        .ok_or_else(|| HttpError::internal("no step"))?;
+    evidence_held(&state, step).await?;
+    let commission = step.sm3().map_err(HttpError::internal)?.to_hex();
+    if state.store.appraisal(&commission).await?.is_some() {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "appraisal_exists",
+            "this commission is already filed",
+            None,
+        ));
+    }
+    append(
+        &state,
+        &commission,
+        step,
+        &pkg.credentials,
+        &pkg.revocations,
+    )
+    .await
+}
+
+/// `POST /v1/appraisals/{commission_sm3}/steps`: the next signed step of the procedure.
+pub(super) async fn add_step(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    payload: web::Payload,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let commission = commission_id(&http)?;
+    let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
+    let value = canonical::parse_strict(&body).map_err(canonical_error)?;
+    let req: StepRequest = parse_value(&value)?;
+    let parties = parties(&state)?;
+    let mut pkg = stored(&state, &commission).await?;
+    if req.step.step.seq != pkg.steps.len() as u64 {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "appraisal_step_conflict",
+            format!(
+                "the procedure has {} step(s): the next step is seq {}, chained to the last one; fetch it and sign again",
+                pkg.steps.len(),
+                pkg.steps.len()
+            ),
+            Some("/step/step/seq"),
+        ));
+    }
+    let credentials: Vec<SignedAppraiserCredential> = req
+        .credentials
+        .into_iter()
+        .filter(|c| !pkg.credentials.contains(c))
+        .collect();
+    let revocations: Vec<SignedAppraiserRevocation> = req
+        .revocations
+        .into_iter()
+        .filter(|r| !pkg.revocations.contains(r))
+        .collect();
+    pkg.credentials.extend(credentials.iter().cloned());
+    pkg.revocations.extend(revocations.iter().cloned());
+    pkg.steps.push(req.step);
+    check_in_progress(&pkg, &parties).map_err(|e| refused(&e))?;
+    let step = pkg
+        .steps
+        .last()
+        .ok_or_else(|| HttpError::internal("no step"))?;
+    append(&state, &commission, step, &credentials, &revocations).await
+}
+
+/// `GET /v1/appraisals/{commission_sm3}`: the procedure so far (to chain the next step).
+pub(super) async fn get(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let commission = commission_id(&http)?;
+    Ok(HttpResponse::Ok().json(stored(&state, &commission).await?))
+}
+
+/// `GET /v1/appraisals/{commission_sm3}/opinion`: the delivered opinion with the bundle of
+/// every proof it names, verified against the notary's ledger policy and its parties first.
+pub(super) async fn opinion(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
+    let commission = commission_id(&http)?;
+    let mut pkg = stored(&state, &commission).await?;
+    if !matches!(
+        pkg.steps.last().map(|s| &s.step.act),
+        Some(Act::Delivery { .. })
+    ) {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "not_delivered",
+            "the institution has not delivered the opinion yet",
+            None,
+        ));
+    }
+    let Some(Act::Commission { items, .. }) = pkg.steps.first().map(|s| &s.step.act) else {
+        return Err(HttpError::internal(
+            "a stored procedure without its commission",
+        ));
+    };
+    let mut proofs: Vec<String> = items.iter().map(|i| i.proof_sm3.to_hex()).collect();
+    proofs.dedup();
+    let mut bundles: Vec<Value> = Vec::new();
+    for p in proofs {
+        if bundles
+            .iter()
+            .any(|b| b.pointer("/receipt/receipt/proof_sm3") == Some(&json!(p)))
+        {
+            continue;
+        }
+        let row = state
+            .store
+            .proof(&p)
+            .await?
+            .ok_or_else(|| HttpError::internal(format!("commissioned proof {p} is gone")))?;
+        let bundle = state
+            .anchoring
+            .bundle(&state.store, &row.proof_sm3, &row.proof_json, &row.receipt_json)
+            .await
+            .map_err(HttpError::internal)?
+            .ok_or_else(|| HttpError::new(StatusCode::CONFLICT, "not_yet_anchored", "a commissioned proof waits for its batch to be anchored; retry in a few seconds", None))?;
+        bundles.push(serde_json::to_value(bundle).map_err(HttpError::internal)?);
+    }
+    pkg.bundles = bundles;
+    let mut policy: Policy = state.anchoring.genesis_policy().await.map_err(|e| {
+        HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ledger_unavailable",
+            format!("the ledger's policy cannot be read: {e}"),
+            None,
+        )
+    })?;
+    policy.parties = parties(&state)?;
+    let bytes = canonical::to_canonical_bytes(&pkg).map_err(HttpError::internal)?;
+    let report = verify_opinion_bytes(&bytes, &policy).map_err(HttpError::internal)?;
+    if let Some(f) = report.first_failure() {
+        return Err(HttpError::internal(format!(
+            "the assembled opinion does not verify: {} ({})",
+            f.rule, f.detail
+        )));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(bytes))
+}

@@ -1,0 +1,478 @@
+//! Judicial appraisal online against a real notary (SQLite, or PostgreSQL when
+//! `TIEZHENG_TEST_DATABASE_URL` is set): a court commissions evidence the notary holds, the
+//! institution accepts and assigns two appraisers and a reviewer, each declares, receives the
+//! material, records the work; the opinion is co-signed and reviewed and delivered. Every step
+//! goes through `POST /v1/appraisals/…/steps` and is checked before it is stored; out-of-order,
+//! repeated, late, wrongly keyed and unknown-evidence steps are refused with nothing stored, and
+//! the court fetches an opinion package that `tiezheng verify` accepts offline with its policy.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use common::{Notary, capture, cli, device, notary, wait_for_bundle};
+use serde_json::{Value, json};
+use tiezheng_protocol::appraisal::credential::CREDENTIAL_TYPE;
+use tiezheng_protocol::appraisal::{
+    Act, AppraiserCredential, MaterialItem, Role, STEP_TYPE, SignedAppraiserCredential, SignedStep,
+    Step,
+};
+use tiezheng_protocol::bundle::{Party, PartyRole, Policy};
+use tiezheng_protocol::{Hash32, HashAlgorithm, Proof, Sm2SigningKey, Timestamp};
+
+const COURT: &str = "shanghai-pudong-court";
+const INSTITUTE: &str = "east-china-forensic-institute";
+
+fn key(seed: &str) -> Sm2SigningKey {
+    Sm2SigningKey::from_bytes(Hash32::sm3(seed.as_bytes()).as_bytes()).unwrap()
+}
+
+fn credential(id: &str) -> SignedAppraiserCredential {
+    let signing = key(id);
+    let k = signing.public_key();
+    SignedAppraiserCredential::sign(
+        AppraiserCredential {
+            kind: CREDENTIAL_TYPE.into(),
+            institution: INSTITUTE.into(),
+            appraiser_id: id.into(),
+            name: format!("鉴定人 {id}"),
+            licence_number: format!("沪司鉴{id}"),
+            public_key: k.to_hex(),
+            key_id: k.key_id(),
+            issued_at: Timestamp::from_unix_ms(0, 8 * 60),
+        },
+        &key(INSTITUTE),
+    )
+    .unwrap()
+}
+
+/// A party to the procedure as a client of the notary: reads the procedure, chains its step to
+/// the last one and posts it.
+struct Procedure<'a> {
+    n: &'a Notary,
+    token: String,
+    commission: String,
+}
+
+impl Procedure<'_> {
+    fn so_far(&self) -> Value {
+        let (s, v) = self.n.call(
+            "GET",
+            &format!("/v1/appraisals/{}", self.commission),
+            Some(&self.token),
+            b"",
+        );
+        assert_eq!(s, 200, "{v}");
+        v
+    }
+
+    /// The next step by `by` (`signers` sign it), `at_ms` after the previous one.
+    fn step(&self, by: &str, role: Role, act: Act, signers: &[&str], after_ms: i64) -> SignedStep {
+        let v = self.so_far();
+        let steps: Vec<SignedStep> = serde_json::from_value(v["steps"].clone()).unwrap();
+        let last = steps.last().unwrap();
+        let keys: Vec<Sm2SigningKey> = signers.iter().map(|s| key(s)).collect();
+        let refs: Vec<&Sm2SigningKey> = keys.iter().collect();
+        SignedStep::sign(
+            Step {
+                kind: STEP_TYPE.into(),
+                seq: steps.len() as u64,
+                commission: Some(steps[0].sm3().unwrap()),
+                prev: Some(last.sm3().unwrap()),
+                at: Timestamp::from_unix_ms(last.step.at.unix_ms() + after_ms, 8 * 60),
+                by: by.into(),
+                role,
+                act,
+            },
+            &refs,
+        )
+        .unwrap()
+    }
+
+    fn post(&self, step: &SignedStep, credentials: &[SignedAppraiserCredential]) -> (u16, Value) {
+        self.n.call(
+            "POST",
+            &format!("/v1/appraisals/{}/steps", self.commission),
+            Some(&self.token),
+            json!({"step": step, "credentials": credentials})
+                .to_string()
+                .as_bytes(),
+        )
+    }
+
+    fn add(
+        &self,
+        by: &str,
+        role: Role,
+        act: Act,
+        signers: &[&str],
+        credentials: &[SignedAppraiserCredential],
+    ) {
+        let step = self.step(by, role, act, signers, 60_000);
+        let (s, v) = self.post(&step, credentials);
+        assert_eq!(s, 201, "{v}");
+    }
+
+    fn refused(&self, what: &str, step: &SignedStep, status: u16, code: &str, rule: &str) {
+        let before = self.so_far()["steps"].as_array().unwrap().len();
+        let (s, v) = self.post(step, &[]);
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{what}: {v}");
+        assert!(v["message"].as_str().unwrap().contains(rule), "{what}: {v}");
+        assert_eq!(
+            self.so_far()["steps"].as_array().unwrap().len(),
+            before,
+            "{what}: nothing stored"
+        );
+    }
+}
+
+#[test]
+fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let parties = vec![
+        Party {
+            id: COURT.into(),
+            role: PartyRole::Court,
+            public_key: key(COURT).public_key().to_hex(),
+        },
+        Party {
+            id: INSTITUTE.into(),
+            role: PartyRole::AppraisalInstitution,
+            public_key: key(INSTITUTE).public_key().to_hex(),
+        },
+    ];
+    let parties_file = dir.join("parties.json");
+    std::fs::write(&parties_file, serde_json::to_vec(&parties).unwrap()).unwrap();
+    let n = notary(
+        dir,
+        &[(
+            "TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE",
+            parties_file.to_str().unwrap(),
+        )],
+    );
+    let dev = device(dir, "dev", &n);
+    let proof_bytes = capture(&dev, "photos/DSCN0010.jpg");
+    let proof: Proof = serde_json::from_slice(&proof_bytes).unwrap();
+    let proof_sm3 = Hash32::sm3(&proof_bytes);
+    cli(&dev, &["sync"]);
+    let (court_token, _) = n.token("court", &[]);
+    let (appraiser_token, _) = n.token("appraiser", &[]);
+    wait_for_bundle(&n, &court_token, &proof_sm3.to_hex());
+    let file = &proof.manifest.items[0];
+    let items = vec![MaterialItem {
+        proof_sm3,
+        file_name: file.file_name.clone(),
+        sm3: file
+            .hashes
+            .iter()
+            .find(|h| h.algorithm == HashAlgorithm::Sm3)
+            .unwrap()
+            .value,
+    }];
+    let now = Timestamp::now_utc().unix_ms();
+    let commission = |items: Vec<MaterialItem>, by: &str| {
+        SignedStep::sign(
+            Step {
+                kind: STEP_TYPE.into(),
+                seq: 0,
+                commission: None,
+                prev: None,
+                at: Timestamp::from_unix_ms(now, 8 * 60),
+                by: by.into(),
+                role: Role::Court,
+                act: Act::Commission {
+                    case_reference: "(2026)沪0115民初12345号".into(),
+                    institution: INSTITUTE.into(),
+                    items,
+                    questions: vec!["检材照片自采集后是否被修改？".into()],
+                    deadline: Timestamp::from_unix_ms(now + 30 * 86_400_000, 8 * 60),
+                },
+            },
+            &[&key(by)],
+        )
+        .unwrap()
+    };
+    let file_commission = |step: &SignedStep| {
+        n.call(
+            "POST",
+            "/v1/appraisals",
+            Some(&court_token),
+            json!({"step": step}).to_string().as_bytes(),
+        )
+    };
+    // Refused commissions: evidence not held here; a court the notary does not know.
+    let mut unknown = items.clone();
+    unknown[0].proof_sm3 = Hash32::sm3(b"no such proof");
+    let (s, v) = file_commission(&commission(unknown, COURT));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("commissioned_proof_unknown")),
+        "{v}"
+    );
+    let (s, v) = file_commission(&commission(items.clone(), "a-rogue-court"));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("appraisal_step_refused")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("appraisal.court"),
+        "{v}"
+    );
+    let (s, v) = n.call(
+        "POST",
+        "/v1/appraisals",
+        Some(&appraiser_token),
+        json!({"step": commission(items.clone(), COURT)})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(s, 403, "only a court files a commission: {v}");
+
+    let (s, v) = file_commission(&commission(items.clone(), COURT));
+    assert_eq!(s, 201, "{v}");
+    let p = Procedure {
+        n: &n,
+        token: appraiser_token.clone(),
+        commission: v["commission_sm3"].as_str().unwrap().to_owned(),
+    };
+    let (s, v) = file_commission(&commission(items.clone(), COURT));
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("appraisal_exists")),
+        "{v}"
+    );
+
+    // An acceptance after the deadline is refused; then the institution accepts in time.
+    let late = p.step(
+        INSTITUTE,
+        Role::Institution,
+        Act::Acceptance {
+            accepted: true,
+            reason: None,
+        },
+        &[INSTITUTE],
+        31 * 86_400_000,
+    );
+    p.refused(
+        "an acceptance after the deadline",
+        &late,
+        422,
+        "appraisal_step_refused",
+        "appraisal.time",
+    );
+    p.add(
+        INSTITUTE,
+        Role::Institution,
+        Act::Acceptance {
+            accepted: true,
+            reason: None,
+        },
+        &[INSTITUTE],
+        &[],
+    );
+    let again = p.step(
+        INSTITUTE,
+        Role::Institution,
+        Act::Acceptance {
+            accepted: true,
+            reason: None,
+        },
+        &[INSTITUTE],
+        60_000,
+    );
+    p.refused(
+        "a second acceptance",
+        &again,
+        422,
+        "appraisal_step_refused",
+        "appraisal.order",
+    );
+    let wrong_key = p.step(
+        INSTITUTE,
+        Role::Institution,
+        Act::Assignment {
+            appraisers: vec!["A-101".into(), "A-102".into()],
+            reviewer: "R-201".into(),
+        },
+        &["A-101"],
+        60_000,
+    );
+    p.refused(
+        "an assignment signed with another key",
+        &wrong_key,
+        422,
+        "appraisal_step_refused",
+        "appraisal.institution",
+    );
+    p.add(
+        INSTITUTE,
+        Role::Institution,
+        Act::Assignment {
+            appraisers: vec!["A-101".into(), "A-102".into()],
+            reviewer: "R-201".into(),
+        },
+        &[INSTITUTE],
+        &[],
+    );
+    // A step that is not chained to the last one (a stale copy): a conflict, nothing stored.
+    let mut stale = p.step(
+        "A-101",
+        Role::Appraiser,
+        Act::Declaration {
+            statement: "无利害关系".into(),
+        },
+        &["A-101"],
+        60_000,
+    );
+    stale.step.seq -= 1;
+    p.refused(
+        "a stale step",
+        &stale,
+        409,
+        "appraisal_step_conflict",
+        "seq",
+    );
+    let early = p.step(
+        "A-101",
+        Role::Appraiser,
+        Act::MaterialReceipt {
+            items: items.clone(),
+        },
+        &["A-101"],
+        60_000,
+    );
+    let (s, v) = p.post(&early, &[credential("A-101")]);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("appraisal_step_refused")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("appraisal.order"),
+        "receipt before the declaration: {v}"
+    );
+    for a in ["A-101", "A-102", "R-201"] {
+        p.add(
+            a,
+            Role::Appraiser,
+            Act::Declaration {
+                statement: "本人与本案无利害关系".into(),
+            },
+            &[a],
+            &[credential(a)],
+        );
+    }
+    let mut altered = items.clone();
+    altered[0].sm3 = Hash32::sm3(b"what another tool computed");
+    let wrong = p.step(
+        "A-102",
+        Role::Appraiser,
+        Act::MaterialReceipt { items: altered },
+        &["A-102"],
+        60_000,
+    );
+    p.refused(
+        "a receipt of other material",
+        &wrong,
+        422,
+        "appraisal_step_refused",
+        "appraisal.material",
+    );
+    for a in ["A-101", "A-102"] {
+        p.add(
+            a,
+            Role::Appraiser,
+            Act::MaterialReceipt {
+                items: items.clone(),
+            },
+            &[a],
+            &[],
+        );
+        p.add(
+            a,
+            Role::Appraiser,
+            Act::RecordEntry {
+                tool: "tiezheng verify".into(),
+                tool_version: "0.1.0".into(),
+                action: "verified the bundle offline".into(),
+                result: "valid".into(),
+                attachments: vec![],
+            },
+            &[a],
+            &[],
+        );
+    }
+    p.add(
+        INSTITUTE,
+        Role::Institution,
+        Act::Opinion {
+            findings: vec!["未发现修改痕迹。".into()],
+        },
+        &["A-101", "A-102", INSTITUTE],
+        &[],
+    );
+    let (s, v) = n.call(
+        "GET",
+        &format!("/v1/appraisals/{}/opinion", p.commission),
+        Some(&court_token),
+        b"",
+    );
+    assert_eq!((s, v["code"].as_str()), (409, Some("not_delivered")), "{v}");
+    p.add(
+        "R-201",
+        Role::Appraiser,
+        Act::Review {
+            approved: true,
+            remarks: "复核同意".into(),
+        },
+        &["R-201"],
+        &[],
+    );
+    p.add(
+        INSTITUTE,
+        Role::Institution,
+        Act::Delivery {
+            court: COURT.into(),
+        },
+        &[INSTITUTE],
+        &[],
+    );
+
+    // The court fetches the opinion with the evidence bundle and verifies it offline.
+    let (s, body) = common::http(
+        "GET",
+        &format!("{}/v1/appraisals/{}/opinion", n.url, p.commission),
+        Some(&court_token),
+        b"",
+    );
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    let opinion = dir.join("opinion.json");
+    std::fs::write(&opinion, &body).unwrap();
+    let (s, v) = n.call("GET", "/v1/ledger/policy", None, b"");
+    assert_eq!(s, 200, "{v}");
+    let mut policy: Policy = serde_json::from_value(v).unwrap();
+    policy.parties = parties;
+    let policy_file = dir.join("court-policy.json");
+    std::fs::write(&policy_file, serde_json::to_vec(&policy).unwrap()).unwrap();
+    let out = common::run(&[
+        "verify",
+        opinion.to_str().unwrap(),
+        "--policy",
+        policy_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("appraisal.evidence"));
+}
