@@ -18,7 +18,6 @@ mod common;
 
 use common::{Notary, capture, cli, device, notary, wait_for_bundle};
 use serde_json::{Value, json};
-use tiezheng_protocol::appraisal::credential::CREDENTIAL_TYPE;
 use tiezheng_protocol::appraisal::{
     Act, AppraiserCredential, MaterialItem, Role, STEP_TYPE, SignedAppraiserCredential, SignedStep,
     Step,
@@ -34,22 +33,15 @@ fn key(seed: &str) -> Sm2SigningKey {
 }
 
 fn credential(id: &str) -> SignedAppraiserCredential {
-    let signing = key(id);
-    let k = signing.public_key();
-    SignedAppraiserCredential::sign(
-        AppraiserCredential {
-            kind: CREDENTIAL_TYPE.into(),
-            institution: INSTITUTE.into(),
-            appraiser_id: id.into(),
-            name: format!("鉴定人 {id}"),
-            licence_number: format!("沪司鉴{id}"),
-            public_key: k.to_hex(),
-            key_id: k.key_id(),
-            issued_at: Timestamp::from_unix_ms(0, 8 * 60),
-        },
-        &key(INSTITUTE),
-    )
-    .unwrap()
+    let c = AppraiserCredential::new(
+        INSTITUTE,
+        id,
+        &format!("鉴定人 {id}"),
+        &format!("沪司鉴{id}"),
+        key(id).public_key(),
+        Timestamp::from_unix_ms(0, 8 * 60),
+    );
+    SignedAppraiserCredential::sign(c, &key(INSTITUTE)).unwrap()
 }
 
 /// A party to the procedure as a client of the notary: reads the procedure, chains its step to

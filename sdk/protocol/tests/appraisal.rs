@@ -16,7 +16,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tiezheng_protocol::appraisal::credential::{CREDENTIAL_TYPE, REVOCATION_TYPE};
+use tiezheng_protocol::appraisal::credential::REVOCATION_TYPE;
 use tiezheng_protocol::appraisal::{
     Act, AppraiserCredential, AppraiserRevocation, Chain, MaterialItem, OPINION_TYPE,
     OpinionPackage, Role, SignedAppraiserCredential, SignedAppraiserRevocation,
@@ -99,22 +99,15 @@ impl Default for Plan {
 }
 
 fn credential(inst: &str, id: &str) -> SignedAppraiserCredential {
-    let signing = key(id);
-    let k = signing.public_key();
-    SignedAppraiserCredential::sign(
-        AppraiserCredential {
-            kind: CREDENTIAL_TYPE.into(),
-            institution: inst.into(),
-            appraiser_id: id.into(),
-            name: format!("鉴定人 {id}"),
-            licence_number: format!("沪司鉴{id}"),
-            public_key: k.to_hex(),
-            key_id: k.key_id(),
-            issued_at: t("2026-01-05T09:00:00.000+08:00"),
-        },
-        &key(inst),
-    )
-    .unwrap()
+    let c = AppraiserCredential::new(
+        inst,
+        id,
+        &format!("鉴定人 {id}"),
+        &format!("沪司鉴{id}"),
+        key(id).public_key(),
+        t("2026-01-05T09:00:00.000+08:00"),
+    );
+    SignedAppraiserCredential::sign(c, &key(inst)).unwrap()
 }
 
 /// The package `p` describes, signed with the real keys.

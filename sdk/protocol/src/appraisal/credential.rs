@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::Hash32;
 use crate::signed::{SignatureBlock, SignedError};
-use crate::sm2::Sm2SigningKey;
+use crate::sm2::{Sm2PublicKey, Sm2SigningKey};
 use crate::time::Timestamp;
 
 /// `type` of an appraiser credential.
@@ -39,6 +39,29 @@ pub struct AppraiserCredential {
     pub key_id: Hash32,
     /// When the institution bound it.
     pub issued_at: Timestamp,
+}
+
+impl AppraiserCredential {
+    /// The credential binding `key` to the appraiser, with its type and key ID filled in.
+    pub fn new(
+        institution: &str,
+        appraiser_id: &str,
+        name: &str,
+        licence_number: &str,
+        key: &Sm2PublicKey,
+        issued_at: Timestamp,
+    ) -> Self {
+        Self {
+            kind: CREDENTIAL_TYPE.into(),
+            institution: institution.into(),
+            appraiser_id: appraiser_id.into(),
+            name: name.into(),
+            licence_number: licence_number.into(),
+            public_key: key.to_hex(),
+            key_id: key.key_id(),
+            issued_at,
+        }
+    }
 }
 
 /// A credential with the institution's signature.
