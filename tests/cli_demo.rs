@@ -74,6 +74,24 @@ fn demo_runs_end_to_end() {
         ok && report.contains("compliant PDF/A-3u"),
         "veraPDF: {report}"
     );
+    // The appraisal: the opinion the court fetched verifies again from the files it wrote.
+    let opinion = stdout
+        .lines()
+        .find(|l| l.contains("鉴定意见书"))
+        .and_then(|l| l.rsplit("verified: ").next())
+        .map(|p| std::path::PathBuf::from(p.trim()))
+        .expect("the opinion's path");
+    let out = common::run(&[
+        "verify",
+        opinion.to_str().unwrap(),
+        "--policy",
+        opinion.with_extension("policy.json").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Captured under the administrative profile, two officers, holder and witness; the
     // certificate states 取证依据 with every requirement met.
     assert!(

@@ -5,7 +5,8 @@
 //! as the officer would (streaming the recordings), closes the enforcement session, syncs, and
 //! shows the signed receipts and the custody log a court would read, verifies the first
 //! proof's offline bundle, and ends by writing the first proof's certificate PDF and verifying
-//! it with its file.
+//! it with its file, then runs a judicial appraisal of that file online (commission to a
+//! delivered, reviewed opinion) and verifies the opinion.
 
 use std::io::{self, BufRead as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -76,7 +77,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         work.display()
     )?;
 
-    // 1. The notary.
+    // 1. The notary, serving the court and the appraisal institution of step 8.
+    let parties = super::demo_appraisal::Parties::new()?;
+    let parties_file = work.join("judicial-parties.json");
+    parties.write(&parties_file)?;
     let admin_token = format!("tza_demo_{}", hex_random());
     let mut child = std::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -84,6 +88,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .env("TIEZHENG_NOTARY_ADMIN_TOKEN", &admin_token)
         .env("TIEZHENG_LOG", "warn")
         .env("TIEZHENG_NOTARY_BATCH_MAX_MS", "200")
+        .env("TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE", &parties_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -525,6 +530,41 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .map_or(0, |r| r.inventory.len()),
         record_path.display()
     )?;
+    // 8. Judicial appraisal online: commission, procedure, signed and reviewed opinion.
+    writeln!(
+        out,
+        "\n8. 司法鉴定 Judicial appraisal of proof #1's file, fully online: each party signs its own step"
+    )?;
+    let appraiser_token = admin_call(
+        &conn,
+        "/v1/tokens",
+        &json!({"role": "appraiser", "subject": "demo appraisal institution", "ttl_seconds": 3600}),
+    )?;
+    let appraiser_token = appraiser_token
+        .get("token")
+        .and_then(|t| t.as_str())
+        .context("appraiser token")?
+        .to_owned();
+    let item = bundle.proof.manifest.items.first().context("no item")?;
+    let item_sm3 = item
+        .hashes
+        .iter()
+        .find(|h| h.algorithm == tiezheng_protocol::HashAlgorithm::Sm3)
+        .context("no SM3")?
+        .value;
+    super::demo_appraisal::run(
+        &mut out,
+        &super::demo_appraisal::Access {
+            url: &url,
+            court_token: &court_token,
+            appraiser_token: &appraiser_token,
+            rt: &rt,
+        },
+        &parties,
+        (proof_sm3, &item.file_name, item_sm3),
+        &policy,
+        pdf_path.with_file_name(format!("tiezheng-demo-{number}-opinion.json")),
+    )?;
     if args.serve {
         let bundle_path = work.join("evidence.bundle.json");
         std::fs::write(&bundle_path, serde_json::to_vec_pretty(&bundle)?)?;
@@ -539,7 +579,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .context("appraiser token")?;
         writeln!(
             out,
-            "\n8. The portal (open in a browser; files are hashed and verified there, never uploaded):"
+            "\n9. The portal (open in a browser; files are hashed and verified there, never uploaded):"
         )?;
         writeln!(out, "   verify:    {url}/verify")?;
         writeln!(

@@ -5,6 +5,7 @@ pub(crate) mod bundle;
 pub(crate) mod capture;
 pub(crate) mod certificate;
 pub(crate) mod demo;
+mod demo_appraisal;
 pub(crate) mod device;
 pub(crate) mod hash;
 pub(crate) mod inspect;
