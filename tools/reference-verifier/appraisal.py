@@ -88,8 +88,10 @@ def check(raw, pinned, R, check_bundle):
         errs = schema.check(doc, "appraisal-opinion.schema.json")
     except (ValueError, RecursionError) as e:
         doc, errs = None, [f"not strict JSON: {e}"]
-    if not errs and not (doc["steps"] and doc["steps"][0]["step"]["act"]["kind"] == "commission"):
-        errs = ["$.steps: the first step is not a commission"]
+    if not errs and not doc["steps"]:
+        errs = ["$.steps: no steps (a commission first)"]
+    elif not errs and doc["steps"][0]["step"]["act"]["kind"] != "commission":
+        errs = ["$.steps[0]: the first step is not a commission"]
     R.add(RULES[0], not errs, "; ".join(errs[:8]) or "matches schemas/appraisal-opinion.schema.json, a commission first")
     if errs:
         for r in RULES[1:]:
@@ -150,7 +152,7 @@ def court(P):
     party, sk = P.party(s["by"], "court"), keys(P.signed[0])
     if party is None:
         bad.append(f"{s['by']!r} is not a court of the pinned policy")
-    elif not sk or any(k != party["public_key"] for k in sk):
+    elif sk != [party["public_key"]]:
         bad.append(f"the commission is not signed by the key of {s['by']!r} alone")
     bad += [f"step {i}: the delivery names {P.steps[i]['act']['court']!r}, not {s['by']!r}"
             for i in P.all("delivery") if P.steps[i]["act"]["court"] != s["by"]]
@@ -166,7 +168,7 @@ def institution(P):
             continue
         if s["by"] != P.iid:
             bad.append(f"step {i} is by {s['by']!r}, not the commissioned institution")
-        if party is not None and party["public_key"] not in keys(e):
+        if P.inst_key is None or P.inst_key not in keys(e):
             bad.append(f"step {i} is not signed with the institution's key")
     return bad, f"{P.iid}, a party of the pinned policy"
 
@@ -217,7 +219,7 @@ def appraiser(P):
         pk, sk = P.cred_key(by), keys(e)
         if pk is None:
             bad.append(f"step {i}: {by!r} has no single credential")
-        elif not sk or any(k != pk for k in sk):
+        elif sk != [pk]:
             bad.append(f"step {i} is not signed by the key of {by!r}'s credential alone")
     return bad, "every appraiser's step by an assigned person, with their credential's key"
 

@@ -775,8 +775,8 @@ def swap_steps(i, j):
     return f
 
 
-def party(role, **change):
-    return lambda p: next(x for x in p["parties"] if x["role"] == role).update(change)
+def party(which, **change):
+    return lambda p: next(x for x in p["parties"] if x["role"] == which).update(change)
 
 
 def duplicate_type():  # strict JSON: a member name twice
@@ -794,7 +794,7 @@ OPINION_CASES = [  # (description, package builder, pinned policy, expected fail
      JUDICIAL, ["appraisal.signatures", "appraisal.institution"]),
     ("opinion: court's block added to opinion",
      opinion_edit(lambda o: o["steps"][10]["signatures"].append(o["steps"][0]["signatures"][0])),
-     JUDICIAL, ["appraisal.signatures", "appraisal.opinion"]),
+     JUDICIAL, ["appraisal.signatures", "appraisal.chain", "appraisal.opinion"]),  # the next step's prev hashes the blocks
     ("opinion: declarations swapped", opinion_edit(swap_steps(3, 4)), JUDICIAL, ["appraisal.chain", "appraisal.time"]),
     ("opinion: review before the opinion", opinion_edit(swap_steps(10, 11)),
      JUDICIAL, ["appraisal.chain", "appraisal.order", "appraisal.time", "appraisal.review"]),

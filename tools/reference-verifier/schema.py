@@ -111,10 +111,11 @@ TOP_LEVEL_OMITS = {"$"}  # only the bundle's (or digest's) top level; set per ca
 # requirement states only its own; profiles are not bundle documents). A certificate's
 # `procedure` and a stated outcome's `reason` (§5 certificate.facts.procedure: "absent exactly
 # when the manifest has no `procedure`", `"reason"?`, "absent when the outcome has none"). A
-# session summary's `record` (§4.4: "may carry `record`"; the certificate's `session` is that summary).
+# session summary's `record` (§4.4: "may carry `record`"; the certificate's `session` is that summary),
+# and the record's `process_recording` (§4.4 proof.session_record: "when present and not null").
 OMITTABLE = {("PolicyValidator", "member"), ("BatchHeader", "custody"), ("CustodyEvent", "item_prev"),
              ("Manifest", "procedure"), ("Outcome", "reason"), ("Certificate", "procedure"),
-             ("OutcomeFacts", "reason"), ("SessionSummary", "record")} | \
+             ("OutcomeFacts", "reason"), ("SessionSummary", "record"), ("CollectionRecord", "process_recording")} | \
     {("Requirement", k) for k in ("min_collectors", "fields", "max_accuracy_m", "max_skew_s", "max_delay_s")}
 # Of those, the ones inside a signed or hashed document are absent, never `null`, although the
 # schemas let them be null: a `null` would be signed or hashed as written, unlike an absent member.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Self-test: schemas/vectors known answers, GB 32100-2015 credit codes, the three example bundles,
-the example certificate and its public digest, single-value forgeries, and the Rust suite's
-forgeries and genuine bundles (target/forgeries/) when they have been written."""
+the example certificate and its public digest, the example appraisal opinion (§6), single-value
+forgeries, and the Rust suite's forgeries and genuine bundles and opinions (target/forgeries/,
+target/forgeries/appraisal/) when they have been written."""
 import base64, contextlib, copy, io, json, os, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -188,4 +189,32 @@ if os.path.exists(os.path.join(FORGED, "index.json")):
             verify.check_bundle(open(os.path.join(FORGED, f), "rb").read(),
                                 json.load(open(os.path.join(FORGED, name))), video, R)
             expect(f"{f} valid against {name}{' with video.bin' if video else ''} {R.failed}", R.failed == [])
+
+
+# §6 appraisal opinions: the example package against the court's policy (with its `parties`), through
+# the command line, every appraisal rule passing in the order of the §6 table; without a policy it
+# is unusable (the parties are the policy's)
+def run_opinion(path, pol):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = verify.main([path] + (["--policy", pol] if pol else []) + ["--json"])
+    return code, json.loads(out.getvalue())
+
+
+import appraisal  # noqa: E402
+code, rep = run_opinion(os.path.join(E, "appraisal-opinion.json"), os.path.join(E, "policy-judicial.json"))
+expect(f"example appraisal-opinion.json valid {rep['failed']}", (code, rep["valid"], rep["failed"]) == (0, True, []))
+expect("example appraisal-opinion.json: every appraisal rule passes, in the §6 order",
+       [(c["rule"], c["status"]) for c in rep["checks"]] == [(r, "pass") for r in appraisal.RULES])
+code, rep = run_opinion(os.path.join(E, "appraisal-opinion.json"), None)
+expect("example appraisal-opinion.json without --policy is unusable", code == 2 and rep["failed"] == [])
+# the Rust suite's appraisal forgeries (re-signed with the real keys): each refused by its rule alone
+APPRAISED = os.path.join(FORGED, "appraisal")
+if os.path.exists(os.path.join(APPRAISED, "index.json")):
+    code, rep = run_opinion(os.path.join(APPRAISED, "genuine.json"), os.path.join(APPRAISED, "policy.json"))
+    expect(f"appraisal/genuine.json valid {rep['failed']}", (code, rep["failed"]) == (0, []))
+    for e in json.load(open(os.path.join(APPRAISED, "index.json"))):
+        code, rep = run_opinion(os.path.join(APPRAISED, e["file"]), os.path.join(APPRAISED, e.get("policy", "policy.json")))
+        expect(f"appraisal/{e['file']} {e['name'][:50]} -> {e['rule']} {rep['failed']}",
+               (code, rep["failed"]) == (1, [e["rule"]]))
 sys.exit(0 if ok else 1)

@@ -421,9 +421,9 @@ fn bad_input_is_refused_under_appraisal_schema_and_nothing_else_runs() {
     );
 }
 
-#[test]
-fn every_forgery_is_refused_by_exactly_its_rule() {
-    let forgeries: Vec<(&str, &str, Plan)> = vec![
+/// Each forgery the issue names: its rule, what it is, and the plan that makes it.
+fn forgeries() -> Vec<(&'static str, &'static str, Plan)> {
+    vec![
         (
             "appraisal.opinion",
             "an opinion missing an assigned appraiser's signature",
@@ -496,7 +496,12 @@ fn every_forgery_is_refused_by_exactly_its_rule() {
                 ..Plan::default()
             },
         ),
-    ];
+    ]
+}
+
+#[test]
+fn every_forgery_is_refused_by_exactly_its_rule() {
+    let forgeries = forgeries();
     // Written to target/forgeries/appraisal/ (or $TIEZHENG_FORGERIES_DIR/appraisal) with an
     // index.json, for the reference verifier in another language.
     let dir = std::env::var_os("TIEZHENG_FORGERIES_DIR")
@@ -690,5 +695,76 @@ fn every_step_is_checked_as_it_comes_and_bad_steps_are_refused_by_rule() {
     assert_eq!(
         check_in_progress(&after, &policy.parties).unwrap_err().rule,
         "appraisal.order"
+    );
+}
+
+/// The reference verifier in Python (`tools/reference-verifier/`, written from `VERIFYING.md`
+/// §6 alone) on a package: `(valid, failed rules)`.
+fn reference_verdict(package: &std::path::Path, policy: &std::path::Path) -> (bool, Vec<String>) {
+    let out = std::process::Command::new("python3")
+        .arg(common::repo_root().join("tools/reference-verifier/verify.py"))
+        .arg(package)
+        .arg("--policy")
+        .arg(policy)
+        .arg("--json")
+        .output()
+        .expect("python3 runs the reference verifier");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "no report from the reference verifier: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let failed = v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    (v["valid"] == Value::Bool(true), failed)
+}
+
+/// Both verifiers accept the genuine opinion and refuse every forgery by exactly its rule.
+#[test]
+fn the_reference_verifier_in_python_agrees_on_opinions() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let (genuine, policy) = package(&Plan::default());
+    let policy_file = write("policy.json", &serde_json::to_vec(&policy).unwrap());
+    assert_eq!(
+        reference_verdict(&write("genuine.json", &genuine), &policy_file),
+        (true, Vec::new())
+    );
+    let mut disagree = Vec::new();
+    for (i, (rule, _, plan)) in forgeries().iter().enumerate() {
+        let (bytes, _) = package(plan);
+        let (valid, failed) =
+            reference_verdict(&write(&format!("forgery-{i}.json"), &bytes), &policy_file);
+        if valid || failed != [*rule] {
+            disagree.push(format!(
+                "{rule}: python says valid={valid}, failed {failed:?}"
+            ));
+        }
+    }
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+/// The reference verifier's own forgeries (built from the examples, `forgeries.py`) are each
+/// refused under the rules it expects.
+#[test]
+fn the_reference_verifiers_own_forgeries_are_refused() {
+    let out = std::process::Command::new("python3")
+        .arg(common::repo_root().join("tools/reference-verifier/forgeries.py"))
+        .output()
+        .expect("python3 runs the reference verifier's forgeries");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
