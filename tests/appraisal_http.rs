@@ -467,4 +467,25 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("appraisal.evidence"));
+    // The same opinion as PDF/A-3 (鉴定意见书), the package attached, verifies the same way.
+    let (s, pdf) = common::http(
+        "GET",
+        &format!("{}/v1/appraisals/{}/opinion.pdf", n.url, p.commission),
+        Some(&court_token),
+        b"",
+    );
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&pdf));
+    let pdf_file = dir.join("opinion.pdf");
+    std::fs::write(&pdf_file, &pdf).unwrap();
+    let out = common::run(&[
+        "verify",
+        pdf_file.to_str().unwrap(),
+        "--policy",
+        policy_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -74,13 +74,46 @@ fn demo_runs_end_to_end() {
         ok && report.contains("compliant PDF/A-3u"),
         "veraPDF: {report}"
     );
-    // The appraisal: the opinion the court fetched verifies again from the files it wrote.
+    // The appraisal: the opinion PDF the court fetched reads like a certificate and verifies
+    // again from the files it wrote.
     let opinion = stdout
         .lines()
         .find(|l| l.contains("鉴定意见书"))
         .and_then(|l| l.rsplit("verified: ").next())
         .map(|p| std::path::PathBuf::from(p.trim()))
         .expect("the opinion's path");
+    let text = String::from_utf8(common::pdf::run_ok(
+        std::process::Command::new("pdftotext")
+            .arg(&opinion)
+            .arg("-"),
+    ))
+    .unwrap();
+    for want in [
+        "司法鉴定意见书",
+        "Judicial Appraisal Opinion",
+        "鉴定意见 Finding",
+        "复核",
+    ] {
+        assert!(
+            text.contains(want),
+            "{want} not in the opinion PDF:\n{text}"
+        );
+    }
+    let attached = String::from_utf8(common::pdf::run_ok(
+        std::process::Command::new("pdfdetach")
+            .arg("-list")
+            .arg(&opinion),
+    ))
+    .unwrap();
+    assert!(
+        attached.starts_with("1 embedded files") && attached.contains("appraisal-opinion-"),
+        "{attached}"
+    );
+    let (ok, report) = common::pdf::verapdf(&[&opinion]);
+    assert!(
+        ok && report.contains("compliant PDF/A-3u"),
+        "veraPDF: {report}"
+    );
     let out = common::run(&[
         "verify",
         opinion.to_str().unwrap(),

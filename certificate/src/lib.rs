@@ -20,7 +20,7 @@ mod layout;
 pub mod thumbnail;
 
 pub use font::{FONT_BYTES, REPLACEMENT};
-pub use layout::render;
+pub use layout::{render, render_opinion};
 
 /// Why a certificate could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -36,6 +36,9 @@ fn appraisal_paths() -> Value {
         "/v1/appraisals/{commission_sm3}/opinion": {"get": Op::new("The delivered opinion (鉴定意见书) with the bundle of every proof it names, verified against the ledger's policy and the judicial parties before it is served (409 until delivered and anchored)", "court, admin")
             .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
             .ok("200", "the opinion package", Some(schema_ref("appraisal-opinion"))).errors(&["400", "404", "409"]).build()},
+        "/v1/appraisals/{commission_sm3}/opinion.pdf": {"get": Op::new("The delivered opinion as PDF/A-3u (司法鉴定意见书, bilingual, QR code to the verify page), the signed opinion package with its evidence bundles attached (409 until delivered and anchored)", "court, admin")
+            .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+            .ok("200", "the PDF", Some(json!({"x-pdf": true}))).errors(&["400", "404", "409", "500"]).build()},
     })
 }
 

@@ -563,7 +563,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         &parties,
         (proof_sm3, &item.file_name, item_sm3),
         &policy,
-        pdf_path.with_file_name(format!("tiezheng-demo-{number}-opinion.json")),
+        pdf_path.with_file_name(format!("tiezheng-demo-{number}-opinion.pdf")),
     )?;
     if args.serve {
         let bundle_path = work.join("evidence.bundle.json");

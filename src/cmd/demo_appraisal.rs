@@ -297,13 +297,31 @@ pub(super) fn run(
     if let Some((layer, rule, reason)) = &outcome.failure {
         bail!("the opinion does not verify: layer `{layer}`, rule `{rule}`: {reason}");
     }
-    std::fs::write(&opinion_path, &body)
+    let (status, pdf) = access.call(
+        "GET",
+        &format!("/v1/appraisals/{commission}/opinion.pdf"),
+        access.court_token,
+        None,
+    )?;
+    if status != 200 {
+        bail!(
+            "the opinion PDF cannot be fetched: {}",
+            String::from_utf8_lossy(&pdf)
+        );
+    }
+    let checked = super::verify::verify_bytes(&pdf, None, Some(&court_policy))
+        .map_err(|e| anyhow::anyhow!("the opinion PDF cannot be checked: {}", e.0))?;
+    if let Some((layer, rule, reason)) = &checked.failure {
+        bail!("the opinion PDF does not verify: layer `{layer}`, rule `{rule}`: {reason}");
+    }
+    std::fs::write(&opinion_path, &pdf)
         .with_context(|| format!("cannot write {}", opinion_path.display()))?;
+    std::fs::write(opinion_path.with_extension("json"), &body)?;
     let policy_path = opinion_path.with_extension("policy.json");
     std::fs::write(&policy_path, serde_json::to_vec_pretty(&court_policy)?)?;
     writeln!(
         out,
-        "   鉴定意见书 appraisal opinion, signed by both appraisers and the institution, reviewed, with its evidence bundle, verified: {}\n   check it yourself: tiezheng verify {} --policy {}",
+        "   鉴定意见书 appraisal opinion (PDF/A-3, the signed procedure and the evidence bundle attached), signed by both appraisers and the institution, reviewed, verified: {}\n   check it yourself: tiezheng verify {} --policy {}",
         opinion_path.display(),
         opinion_path.display(),
         policy_path.display()

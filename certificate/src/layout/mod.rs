@@ -17,11 +17,13 @@ mod details;
 mod flow;
 mod item;
 mod key_facts;
+mod opinion;
 mod pdf;
 mod record;
 mod side;
 mod wording;
 
+pub use opinion::render_opinion;
 pub use pdf::render;
 
 const PAGE_W: f32 = 595.28;
@@ -105,18 +107,29 @@ fn lay_out(
     key_facts::key_facts(&mut l, c, attachment_sm3);
     details::details(&mut l, c);
 
-    // Footers, now that the page count is known.
+    footers(&mut l, &format!("存证证书 {}", c.number));
+    Ok(Drawn {
+        layout_pages: l.pages,
+        ops: l.ops,
+        blocks: l.blocks,
+        missing: l.missing,
+        thumbnail_bytes,
+        thumbnail_warning,
+    })
+}
+
+/// The footer of every page, now that the page count is known: `label` and the page number.
+fn footers(l: &mut flow::Layout<'_>, label: &str) {
     let pages = l.pages;
     for p in 0..pages {
         let text = format!(
-            "铁证 Tiezheng · 存证证书 {} · 第 {} / {} 页 page {} of {}",
-            c.number,
+            "铁证 Tiezheng · {label} · 第 {} / {} 页 page {} of {}",
             p + 1,
             pages,
             p + 1,
             pages
         );
-        let (shown, _) = font::shown(m, &text);
+        let (shown, _) = font::shown(l.m, &text);
         l.ops.push(Placed {
             page: p,
             op: Op::Text {
@@ -129,12 +142,4 @@ fn lay_out(
             block: None,
         });
     }
-    Ok(Drawn {
-        layout_pages: pages,
-        ops: l.ops,
-        blocks: l.blocks,
-        missing: l.missing,
-        thumbnail_bytes,
-        thumbnail_warning,
-    })
 }

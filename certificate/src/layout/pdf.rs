@@ -1,6 +1,6 @@
-//! Writing the laid-out certificate with krilla: drawing each operation inside its tag-tree
-//! block (or as an artifact), the document metadata, and the signed certificate attached as the
-//! PDF/A-3u associated file.
+//! Writing a laid-out document (a certificate, an appraisal opinion) with krilla: drawing each
+//! operation inside its tag-tree block (or as an artifact), the document metadata, and the
+//! signed document attached as the PDF/A-3u associated file.
 
 use std::num::NonZeroU16;
 
@@ -137,7 +137,54 @@ pub fn render(signed: &SignedCertificate, photo: Option<&[u8]>) -> Result<Render
         .map_err(|e| RenderError::Certificate(e.to_string()))?;
     let drawn = lay_out(m, signed, &attachment_sm3.to_hex(), &url, photo)?;
     let c = &signed.certificate;
+    let (zh, en) = c.issuer.operator_type.title();
+    let meta = Meta {
+        title: format!("{zh} {en} {}", c.number),
+        description: format!(
+            "Certificate {} for proof {}; the signed certificate (tiezheng.certificate.v1, SM3 {attachment_sm3}) is attached.",
+            c.number, c.proof_sm3
+        ),
+        creator: "Tiezheng notary",
+        author: c.issuer.name.clone(),
+        date: c.issued_at,
+        document_id: format!("tiezheng-certificate-{}-{attachment_sm3}", c.number),
+        attachment_name: format!("certificate-{}.json", c.number),
+        attachment_description: format!(
+            "签名的存证证书 Signed certificate {} (tiezheng.certificate.v1, SM2 by the notary, RFC 8785 JSON; SM3 {attachment_sm3})",
+            c.number
+        ),
+    };
+    let thumbnail_bytes = drawn.thumbnail_bytes;
+    let (pdf, warnings) = write(drawn, &loaded.font, m, &meta, attachment)?;
+    Ok(Rendered {
+        pdf,
+        warnings,
+        thumbnail_bytes,
+        attachment_sm3,
+    })
+}
 
+/// What the PDF says about itself and its one attached file.
+pub(super) struct Meta {
+    pub(super) title: String,
+    pub(super) description: String,
+    pub(super) creator: &'static str,
+    pub(super) author: String,
+    pub(super) date: Timestamp,
+    pub(super) document_id: String,
+    pub(super) attachment_name: String,
+    pub(super) attachment_description: String,
+}
+
+/// Writes `drawn` as tagged PDF/A-3u with `attachment` as its one associated file (`Source`);
+/// returns the bytes and the warnings (characters the font lacks, no thumbnail).
+pub(super) fn write(
+    drawn: super::Drawn,
+    font_ref: &krilla::text::Font,
+    m: &Metrics,
+    meta: &Meta,
+    attachment: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<String>), RenderError> {
     let configuration = ConfigurationBuilder::new()
         .with_archival_validator(Archival::A3_U)
         .finish()
@@ -177,7 +224,7 @@ pub fn render(signed: &SignedCertificate, photo: Option<&[u8]>) -> Result<Render
                         _ => ContentTag::Other,
                     };
                     let id = surface.start_tagged(tag);
-                    draw(&mut surface, &placed.op, &loaded.font, m);
+                    draw(&mut surface, &placed.op, font_ref, m);
                     surface.end_tagged();
                     group.push(id);
                 }
@@ -187,7 +234,7 @@ pub fn render(signed: &SignedCertificate, photo: Option<&[u8]>) -> Result<Render
                         _ => ArtifactType::Layout,
                     };
                     surface.start_tagged(ContentTag::Artifact(Artifact::with_kind(kind)));
-                    draw(&mut surface, &placed.op, &loaded.font, m);
+                    draw(&mut surface, &placed.op, font_ref, m);
                     surface.end_tagged();
                 }
             }
@@ -200,37 +247,28 @@ pub fn render(signed: &SignedCertificate, photo: Option<&[u8]>) -> Result<Render
         tree.push(g);
     }
     doc.set_tag_tree(tree);
-    let issued = pdf_date(&c.issued_at);
+    let date = pdf_date(&meta.date);
     doc.set_metadata(
         Metadata::new()
-            .title({
-                let (zh, en) = c.issuer.operator_type.title();
-                format!("{zh} {en} {}", c.number)
-            })
-            .description(format!(
-                "Certificate {} for proof {}; the signed certificate (tiezheng.certificate.v1, SM3 {attachment_sm3}) is attached.",
-                c.number, c.proof_sm3
-            ))
-            .creator("Tiezheng notary".to_owned())
-            .authors(vec![c.issuer.name.clone()])
+            .title(meta.title.clone())
+            .description(meta.description.clone())
+            .creator(meta.creator.to_owned())
+            .authors(vec![meta.author.clone()])
             .language("zh-CN".to_owned())
-            .creation_date(issued)
-            .document_id(format!("tiezheng-certificate-{}-{attachment_sm3}", c.number)),
+            .creation_date(date)
+            .document_id(meta.document_id.clone()),
     );
     doc.embed_file(EmbeddedFile {
-        path: format!("certificate-{}.json", c.number),
+        path: meta.attachment_name.clone(),
         mime_type: MimeType::new("application/json"),
-        description: Some(format!(
-            "签名的存证证书 Signed certificate {} (tiezheng.certificate.v1, SM2 by the notary, RFC 8785 JSON; SM3 {attachment_sm3})",
-            c.number
-        )),
+        description: Some(meta.attachment_description.clone()),
         association_kind: AssociationKind::Source,
         data: attachment.into(),
-        modification_date: Some(issued),
+        modification_date: Some(date),
         compress: Some(true),
         location: None,
     })
-    .ok_or_else(|| RenderError::Pdf("the certificate could not be attached".into()))?;
+    .ok_or_else(|| RenderError::Pdf("the signed document could not be attached".into()))?;
     let pdf = doc
         .finish()
         .map_err(|e| RenderError::Pdf(format!("{e:?}")))?;
@@ -238,15 +276,10 @@ pub fn render(signed: &SignedCertificate, photo: Option<&[u8]>) -> Result<Render
     if !drawn.missing.is_empty() {
         let chars: String = drawn.missing.iter().collect();
         warnings.push(format!(
-            "the certificate font lacks {chars:?}: printed as {:?} on the page; the attached certificate holds the exact text",
+            "the font lacks {chars:?}: printed as {:?} on the page; the attached document holds the exact text",
             font::REPLACEMENT
         ));
     }
     warnings.extend(drawn.thumbnail_warning);
-    Ok(Rendered {
-        pdf,
-        warnings,
-        thumbnail_bytes: drawn.thumbnail_bytes,
-        attachment_sm3,
-    })
+    Ok((pdf, warnings))
 }

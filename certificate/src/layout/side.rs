@@ -1,5 +1,5 @@
-//! The first page's side column: the QR code that opens the notary's verification page, and
-//! the thumbnail of the evidence photo with its caption.
+//! The first page's side column: the QR code that opens the notary's verification page (also
+//! on the appraisal opinion), and the thumbnail of the evidence photo with its caption.
 
 use tiezheng_protocol::certificate::CertifiedItem;
 use tiezheng_protocol::manifest::ItemKind;
@@ -18,41 +18,11 @@ pub(super) fn side_column(
     url: &str,
     photo: Option<&[u8]>,
 ) -> Result<(usize, Option<String>), RenderError> {
-    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| RenderError::Qr(e.to_string()))?;
-    let width = qr.width();
-    let dark: Vec<bool> = qr
-        .to_colors()
-        .into_iter()
-        .map(|c| c == qrcode::Color::Dark)
-        .collect();
-    let module = SIDE_W / (width as f32 + 8.0);
-    let qb = l.block(Block::Figure(format!(
-        "二维码：在线核验本证书 QR code: verify this certificate online at {url}"
-    )));
-    l.push(
-        Op::Qr {
-            x: SIDE_X + 4.0 * module,
-            y: TOP - 10.0 + 4.0 * module,
-            module,
-            width,
-            dark,
-        },
-        Some(qb),
-    );
-    let mut side_y = TOP - 10.0 + SIDE_W + 2.0 * module;
-    let cap = l.block(Block::Paragraph);
-    l.text_at(SIDE_X + 6.0, side_y, 7.0, 60, "扫码在线核验", Some(cap));
-    side_y += 9.0;
-    l.text_at(
-        SIDE_X + 6.0,
-        side_y,
-        7.0,
-        60,
-        "Scan to verify online",
-        Some(cap),
-    );
-    side_y += 14.0;
+    let mut side_y = qr_code(
+        l,
+        url,
+        &format!("二维码：在线核验本证书 QR code: verify this certificate online at {url}"),
+    )?;
     let mut thumbnail_bytes = 0;
     let mut thumbnail_warning = None;
     match (first, photo) {
@@ -78,17 +48,7 @@ pub(super) fn side_column(
                     Some(fb),
                 );
                 side_y += dh + 10.0;
-                let cap = l.block(Block::Paragraph);
-                l.text_at(SIDE_X + 6.0, side_y, 7.0, 60, "缩略图（非原件）", Some(cap));
-                side_y += 9.0;
-                l.text_at(
-                    SIDE_X + 6.0,
-                    side_y,
-                    7.0,
-                    60,
-                    "Thumbnail, not the original",
-                    Some(cap),
-                );
+                caption(l, side_y, "缩略图（非原件）", "Thumbnail, not the original");
             }
             Err(e) => {
                 thumbnail_warning = Some(format!(
@@ -102,6 +62,42 @@ pub(super) fn side_column(
         _ => {}
     }
     Ok((thumbnail_bytes, thumbnail_warning))
+}
+
+/// Lays out the QR code for `url` at the top of the side column, described by `alt`, with its
+/// caption; returns where the column continues.
+pub(super) fn qr_code(l: &mut Layout<'_>, url: &str, alt: &str) -> Result<f32, RenderError> {
+    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| RenderError::Qr(e.to_string()))?;
+    let width = qr.width();
+    let dark: Vec<bool> = qr
+        .to_colors()
+        .into_iter()
+        .map(|c| c == qrcode::Color::Dark)
+        .collect();
+    let module = SIDE_W / (width as f32 + 8.0);
+    let qb = l.block(Block::Figure(alt.to_owned()));
+    l.push(
+        Op::Qr {
+            x: SIDE_X + 4.0 * module,
+            y: TOP - 10.0 + 4.0 * module,
+            module,
+            width,
+            dark,
+        },
+        Some(qb),
+    );
+    let side_y = TOP - 10.0 + SIDE_W + 2.0 * module;
+    Ok(caption(l, side_y, "扫码在线核验", "Scan to verify online") + 14.0)
+}
+
+/// A two-line caption in the side column at `y`, Chinese then English; returns the second
+/// line's position.
+fn caption(l: &mut Layout<'_>, y: f32, zh: &str, en: &str) -> f32 {
+    let cap = l.block(Block::Paragraph);
+    l.text_at(SIDE_X + 6.0, y, 7.0, 60, zh, Some(cap));
+    l.text_at(SIDE_X + 6.0, y + 9.0, 7.0, 60, en, Some(cap));
+    y + 9.0
 }
 
 /// Width and height of a baseline or progressive JPEG, from its SOF marker.

@@ -323,8 +323,38 @@ pub(super) async fn opinion(
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
     authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
-    let commission = commission_id(&http)?;
-    let mut pkg = stored(&state, &commission).await?;
+    let (_, bytes) = delivered(&state, &commission_id(&http)?).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(bytes))
+}
+
+/// `GET /v1/appraisals/{commission_sm3}/opinion.pdf`: the same opinion as PDF/A-3u, the
+/// package attached (鉴定意见书).
+pub(super) async fn opinion_pdf(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
+    let (pkg, _) = delivered(&state, &commission_id(&http)?).await?;
+    let url = state.config.verify_url();
+    let rendered =
+        tokio::task::spawn_blocking(move || tiezheng_certificate::render_opinion(&pkg, &url))
+            .await
+            .map_err(HttpError::internal)?
+            .map_err(HttpError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .body(rendered.pdf))
+}
+
+/// The delivered opinion of `commission` with its evidence bundles, verified as a court
+/// verifies it: the package and its RFC 8785 bytes.
+async fn delivered(
+    state: &AppState,
+    commission: &str,
+) -> Result<(OpinionPackage, Vec<u8>), HttpError> {
+    let mut pkg = stored(state, commission).await?;
     if !matches!(
         pkg.steps.last().map(|s| &s.step.act),
         Some(Act::Delivery { .. })
@@ -342,15 +372,10 @@ pub(super) async fn opinion(
         ));
     };
     let mut proofs: Vec<String> = items.iter().map(|i| i.proof_sm3.to_hex()).collect();
+    proofs.sort();
     proofs.dedup();
     let mut bundles: Vec<Value> = Vec::new();
     for p in proofs {
-        if bundles
-            .iter()
-            .any(|b| b.pointer("/receipt/receipt/proof_sm3") == Some(&json!(p)))
-        {
-            continue;
-        }
         let row = state
             .store
             .proof(&p)
@@ -373,7 +398,7 @@ pub(super) async fn opinion(
             None,
         )
     })?;
-    policy.parties = parties(&state)?;
+    policy.parties = parties(state)?;
     let bytes = canonical::to_canonical_bytes(&pkg).map_err(HttpError::internal)?;
     let report = verify_opinion_bytes(&bytes, &policy).map_err(HttpError::internal)?;
     if let Some(f) = report.first_failure() {
@@ -382,7 +407,5 @@ pub(super) async fn opinion(
             f.rule, f.detail
         )));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(bytes))
+    Ok((pkg, bytes))
 }

@@ -116,6 +116,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/appraisals/{commission_sm3}").get(appraisals::get))
         .service(web::resource("/v1/appraisals/{commission_sm3}/steps").post(appraisals::add_step))
         .service(web::resource("/v1/appraisals/{commission_sm3}/opinion").get(appraisals::opinion))
+        .service(
+            web::resource("/v1/appraisals/{commission_sm3}/opinion.pdf")
+                .get(appraisals::opinion_pdf),
+        )
         .service(web::resource("/v1/proofs").post(submit_proofs))
         .service(web::resource("/v1/proofs/{proof_sm3}").get(get_proof))
         .service(web::resource("/v1/proofs/{proof_sm3}/media/{item}").get(get_media))

@@ -27,7 +27,7 @@ use crate::{canonical, canonical::CanonicalError};
 pub use credential::{
     AppraiserCredential, AppraiserRevocation, SignedAppraiserCredential, SignedAppraiserRevocation,
 };
-pub use opinion::{OPINION_TYPE, OpinionPackage};
+pub use opinion::{OPINION_TYPE, OpinionPackage, opinion_from_pdf};
 
 /// `type` of a procedure step.
 pub const STEP_TYPE: &str = "tiezheng.appraisal-step.v1";

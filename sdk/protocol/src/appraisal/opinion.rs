@@ -33,3 +33,24 @@ pub struct OpinionPackage {
     /// One offline bundle (`tiezheng.bundle.v1`) per proof the commission names.
     pub bundles: Vec<Value>,
 }
+
+/// The opinion package attached to an opinion PDF: the one attached file whose `type` is
+/// `tiezheng.appraisal-opinion.v1` (nothing else about the PDF is trusted).
+pub fn opinion_from_pdf(pdf: &[u8]) -> Result<Vec<u8>, String> {
+    let files = crate::pdf::attached_files(pdf).map_err(|e| e.to_string())?;
+    let mut found: Vec<Vec<u8>> = files
+        .into_iter()
+        .filter(|f| {
+            crate::canonical::parse_strict(f)
+                .is_ok_and(|v| v.get("type").and_then(Value::as_str) == Some(OPINION_TYPE))
+        })
+        .collect();
+    found.dedup();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err("the PDF has no attached tiezheng.appraisal-opinion.v1 package".into()),
+        n => Err(format!(
+            "the PDF has {n} different attached opinion packages; an opinion PDF carries exactly one"
+        )),
+    }
+}

@@ -35,7 +35,7 @@ pub enum DocumentKind {
     /// page fetches it.
     PublicDigest,
     /// A judicial appraisal opinion with its signed procedure and evidence bundles
-    /// (`tiezheng.appraisal-opinion.v1`).
+    /// (`tiezheng.appraisal-opinion.v1`), as JSON or attached to its PDF.
     AppraisalOpinion,
 }
 
@@ -134,6 +134,10 @@ impl Document {
         let certificate = if pdf {
             match certificate_from_pdf(bytes) {
                 Ok(c) => Some(c),
+                // Not a certificate PDF: an appraisal opinion's PDF, if its one attachment is.
+                Err(_) if let Ok(opinion) = crate::appraisal::opinion_from_pdf(bytes) => {
+                    return Ok(Self::opinion(opinion));
+                }
                 Err(e) => {
                     return Ok(Self {
                         kind: DocumentKind::CertificatePdf,
@@ -159,16 +163,7 @@ impl Document {
             ),
         })?;
         if value.get("type").and_then(Value::as_str) == Some(crate::appraisal::OPINION_TYPE) {
-            return Ok(Self {
-                kind: DocumentKind::AppraisalOpinion,
-                attachment: None,
-                certificate: None,
-                bundle_bytes: Vec::new(),
-                bundle_value: Value::Null,
-                bundle: None,
-                digest: None,
-                opinion: Some(json.to_vec()),
-            });
+            return Ok(Self::opinion(json.to_vec()));
         }
         // A certificate is the document with a top-level `certificate` member (a bundle has
         // none); whether it is a well-formed one is its rule `certificate.format`.
@@ -211,6 +206,20 @@ impl Document {
             digest: None,
             opinion: None,
         })
+    }
+
+    /// An appraisal opinion package, as given (or as attached to its PDF).
+    fn opinion(bytes: Vec<u8>) -> Self {
+        Self {
+            kind: DocumentKind::AppraisalOpinion,
+            attachment: None,
+            certificate: None,
+            bundle_bytes: Vec::new(),
+            bundle_value: Value::Null,
+            bundle: None,
+            digest: None,
+            opinion: Some(bytes),
+        }
     }
 
     /// What was given.
