@@ -314,6 +314,23 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
         &[INSTITUTE],
         &[],
     );
+    // A malformed document: refused before anything is read from the store, nothing stored.
+    let before = p.so_far()["steps"].as_array().unwrap().len();
+    for body in [
+        br#"{"step": {"junk": 1}}"#.as_slice(),
+        b"{not json",
+        br#"{"step": null, "smuggled": true}"#.as_slice(),
+    ] {
+        let (s, v) = n.call(
+            "POST",
+            &format!("/v1/appraisals/{}/steps", p.commission),
+            Some(&appraiser_token),
+            body,
+        );
+        assert!(s == 400 || s == 422, "{s}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{v}");
+    }
+    assert_eq!(p.so_far()["steps"].as_array().unwrap().len(), before);
     // A step that is not chained to the last one (a stale copy): a conflict, nothing stored.
     let mut stale = p.step(
         "A-101",
