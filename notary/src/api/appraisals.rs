@@ -31,6 +31,10 @@ use crate::store::NewStep;
 /// Largest signed step (with its credentials) accepted.
 const MAX_STEP_BYTES: usize = 1024 * 1024;
 
+/// Most steps a procedure holds: every new step is checked against the whole procedure, so
+/// the work per request stays bounded.
+const MAX_STEPS: usize = 500;
+
 /// `POST /v1/appraisals/{commission}/steps`: the next step, with the credentials and
 /// revocations it relies on that the notary has not seen yet.
 #[derive(Debug, Deserialize)]
@@ -273,6 +277,15 @@ pub(super) async fn add_step(
     let req: StepRequest = parse_value(&value)?;
     let parties = parties(&state)?;
     let mut pkg = stored(&state, &commission).await?;
+    if pkg.steps.len() >= MAX_STEPS {
+        return Err(HttpError::unprocessable(
+            "appraisal_step_refused",
+            format!(
+                "appraisal.order: a procedure holds at most {MAX_STEPS} steps (nothing was stored)"
+            ),
+            Some("/step"),
+        ));
+    }
     if req.step.step.seq != pkg.steps.len() as u64 {
         return Err(HttpError::new(
             StatusCode::CONFLICT,
