@@ -419,15 +419,90 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
             &[],
         );
     }
-    p.add(
+    // The opinion is co-signed through the notary's draft: each signer adds their signature.
+    let opinion = p.step(
         INSTITUTE,
         Role::Institution,
         Act::Opinion {
             findings: vec!["未发现修改痕迹。".into()],
         },
-        &["A-101", "A-102", INSTITUTE],
         &[],
+        60_000,
     );
+    let put = |signers: &[&str]| {
+        let mut d = opinion.clone();
+        for s in signers {
+            d.cosign(&key(s)).unwrap();
+        }
+        n.call(
+            "PUT",
+            &format!("/v1/appraisals/{}/draft", p.commission),
+            Some(&p.token),
+            json!({ "step": d }).to_string().as_bytes(),
+        )
+    };
+    let draft_path = format!("/v1/appraisals/{}/draft", p.commission);
+    let (s, v) = n.call("GET", &draft_path, Some(&p.token), b"");
+    assert_eq!((s, v["code"].as_str()), (404, Some("no_draft")), "{v}");
+    let (s, v) = put(&["A-101"]);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["missing"], json!(["A-102", INSTITUTE]));
+    // The reviewer does not sign the opinion; a draft chained elsewhere is a conflict; sending
+    // no signature adds nothing. None of them changes the draft.
+    let (s, v) = put(&["R-201"]);
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("appraisal_step_refused")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap().contains("appraisal.opinion"),
+        "{v}"
+    );
+    let (s, v) = put(&[]);
+    assert_eq!(
+        (s, v["missing"].clone()),
+        (200, json!(["A-102", INSTITUTE])),
+        "{v}"
+    );
+    let mut elsewhere = opinion.clone();
+    elsewhere.step.seq += 1;
+    elsewhere.cosign(&key("A-102")).unwrap();
+    let (s, v) = n.call(
+        "PUT",
+        &draft_path,
+        Some(&p.token),
+        json!({ "step": elsewhere }).to_string().as_bytes(),
+    );
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("appraisal_step_conflict")),
+        "{v}"
+    );
+    let (s, v) = n.call("GET", &draft_path, Some(&p.token), b"");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["missing"], json!(["A-102", INSTITUTE]));
+    // A-102 sends only their own signature: it joins A-101's.
+    let (s, v) = put(&["A-102"]);
+    assert_eq!((s, v["missing"].clone()), (200, json!([INSTITUTE])), "{v}");
+    assert_eq!(v["draft"]["signatures"].as_array().unwrap().len(), 2);
+    // The institution signs last: the opinion becomes the next step and the draft is gone.
+    let (s, v) = put(&[INSTITUTE]);
+    assert_eq!((s, v["act"].as_str()), (201, Some("opinion")), "{v}");
+    let (s, v) = n.call("GET", &draft_path, Some(&p.token), b"");
+    assert_eq!((s, v["code"].as_str()), (404, Some("no_draft")), "{v}");
+    let stored = p.so_far();
+    let last = stored["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["signatures"].as_array().unwrap().len(), 3);
+    // The list shows the procedure where it stands; the parties are the configured ones.
+    let (s, v) = n.call("GET", "/v1/appraisals", Some(&p.token), b"");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["appraisals"][0]["commission_sm3"], p.commission.as_str());
+    assert_eq!(v["appraisals"][0]["last_act"], "opinion");
+    assert_eq!(v["appraisals"][0]["court"], COURT);
+    let (s, v) = n.call("GET", "/v1/judicial-parties", Some(&p.token), b"");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["parties"].as_array().unwrap().len(), 2);
     let (s, v) = n.call(
         "GET",
         &format!("/v1/appraisals/{}/opinion", p.commission),

@@ -15,33 +15,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Notary, cli, device, repo_root, tiezheng, wait_for_bundle};
+use common::{Notary, browser_tools, cli, device, repo_root, tiezheng, wait_for_bundle};
 use tiezheng_protocol::Hash32;
 use tiezheng_protocol::notary::SignedReceipt;
-
-/// Node, the npm packages and Chromium, or a panic naming what is missing and how to get it.
-fn browser_tools() -> PathBuf {
-    let node = Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok_and(|o| o.status.success()),
-        "node is not installed: the portal's browser tests run playwright-core on Node.js (apt-get install nodejs npm)"
-    );
-    let tests = repo_root().join("portal/tests");
-    assert!(
-        tests.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed for the portal's browser tests: run `npm ci --prefix portal/tests` (needs npm: apt-get install npm)"
-    );
-    let chromium =
-        std::env::var("TIEZHENG_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).is_file(),
-        "Chromium not found at {chromium}: install Debian's package (apt-get install chromium) or set TIEZHENG_CHROMIUM"
-    );
-    tests
-}
 
 /// `tiezheng verify` on the same files: `(valid, failing layer)`.
 fn cli_verdict(bundle: &Path, media: &Path, policy: &Path) -> (bool, Option<String>) {

@@ -570,6 +570,12 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "fetch the procedure, chain the step to its last step, sign it again and resend it",
     ),
     c(
+        "no_draft",
+        404,
+        "no opinion is being co-signed in this procedure",
+        "draft the opinion and sign it (PUT …/draft)",
+    ),
+    c(
         "not_delivered",
         409,
         "the institution has not delivered the opinion yet",

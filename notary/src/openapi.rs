@@ -23,7 +23,25 @@ fn json_content(schema: Value) -> Value {
 /// The judicial appraisal paths (`api/appraisals.rs`).
 fn appraisal_paths() -> Value {
     json!({
-        "/v1/appraisals": {"post": Op::new("File a court's signed commission (委托) of evidence held here: checked against the judicial parties (JUDICIAL_PARTIES_FILE) and the appraisal.* rules of a procedure under way; answered with the commission's SM3, which addresses the procedure", "court, admin")
+        "/v1/judicial-parties": {"get": Op::new("The courts and appraisal institutions whose steps this notary accepts (JUDICIAL_PARTIES_FILE): ids, roles and public keys", "appraiser, court, admin")
+            .ok("200", "the parties", Some(json!({"type": "object", "required": ["parties"], "properties": {"parties": {"type": "array", "items": schema_ref("Party")}}}))).errors(&["409"]).build()},
+        "/v1/appraisals/{commission_sm3}/draft": {
+            "get": Op::new("The opinion being co-signed and who has still to sign it (the institution and every assigned appraiser sign the one opinion)", "appraiser, court, admin")
+                .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+                .ok("200", "the draft", Some(schema_ref("appraisal-draft"))).errors(&["400", "404"]).build(),
+            "put": Op::new("Draft or co-sign the opinion: the same opinion as the draft kept adds its signatures, another replaces it; checked against the procedure (appraisal.* rules, signatures only by its signers, 422 otherwise). Once everyone has signed it is appended as the next step (201); until then it is kept (200) with who is missing", "appraiser, court, admin")
+                .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+                .json_body(json!({"type": "object", "additionalProperties": false, "required": ["step"], "properties": {"step": schema_ref("SignedStep")}}))
+                .ok("200", "kept, with who is missing", Some(schema_ref("appraisal-draft")))
+                .ok("201", "signed by everyone and appended", Some(schema_ref("appraisal-step-stored"))).errors(&["400", "404", "409", "422"]).build(),
+        },
+        "/v1/appraisals": {"get": Op::new("The procedures filed here, newest first (at most 200): case, court, institution, questions, deadline, and the last step", "appraiser, court, admin")
+            .ok("200", "the procedures", Some(json!({"type": "object", "required": ["appraisals"], "properties": {"appraisals": {"type": "array", "items": {"type": "object", "required": ["commission_sm3", "case_reference", "court", "institution", "questions", "items", "deadline", "steps", "last_act", "last_by", "last_at"], "properties": {
+                "commission_sm3": hex64(), "case_reference": {"type": "string"}, "court": {"type": "string"}, "institution": {"type": "string"},
+                "questions": {"type": "array", "items": {"type": "string"}}, "items": {"type": "integer", "minimum": 1}, "deadline": schema_ref("Timestamp"),
+                "steps": {"type": "integer", "minimum": 1}, "last_act": {"type": "string"}, "last_by": {"type": "string"}, "last_at": schema_ref("Timestamp"),
+            }}}}}))).build(),
+            "post": Op::new("File a court's signed commission (委托) of evidence held here: checked against the judicial parties (JUDICIAL_PARTIES_FILE) and the appraisal.* rules of a procedure under way; answered with the commission's SM3, which addresses the procedure", "court, admin")
             .json_body(schema_ref("appraisal-step-request"))
             .ok("201", "filed", Some(schema_ref("appraisal-step-stored"))).errors(&["409", "422"]).build()},
         "/v1/appraisals/{commission_sm3}": {"get": Op::new("The procedure so far (signed steps, credentials, revocations; no bundles), to chain the next step to its last", "appraiser, court, admin")
@@ -237,6 +255,13 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
                 "step": schema_ref("SignedStep"),
                 "credentials": {"type": "array", "items": schema_ref("SignedAppraiserCredential")},
                 "revocations": {"type": "array", "items": schema_ref("SignedAppraiserRevocation")},
+            }}),
+        ),
+        (
+            "appraisal-draft",
+            json!({"type": "object", "required": ["draft", "missing"], "properties": {
+                "draft": schema_ref("SignedStep"), "missing": {"type": "array", "items": string},
+                "commission_sm3": hex64(), "seq": {"type": "integer", "minimum": 0}, "replaced": {"type": "boolean"},
             }}),
         ),
         (

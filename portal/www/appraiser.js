@@ -1,13 +1,16 @@
 // The appraiser workspace: sign in with a token, open a granted case, view an item's facts,
 // findings and custody log (its hash chain checked here, in WebAssembly), view or download
 // the original and its proof bundle, and verify it in this browser. Every view and download
-// is a custody event the notary logs; the log is re-read after each.
+// is a custody event the notary logs; the log is re-read after each. The judicial appraisal
+// procedures (keys, credentials, every signed step) are workspace.js's.
 import { wasm, wasmReady, HashPool, renderReport, formatBytes, bi, el, PolicyPicker, beijing } from './portal.js';
+import { startWorkspace } from './workspace.js';
 
 const $ = (id) => document.getElementById(id);
 const pool = new HashPool();
 let token = sessionStorage.getItem('tiezheng-token') || '';
 let current = null; // { proof_sm3, item, file_name, mime }
+let workspaceStarted = false;
 
 function say(zh, en, state) {
   $('status').replaceChildren(bi(zh, en));
@@ -37,6 +40,10 @@ async function signIn() {
     list.replaceChildren(...me.cases.map((c) => el('li', {}, el('a', { href: `#case=${encodeURIComponent(c)}`, 'data-case': c }, c))));
     if (!me.cases.length) list.append(el('li', {}, bi('没有授权给您的案件。', 'No case is granted to you.')));
     $('cases').hidden = false;
+    if (!workspaceStarted) {
+      workspaceStarted = true;
+      startWorkspace({ token: () => token, pool, picker });
+    }
     route();
   } catch (e) {
     say('登录失败：', `Sign-in failed: ${e.message}`, 'error');

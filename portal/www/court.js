@@ -1,7 +1,9 @@
 // Court lookup: fetch a certificate by its number (GET /v1/certificates/{number}, issue 12),
 // offer its PDF and JSON for download, and verify it in this browser with the same verifier
-// as `tiezheng verify` against this notary's published policy.
+// as `tiezheng verify` against this notary's published policy. Commissioning an appraisal and
+// receiving its opinion are commission.js's.
 import { wasm, wasmReady, renderReport, bi, el, PolicyPicker } from './portal.js';
+import { startCommissions } from './commission.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -62,6 +64,7 @@ let picker;
 wasmReady.then(() => {
   picker = new PolicyPicker($('policy-area'));
   picker.show();
+  startCommissions({ picker, token: () => $('token').value.trim() });
   document.body.dataset.ready = 'true';
   $('lookup-button').disabled = false;
 });

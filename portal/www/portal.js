@@ -117,6 +117,7 @@ export const LAYERS = {
   anchor: ['上链', 'Anchor', '批次已记录在账本的锚定日志中', "the batch is recorded in the ledger's anchor log"],
   checkpoint: ['检查点', 'Checkpoint', '超过三分之二投票权的联盟成员以SM2共同签署', 'members with over two thirds of the voting power cosigned it with SM2'],
   chain: ['区块链', 'Chain', 'CometBFT区块头及验证人提交包含该检查点', "the CometBFT header and the validators' commit carry the checkpoint"],
+  appraisal: ['司法鉴定程序', 'Appraisal procedure', '委托、受理、指派、回避、检材接收、记录、意见、复核、送达各步均由其责任人签名，依次相连，检材哈希与证明一致', 'every step from commission to delivery is signed by who acts, chained in order, and the material hashes equal the proofs\''],
   custody: ['保管记录', 'Custody', '证明的保管事件完整、有序，且已锚定在账本上', "the proof's custody events are complete, in order, and anchored on the ledger"],
 };
 

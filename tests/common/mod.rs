@@ -678,3 +678,24 @@ pub fn verify_bundle(
 ) -> Result<tiezheng_protocol::bundle::BundleReport, tiezheng_protocol::bundle::BundleError> {
     tiezheng_protocol::verify::verify_bundle(bundle, media, policy)?.summary()
 }
+
+/// Node, the npm packages and Chromium, or a panic naming what is missing and how to get it.
+pub fn browser_tools() -> PathBuf {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|o| o.status.success()),
+        "node is not installed: the portal's browser tests run playwright-core on Node.js (apt-get install nodejs npm)"
+    );
+    let tests = repo_root().join("portal/tests");
+    assert!(
+        tests.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed for the portal's browser tests: run `npm ci --prefix portal/tests` (needs npm: apt-get install npm)"
+    );
+    let chromium =
+        std::env::var("TIEZHENG_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).is_file(),
+        "Chromium not found at {chromium}: install Debian's package (apt-get install chromium) or set TIEZHENG_CHROMIUM"
+    );
+    tests
+}

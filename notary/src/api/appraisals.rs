@@ -2,7 +2,10 @@
 //! evidence this notary holds; the institution, its appraisers and the reviewer then add their
 //! signed steps one by one, each checked with the protocol's own rules for a procedure under
 //! way (`check_in_progress`) before it is stored; anyone in the procedure reads it so far (to
-//! chain the next step); once delivered, the court fetches the opinion package with the bundle
+//! chain the next step) and lists the procedures filed here. The opinion, which the institution
+//! and every assigned appraiser sign, is co-signed through a draft the notary keeps
+//! (`check_draft`: only its signers, chained to the last step) and becomes a step once the last
+//! of them signs. Once delivered, the court fetches the opinion package with the bundle
 //! of every proof it names, verified as a court would verify it. The notary never signs or
 //! holds a party's key: documents authenticate themselves against the judicial parties it is
 //! configured with.
@@ -19,7 +22,7 @@ use tiezheng_protocol::appraisal::{
 };
 use tiezheng_protocol::bundle::{Party, Policy};
 use tiezheng_protocol::manifest::Proof;
-use tiezheng_protocol::verify::appraisal::{check_in_progress, verify_opinion_bytes};
+use tiezheng_protocol::verify::appraisal::{check_draft, check_in_progress, verify_opinion_bytes};
 use tiezheng_protocol::{Hash32, HashAlgorithm, canonical};
 
 use super::{
@@ -46,6 +49,16 @@ struct StepRequest {
     #[serde(default)]
     revocations: Vec<SignedAppraiserRevocation>,
 }
+
+/// `PUT /v1/appraisals/{commission}/draft`: an opinion with the signatures its sender adds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DraftRequest {
+    step: SignedStep,
+}
+
+/// Most procedures `GET /v1/appraisals` lists.
+const MAX_LISTED: i64 = 200;
 
 /// The judicial parties the notary accepts steps from (`JUDICIAL_PARTIES_FILE`).
 fn parties(state: &AppState) -> Result<Vec<Party>, HttpError> {
@@ -264,19 +277,31 @@ pub(super) async fn commission(
     .await
 }
 
+/// A party's request about the procedure the path names: who may send it, the procedure's
+/// SM3, the parsed body, the judicial parties and the procedure so far.
+async fn procedure_request<T: serde::de::DeserializeOwned>(
+    http: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<(String, T, Vec<Party>, OpinionPackage), HttpError> {
+    authenticate(http, state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let commission = commission_id(http)?;
+    let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
+    let value = canonical::parse_strict(&body).map_err(canonical_error)?;
+    let req: T = parse_value(&value)?;
+    let parties = parties(state)?;
+    let pkg = stored(state, &commission).await?;
+    Ok((commission, req, parties, pkg))
+}
+
 /// `POST /v1/appraisals/{commission_sm3}/steps`: the next signed step of the procedure.
 pub(super) async fn add_step(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
-    let commission = commission_id(&http)?;
-    let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
-    let value = canonical::parse_strict(&body).map_err(canonical_error)?;
-    let req: StepRequest = parse_value(&value)?;
-    let parties = parties(&state)?;
-    let mut pkg = stored(&state, &commission).await?;
+    let (commission, req, parties, mut pkg) =
+        procedure_request::<StepRequest>(&http, &state, payload).await?;
     if pkg.steps.len() >= MAX_STEPS {
         return Err(HttpError::unprocessable(
             "appraisal_step_refused",
@@ -317,6 +342,173 @@ pub(super) async fn add_step(
         .last()
         .ok_or_else(|| HttpError::internal("no step"))?;
     append(&state, &commission, step, &credentials, &revocations).await
+}
+
+/// `GET /v1/appraisals`: the procedures filed here, newest first (at most 200): each
+/// commission's case, court, institution and questions, and where the procedure stands.
+pub(super) async fn list(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let mut out = Vec::new();
+    for row in state.store.appraisals(MAX_LISTED).await? {
+        let first: SignedStep = parse_json(&row.commission)?;
+        let last: SignedStep = parse_json(&row.last)?;
+        let Act::Commission {
+            case_reference,
+            institution,
+            questions,
+            deadline,
+            items,
+        } = &first.step.act
+        else {
+            return Err(HttpError::internal(
+                "a stored procedure without its commission",
+            ));
+        };
+        out.push(json!({
+            "commission_sm3": row.commission_sm3,
+            "case_reference": case_reference,
+            "court": first.step.by,
+            "institution": institution,
+            "questions": questions,
+            "items": items.len(),
+            "deadline": deadline,
+            "steps": row.steps,
+            "last_act": last.step.act.name(),
+            "last_by": last.step.by,
+            "last_at": last.step.at,
+        }));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "appraisals": out })))
+}
+
+/// `GET /v1/judicial-parties`: the courts and appraisal institutions whose steps this notary
+/// accepts (public keys only), for the workspace to show and to check drafts against.
+pub(super) async fn judicial_parties(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    Ok(HttpResponse::Ok().json(json!({ "parties": parties(&state)? })))
+}
+
+fn no_draft() -> HttpError {
+    HttpError::new(
+        StatusCode::NOT_FOUND,
+        "no_draft",
+        "no opinion is being co-signed in this procedure: draft one with PUT …/draft",
+        None,
+    )
+}
+
+/// `GET /v1/appraisals/{commission_sm3}/draft`: the opinion being co-signed, and who has
+/// still to sign it.
+pub(super) async fn get_draft(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, HttpError> {
+    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let commission = commission_id(&http)?;
+    let pkg = stored(&state, &commission).await?;
+    let draft = state
+        .store
+        .appraisal_draft(&commission)
+        .await?
+        .filter(|d| d.seq == pkg.steps.len() as i64)
+        .ok_or_else(no_draft)?;
+    let step: SignedStep = parse_json(&draft.document)?;
+    let missing = check_draft(&pkg, &step, &parties(&state)?).map_err(|e| refused(&e))?;
+    Ok(HttpResponse::Ok().json(json!({ "draft": step, "missing": missing })))
+}
+
+/// `PUT /v1/appraisals/{commission_sm3}/draft`: an opinion with its sender's signature(s).
+/// The same opinion as the draft kept adds its signatures to it; another opinion replaces it.
+/// Checked with `check_draft`: it chains to the procedure's last step and carries signatures
+/// only of the institution and the assigned appraisers. Once every one of them has signed, it
+/// is checked as a step and appended (201); until then it is kept (200) with who is missing.
+pub(super) async fn put_draft(
+    http: HttpRequest,
+    state: web::Data<Arc<AppState>>,
+    payload: web::Payload,
+) -> Result<HttpResponse, HttpError> {
+    let (commission, req, parties, mut pkg) =
+        procedure_request::<DraftRequest>(&http, &state, payload).await?;
+    let seq = pkg.steps.len() as u64;
+    if req.step.step.seq != seq {
+        return Err(HttpError::new(
+            StatusCode::CONFLICT,
+            "appraisal_step_conflict",
+            format!(
+                "the procedure has {seq} step(s): an opinion drafted now is seq {seq}, chained to the last one; fetch it and draft again"
+            ),
+            Some("/step/step/seq"),
+        ));
+    }
+    // Co-signers may write at once: merge into the version read, retry if another came first.
+    for _ in 0..8 {
+        let kept = state
+            .store
+            .appraisal_draft(&commission)
+            .await?
+            .map(|d| parse_json::<SignedStep>(&d.document).map(|s| (d, s)))
+            .transpose()?;
+        let mut merged = req.step.clone();
+        let mut replaced = false;
+        if let Some((d, s)) = &kept {
+            if d.seq == seq as i64 && s.step == merged.step {
+                for b in &s.signatures {
+                    if !merged
+                        .signatures
+                        .iter()
+                        .any(|m| m.public_key == b.public_key)
+                    {
+                        merged.signatures.push(b.clone());
+                    }
+                }
+            } else {
+                replaced = d.seq == seq as i64;
+            }
+        }
+        let missing = check_draft(&pkg, &merged, &parties).map_err(|e| refused(&e))?;
+        if missing.is_empty() {
+            pkg.steps.push(merged);
+            check_in_progress(&pkg, &parties).map_err(|e| refused(&e))?;
+            let step = pkg
+                .steps
+                .last()
+                .ok_or_else(|| HttpError::internal("no step"))?;
+            return append(&state, &commission, step, &[], &[]).await;
+        }
+        let (_, document) = sm3_of(&merged)?;
+        let i_seq = i64::try_from(seq).map_err(HttpError::internal)?;
+        if state
+            .store
+            .put_appraisal_draft(
+                &commission,
+                i_seq,
+                &document,
+                kept.as_ref().map(|(d, _)| d.version),
+                now_ms(),
+            )
+            .await?
+        {
+            return Ok(HttpResponse::Ok().json(json!({
+                "commission_sm3": commission,
+                "seq": seq,
+                "missing": missing,
+                "replaced": replaced,
+                "draft": merged,
+            })));
+        }
+    }
+    Err(HttpError::new(
+        StatusCode::CONFLICT,
+        "appraisal_step_conflict",
+        "the draft kept changing while it was merged: fetch it and sign again",
+        Some("/step"),
+    ))
 }
 
 /// `GET /v1/appraisals/{commission_sm3}`: the procedure so far (to chain the next step).

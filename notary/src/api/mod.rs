@@ -112,9 +112,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(list_tokens),
         )
         .service(web::resource("/v1/tokens/{token_id}").delete(revoke_token))
-        .service(web::resource("/v1/appraisals").post(appraisals::commission))
+        .service(
+            web::resource("/v1/appraisals")
+                .get(appraisals::list)
+                .post(appraisals::commission),
+        )
+        .service(web::resource("/v1/judicial-parties").get(appraisals::judicial_parties))
         .service(web::resource("/v1/appraisals/{commission_sm3}").get(appraisals::get))
         .service(web::resource("/v1/appraisals/{commission_sm3}/steps").post(appraisals::add_step))
+        .service(
+            web::resource("/v1/appraisals/{commission_sm3}/draft")
+                .get(appraisals::get_draft)
+                .put(appraisals::put_draft),
+        )
         .service(web::resource("/v1/appraisals/{commission_sm3}/opinion").get(appraisals::opinion))
         .service(
             web::resource("/v1/appraisals/{commission_sm3}/opinion.pdf")

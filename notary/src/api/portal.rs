@@ -60,6 +60,10 @@ static ASSETS: &[Asset] = &[
     asset!("appraiser.js", JS),
     asset!("court.js", JS),
     asset!("check.js", JS),
+    asset!("keystore.js", JS),
+    asset!("commission.js", JS),
+    asset!("procedure.js", JS),
+    asset!("workspace.js", JS),
     asset!("hash-worker.js", JS),
     asset!("pkg/tiezheng_wasm.js", JS),
     asset!("pkg/tiezheng_wasm_bg.wasm", "application/wasm"),
@@ -285,6 +289,11 @@ async fn case_items(
                     "kind": it.get("kind"),
                     "mime": it.get("mime"),
                     "bytes": it.get("bytes"),
+                    "sm3": it.get("hashes").and_then(Value::as_array).and_then(|hs| {
+                        hs.iter()
+                            .find(|h| h.get("algorithm").and_then(Value::as_str) == Some("SM3"))
+                            .and_then(|h| h.get("value"))
+                    }),
                     "device_time": it.pointer("/times/device_time"),
                     "findings": it.get("findings").and_then(Value::as_array).map(|f| {
                         f.iter().filter_map(|x| x.get("code")).cloned().collect::<Vec<_>>()

@@ -38,7 +38,7 @@ mod officers;
 mod sql;
 mod tokens;
 
-pub use appraisals::{NewStep, StoredAppraisal};
+pub use appraisals::{AppraisalSummary, NewStep, StoredAppraisal, StoredDraft};
 pub use batches::{
     AnchoredBatch, BatchEvidence, BatchRow, LastBatch, LeafPosition, LeafRow, PendingLeaf,
     StoredBatch, UnanchoredBatch, UnsealedBatch, WaitingBatch, WaitingProof,

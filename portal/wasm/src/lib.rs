@@ -10,9 +10,12 @@
 //!   report as JSON ([`report`]).
 //! * [`check_custody`]: the integrity of a custody log ([`tiezheng_protocol::custody`]).
 //! * [`fingerprint_policy`]: the SM3 fingerprint shown beside a trusted policy.
+//! * [`appraisal`]: the appraisal workspace's keys and signing (steps, co-signed opinions,
+//!   credentials, revocations), so that a party's key never leaves the browser.
 //!
 //! Every function takes and returns plain bytes and JSON strings; nothing panics on input.
 
+pub mod appraisal;
 pub mod report;
 
 use tiezheng_protocol::custody::{CustodyEvent, check_chain};

@@ -768,3 +768,76 @@ fn the_reference_verifiers_own_forgeries_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_opinion_is_co_signed_as_a_draft_and_only_by_its_signers() {
+    use tiezheng_protocol::appraisal::SignedStep;
+    use tiezheng_protocol::verify::appraisal::{check_draft, check_in_progress};
+    let (bytes, policy) = package(&Plan::default());
+    let pkg: OpinionPackage = serde_json::from_slice(&bytes).unwrap();
+    let at = pkg
+        .steps
+        .iter()
+        .position(|s| matches!(s.step.act, Act::Opinion { .. }))
+        .unwrap();
+    let before = prefix(&pkg, at);
+    let genuine = pkg.steps[at].clone();
+    let mut draft = SignedStep {
+        step: genuine.step.clone(),
+        signatures: Vec::new(),
+    };
+    let parties = &policy.parties;
+    assert_eq!(
+        check_draft(&before, &draft, parties).unwrap_err().rule,
+        "appraisal.signatures",
+        "a draft nobody signed"
+    );
+    draft.cosign(&key("A-101")).unwrap();
+    draft.cosign(&key("A-101")).unwrap();
+    assert_eq!(draft.signatures.len(), 1, "signing twice adds nothing");
+    assert_eq!(
+        check_draft(&before, &draft, parties).unwrap(),
+        vec!["A-102".to_owned(), INSTITUTE.to_owned()]
+    );
+    // Someone who does not sign opinions: refused, whoever else signed.
+    let mut stranger = draft.clone();
+    stranger.cosign(&key("R-201")).unwrap();
+    assert_eq!(
+        check_draft(&before, &stranger, parties).unwrap_err().rule,
+        "appraisal.opinion"
+    );
+    // A draft that does not chain to the procedure, and a draft that is not an opinion.
+    let mut unchained = draft.clone();
+    unchained.step.prev = Some(Hash32::sm3(b"another step"));
+    unchained.signatures = vec![
+        tiezheng_protocol::signed::SignatureBlock::sign(&key("A-101"), &unchained.step).unwrap(),
+    ];
+    assert_eq!(
+        check_draft(&before, &unchained, parties).unwrap_err().rule,
+        "appraisal.chain"
+    );
+    let review = pkg.steps[at + 1].clone();
+    assert_eq!(
+        check_draft(&prefix(&pkg, at + 1), &review, parties)
+            .unwrap_err()
+            .rule,
+        "appraisal.order"
+    );
+    draft.cosign(&key("A-102")).unwrap();
+    assert_eq!(
+        check_draft(&before, &draft, parties).unwrap(),
+        vec![INSTITUTE.to_owned()]
+    );
+    // Incomplete, it is not a step.
+    let mut early = before.clone();
+    early.steps.push(draft.clone());
+    assert_eq!(
+        check_in_progress(&early, parties).unwrap_err().rule,
+        "appraisal.institution"
+    );
+    draft.cosign(&key(INSTITUTE)).unwrap();
+    assert!(check_draft(&before, &draft, parties).unwrap().is_empty());
+    let mut done = before;
+    done.steps.push(draft);
+    check_in_progress(&done, parties).unwrap();
+}

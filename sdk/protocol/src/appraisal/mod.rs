@@ -191,6 +191,16 @@ impl SignedStep {
         Ok(Self { step, signatures })
     }
 
+    /// Adds `key`'s signature (a co-signer of an opinion). Signing twice with one key adds
+    /// nothing.
+    pub fn cosign(&mut self, key: &Sm2SigningKey) -> Result<(), SignedError> {
+        let mine = key.public_key().to_hex();
+        if !self.signatures.iter().any(|b| b.public_key == mine) {
+            self.signatures.push(SignatureBlock::sign(key, &self.step)?);
+        }
+        Ok(())
+    }
+
     /// SM3 of the signed step's RFC 8785 bytes: what the next step's `prev` names.
     pub fn sm3(&self) -> Result<Hash32, CanonicalError> {
         Ok(Hash32::sm3(&canonical::to_canonical_bytes(self)?))
@@ -215,19 +225,29 @@ impl Chain {
         act: Act,
         keys: &[&Sm2SigningKey],
     ) -> Result<(), SignedError> {
-        let commission = self.steps.first().map(SignedStep::sm3).transpose()?;
-        let prev = self.steps.last().map(SignedStep::sm3).transpose()?;
-        let step = Step {
-            kind: STEP_TYPE.into(),
-            seq: self.steps.len() as u64,
-            commission,
-            prev,
-            at,
-            by: by.into(),
-            role,
-            act,
-        };
+        let step = next_step(&self.steps, at, by, role, act)?;
         self.steps.push(SignedStep::sign(step, keys)?);
         Ok(())
     }
+}
+
+/// The step that follows `steps` (the procedure so far, commission first; empty for a
+/// commission): the next `seq`, the commission's SM3 and the SM3 of the last step, to be signed.
+pub fn next_step(
+    steps: &[SignedStep],
+    at: Timestamp,
+    by: &str,
+    role: Role,
+    act: Act,
+) -> Result<Step, CanonicalError> {
+    Ok(Step {
+        kind: STEP_TYPE.into(),
+        seq: steps.len() as u64,
+        commission: steps.first().map(SignedStep::sm3).transpose()?,
+        prev: steps.last().map(SignedStep::sm3).transpose()?,
+        at,
+        by: by.into(),
+        role,
+        act,
+    })
 }

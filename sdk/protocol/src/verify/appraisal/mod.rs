@@ -55,6 +55,9 @@ struct Ctx<'a> {
     /// A whole package (`true`), or a procedure in progress (`false`: the rules about how it
     /// ends, and the evidence, are not checked yet).
     complete: bool,
+    /// The last step is an opinion still collecting its co-signatures (a draft): it may lack
+    /// signers, but carries no one else's.
+    draft: bool,
 }
 
 impl Ctx<'_> {
@@ -94,7 +97,7 @@ pub fn verify_opinion_bytes(bytes: &[u8], pinned: &Policy) -> Result<Report, Pol
         }
     };
     match parse(&value) {
-        Ok(pkg) => Ok(run(&pkg, &pinned.parties, Some(pinned), r)),
+        Ok(pkg) => Ok(run(&pkg, &pinned.parties, Some(pinned), false, r)),
         Err(e) => {
             r.record("appraisal.schema", Err(e));
             Ok(skipped(r))
@@ -122,41 +125,70 @@ pub fn check_in_progress(pkg: &OpinionPackage, parties: &[Party]) -> Result<(), 
     let value =
         serde_json::to_value(pkg).map_err(|e| refused("appraisal.schema", e.to_string()))?;
     parse(&value).map_err(|e| refused("appraisal.schema", e))?;
-    let r = run(pkg, parties, None, Report::default());
+    let r = run(pkg, parties, None, false, Report::default());
     match r.first_failure() {
         Some(c) => Err(refused(c.rule, c.detail.clone())),
         None => Ok(()),
     }
 }
 
-/// Every rule on a parsed package.
-fn run(pkg: &OpinionPackage, parties: &[Party], policy: Option<&Policy>, mut r: Report) -> Report {
-    let Some(SignedStep {
-        step:
-            crate::appraisal::Step {
-                act:
-                    Act::Commission {
-                        institution,
-                        items,
-                        questions,
-                        deadline,
-                        ..
-                    },
-                ..
-            },
+/// Checks an opinion being co-signed (`draft`, not yet a step of `pkg`): it is the next step
+/// of the procedure in progress and breaks no rule except that some of the institution and the
+/// assigned appraisers have not signed it yet; every signature it carries verifies and is by
+/// one of them, once. Returns who has still to sign (member or appraiser ids); once no one
+/// is missing, the draft is a step like any other. The notary keeps drafts with this check, and
+/// the workspace shows who is missing.
+pub fn check_draft(
+    pkg: &OpinionPackage,
+    draft: &SignedStep,
+    parties: &[Party],
+) -> Result<Vec<String>, StepRefused> {
+    let refused = |rule, message| StepRefused { rule, message };
+    if !matches!(draft.step.act, Act::Opinion { .. }) {
+        return Err(refused(
+            "appraisal.order",
+            format!(
+                "only an opinion is co-signed as a draft; this is a {}",
+                draft.step.act.name()
+            ),
+        ));
+    }
+    let mut with = pkg.clone();
+    with.steps.push(draft.clone());
+    let value =
+        serde_json::to_value(&with).map_err(|e| refused("appraisal.schema", e.to_string()))?;
+    parse(&value).map_err(|e| refused("appraisal.schema", e))?;
+    let r = run(&with, parties, None, true, Report::default());
+    if let Some(c) = r.first_failure() {
+        return Err(refused(c.rule, c.detail.clone()));
+    }
+    let ctx = context(&with, parties, false, true)
+        .ok_or_else(|| refused("appraisal.schema", "no commission".into()))?;
+    let signed = ctx.signers.last().cloned().unwrap_or_default();
+    Ok(procedure::opinion_signers(&ctx)
+        .into_iter()
+        .filter(|(_, key)| !key.as_ref().is_some_and(|k| signed.contains(k)))
+        .map(|(who, _)| who)
+        .collect())
+}
+
+/// The context of the rules over `pkg`, if it starts with a commission.
+fn context<'a>(
+    pkg: &'a OpinionPackage,
+    parties: &'a [Party],
+    complete: bool,
+    draft: bool,
+) -> Option<Ctx<'a>> {
+    let Some(Act::Commission {
+        institution,
+        items,
+        questions,
+        deadline,
         ..
-    }) = pkg.steps.first()
+    }) = pkg.steps.first().map(|s| &s.step.act)
     else {
-        r.record(
-            "appraisal.schema",
-            Err("the first step is not a commission".into()),
-        );
-        return skipped(r);
+        return None;
     };
-    r.record(
-        "appraisal.schema",
-        Ok(format!("an opinion package of {} step(s)", pkg.steps.len())),
-    );
     let signers = pkg
         .steps
         .iter()
@@ -167,7 +199,7 @@ fn run(pkg: &OpinionPackage, parties: &[Party], policy: Option<&Policy>, mut r: 
                 .collect()
         })
         .collect();
-    let ctx = Ctx {
+    Some(Ctx {
         pkg,
         signers,
         parties,
@@ -175,8 +207,31 @@ fn run(pkg: &OpinionPackage, parties: &[Party], policy: Option<&Policy>, mut r: 
         items,
         questions,
         deadline,
-        complete: policy.is_some(),
+        complete,
+        draft,
+    })
+}
+
+/// Every rule on a parsed package (a whole one when `policy` is given; in progress otherwise,
+/// its last step a draft opinion when `draft`).
+fn run(
+    pkg: &OpinionPackage,
+    parties: &[Party],
+    policy: Option<&Policy>,
+    draft: bool,
+    mut r: Report,
+) -> Report {
+    let Some(ctx) = context(pkg, parties, policy.is_some(), draft) else {
+        r.record(
+            "appraisal.schema",
+            Err("the first step is not a commission".into()),
+        );
+        return skipped(r);
     };
+    r.record(
+        "appraisal.schema",
+        Ok(format!("an opinion package of {} step(s)", pkg.steps.len())),
+    );
     r.record("appraisal.signatures", signatures(pkg));
     r.record("appraisal.chain", chain(pkg));
     r.record("appraisal.court", court(&ctx));
@@ -329,7 +384,8 @@ fn institution_rule(ctx: &Ctx<'_>) -> Result<String, String> {
                 s.step.by
             ));
         }
-        if !ctx.signers.get(i).is_some_and(|k| k.contains(&key)) {
+        let collecting = ctx.draft && i + 1 == ctx.pkg.steps.len();
+        if !collecting && !ctx.signers.get(i).is_some_and(|k| k.contains(&key)) {
             return Err(format!(
                 "steps[{i}] ({}) is not signed with the institution's key",
                 s.step.act.name()
