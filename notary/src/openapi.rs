@@ -28,7 +28,7 @@ fn appraisal_paths() -> Value {
         "/v1/appraisals/{commission_sm3}/draft": {
             "get": Op::new("The opinion being co-signed and who has still to sign it (the institution and every assigned appraiser sign the one opinion)", "appraiser, court, admin")
                 .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
-                .ok("200", "the draft", Some(schema_ref("appraisal-draft"))).errors(&["400", "404"]).build(),
+                .ok("200", "the draft", Some(schema_ref("appraisal-draft"))).errors(&["400", "404", "409"]).build(),
             "put": Op::new("Draft or co-sign the opinion: the same opinion as the draft kept adds its signatures, another replaces it; checked against the procedure (appraisal.* rules, signatures only by its signers, 422 otherwise). Once everyone has signed it is appended as the next step (201); until then it is kept (200) with who is missing", "appraiser, court, admin")
                 .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
                 .json_body(json!({"type": "object", "additionalProperties": false, "required": ["step"], "properties": {"step": schema_ref("SignedStep")}}))
