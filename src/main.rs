@@ -66,6 +66,10 @@ enum Command {
     /// Evidence certificates (存证证书): fetch them from a notary.
     #[command(subcommand)]
     Certificate(cmd::certificate::Command),
+    /// Judicial appraisal (司法鉴定): party keys, credentials, the court's commission, every
+    /// step of the institution, the appraisers and the reviewer, the delivered opinion.
+    #[command(subcommand)]
+    Appraisal(cmd::appraisal::Command),
     /// Run the end-to-end demonstration on the repository's sample media (`tests/corpus`).
     Demo(cmd::demo::Args),
 }
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Bundle(c) => cmd::bundle::run(&c),
         Command::Certificate(c) => cmd::certificate::run(&c),
         Command::Audit(args) => cmd::audit::run(&args),
+        Command::Appraisal(c) => cmd::appraisal::run(&c),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

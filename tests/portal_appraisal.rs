@@ -18,7 +18,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Notary, browser_tools, cli, device, repo_root, tiezheng, wait_for_bundle};
+use common::{Notary, anchored_photo, browser_tools, tiezheng};
 use tiezheng_protocol::Hash32;
 
 #[test]
@@ -40,24 +40,9 @@ fn a_whole_appraisal_through_the_pages_in_five_browsers() {
             ),
         ],
     );
-    let dev = device(tmp.path(), "dev", &n);
-    let photo = repo_root().join("portal/tests/fixtures/scene.png");
     let case = "沪浦-2026-APPRAISAL";
-    let out = cli(
-        &dev,
-        &[
-            "capture",
-            photo.to_str().unwrap(),
-            "--case",
-            case,
-            "--witness-note",
-            "none",
-        ],
-    );
-    let proof = Hash32::sm3(out.stdout.trim_ascii_end()).to_hex();
-    cli(&dev, &["sync"]);
     let (court, _) = n.token("court", &[]);
-    wait_for_bundle(&n, &court, &proof);
+    let (photo, _) = anchored_photo(&n, tmp.path(), case, &court);
     let token = || n.token("appraiser", &[case]).0;
     let (_, policy) = n.call("GET", "/v1/ledger/policy", None, b"");
     let policy_path = files.join("policy.json");
@@ -130,6 +115,32 @@ fn a_whole_appraisal_through_the_pages_in_five_browsers() {
     {
         assert_eq!(s["step"]["act"]["attachments"].as_array().unwrap().len(), 1);
     }
+    // The key backup A-102's browser exported opens with the command line (one format).
+    let backup = files.join("A-102.key-backup.json");
+    let shown = tiezheng()
+        .args([
+            "appraisal",
+            "key",
+            "show",
+            "--check",
+            backup.to_str().unwrap(),
+        ])
+        .env("TIEZHENG_KEY_PASSPHRASE", "A-102 passphrase")
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        (shown["owner"].as_str(), shown["opens"].as_bool()),
+        (Some("A-102"), Some(true))
+    );
+    let a102 = steps.iter().find(|s| s["step"]["by"] == "A-102").unwrap();
+    assert_eq!(a102["signatures"][0]["public_key"], shown["public_key"]);
+
     // No draft is left once the opinion is a step.
     let (s, v) = n.call(
         "GET",

@@ -3,9 +3,11 @@
 // (PBKDF2-SHA-256, 600,000 iterations, then AES-256-GCM with the public key as associated
 // data), exportable as that same encrypted backup, and unlocked into this tab's memory only.
 // The private key is never sent anywhere; the notary sees public keys and signed documents.
+// The record is `tiezheng.party-key.v1` (sdk/src/party_key.rs): `tiezheng appraisal key` reads
+// and writes the same files, so an exported backup moves a key between browser and CLI.
 import { wasm, bi, el } from './portal.js';
 
-const FORMAT = 'tiezheng.browser-key.v1';
+const FORMAT = 'tiezheng.party-key.v1';
 const ITERATIONS = 600000;
 const PREFIX = 'tiezheng-key:';
 

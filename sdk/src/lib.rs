@@ -23,6 +23,7 @@ pub mod inspect;
 pub mod media;
 pub mod metadata;
 pub mod officers;
+pub mod party_key;
 pub mod queue;
 pub mod store;
 pub mod vault;

@@ -100,17 +100,22 @@ impl PassphraseVault {
     }
 
     fn derive(&self, salt: &[u8], iterations: u32) -> Kek {
-        let mut out = [0u8; 32];
-        let iters = std::num::NonZeroU32::new(iterations).unwrap_or(std::num::NonZeroU32::MIN);
-        ring::pbkdf2::derive(
-            ring::pbkdf2::PBKDF2_HMAC_SHA256,
-            iters,
-            salt,
-            self.passphrase.as_bytes(),
-            &mut out,
-        );
-        out
+        pbkdf2_sha256(&self.passphrase, salt, iterations)
     }
+}
+
+/// A 256-bit key from `passphrase` with PBKDF2-HMAC-SHA256 (`iterations`, at least 1).
+pub(crate) fn pbkdf2_sha256(passphrase: &str, salt: &[u8], iterations: u32) -> Kek {
+    let mut out = [0u8; 32];
+    let iters = std::num::NonZeroU32::new(iterations).unwrap_or(std::num::NonZeroU32::MIN);
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        iters,
+        salt,
+        passphrase.as_bytes(),
+        &mut out,
+    );
+    out
 }
 
 impl KeyVault for PassphraseVault {

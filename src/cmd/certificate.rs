@@ -78,12 +78,29 @@ pub(crate) fn get_answer(
     token: &str,
     path: &str,
 ) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
+    answer(notary, token, "GET", path, None)
+}
+
+/// Sends `body` (JSON, if any) with `method` to `path` with `token`: the status, the body and
+/// `Retry-After`.
+pub(crate) fn answer(
+    notary: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
     let url = format!("{}{path}", notary.trim_end_matches('/'));
     let _ = rustls_provider();
+    let method: reqwest::Method = method.parse()?;
     runtime()?.block_on(async {
-        let resp = super::notary::http_client()?
-            .get(&url)
-            .bearer_auth(token)
+        let mut req = super::notary::http_client()?
+            .request(method, &url)
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
             .send()
             .await
             .with_context(|| format!("cannot reach {url}"))?;

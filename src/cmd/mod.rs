@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod appraisal;
 pub(crate) mod audit;
 pub(crate) mod bundle;
 pub(crate) mod capture;

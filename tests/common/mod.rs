@@ -699,3 +699,30 @@ pub fn browser_tools() -> PathBuf {
     );
     tests
 }
+
+/// The portal's test photo captured under `case` on a new device, synced and anchored: the
+/// photo's path and the proof's SM3 (hex).
+pub fn anchored_photo(
+    n: &Notary,
+    dir: &std::path::Path,
+    case: &str,
+    court: &str,
+) -> (PathBuf, String) {
+    let dev = device(dir, "dev", n);
+    let photo = repo_root().join("portal/tests/fixtures/scene.png");
+    let out = cli(
+        &dev,
+        &[
+            "capture",
+            photo.to_str().unwrap(),
+            "--case",
+            case,
+            "--witness-note",
+            "none",
+        ],
+    );
+    let proof = tiezheng_protocol::Hash32::sm3(out.stdout.trim_ascii_end()).to_hex();
+    cli(&dev, &["sync"]);
+    wait_for_bundle(n, court, &proof);
+    (photo, proof)
+}
