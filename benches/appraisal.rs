@@ -234,7 +234,7 @@ fn main() {
     let proof_sm3 = Hash32::sm3(&proof_bytes);
     common::cli(&dev, &["sync"]);
     let (court, _) = n.token("court", &[]);
-    let (appraiser, _) = n.token("appraiser", &[]);
+    let (appraiser, _) = n.token("appraiser", &[&proof.manifest.case.reference]);
     common::wait_for_bundle(&n, &court, &proof_sm3.to_hex());
     let (_, v) = n.call("GET", "/v1/ledger/policy", None, b"");
     let mut policy: Policy = serde_json::from_value(v).unwrap();

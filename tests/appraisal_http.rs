@@ -155,7 +155,9 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
     let proof_sm3 = Hash32::sm3(&proof_bytes);
     cli(&dev, &["sync"]);
     let (court_token, _) = n.token("court", &[]);
-    let (appraiser_token, _) = n.token("appraiser", &[]);
+    let case = proof.manifest.case.reference.clone();
+    let (appraiser_token, _) = n.token("appraiser", &[&case]);
+    let (stranger_token, _) = n.token("appraiser", &["another case"]);
     wait_for_bundle(&n, &court_token, &proof_sm3.to_hex());
     let file = &proof.manifest.items[0];
     let items = vec![MaterialItem {
@@ -500,6 +502,34 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
     assert_eq!(v["appraisals"][0]["commission_sm3"], p.commission.as_str());
     assert_eq!(v["appraisals"][0]["last_act"], "opinion");
     assert_eq!(v["appraisals"][0]["court"], COURT);
+    // A token not granted the material's case sees nothing of the procedure and cannot act.
+    let (s, v) = n.call("GET", "/v1/appraisals", Some(&stranger_token), b"");
+    assert_eq!((s, v["appraisals"].clone()), (200, json!([])), "{v}");
+    for (method, path, body) in [
+        (
+            "GET",
+            format!("/v1/appraisals/{}", p.commission),
+            String::new(),
+        ),
+        ("GET", draft_path.clone(), String::new()),
+        (
+            "PUT",
+            draft_path.clone(),
+            json!({"step": opinion}).to_string(),
+        ),
+        (
+            "POST",
+            format!("/v1/appraisals/{}/steps", p.commission),
+            json!({"step": opinion}).to_string(),
+        ),
+    ] {
+        let (s, v) = n.call(method, &path, Some(&stranger_token), body.as_bytes());
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (404, Some("unknown_appraisal")),
+            "{method} {path}: {v}"
+        );
+    }
     let (s, v) = n.call("GET", "/v1/judicial-parties", Some(&p.token), b"");
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["parties"].as_array().unwrap().len(), 2);

@@ -538,7 +538,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let appraiser_token = admin_call(
         &conn,
         "/v1/tokens",
-        &json!({"role": "appraiser", "subject": "demo appraisal institution", "ttl_seconds": 3600}),
+        &json!({"role": "appraiser", "subject": "demo appraisal institution", "cases": ["沪浦-2026-DEMO"], "ttl_seconds": 3600}),
     )?;
     let appraiser_token = appraiser_token
         .get("token")

@@ -26,7 +26,8 @@ use tiezheng_protocol::verify::appraisal::{check_draft, check_in_progress, verif
 use tiezheng_protocol::{Hash32, HashAlgorithm, canonical};
 
 use super::{
-    AppState, Role, authenticate, canonical_error, now_ms, parse_value, path_param, read_body,
+    AppState, Caller, Role, authenticate, canonical_error, now_ms, parse_value, path_param,
+    read_body,
 };
 use crate::error::HttpError;
 use crate::store::NewStep;
@@ -107,14 +108,11 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, HttpError
 
 /// The stored procedure as a package (no bundles yet).
 async fn stored(state: &AppState, commission: &str) -> Result<OpinionPackage, HttpError> {
-    let row = state.store.appraisal(commission).await?.ok_or_else(|| {
-        HttpError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_appraisal",
-            "no appraisal with that commission SM3 is filed here",
-            Some("commission_sm3"),
-        )
-    })?;
+    let row = state
+        .store
+        .appraisal(commission)
+        .await?
+        .ok_or_else(unknown_appraisal)?;
     let mut pkg = OpinionPackage {
         kind: OPINION_TYPE.into(),
         steps: row
@@ -133,6 +131,78 @@ async fn stored(state: &AppState, commission: &str) -> Result<OpinionPackage, Ht
         }
     }
     Ok(pkg)
+}
+
+/// The cases of the evidence a procedure's commission names.
+async fn cases_of(state: &AppState, commission: &SignedStep) -> Result<Vec<String>, HttpError> {
+    let Act::Commission { items, .. } = &commission.step.act else {
+        return Err(HttpError::internal(
+            "a stored procedure without its commission",
+        ));
+    };
+    let mut cases = Vec::new();
+    for item in items {
+        let row = state
+            .store
+            .proof(&item.proof_sm3.to_hex())
+            .await?
+            .ok_or_else(|| {
+                HttpError::internal(format!("commissioned proof {} is gone", item.proof_sm3))
+            })?;
+        let proof: Proof = parse_json(&row.proof_json)?;
+        if !cases.contains(&proof.manifest.case.reference) {
+            cases.push(proof.manifest.case.reference);
+        }
+    }
+    Ok(cases)
+}
+
+/// Whether `caller` takes part in the procedure: courts and administrators do; an appraiser
+/// token (the institution's and its appraisers') only when it is granted every case whose
+/// evidence the commission names, as it must be to receive the material.
+async fn may_read(
+    caller: &Caller,
+    state: &AppState,
+    pkg: &OpinionPackage,
+) -> Result<bool, HttpError> {
+    if caller.role != Role::Appraiser {
+        return Ok(true);
+    }
+    let first = pkg
+        .steps
+        .first()
+        .ok_or_else(|| HttpError::internal("a stored procedure without its commission"))?;
+    for case in cases_of(state, first).await? {
+        if !state.store.granted(&caller.token_id, &case).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The procedure `commission` as `caller` may see it: 404 `unknown_appraisal` both when it does
+/// not exist and when the caller's token is not granted its material (so tokens learn nothing of
+/// procedures they are not part of).
+async fn visible(
+    caller: &Caller,
+    state: &AppState,
+    commission: &str,
+) -> Result<OpinionPackage, HttpError> {
+    let pkg = stored(state, commission).await?;
+    if may_read(caller, state, &pkg).await? {
+        Ok(pkg)
+    } else {
+        Err(unknown_appraisal())
+    }
+}
+
+fn unknown_appraisal() -> HttpError {
+    HttpError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_appraisal",
+        "no appraisal with that commission SM3 is filed here for this token (an appraiser token must be granted the case of the material)",
+        Some("commission_sm3"),
+    )
 }
 
 /// Each commissioned file is a file of a proof stored here, with that SM3.
@@ -284,13 +354,13 @@ async fn procedure_request<T: serde::de::DeserializeOwned>(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<(String, T, Vec<Party>, OpinionPackage), HttpError> {
-    authenticate(http, state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let caller = authenticate(http, state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
     let commission = commission_id(http)?;
     let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
     let value = canonical::parse_strict(&body).map_err(canonical_error)?;
     let req: T = parse_value(&value)?;
     let parties = parties(state)?;
-    let pkg = stored(state, &commission).await?;
+    let pkg = visible(&caller, state, &commission).await?;
     Ok((commission, req, parties, pkg))
 }
 
@@ -350,11 +420,20 @@ pub(super) async fn list(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let caller = authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
     let mut out = Vec::new();
     for row in state.store.appraisals(MAX_LISTED).await? {
         let first: SignedStep = parse_json(&row.commission)?;
         let last: SignedStep = parse_json(&row.last)?;
+        if caller.role == Role::Appraiser {
+            let mut granted = true;
+            for case in cases_of(&state, &first).await? {
+                granted &= state.store.granted(&caller.token_id, &case).await?;
+            }
+            if !granted {
+                continue;
+            }
+        }
         let Act::Commission {
             case_reference,
             institution,
@@ -409,9 +488,9 @@ pub(super) async fn get_draft(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let caller = authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
     let commission = commission_id(&http)?;
-    let pkg = stored(&state, &commission).await?;
+    let pkg = visible(&caller, &state, &commission).await?;
     let draft = state
         .store
         .appraisal_draft(&commission)
@@ -516,9 +595,9 @@ pub(super) async fn get(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
+    let caller = authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
     let commission = commission_id(&http)?;
-    Ok(HttpResponse::Ok().json(stored(&state, &commission).await?))
+    Ok(HttpResponse::Ok().json(visible(&caller, &state, &commission).await?))
 }
 
 /// `GET /v1/appraisals/{commission_sm3}/opinion`: the delivered opinion with the bundle of
