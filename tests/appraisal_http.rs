@@ -144,10 +144,13 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
     std::fs::write(&parties_file, serde_json::to_vec(&parties).unwrap()).unwrap();
     let n = notary(
         dir,
-        &[(
-            "TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE",
-            parties_file.to_str().unwrap(),
-        )],
+        &[
+            (
+                "TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE",
+                parties_file.to_str().unwrap(),
+            ),
+            ("TIEZHENG_NOTARY_CUSTODY_ANCHOR_MS", "200"),
+        ],
     );
     let dev = device(dir, "dev", &n);
     let proof_bytes = capture(&dev, "photos/DSCN0010.jpg");
@@ -561,11 +564,10 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
     );
 
     // The court fetches the opinion with the evidence bundle and verifies it offline.
-    let (s, body) = common::http(
-        "GET",
-        &format!("{}/v1/appraisals/{}/opinion", n.url, p.commission),
-        Some(&court_token),
-        b"",
+    let (s, body) = common::get_when_anchored(
+        &n,
+        &court_token,
+        &format!("/v1/appraisals/{}/opinion", p.commission),
     );
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
     let opinion = dir.join("opinion.json");
@@ -590,11 +592,10 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("appraisal.evidence"));
     // The same opinion as PDF/A-3 (鉴定意见书), the package attached, verifies the same way.
-    let (s, pdf) = common::http(
-        "GET",
-        &format!("{}/v1/appraisals/{}/opinion.pdf", n.url, p.commission),
-        Some(&court_token),
-        b"",
+    let (s, pdf) = common::get_when_anchored(
+        &n,
+        &court_token,
+        &format!("/v1/appraisals/{}/opinion.pdf", p.commission),
     );
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&pdf));
     let pdf_file = dir.join("opinion.pdf");
@@ -610,4 +611,65 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // The institution and its appraisers rewrite the process record after the fact and sign
+    // the whole procedure again from there, every step by the right key, re-chained: every
+    // signature, link and procedural rule holds, and only the anchored custody log tells.
+    let mut pkg: tiezheng_protocol::appraisal::OpinionPackage =
+        serde_json::from_slice(&body).unwrap();
+    let record = pkg
+        .steps
+        .iter()
+        .position(|s| matches!(s.step.act, Act::RecordEntry { .. }))
+        .unwrap();
+    if let Act::RecordEntry { result, .. } = &mut pkg.steps[record].step.act {
+        *result = "valid; nothing else was examined".into();
+    }
+    for i in record..pkg.steps.len() {
+        let prev = pkg.steps[i - 1].sm3().unwrap();
+        let s = &mut pkg.steps[i];
+        s.step.prev = Some(prev);
+        let signers: Vec<String> = match &s.step.act {
+            Act::Opinion { .. } => vec!["A-101".into(), "A-102".into(), INSTITUTE.into()],
+            _ => vec![s.step.by.clone()],
+        };
+        let keys: Vec<Sm2SigningKey> = signers.iter().map(|k| key(k)).collect();
+        let refs: Vec<&Sm2SigningKey> = keys.iter().collect();
+        *s = SignedStep::sign(s.step.clone(), &refs).unwrap();
+    }
+    let rewritten = dir.join("rewritten-opinion.json");
+    std::fs::write(&rewritten, serde_json::to_vec(&pkg).unwrap()).unwrap();
+    let out = common::run(&[
+        "verify",
+        "--json",
+        rewritten.to_str().unwrap(),
+        "--policy",
+        policy_file.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["appraisal.anchor"], "{v}");
+    // The reference verifier in Python, from VERIFYING.md alone, refuses it by the same rule
+    // and accepts the genuine opinion.
+    for (file, want) in [
+        (&opinion, json!([])),
+        (&rewritten, json!(["appraisal.anchor"])),
+    ] {
+        let out = std::process::Command::new("python3")
+            .arg(common::repo_root().join("tools/reference-verifier/verify.py"))
+            .arg(file)
+            .arg("--policy")
+            .arg(&policy_file)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(v["failed"], want, "{}: {v}", file.display());
+    }
 }

@@ -43,7 +43,7 @@ fn an_appraisal_opinion_verifies_through_tiezheng_verify() {
         .filter(|c| c["status"] == "pass")
         .map(|c| c["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(passed.len(), 15, "{line}");
+    assert_eq!(passed.len(), 16, "{line}");
     assert!(passed.iter().all(|r| r.starts_with("appraisal.")), "{line}");
 
     // Without the court's policy nothing vouches for the court or the institution.
@@ -100,6 +100,7 @@ fn a_whole_procedure_runs_from_the_command_line() {
         &dir.join("notary"),
         &[
             ("TIEZHENG_NOTARY_BATCH_MAX_MS", "100"),
+            ("TIEZHENG_NOTARY_CUSTODY_ANCHOR_MS", "200"),
             (
                 "TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE",
                 parties.to_str().unwrap(),

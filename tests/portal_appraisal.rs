@@ -34,6 +34,7 @@ fn a_whole_appraisal_through_the_pages_in_five_browsers() {
         &tmp.path().join("notary"),
         &[
             ("TIEZHENG_NOTARY_BATCH_MAX_MS", "100"),
+            ("TIEZHENG_NOTARY_CUSTODY_ANCHOR_MS", "200"),
             (
                 "TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE",
                 parties.to_str().unwrap(),

@@ -63,8 +63,21 @@ async function commission() {
   return [`已委托，委托书 SM3：${r.commission_sm3}`, `Commissioned; the commission's SM3: ${r.commission_sm3}`];
 }
 
+/** The opinion PDF, asked for again while its last steps wait to be anchored (409). */
+async function opinionPdf(sm3) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api.call('GET', `/v1/appraisals/${sm3}/opinion.pdf`, undefined, 'blob');
+    } catch (e) {
+      if (e.code !== 'not_yet_anchored' || attempt >= 60) throw e;
+      sayDone($('commission-status'), '鉴定意见书已送达，正在等待其最后步骤上链…', 'Delivered; waiting for its last steps to be anchored on the ledger…');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 async function fetchOpinion(sm3) {
-  const pdf = await api.call('GET', `/v1/appraisals/${sm3}/opinion.pdf`, undefined, 'blob');
+  const pdf = await opinionPdf(sm3);
   const a = el('a', { href: URL.createObjectURL(pdf), download: `${sm3.slice(0, 16)}-opinion.pdf`, id: 'opinion-pdf' },
     bi('下载鉴定意见书 PDF', 'Download the opinion PDF'));
   $('opinion-download').replaceChildren(a);

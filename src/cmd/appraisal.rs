@@ -311,6 +311,9 @@ pub(crate) struct FetchArgs {
     /// Fetch the signed JSON package instead of the PDF.
     #[arg(long)]
     json: bool,
+    /// How long to wait for the last steps to be anchored, in seconds (0: do not wait).
+    #[arg(long, default_value_t = 60)]
+    wait: u64,
     /// Where to write it.
     #[arg(long, short)]
     out: PathBuf,
@@ -754,16 +757,28 @@ fn fetch(a: &FetchArgs) -> anyhow::Result<Value> {
         a.procedure.commission,
         if a.json { "" } else { ".pdf" }
     );
-    let (status, bytes, retry) = answer(
-        &a.procedure.access.notary,
-        &a.procedure.access.token,
-        "GET",
-        &path,
-        None,
-    )?;
-    if status != 200 {
-        bail!("{}", refusal(status, &bytes, retry));
-    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(a.wait);
+    let bytes = loop {
+        let (status, bytes, retry) = answer(
+            &a.procedure.access.notary,
+            &a.procedure.access.token,
+            "GET",
+            &path,
+            None,
+        )?;
+        let waiting = status == 409
+            && serde_json::from_slice::<Value>(&bytes)
+                .is_ok_and(|v| v.get("code").and_then(Value::as_str) == Some("not_yet_anchored"));
+        match status {
+            200 => break bytes,
+            409 if waiting && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_secs(
+                    retry.unwrap_or(1).clamp(1, 5),
+                ));
+            }
+            _ => bail!("{}", refusal(status, &bytes, retry)),
+        }
+    };
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     let _ = writeln!(
         io::stderr(),

@@ -88,6 +88,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .env("TIEZHENG_NOTARY_ADMIN_TOKEN", &admin_token)
         .env("TIEZHENG_LOG", "warn")
         .env("TIEZHENG_NOTARY_BATCH_MAX_MS", "200")
+        .env("TIEZHENG_NOTARY_CUSTODY_ANCHOR_MS", "500")
         .env("TIEZHENG_NOTARY_JUDICIAL_PARTIES_FILE", &parties_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

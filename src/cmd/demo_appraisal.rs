@@ -88,6 +88,23 @@ pub(super) struct Access<'a> {
 }
 
 impl Access<'_> {
+    /// The court's `GET path`, asked again while the notary answers 409 `not_yet_anchored`
+    /// (the last steps wait for the custody log to be anchored), for up to a minute.
+    fn when_anchored(&self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (status, body) = self.call("GET", path, self.court_token, None)?;
+            let waiting = status == 409
+                && serde_json::from_slice::<Value>(&body).is_ok_and(|v| {
+                    v.get("code").and_then(Value::as_str) == Some("not_yet_anchored")
+                });
+            if !waiting || std::time::Instant::now() > deadline {
+                return Ok((status, body));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
     fn call(
         &self,
         method: &str,
@@ -278,12 +295,7 @@ pub(super) fn run(
         "   {} signed steps: commission, acceptance, assignment, 3 declarations (回避), 2 material receipts, 2 record entries, opinion, review (复核), delivery",
         chain.steps.len()
     )?;
-    let (status, body) = access.call(
-        "GET",
-        &format!("/v1/appraisals/{commission}/opinion"),
-        access.court_token,
-        None,
-    )?;
+    let (status, body) = access.when_anchored(&format!("/v1/appraisals/{commission}/opinion"))?;
     if status != 200 {
         bail!(
             "the opinion cannot be fetched: {}",
@@ -297,12 +309,8 @@ pub(super) fn run(
     if let Some((layer, rule, reason)) = &outcome.failure {
         bail!("the opinion does not verify: layer `{layer}`, rule `{rule}`: {reason}");
     }
-    let (status, pdf) = access.call(
-        "GET",
-        &format!("/v1/appraisals/{commission}/opinion.pdf"),
-        access.court_token,
-        None,
-    )?;
+    let (status, pdf) =
+        access.when_anchored(&format!("/v1/appraisals/{commission}/opinion.pdf"))?;
     if status != 200 {
         bail!(
             "the opinion PDF cannot be fetched: {}",

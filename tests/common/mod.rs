@@ -726,3 +726,20 @@ pub fn anchored_photo(
     wait_for_bundle(n, court, &proof);
     (photo, proof)
 }
+
+/// `GET path` with `token`, asked again while the notary answers 409 `not_yet_anchored` (a
+/// delivered opinion waits for its last steps to be anchored with the custody log), for up to
+/// a minute: the status and the body.
+pub fn get_when_anchored(n: &Notary, token: &str, path: &str) -> (u16, Vec<u8>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (s, body) = http("GET", &format!("{}{path}", n.url), Some(token), b"");
+        let waiting = s == 409
+            && serde_json::from_slice::<serde_json::Value>(&body)
+                .is_ok_and(|v| v["code"] == "not_yet_anchored");
+        if !waiting || std::time::Instant::now() > deadline {
+            return (s, body);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

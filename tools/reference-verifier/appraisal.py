@@ -1,6 +1,7 @@
 """§6 appraisal opinions (鉴定意见书): an opinion package's chain of signed steps, the appraisers'
-credentials and revocations, checked against the pinned policy's `parties`, and its evidence
-bundles through the bundle verifier (`appraisal.*`, in the order of the §6 table)."""
+credentials and revocations, checked against the pinned policy's `parties`, its evidence bundles
+through the bundle verifier, and its steps against the `appraisal_step` events of the bundles'
+custody logs (`appraisal.*`, in the order of the §6 table)."""
 import json
 from collections import Counter
 
@@ -11,7 +12,7 @@ from prims import Unusable, jcs, key_id, sm2_verify_block, sm3_doc, strict_json,
 TYPE = "tiezheng.appraisal-opinion.v1"
 RULES = tuple("appraisal." + r for r in (
     "schema", "signatures", "chain", "court", "institution", "credential", "revocation", "appraiser",
-    "order", "time", "assignment", "material", "opinion", "review", "evidence"))
+    "order", "time", "assignment", "material", "opinion", "review", "evidence", "anchor"))
 INSTITUTION_ACTS = ("acceptance", "assignment", "opinion", "delivery")  # every other act (but the
 # commission, whose role is appraisal.court's) is made in the role `appraiser`
 APPRAISER_ACTS = ("declaration", "material_receipt", "record_entry")
@@ -45,6 +46,8 @@ class Package:
     def __init__(self, doc, pinned):
         self.doc, self.signed = doc, doc["steps"]
         self.steps = [e["step"] for e in self.signed]
+        # the SM3 of each signed step: RFC 8785 bytes of the whole entry {"step", "signatures"}
+        self.hashes = [sm3_doc(e) for e in self.signed]
         self.kinds = [s["act"]["kind"] for s in self.steps]
         self.commission = self.steps[0]["act"]
         self.parties = pinned.get("parties") or []
@@ -102,6 +105,7 @@ def check(raw, pinned, R, check_bundle):
                                     order, time, assignment, material, opinion, review)):
         R.rule(name, lambda fn=fn: verdict(fn(P)))
     R.rule("appraisal.evidence", lambda: verdict(evidence(P, pinned, check_bundle, type(R))))
+    R.rule("appraisal.anchor", lambda: verdict(anchor(P)))
 
 
 def verdict(res):
@@ -128,7 +132,7 @@ def signatures(P):
 
 
 def chain(P):
-    bad, hashes = [], [sm3_doc(e) for e in P.signed]
+    bad, hashes = [], P.hashes
     for i, s in enumerate(P.steps):
         if s["seq"] != i:
             bad.append(f"step {i} has seq {s['seq']}")
@@ -359,3 +363,36 @@ def evidence(P, pinned, check_bundle, Report):
                 for x in b["proof"]["manifest"]["items"]):
             bad.append(f"commissioned file {j} ({it['file_name']}) is not an item of its proof with that name and SM3")
     return bad, f"{len(want)} proofs, each bundle valid by every rule of §4"
+
+
+def filed(P):
+    """The `detail` of the custody event each step of the package is filed as (§6, "Anchoring of the
+    steps"): "<commission SM3> <seq> <act kind> <step SM3>", the commission's SM3 that of steps[0]."""
+    return [f"{P.hashes[0]} {s['seq']} {k} {h}" for s, k, h in zip(P.steps, P.kinds, P.hashes)]
+
+
+def anchor(P):
+    """In every bundle's custody log (its `custody.events`, in their order), the `appraisal_step`
+    events whose `detail` starts with the SM3 of the signed commission are exactly the package's
+    steps, one each, in step order; a bundle without `custody` fails. (Whether the events are
+    logged and anchored as §4.12 says is appraisal.evidence's question.)"""
+    want, bad = filed(P), []
+    for i, b in enumerate(P.doc["bundles"]):
+        if not isinstance(b, dict) or "custody" not in b:
+            bad.append(f"bundle {i} carries no custody log")
+            continue
+        got = [e["detail"] for e in b["custody"]["events"] if e["event"] == "appraisal_step"
+               and isinstance(e["detail"], str) and e["detail"].startswith(P.hashes[0] + " ")]
+        if got == want:
+            continue
+        j = next((j for j, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
+        count = f"{len(got)} appraisal_step events of the commission for {len(want)} steps"
+        if j < min(len(got), len(want)):
+            bad.append(f"bundle {i}: the commission's appraisal_step event {j} is {got[j][65:]!r}, "
+                       f"not step {j}'s {want[j][65:]!r}" + ("" if len(got) == len(want) else f" ({count})"))
+        elif len(got) < len(want):
+            bad.append(f"bundle {i}: " + (f"step {j} is" if j == len(want) - 1 else f"steps {j} to {len(want) - 1} are")
+                       + f" not filed ({count})")
+        else:
+            bad.append(f"bundle {i}: events of no step of the package after the last step's ({count})")
+    return bad, f"{len(want)} steps filed, in order, in the custody log of each of {len(P.doc['bundles'])} bundles"

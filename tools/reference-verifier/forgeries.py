@@ -784,26 +784,37 @@ def duplicate_type():  # strict JSON: a member name twice
     return ('{"type": "tiezheng.appraisal-opinion.v1", ' + raw[1:]).encode()
 
 
-OPINION_CASES = [  # (description, package builder, pinned policy, expected failed rules: exactly these)
+AA = "appraisal.anchor"  # every edit of a step changes its SM3, which its filing no longer matches
+OPINION_CASES = [  # (description, package builder, pinned policy, expected failed rules: exactly these, the
+    # example's steps filed in its bundle's custody log; appraisal.anchor is left out of the comparison
+    # when they are not, see __main__)
     ("opinion: as issued", opinion_edit(lambda o: None), JUDICIAL, []),
     ("opinion: delivery re-dated, not re-signed", opinion_edit(step(-1, at="2026-12-05T15:00:00.000+08:00")),
-     JUDICIAL, ["appraisal.signatures"]),
+     JUDICIAL, ["appraisal.signatures", AA]),
     ("opinion: a declaration re-dated", opinion_edit(step(4, at="2026-12-01T09:36:00.000+08:00")),
-     JUDICIAL, ["appraisal.signatures", "appraisal.chain"]),
+     JUDICIAL, ["appraisal.signatures", "appraisal.chain", AA]),
     ("opinion: delivery's signature dropped", opinion_edit(lambda o: o["steps"][-1]["signatures"].clear()),
-     JUDICIAL, ["appraisal.signatures", "appraisal.institution"]),
+     JUDICIAL, ["appraisal.signatures", "appraisal.institution", AA]),
     ("opinion: court's block added to opinion",
      opinion_edit(lambda o: o["steps"][10]["signatures"].append(o["steps"][0]["signatures"][0])),
-     JUDICIAL, ["appraisal.signatures", "appraisal.chain", "appraisal.opinion"]),  # the next step's prev hashes the blocks
-    ("opinion: declarations swapped", opinion_edit(swap_steps(3, 4)), JUDICIAL, ["appraisal.chain", "appraisal.time"]),
+     JUDICIAL, ["appraisal.signatures", "appraisal.chain", "appraisal.opinion", AA]),  # the next step's prev hashes the blocks
+    # the last step's SM3 is named by no later step: its own signature block twice (still verifying,
+    # still the institution's) changes nothing but that SM3, which only its filing catches
+    ("opinion: delivery's block twice", opinion_edit(lambda o: o["steps"][-1]["signatures"].append(o["steps"][-1]["signatures"][0])),
+     JUDICIAL, [AA]),
+    ("opinion: delivery left out", opinion_edit(lambda o: o["steps"].pop()), JUDICIAL, ["appraisal.order", AA]),
+    ("opinion: declarations swapped", opinion_edit(swap_steps(3, 4)), JUDICIAL, ["appraisal.chain", "appraisal.time", AA]),
     ("opinion: review before the opinion", opinion_edit(swap_steps(10, 11)),
-     JUDICIAL, ["appraisal.chain", "appraisal.order", "appraisal.time", "appraisal.review"]),
+     JUDICIAL, ["appraisal.chain", "appraisal.order", "appraisal.time", "appraisal.review", AA]),
+    # with no bundle, no bundle's custody log misses a step: appraisal.evidence alone refuses it
     ("opinion: bundle removed", opinion_edit(lambda o: o["bundles"].clear()), JUDICIAL, ["appraisal.evidence"]),
     ("opinion: bundle twice", opinion_edit(lambda o: o["bundles"].append(o["bundles"][0])),
      JUDICIAL, ["appraisal.evidence"]),
     ("opinion: bundle's receipt re-dated",
      opinion_edit(lambda o: o["bundles"][0]["receipt"]["receipt"].update(received_at="2026-11-21T09:31:01.417+08:00")),
      JUDICIAL, ["appraisal.evidence"]),
+    # custody is optional in a bundle (§4.12): without it the bundle is still valid, but files no step
+    ("opinion: bundle's custody removed", opinion_edit(lambda o: o["bundles"][0].pop("custody", None)), JUDICIAL, [AA]),
     ("opinion: reviewer's credential removed", opinion_edit(lambda o: o["credentials"].pop()),
      JUDICIAL, ["appraisal.credential", "appraisal.appraiser"]),
     ("opinion: a credential re-dated after use",
@@ -830,6 +841,63 @@ OPINION_CASES = [  # (description, package builder, pinned policy, expected fail
     ("opinion: acceptance's reason omitted", opinion_edit(lambda o: o["steps"][1]["step"]["act"].pop("reason")),
      JUDICIAL, SKIPPED),
     ("opinion: `type` twice (strict JSON)", duplicate_type, JUDICIAL, SKIPPED),
+]
+
+
+# ---- §6 "Anchoring of the steps": the example's filings in its bundle's custody log, edited ----------
+# Package edits only (the bundle's notary and members sign with keys we do not have): each takes the
+# example with its bundle's custody log filing every step (appraisal.anchor holds on it), and is run
+# only then (see __main__).
+ELSEWHERE = sm3(b"another commission").hex()  # a commission naming the same proof: its filings are not ours
+
+
+def filings(o):
+    """The indexes in the first bundle's custody events of the filings of o's commission."""
+    c = sm3_doc(o["steps"][0])
+    return [i for i, e in enumerate(o["bundles"][0]["custody"]["events"])
+            if e["event"] == "appraisal_step" and e["detail"].startswith(c)]
+
+
+def cut_last_filing(o):
+    """The events from the last filing on left out with their inclusions: the bundle still lists the
+    proof's events in log order, each included (§4.12 does not ask for the log's later events)."""
+    c, j = o["bundles"][0]["custody"], filings(o)[-1]
+    del c["events"][j:], c["inclusions"][j:]
+
+
+def refiled(fn, rehash):
+    """The last filing's `detail` (or the event itself) changed by `fn`, its hash computed again or not."""
+    def f(o):
+        e = o["bundles"][0]["custody"]["events"][filings(o)[-1]]
+        fn(e)
+        if rehash:
+            e["hash"] = verify.event_hash(e)
+    return f
+
+
+def file_elsewhere(o):
+    """Another commission's step filed on the proof before the last filing: hashed, chained to the
+    event before it (the next event's item_prev no longer is), and given no inclusion."""
+    c, j = o["bundles"][0]["custody"], filings(o)[-1]
+    e = dict(c["events"][j], detail=f"{ELSEWHERE} 0 commission {sm3(b'its commission').hex()}")
+    e["item_prev"] = c["events"][j - 1]["hash"]
+    e["hash"] = verify.event_hash(e)
+    c["events"].insert(j, e)
+
+
+EV = "appraisal.evidence"  # the custody log no longer as the notary logged and anchored it (§4.12)
+ANCHOR_CASES = [  # (description, package builder, pinned policy, expected failed rules: exactly these)
+    ("anchor: the last filing cut from the log", opinion_edit(cut_last_filing), JUDICIAL, [AA]),
+    ("anchor: last filing's SM3 rewritten", opinion_edit(refiled(lambda e: e.update(detail=e["detail"][:-64] + "ab" * 32), False)),
+     JUDICIAL, [EV, AA]),
+    ("anchor: last filing upper-cased, rehashed", opinion_edit(refiled(lambda e: e.update(detail=e["detail"].upper()), True)),
+     JUDICIAL, [EV, AA]),
+    ("anchor: last filing's spaces doubled, rehashed",
+     opinion_edit(refiled(lambda e: e.update(detail=e["detail"].replace(" ", "  ")), True)), JUDICIAL, [EV, AA]),
+    ("anchor: last filing logged as viewed, rehashed", opinion_edit(refiled(lambda e: e.update(event="viewed"), True)),
+     JUDICIAL, [EV, AA]),
+    # a filing whose detail does not start with the commission's SM3 is not this package's: only §4.12
+    ("anchor: another commission's filing added", opinion_edit(file_elsewhere), JUDICIAL, [EV]),
 ]
 
 
@@ -871,11 +939,22 @@ if __name__ == "__main__":
         ok = R.failed == expected
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))
-    for what, make, pol, expected in OPINION_CASES:
+    # An example whose own bundles do not file its steps (written before the Rust suite filed them)
+    # fails appraisal.anchor whatever the edit: on it appraisal.anchor is left out of both sides of
+    # the comparison, every other rule still compared exactly, and the anchor cases are not run.
+    R = verify.Report()
+    appraisal.check(json.dumps(OPINION, ensure_ascii=False).encode(), JUDICIAL, R, verify.check_bundle)
+    unfiled = AA in R.failed
+    if unfiled:
+        print(f"note the example's bundles do not file its steps: {AA} left out of the comparison, "
+              f"the {len(ANCHOR_CASES)} anchor cases (edits of its filings) not run")
+    for what, make, pol, expected in OPINION_CASES + ([] if unfiled else ANCHOR_CASES):
         R = verify.Report()
         appraisal.check(make(), pol, R, verify.check_bundle)
         skipped = [c["rule"] for c in R.checks if c["status"] == "skip"]
-        ok = R.failed == expected and (skipped == list(appraisal.RULES[1:])) == (expected == SKIPPED) \
+        failed = [r for r in R.failed if not (unfiled and r == AA)]
+        ok = failed == [r for r in expected if not (unfiled and r == AA)] \
+            and (skipped == list(appraisal.RULES[1:])) == (expected == SKIPPED) \
             and [c["rule"] for c in R.checks] == list(appraisal.RULES)
         bad += not ok
         print(("ok   " if ok else "FAIL ") + f"{what:38} {R.failed}" + ("" if ok else f" (expected {expected})"))

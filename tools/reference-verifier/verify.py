@@ -471,7 +471,7 @@ def record_height(rec, cp):
 
 
 # ---- §4.12 custody -----------------------------------------------------------------------
-CUSTODY_KINDS = ("received", "media_stored", "anchored", "certified", "viewed", "exported")
+CUSTODY_KINDS = ("received", "media_stored", "anchored", "certified", "viewed", "exported", "appraisal_step")
 CUSTODY_RULES = ("custody.events", "custody.chain", "custody.inclusion", "custody.anchor")
 ZERO = "0" * 64
 

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tiezheng_protocol::appraisal::{
     Act, OPINION_TYPE, OpinionPackage, SignedAppraiserCredential, SignedAppraiserRevocation,
-    SignedStep,
+    SignedStep, custody_detail,
 };
 use tiezheng_protocol::bundle::{Party, Policy};
 use tiezheng_protocol::manifest::Proof;
@@ -251,6 +251,20 @@ async fn evidence_held(state: &AppState, step: &SignedStep) -> Result<(), HttpEr
     Ok(())
 }
 
+/// The distinct proofs a commission names, in order of first mention.
+fn proofs_of(commission: Option<&SignedStep>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(Act::Commission { items, .. }) = commission.map(|s| &s.step.act) {
+        for i in items {
+            let p = i.proof_sm3.to_hex();
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 fn sm3_of<T: serde::Serialize>(doc: &T) -> Result<(String, String), HttpError> {
     let bytes = canonical::to_canonical_bytes(doc).map_err(HttpError::internal)?;
     let text = String::from_utf8(bytes.clone()).map_err(HttpError::internal)?;
@@ -261,8 +275,10 @@ fn sm3_of<T: serde::Serialize>(doc: &T) -> Result<(String, String), HttpError> {
 /// store keeps each document once).
 async fn append(
     state: &AppState,
+    caller: &Caller,
     commission: &str,
     step: &SignedStep,
+    proofs: &[String],
     credentials: &[SignedAppraiserCredential],
     revocations: &[SignedAppraiserRevocation],
 ) -> Result<HttpResponse, HttpError> {
@@ -286,6 +302,13 @@ async fn append(
             document: &document,
             documents: &documents,
             received_at: now_ms(),
+            proofs,
+            actor: caller.actor().to_string(),
+            detail: custody_detail(
+                &Hash32::from_hex(commission).map_err(HttpError::internal)?,
+                step,
+            )
+            .map_err(HttpError::internal)?,
         })
         .await?;
     if !stored {
@@ -310,7 +333,7 @@ pub(super) async fn commission(
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
+    let caller = authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
     let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
     let value = canonical::parse_strict(&body).map_err(canonical_error)?;
     let req: StepRequest = parse_value(&value)?;
@@ -339,8 +362,10 @@ pub(super) async fn commission(
     }
     append(
         &state,
+        &caller,
         &commission,
         step,
+        &proofs_of(Some(step)),
         &pkg.credentials,
         &pkg.revocations,
     )
@@ -353,7 +378,7 @@ async fn procedure_request<T: serde::de::DeserializeOwned>(
     http: &HttpRequest,
     state: &AppState,
     payload: web::Payload,
-) -> Result<(String, T, Vec<Party>, OpinionPackage), HttpError> {
+) -> Result<(Caller, String, T, Vec<Party>, OpinionPackage), HttpError> {
     let caller = authenticate(http, state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
     let commission = commission_id(http)?;
     let body = read_body(payload, MAX_STEP_BYTES, &state.config).await?;
@@ -361,7 +386,7 @@ async fn procedure_request<T: serde::de::DeserializeOwned>(
     let req: T = parse_value(&value)?;
     let parties = parties(state)?;
     let pkg = visible(&caller, state, &commission).await?;
-    Ok((commission, req, parties, pkg))
+    Ok((caller, commission, req, parties, pkg))
 }
 
 /// `POST /v1/appraisals/{commission_sm3}/steps`: the next signed step of the procedure.
@@ -370,7 +395,7 @@ pub(super) async fn add_step(
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let (commission, req, parties, mut pkg) =
+    let (caller, commission, req, parties, mut pkg) =
         procedure_request::<StepRequest>(&http, &state, payload).await?;
     if pkg.steps.len() >= MAX_STEPS {
         return Err(HttpError::unprocessable(
@@ -411,7 +436,17 @@ pub(super) async fn add_step(
         .steps
         .last()
         .ok_or_else(|| HttpError::internal("no step"))?;
-    append(&state, &commission, step, &credentials, &revocations).await
+    let proofs = proofs_of(pkg.steps.first());
+    append(
+        &state,
+        &caller,
+        &commission,
+        step,
+        &proofs,
+        &credentials,
+        &revocations,
+    )
+    .await
 }
 
 /// `GET /v1/appraisals`: the procedures filed here, newest first (at most 200): each
@@ -512,7 +547,7 @@ pub(super) async fn put_draft(
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let (commission, req, parties, mut pkg) =
+    let (caller, commission, req, parties, mut pkg) =
         procedure_request::<DraftRequest>(&http, &state, payload).await?;
     let seq = pkg.steps.len() as u64;
     if req.step.step.seq != seq {
@@ -558,7 +593,8 @@ pub(super) async fn put_draft(
                 .steps
                 .last()
                 .ok_or_else(|| HttpError::internal("no step"))?;
-            return append(&state, &commission, step, &[], &[]).await;
+            let proofs = proofs_of(pkg.steps.first());
+            return append(&state, &caller, &commission, step, &proofs, &[], &[]).await;
         }
         let (_, document) = sm3_of(&merged)?;
         let i_seq = i64::try_from(seq).map_err(HttpError::internal)?;
@@ -632,6 +668,21 @@ pub(super) async fn opinion_pdf(
         .body(rendered.pdf))
 }
 
+/// Seconds a client waits before asking again for an opinion not anchored yet.
+const RETRY_AFTER_SECONDS: u64 = 2;
+
+/// 409 `not_yet_anchored` with `Retry-After`.
+fn waiting(what: &str) -> HttpError {
+    let mut e = HttpError::new(
+        StatusCode::CONFLICT,
+        "not_yet_anchored",
+        format!("{what}: retry in {RETRY_AFTER_SECONDS} seconds"),
+        None,
+    );
+    e.retry_after_seconds = Some(RETRY_AFTER_SECONDS);
+    e
+}
+
 /// The delivered opinion of `commission` with its evidence bundles, verified as a court
 /// verifies it: the package and its RFC 8785 bytes.
 async fn delivered(
@@ -667,10 +718,15 @@ async fn delivered(
             .ok_or_else(|| HttpError::internal(format!("commissioned proof {p} is gone")))?;
         let bundle = state
             .anchoring
-            .bundle(&state.store, &row.proof_sm3, &row.proof_json, &row.receipt_json)
+            .bundle(
+                &state.store,
+                &row.proof_sm3,
+                &row.proof_json,
+                &row.receipt_json,
+            )
             .await
             .map_err(HttpError::internal)?
-            .ok_or_else(|| HttpError::new(StatusCode::CONFLICT, "not_yet_anchored", "a commissioned proof waits for its batch to be anchored; retry in a few seconds", None))?;
+            .ok_or_else(|| waiting("a commissioned proof waits for its batch to be anchored"))?;
         bundles.push(serde_json::to_value(bundle).map_err(HttpError::internal)?);
     }
     pkg.bundles = bundles;
@@ -686,6 +742,12 @@ async fn delivered(
     let bytes = canonical::to_canonical_bytes(&pkg).map_err(HttpError::internal)?;
     let report = verify_opinion_bytes(&bytes, &policy).map_err(HttpError::internal)?;
     if let Some(f) = report.first_failure() {
+        // The last steps are in the custody log but its commitment is not anchored yet.
+        if f.rule == "appraisal.anchor" {
+            return Err(waiting(
+                "the procedure's last steps wait for the custody log to be anchored",
+            ));
+        }
         return Err(HttpError::internal(format!(
             "the assembled opinion does not verify: {} ({})",
             f.rule, f.detail

@@ -3,6 +3,9 @@
 //! transaction with its documents, so two parties acting at once cannot both extend the chain.
 //! An opinion being co-signed is kept as the procedure's draft until every signer has signed.
 
+use tiezheng_protocol::custody::CustodyKind;
+
+use super::custody::append_custody;
 use super::{Result, Store};
 
 /// A procedure as stored: its signed steps (JSON, in order) and its credentials and
@@ -30,6 +33,12 @@ pub struct NewStep<'a> {
     pub documents: &'a [(String, &'static str, String)],
     /// When the notary received it.
     pub received_at: i64,
+    /// The proofs the commission names: each gets an `appraisal_step` custody event.
+    pub proofs: &'a [String],
+    /// Who filed it, as the custody log writes actors.
+    pub actor: String,
+    /// The custody event's detail (`appraisal::custody_detail`).
+    pub detail: String,
 }
 
 /// A procedure as listed: its commission, how many steps it has and its last one.
@@ -159,11 +168,12 @@ impl Store {
         }))
     }
 
-    /// Appends `step` at its position with its documents. `false` (nothing stored) when that
-    /// position is already taken: another step came first.
+    /// Appends `step` at its position with its documents, and records it in the custody log
+    /// of every proof it concerns (anchored with the log), all in one transaction. `false`
+    /// (nothing stored) when that position is already taken: another step came first.
     pub async fn append_appraisal_step(&self, step: &NewStep<'_>) -> Result<bool> {
         let _turn = self.write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_custody().await?;
         let taken: Option<(i64,)> = sqlx::query_as(
             "SELECT seq FROM appraisal_steps WHERE commission_sm3 = $1 AND seq = $2",
         )
@@ -201,6 +211,17 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+        }
+        for proof in step.proofs {
+            append_custody(
+                &mut tx,
+                proof,
+                CustodyKind::AppraisalStep,
+                &step.actor,
+                step.received_at,
+                &step.detail,
+            )
+            .await?;
         }
         // A step taken means any draft chained before it is stale.
         sqlx::query("DELETE FROM appraisal_drafts WHERE commission_sm3 = $1 AND seq <= $2")

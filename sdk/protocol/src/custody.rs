@@ -40,21 +40,25 @@ pub enum CustodyKind {
     Viewed,
     /// A token holder took a copy away (original file, bundle, certificate, PDF).
     Exported,
+    /// A step of a judicial appraisal of the proof's evidence was filed (detail:
+    /// [`crate::appraisal::custody_detail`]), so the step is anchored with the custody log.
+    AppraisalStep,
 }
 
 impl CustodyKind {
     /// Every kind, in the order of a proof's life.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Received,
         Self::MediaStored,
         Self::Anchored,
         Self::Certified,
         Self::Viewed,
         Self::Exported,
+        Self::AppraisalStep,
     ];
 
     /// The name written in the log: `received`, `media_stored`, `anchored`, `certified`,
-    /// `viewed`, `exported`.
+    /// `viewed`, `exported`, `appraisal_step`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
@@ -63,6 +67,7 @@ impl CustodyKind {
             Self::Certified => "certified",
             Self::Viewed => "viewed",
             Self::Exported => "exported",
+            Self::AppraisalStep => "appraisal_step",
         }
     }
 

@@ -15,11 +15,13 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::evidence::{Keys, Step, custody_with, genuine, keys, pinned, reseal};
 use serde_json::Value;
 use tiezheng_protocol::appraisal::credential::REVOCATION_TYPE;
 use tiezheng_protocol::appraisal::{
     Act, AppraiserCredential, AppraiserRevocation, Chain, MaterialItem, OPINION_TYPE,
-    OpinionPackage, Role, SignedAppraiserCredential, SignedAppraiserRevocation,
+    OpinionPackage, Role, SignedAppraiserCredential, SignedAppraiserRevocation, SignedStep,
+    custody_detail,
 };
 use tiezheng_protocol::bundle::{Bundle, Party, PartyRole, Policy};
 use tiezheng_protocol::sm2::Sm2SigningKey;
@@ -40,14 +42,12 @@ fn t(s: &str) -> Timestamp {
 
 /// The example bundle and the court's pinned policy: the example's, with the court and the
 /// institution as judicial parties.
-fn evidence() -> (Value, Policy) {
-    let root = common::repo_root();
-    let bundle: Value =
-        serde_json::from_slice(&std::fs::read(root.join("schemas/examples/bundle.json")).unwrap())
-            .unwrap();
-    let mut policy: Policy =
-        serde_json::from_slice(&std::fs::read(root.join("schemas/examples/policy.json")).unwrap())
-            .unwrap();
+/// The genuine evidence (built with the real keys of every party) and the court's policy with
+/// the judicial parties.
+fn evidence() -> (Bundle, Policy, Keys) {
+    let k = keys();
+    let bundle = genuine(&k);
+    let mut policy = pinned(&k);
     for (id, role) in [
         (COURT, PartyRole::Court),
         (INSTITUTE, PartyRole::AppraisalInstitution),
@@ -58,7 +58,7 @@ fn evidence() -> (Value, Policy) {
             public_key: key(id).public_key().to_hex(),
         });
     }
-    (bundle, policy)
+    (bundle, policy, k)
 }
 
 /// The parameters a forgery may change before the chain is built and signed.
@@ -79,6 +79,9 @@ struct Plan {
     drop_step: Option<usize>,
     /// Revoke this appraiser's key at this time.
     revoke: Option<(&'static str, &'static str)>,
+    /// After the steps were filed (and anchored), rewrite the first record entry's result and
+    /// sign every step from there again with the right keys, re-chained.
+    rewrite_record: bool,
 }
 
 impl Default for Plan {
@@ -94,6 +97,7 @@ impl Default for Plan {
             opinion_at: "2026-12-03T16:00:00.000+08:00",
             drop_step: None,
             revoke: None,
+            rewrite_record: false,
         }
     }
 }
@@ -112,8 +116,7 @@ fn credential(inst: &str, id: &str) -> SignedAppraiserCredential {
 
 /// The package `p` describes, signed with the real keys.
 fn package(p: &Plan) -> (Vec<u8>, Policy) {
-    let (bundle, policy) = evidence();
-    let b: Bundle = serde_json::from_value(bundle.clone()).unwrap();
+    let (mut b, policy, k) = evidence();
     let proof_sm3 = Hash32::sm3(&canonical::to_canonical_bytes(&b.proof).unwrap());
     let items: Vec<MaterialItem> = b
         .proof
@@ -296,6 +299,39 @@ fn package(p: &Plan) -> (Vec<u8>, Policy) {
     if let Some(n) = p.drop_step {
         steps.remove(n);
     }
+    // The notary records each step filed in the evidence's custody log, anchored with it.
+    let commission = steps[0].sm3().unwrap();
+    let filed: Vec<String> = steps
+        .iter()
+        .map(|s| custody_detail(&commission, s).unwrap())
+        .collect();
+    b.custody = Some(custody_with(&b, &k, &filed));
+    reseal(&mut b, &k, Step::AnchorLog);
+    if p.rewrite_record {
+        let at = steps
+            .iter()
+            .position(|s| matches!(s.step.act, Act::RecordEntry { .. }))
+            .unwrap();
+        if let Act::RecordEntry { result, .. } = &mut steps[at].step.act {
+            *result = "valid; nothing else was examined".into();
+        }
+        for i in at..steps.len() {
+            let prev = steps[i - 1].sm3().unwrap();
+            let s = &mut steps[i];
+            s.step.prev = Some(prev);
+            let signers: Vec<Sm2SigningKey> = match &s.step.act {
+                Act::Opinion { .. } => p
+                    .opinion_signers
+                    .iter()
+                    .map(|a| key(a))
+                    .chain([key(p.institution)])
+                    .collect(),
+                _ => vec![key(&s.step.by)],
+            };
+            let refs: Vec<&Sm2SigningKey> = signers.iter().collect();
+            *s = SignedStep::sign(s.step.clone(), &refs).unwrap();
+        }
+    }
     let mut credentials: Vec<SignedAppraiserCredential> = people
         .iter()
         .map(|id| credential(p.institution, id))
@@ -326,7 +362,7 @@ fn package(p: &Plan) -> (Vec<u8>, Policy) {
         steps,
         credentials,
         revocations,
-        bundles: vec![bundle],
+        bundles: vec![serde_json::to_value(&b).unwrap()],
     };
     (canonical::to_canonical_bytes(&pkg).unwrap(), policy)
 }
@@ -424,6 +460,14 @@ fn bad_input_is_refused_under_appraisal_schema_and_nothing_else_runs() {
 /// Each forgery the issue names: its rule, what it is, and the plan that makes it.
 fn forgeries() -> Vec<(&'static str, &'static str, Plan)> {
     vec![
+        (
+            "appraisal.anchor",
+            "the process record rewritten after it was filed and anchored, every later step signed again by the right keys",
+            Plan {
+                rewrite_record: true,
+                ..Plan::default()
+            },
+        ),
         (
             "appraisal.opinion",
             "an opinion missing an assigned appraiser's signature",

@@ -207,6 +207,19 @@ impl SignedStep {
     }
 }
 
+/// The detail of the custody event (`appraisal_step`) by which the notary records a filed step
+/// on each proof the commission names: `"<commission SM3> <seq> <act> <step SM3>"` (the
+/// commission's own SM3 for the commission), so that the step is anchored with the custody
+/// log and an opinion's bundles prove when each step was filed (`appraisal.anchor`).
+pub fn custody_detail(commission: &Hash32, step: &SignedStep) -> Result<String, CanonicalError> {
+    Ok(format!(
+        "{commission} {} {} {}",
+        step.step.seq,
+        step.step.act.name(),
+        step.sm3()?
+    ))
+}
+
 /// Builds a chain of steps: each new step gets the next `seq`, the commission's SM3 and the
 /// previous step's SM3, and is signed by the given keys.
 #[derive(Clone, Debug, Default)]

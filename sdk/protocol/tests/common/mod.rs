@@ -8,6 +8,7 @@
 )]
 
 pub mod consortium;
+pub mod evidence;
 
 use std::path::PathBuf;
 

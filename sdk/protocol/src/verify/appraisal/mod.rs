@@ -19,7 +19,7 @@ use super::report::Report;
 use super::{PolicyError, first_difference, verify_bundle_bytes};
 
 /// The rules of the layer, in catalogue order.
-pub const RULES: [&str; 15] = [
+pub const RULES: [&str; 16] = [
     "appraisal.schema",
     "appraisal.signatures",
     "appraisal.chain",
@@ -35,6 +35,7 @@ pub const RULES: [&str; 15] = [
     "appraisal.opinion",
     "appraisal.review",
     "appraisal.evidence",
+    "appraisal.anchor",
 ];
 
 /// What the checks share: the package, its steps' signing keys as their blocks name them, and
@@ -239,6 +240,7 @@ fn run(
     procedure::check(&ctx, &mut r);
     if let Some(policy) = policy {
         r.record("appraisal.evidence", evidence(&ctx, policy));
+        r.record("appraisal.anchor", anchored(&ctx));
     }
     r
 }
@@ -393,6 +395,57 @@ fn institution_rule(ctx: &Ctx<'_>) -> Result<String, String> {
         }
     }
     Ok(format!("performed by the appraisal institution {inst}"))
+}
+
+/// Every step was filed with the notary and anchored: each bundle's custody log holds one
+/// `appraisal_step` event per step of the package, in order, naming its seq, act and SM3, and no
+/// other for this commission (the bundles themselves are `appraisal.evidence`'s).
+fn anchored(ctx: &Ctx<'_>) -> Result<String, String> {
+    let first = ctx.pkg.steps.first().ok_or("no commission")?;
+    let commission = first.sm3().map_err(|e| e.to_string())?;
+    let want: Vec<String> = ctx
+        .pkg
+        .steps
+        .iter()
+        .map(|s| crate::appraisal::custody_detail(&commission, s).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let prefix = format!("{commission} ");
+    for (i, b) in ctx.pkg.bundles.iter().enumerate() {
+        let events = b
+            .pointer("/custody/events")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                format!("bundles[{i}] carries no custody log: the steps' filing is not proven")
+            })?;
+        let found: Vec<&str> = events
+            .iter()
+            .filter(|e| e.get("event").and_then(Value::as_str) == Some("appraisal_step"))
+            .filter_map(|e| e.get("detail").and_then(Value::as_str))
+            .filter(|d| d.starts_with(&prefix))
+            .collect();
+        if let Some(j) = (0..want.len().max(found.len()))
+            .find(|j| want.get(*j).map(String::as_str) != found.get(*j).copied())
+        {
+            return Err(match (want.get(j), found.get(j)) {
+                (Some(w), None) => format!(
+                    "bundles[{i}]: step {j} ({w}) is not in the anchored custody log: it was not filed with the notary, or not yet anchored"
+                ),
+                (None, Some(f)) => format!(
+                    "bundles[{i}]: the custody log records a step the package does not hold ({f})"
+                ),
+                (w, f) => format!(
+                    "bundles[{i}]: step {j} is {} in the package but {} in the anchored custody log: the step was changed after it was filed",
+                    w.map_or("?", String::as_str),
+                    f.copied().unwrap_or("?")
+                ),
+            });
+        }
+    }
+    Ok(format!(
+        "{} step(s) filed and anchored in the custody log of {} bundle(s)",
+        want.len(),
+        ctx.pkg.bundles.len()
+    ))
 }
 
 /// One bundle per proof the commission names, each valid under the pinned policy, whose proof
