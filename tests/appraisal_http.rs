@@ -563,6 +563,62 @@ fn an_appraisal_runs_online_step_by_step_and_the_court_verifies_the_opinion() {
         &[],
     );
 
+    // The institution revokes A-101's key on its own, from now: its past signatures stand.
+    // Reaching back before what the key already signed, or signing with another key than the
+    // institution's, is refused and stores nothing.
+    let revocation = |at_ms: i64, signer: &str| {
+        let r = tiezheng_protocol::appraisal::AppraiserRevocation {
+            kind: tiezheng_protocol::appraisal::credential::REVOCATION_TYPE.into(),
+            institution: INSTITUTE.into(),
+            appraiser_id: "A-101".into(),
+            key_id: key("A-101").public_key().key_id(),
+            revoked_at: Timestamp::from_unix_ms(at_ms, 8 * 60),
+            reason: "执业证暂停 / licence suspended".into(),
+        };
+        json!({"revocation": tiezheng_protocol::appraisal::SignedAppraiserRevocation::sign(r, &key(signer)).unwrap()})
+    };
+    let revocations = format!("/v1/appraisals/{}/revocations", p.commission);
+    let later = Timestamp::now_utc().unix_ms() + 10 * 86_400_000;
+    for (what, body) in [
+        ("backdated", revocation(now - 60_000, INSTITUTE)),
+        ("signed by the court", revocation(later, COURT)),
+    ] {
+        let (s, v) = n.call(
+            "POST",
+            &revocations,
+            Some(&p.token),
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (422, Some("appraisal_revocation_refused")),
+            "{what}: {v}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("appraisal.revocation"),
+            "{what}: {v}"
+        );
+    }
+    assert!(p.so_far()["revocations"].as_array().unwrap().is_empty());
+    let (s, v) = n.call(
+        "POST",
+        &revocations,
+        Some(&p.token),
+        revocation(later, INSTITUTE).to_string().as_bytes(),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, _) = n.call(
+        "POST",
+        &revocations,
+        Some(&p.token),
+        revocation(later, INSTITUTE).to_string().as_bytes(),
+    );
+    assert_eq!(s, 200, "the same revocation again is held once");
+    assert_eq!(p.so_far()["revocations"].as_array().unwrap().len(), 1);
+
     // The court fetches the opinion with the evidence bundle and verifies it offline.
     let (s, body) = common::get_when_anchored(
         &n,

@@ -291,6 +291,36 @@ fn a_whole_procedure_runs_from_the_command_line() {
     act("review", &people[2].1, &["--remarks", "复核同意"]).unwrap();
     act("deliver", &inst, &[]).unwrap();
 
+    // The institution revokes A-1's key from now on; the steps it signed before stand.
+    let revocation = dir.join("A-1.revocation.json");
+    appraisal(&[
+        "revoke",
+        "--key",
+        &inst,
+        "--credential",
+        &credentials[0],
+        "--reason",
+        "执业证暂停",
+        "--out",
+        revocation.to_str().unwrap(),
+    ])
+    .unwrap();
+    let v = appraisal(
+        &[
+            &["file-revocation"][..],
+            &notary,
+            &[
+                "--commission",
+                &sm3,
+                "--revocation",
+                revocation.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(v["appraiser_id"], "A-1");
+
     // Every step as the notary holds it; the material as the appraisers hashed it.
     let shown = common::tiezheng()
         .args([

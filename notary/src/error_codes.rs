@@ -570,6 +570,12 @@ pub const CATALOGUE: &[ErrorCode] = &[
         "fetch the procedure, chain the step to its last step, sign it again and resend it",
     ),
     c(
+        "appraisal_revocation_refused",
+        422,
+        "the revocation is not the commissioned institution's, does not verify, or reaches back past steps its key already signed (the message names the rule); nothing was stored",
+        "sign the revocation with the institution's key, with a `revoked_at` after the key's last step",
+    ),
+    c(
         "no_draft",
         404,
         "no opinion is being co-signed in this procedure",

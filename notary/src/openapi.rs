@@ -25,6 +25,11 @@ fn appraisal_paths() -> Value {
     json!({
         "/v1/judicial-parties": {"get": Op::new("The courts and appraisal institutions whose steps this notary accepts (JUDICIAL_PARTIES_FILE): ids, roles and public keys", "appraiser, court, admin")
             .ok("200", "the parties", Some(json!({"type": "object", "required": ["parties"], "properties": {"parties": {"type": "array", "items": schema_ref("Party")}}}))).errors(&["409"]).build()},
+        "/v1/appraisals/{commission_sm3}/revocations": {"post": Op::new("The institution's signed revocation of an appraiser's key (tiezheng.appraiser-revocation.v1), on its own: checked with the procedure's rules (the institution's key; no stored step signed with that key at or after revoked_at); from then on no step signed with that key is accepted. 201 when new, 200 when already held", "appraiser, court, admin")
+            .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
+            .json_body(json!({"type": "object", "additionalProperties": false, "required": ["revocation"], "properties": {"revocation": schema_ref("SignedAppraiserRevocation")}}))
+            .ok("200", "already held", Some(schema_ref("appraisal-revocation-stored")))
+            .ok("201", "stored", Some(schema_ref("appraisal-revocation-stored"))).errors(&["400", "404", "409", "422"]).build()},
         "/v1/appraisals/{commission_sm3}/draft": {
             "get": Op::new("The opinion being co-signed and who has still to sign it (the institution and every assigned appraiser sign the one opinion)", "appraiser, court, admin")
                 .param(path_param("commission_sm3", "SM3 of the signed commission", hex64()))
@@ -255,6 +260,12 @@ fn service_schemas() -> Vec<(&'static str, Value)> {
                 "step": schema_ref("SignedStep"),
                 "credentials": {"type": "array", "items": schema_ref("SignedAppraiserCredential")},
                 "revocations": {"type": "array", "items": schema_ref("SignedAppraiserRevocation")},
+            }}),
+        ),
+        (
+            "appraisal-revocation-stored",
+            json!({"type": "object", "required": ["commission_sm3", "revocation_sm3", "appraiser_id", "key_id", "revoked_at"], "properties": {
+                "commission_sm3": hex64(), "revocation_sm3": hex64(), "appraiser_id": string, "key_id": hex64(), "revoked_at": schema_ref("Timestamp"),
             }}),
         ),
         (

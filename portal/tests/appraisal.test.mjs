@@ -11,7 +11,8 @@
 //   typed error and changes nothing) and assigns; all three declare; both appraisers receive
 //   the material hashed in their browsers and record their in-browser verification; one
 //   drafts the opinion, the other co-signs, the reviewer's signature on it is refused, the
-//   institution signs last; the reviewer approves; the institution delivers.
+//   institution signs last; the reviewer approves; the institution delivers, then revokes
+//   A-102's key from now on.
 // - The court fetches the opinion PDF and its page verifies it; then the verify page, offline,
 //   verifies the same PDF against the court's policy.
 // Writes {commission_sm3, opinion_pdf, policy, page_verdict, offline_verdict} to $APPRAISAL_OUT.
@@ -256,6 +257,10 @@ try {
   await refresh(inst);
   n += 1;
   await act(inst, '#act-deliver', n);
+  log("the institution revokes A-102's key from now on (its past signatures stand)");
+  await inst.page.fill('#revoke-appraiser', 'A-102');
+  await inst.page.fill('#revoke-reason', '执业证暂停 / licence suspended');
+  await act(inst, '#act-revoke', n);
   const acts = await inst.page.$$eval('#steps li', (lis) => lis.map((l) => l.dataset.act));
   assert.deepEqual(acts, ['commission', 'acceptance', 'assignment', 'declaration', 'declaration', 'declaration',
     'material_receipt', 'material_receipt', 'record_entry', 'record_entry', 'opinion', 'review', 'delivery']);

@@ -287,6 +287,15 @@ export function startWorkspace(options) {
   }));
   $('act-approve').addEventListener('click', () => act(() => step({ kind: 'review', approved: true, remarks: $('review-remarks').value.trim() })));
   $('act-return').addEventListener('click', () => act(() => step({ kind: 'review', approved: false, remarks: $('review-remarks').value.trim() })));
+  $('act-revoke').addEventListener('click', () => act(async () => {
+    const id = $('revoke-appraiser').value.trim();
+    const c = (procedure.credentials || []).find((x) => x.credential.appraiser_id === id);
+    if (!c) throw Object.assign(new Error(`no credential of ${id} is held in this procedure`), { code: 'unknown_appraiser' });
+    const [at, offset] = [Date.now(), -new Date().getTimezoneOffset()];
+    const revocation = JSON.parse(wasm.sign_revocation(needKey(), me(), id, c.credential.key_id, $('revoke-reason').value.trim(), at, offset));
+    await api.call('POST', `/v1/appraisals/${commission}/revocations`, { revocation });
+    return [`已撤销 ${id} 的密钥，自此不再接受其签名。`, `${id}'s key is revoked: no step signed with it is accepted from now on.`];
+  }));
   $('act-deliver').addEventListener('click', () => act(() => step({ kind: 'delivery', court: procedure.steps[0].step.by })));
   window.addEventListener('hashchange', route);
   list().catch((e) => sayError(status(), '无法列出：', e));

@@ -121,6 +121,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/appraisals/{commission_sm3}").get(appraisals::get))
         .service(web::resource("/v1/appraisals/{commission_sm3}/steps").post(appraisals::add_step))
         .service(
+            web::resource("/v1/appraisals/{commission_sm3}/revocations").post(appraisals::revoke),
+        )
+        .service(
             web::resource("/v1/appraisals/{commission_sm3}/draft")
                 .get(appraisals::get_draft)
                 .put(appraisals::put_draft),

@@ -93,6 +93,29 @@ impl Store {
         Ok(out)
     }
 
+    /// Adds a credential or revocation to the procedure's documents; `false` when it was
+    /// there already.
+    pub async fn add_appraisal_document(
+        &self,
+        commission_sm3: &str,
+        (sm3, kind, document): (&str, &str, &str),
+        received_at: i64,
+    ) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(
+            "INSERT INTO appraisal_documents (commission_sm3, sm3, kind, document, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (commission_sm3, sm3) DO NOTHING",
+        )
+        .bind(commission_sm3)
+        .bind(sm3)
+        .bind(kind)
+        .bind(document)
+        .bind(received_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(done == 1)
+    }
+
     /// The draft opinion of the procedure, if one is being co-signed.
     pub async fn appraisal_draft(&self, commission_sm3: &str) -> Result<Option<StoredDraft>> {
         let row: Option<(i64, String, i64)> = sqlx::query_as(

@@ -10,19 +10,25 @@
 //! holds a party's key: documents authenticate themselves against the judicial parties it is
 //! configured with.
 
+mod draft;
+mod opinion;
+
+pub(super) use draft::{get_draft, put_draft};
+pub(super) use opinion::{opinion, opinion_pdf};
+
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tiezheng_protocol::appraisal::{
     Act, OPINION_TYPE, OpinionPackage, SignedAppraiserCredential, SignedAppraiserRevocation,
     SignedStep, custody_detail,
 };
-use tiezheng_protocol::bundle::{Party, Policy};
+use tiezheng_protocol::bundle::Party;
 use tiezheng_protocol::manifest::Proof;
-use tiezheng_protocol::verify::appraisal::{check_draft, check_in_progress, verify_opinion_bytes};
+use tiezheng_protocol::verify::appraisal::check_in_progress;
 use tiezheng_protocol::{Hash32, HashAlgorithm, canonical};
 
 use super::{
@@ -51,11 +57,11 @@ struct StepRequest {
     revocations: Vec<SignedAppraiserRevocation>,
 }
 
-/// `PUT /v1/appraisals/{commission}/draft`: an opinion with the signatures its sender adds.
+/// `POST /v1/appraisals/{commission}/revocations`: the institution revokes an appraiser's key.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DraftRequest {
-    step: SignedStep,
+struct RevocationRequest {
+    revocation: SignedAppraiserRevocation,
 }
 
 /// Most procedures `GET /v1/appraisals` lists.
@@ -328,7 +334,7 @@ async fn append(
 }
 
 /// `POST /v1/appraisals`: a court's signed commission of evidence held here.
-pub(super) async fn commission(
+pub(crate) async fn commission(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
@@ -390,7 +396,7 @@ async fn procedure_request<T: serde::de::DeserializeOwned>(
 }
 
 /// `POST /v1/appraisals/{commission_sm3}/steps`: the next signed step of the procedure.
-pub(super) async fn add_step(
+pub(crate) async fn add_step(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
@@ -451,7 +457,7 @@ pub(super) async fn add_step(
 
 /// `GET /v1/appraisals`: the procedures filed here, newest first (at most 200): each
 /// commission's case, court, institution and questions, and where the procedure stands.
-pub(super) async fn list(
+pub(crate) async fn list(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
@@ -500,7 +506,7 @@ pub(super) async fn list(
 
 /// `GET /v1/judicial-parties`: the courts and appraisal institutions whose steps this notary
 /// accepts (public keys only), for the workspace to show and to check drafts against.
-pub(super) async fn judicial_parties(
+pub(crate) async fn judicial_parties(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
@@ -508,250 +514,54 @@ pub(super) async fn judicial_parties(
     Ok(HttpResponse::Ok().json(json!({ "parties": parties(&state)? })))
 }
 
-fn no_draft() -> HttpError {
-    HttpError::new(
-        StatusCode::NOT_FOUND,
-        "no_draft",
-        "no opinion is being co-signed in this procedure: draft one with PUT …/draft",
-        None,
-    )
-}
-
-/// `GET /v1/appraisals/{commission_sm3}/draft`: the opinion being co-signed, and who has
-/// still to sign it.
-pub(super) async fn get_draft(
-    http: HttpRequest,
-    state: web::Data<Arc<AppState>>,
-) -> Result<HttpResponse, HttpError> {
-    let caller = authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
-    let commission = commission_id(&http)?;
-    let pkg = visible(&caller, &state, &commission).await?;
-    let draft = state
-        .store
-        .appraisal_draft(&commission)
-        .await?
-        .filter(|d| d.seq == pkg.steps.len() as i64)
-        .ok_or_else(no_draft)?;
-    let step: SignedStep = parse_json(&draft.document)?;
-    let missing = check_draft(&pkg, &step, &parties(&state)?).map_err(|e| refused(&e))?;
-    Ok(HttpResponse::Ok().json(json!({ "draft": step, "missing": missing })))
-}
-
-/// `PUT /v1/appraisals/{commission_sm3}/draft`: an opinion with its sender's signature(s).
-/// The same opinion as the draft kept adds its signatures to it; another opinion replaces it.
-/// Checked with `check_draft`: it chains to the procedure's last step and carries signatures
-/// only of the institution and the assigned appraisers. Once every one of them has signed, it
-/// is checked as a step and appended (201); until then it is kept (200) with who is missing.
-pub(super) async fn put_draft(
+/// `POST /v1/appraisals/{commission_sm3}/revocations`: the institution's signed revocation of
+/// an appraiser's key, on its own (it may also come with a step). Checked with the procedure's
+/// rules: signed by the commissioned institution's key, and no step already stored is signed
+/// with that key at or after `revoked_at` (a revocation does not reach back past what the key
+/// already signed). From then on no step signed with that key is accepted.
+pub(crate) async fn revoke(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let (caller, commission, req, parties, mut pkg) =
-        procedure_request::<DraftRequest>(&http, &state, payload).await?;
-    let seq = pkg.steps.len() as u64;
-    if req.step.step.seq != seq {
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            "appraisal_step_conflict",
-            format!(
-                "the procedure has {seq} step(s): an opinion drafted now is seq {seq}, chained to the last one; fetch it and draft again"
-            ),
-            Some("/step/step/seq"),
-        ));
+    let (_, commission, req, parties, mut pkg) =
+        procedure_request::<RevocationRequest>(&http, &state, payload).await?;
+    if !pkg.revocations.contains(&req.revocation) {
+        pkg.revocations.push(req.revocation.clone());
     }
-    // Co-signers may write at once: merge into the version read, retry if another came first.
-    for _ in 0..8 {
-        let kept = state
-            .store
-            .appraisal_draft(&commission)
-            .await?
-            .map(|d| parse_json::<SignedStep>(&d.document).map(|s| (d, s)))
-            .transpose()?;
-        let mut merged = req.step.clone();
-        let mut replaced = false;
-        if let Some((d, s)) = &kept {
-            if d.seq == seq as i64 && s.step == merged.step {
-                for b in &s.signatures {
-                    if !merged
-                        .signatures
-                        .iter()
-                        .any(|m| m.public_key == b.public_key)
-                    {
-                        merged.signatures.push(b.clone());
-                    }
-                }
-            } else {
-                replaced = d.seq == seq as i64;
-            }
-        }
-        let missing = check_draft(&pkg, &merged, &parties).map_err(|e| refused(&e))?;
-        if missing.is_empty() {
-            pkg.steps.push(merged);
-            check_in_progress(&pkg, &parties).map_err(|e| refused(&e))?;
-            let step = pkg
-                .steps
-                .last()
-                .ok_or_else(|| HttpError::internal("no step"))?;
-            let proofs = proofs_of(pkg.steps.first());
-            return append(&state, &caller, &commission, step, &proofs, &[], &[]).await;
-        }
-        let (_, document) = sm3_of(&merged)?;
-        let i_seq = i64::try_from(seq).map_err(HttpError::internal)?;
-        if state
-            .store
-            .put_appraisal_draft(
-                &commission,
-                i_seq,
-                &document,
-                kept.as_ref().map(|(d, _)| d.version),
-                now_ms(),
-            )
-            .await?
-        {
-            return Ok(HttpResponse::Ok().json(json!({
-                "commission_sm3": commission,
-                "seq": seq,
-                "missing": missing,
-                "replaced": replaced,
-                "draft": merged,
-            })));
-        }
-    }
-    Err(HttpError::new(
-        StatusCode::CONFLICT,
-        "appraisal_step_conflict",
-        "the draft kept changing while it was merged: fetch it and sign again",
-        Some("/step"),
-    ))
+    check_in_progress(&pkg, &parties).map_err(|e| {
+        HttpError::unprocessable(
+            "appraisal_revocation_refused",
+            format!("{}: {} (nothing was stored)", e.rule, e.message),
+            Some("/revocation"),
+        )
+    })?;
+    let (sm3, document) = sm3_of(&req.revocation)?;
+    let added = state
+        .store
+        .add_appraisal_document(&commission, (&sm3, "revocation", &document), now_ms())
+        .await?;
+    let r = &req.revocation.revocation;
+    let body = json!({
+        "commission_sm3": commission,
+        "revocation_sm3": sm3,
+        "appraiser_id": r.appraiser_id,
+        "key_id": r.key_id,
+        "revoked_at": r.revoked_at,
+    });
+    Ok(if added {
+        HttpResponse::Created().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    })
 }
 
 /// `GET /v1/appraisals/{commission_sm3}`: the procedure so far (to chain the next step).
-pub(super) async fn get(
+pub(crate) async fn get(
     http: HttpRequest,
     state: web::Data<Arc<AppState>>,
 ) -> Result<HttpResponse, HttpError> {
     let caller = authenticate(&http, &state, &[Role::Appraiser, Role::Court, Role::Admin]).await?;
     let commission = commission_id(&http)?;
     Ok(HttpResponse::Ok().json(visible(&caller, &state, &commission).await?))
-}
-
-/// `GET /v1/appraisals/{commission_sm3}/opinion`: the delivered opinion with the bundle of
-/// every proof it names, verified against the notary's ledger policy and its parties first.
-pub(super) async fn opinion(
-    http: HttpRequest,
-    state: web::Data<Arc<AppState>>,
-) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
-    let (_, bytes) = delivered(&state, &commission_id(&http)?).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(bytes))
-}
-
-/// `GET /v1/appraisals/{commission_sm3}/opinion.pdf`: the same opinion as PDF/A-3u, the
-/// package attached (鉴定意见书).
-pub(super) async fn opinion_pdf(
-    http: HttpRequest,
-    state: web::Data<Arc<AppState>>,
-) -> Result<HttpResponse, HttpError> {
-    authenticate(&http, &state, &[Role::Court, Role::Admin]).await?;
-    let (pkg, _) = delivered(&state, &commission_id(&http)?).await?;
-    let url = state.config.verify_url();
-    let rendered =
-        tokio::task::spawn_blocking(move || tiezheng_certificate::render_opinion(&pkg, &url))
-            .await
-            .map_err(HttpError::internal)?
-            .map_err(HttpError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .body(rendered.pdf))
-}
-
-/// Seconds a client waits before asking again for an opinion not anchored yet.
-const RETRY_AFTER_SECONDS: u64 = 2;
-
-/// 409 `not_yet_anchored` with `Retry-After`.
-fn waiting(what: &str) -> HttpError {
-    let mut e = HttpError::new(
-        StatusCode::CONFLICT,
-        "not_yet_anchored",
-        format!("{what}: retry in {RETRY_AFTER_SECONDS} seconds"),
-        None,
-    );
-    e.retry_after_seconds = Some(RETRY_AFTER_SECONDS);
-    e
-}
-
-/// The delivered opinion of `commission` with its evidence bundles, verified as a court
-/// verifies it: the package and its RFC 8785 bytes.
-async fn delivered(
-    state: &AppState,
-    commission: &str,
-) -> Result<(OpinionPackage, Vec<u8>), HttpError> {
-    let mut pkg = stored(state, commission).await?;
-    if !matches!(
-        pkg.steps.last().map(|s| &s.step.act),
-        Some(Act::Delivery { .. })
-    ) {
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            "not_delivered",
-            "the institution has not delivered the opinion yet",
-            None,
-        ));
-    }
-    let Some(Act::Commission { items, .. }) = pkg.steps.first().map(|s| &s.step.act) else {
-        return Err(HttpError::internal(
-            "a stored procedure without its commission",
-        ));
-    };
-    let mut proofs: Vec<String> = items.iter().map(|i| i.proof_sm3.to_hex()).collect();
-    proofs.sort();
-    proofs.dedup();
-    let mut bundles: Vec<Value> = Vec::new();
-    for p in proofs {
-        let row = state
-            .store
-            .proof(&p)
-            .await?
-            .ok_or_else(|| HttpError::internal(format!("commissioned proof {p} is gone")))?;
-        let bundle = state
-            .anchoring
-            .bundle(
-                &state.store,
-                &row.proof_sm3,
-                &row.proof_json,
-                &row.receipt_json,
-            )
-            .await
-            .map_err(HttpError::internal)?
-            .ok_or_else(|| waiting("a commissioned proof waits for its batch to be anchored"))?;
-        bundles.push(serde_json::to_value(bundle).map_err(HttpError::internal)?);
-    }
-    pkg.bundles = bundles;
-    let mut policy: Policy = state.anchoring.genesis_policy().await.map_err(|e| {
-        HttpError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ledger_unavailable",
-            format!("the ledger's policy cannot be read: {e}"),
-            None,
-        )
-    })?;
-    policy.parties = parties(state)?;
-    let bytes = canonical::to_canonical_bytes(&pkg).map_err(HttpError::internal)?;
-    let report = verify_opinion_bytes(&bytes, &policy).map_err(HttpError::internal)?;
-    if let Some(f) = report.first_failure() {
-        // The last steps are in the custody log but its commitment is not anchored yet.
-        if f.rule == "appraisal.anchor" {
-            return Err(waiting(
-                "the procedure's last steps wait for the custody log to be anchored",
-            ));
-        }
-        return Err(HttpError::internal(format!(
-            "the assembled opinion does not verify: {} ({})",
-            f.rule, f.detail
-        )));
-    }
-    Ok((pkg, bytes))
 }
