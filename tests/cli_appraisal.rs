@@ -133,6 +133,12 @@ fn a_whole_procedure_runs_from_the_command_line() {
         )
     };
     let (court, court_pub) = key("court-1");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&court).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a key file is its owner's only");
+    }
     let (inst, inst_pub) = key("inst-1");
     let people: Vec<(&str, String)> = ["A-1", "A-2", "R-1"]
         .iter()

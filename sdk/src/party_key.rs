@@ -123,6 +123,19 @@ impl PartyKeyFile {
         })
     }
 
+    /// Writes the key file to `path`, which must not exist, readable by its owner only (0600
+    /// where modes exist): even sealed, a key file is not left open to offline guessing.
+    pub fn write_new(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        let mut f = crate::store::private_file()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        f.write_all(&bytes)?;
+        f.sync_all()
+    }
+
     /// Parses a key file, checking its format and parameters (not the passphrase).
     pub fn parse(bytes: &[u8]) -> Result<Self, PartyKeyError> {
         let f: Self =

@@ -87,7 +87,8 @@ pub(super) fn key(cmd: &KeyCommand) -> anyhow::Result<Value> {
                 *danger_kdf_iterations,
                 &now().to_string(),
             )?;
-            write_new(out, &serde_json::to_vec_pretty(&file)?)?;
+            file.write_new(out)
+                .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
             Ok(
                 json!({"owner": owner, "public_key": file.public_key, "key_id": file.key_id, "file": out}),
             )
